@@ -1,0 +1,58 @@
+"""The decoder interface shared by every wire protocol.
+
+A decoder is pure and incremental: :meth:`Decoder.feed` takes bytes in any chunking and returns
+the samples completed so far as a :class:`~cervitrack.firmware_bridge.samples.SampleBatch`.
+It resynchronises after garbage, checks integrity (CRC, checksum or plausibility), counts what
+it rejects in :attr:`Decoder.stats`, and never raises on any input.
+"""
+
+from __future__ import annotations
+
+import math
+
+from cervitrack.firmware_bridge.samples import LinkStats, SampleBatch
+
+
+class Decoder:
+    """Base class. Subclasses implement :meth:`_decode`.
+
+    Class attributes:
+        name: protocol name used on the command line (``--protocol``).
+        seq_modulus: the wire counter wraps at this value; None when it does not wrap, or when
+            the protocol has no counter (the decoder then numbers frames itself from 0).
+        has_clock: whether frames carry a device clock. Without one ``t_device_s`` is NaN.
+        clock_wrap_s: the device clock wraps after this many seconds; None when it does not
+            wrap or there is no clock.
+        nominal_rate_hz: the rate assumed when only a counter is available.
+    """
+
+    name: str = "base"
+    seq_modulus: int | None = None
+    has_clock: bool = False
+    clock_wrap_s: float | None = None
+    nominal_rate_hz: float = 100.0
+
+    def __init__(self) -> None:
+        self.stats = LinkStats()
+        self._buf = bytearray()
+
+    def feed(self, data: bytes, t_host_s: float = math.nan) -> SampleBatch:
+        """Append ``data`` (arrived at host time ``t_host_s``) and return completed samples."""
+        if data:
+            self._buf += data
+        try:
+            return self._decode(t_host_s)
+        except Exception as exc:  # a decoder bug must never take the link down
+            self.stats.extra["internal_errors"] = self.stats.extra.get("internal_errors", 0) + 1
+            self.stats.extra["last_internal_error"] = repr(exc)
+            self.stats.skipped_bytes += len(self._buf)
+            self._buf.clear()
+            return SampleBatch.empty()
+
+    def flush(self) -> None:
+        """Drop any buffered partial frame (after a disconnect), counting it as skipped."""
+        self.stats.skipped_bytes += len(self._buf)
+        self._buf.clear()
+
+    def _decode(self, t_host_s: float) -> SampleBatch:
+        raise NotImplementedError  # pragma: no cover - abstract
