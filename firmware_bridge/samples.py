@@ -192,3 +192,17 @@ class LinkStats:
     skipped_bytes: int = 0
     gaps: int = 0
     extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Bytes as a transport delivered them, before decoding.
+
+    Attributes:
+        t_host_s: host monotonic time at which the bytes arrived, s (simulated time for the
+            simulated link).
+        data: the bytes, in whatever chunking the transport produced.
+    """
+
+    t_host_s: float
+    data: bytes
