@@ -1,0 +1,147 @@
+"""Building and running the application, and rendering screenshots offscreen.
+
+:func:`run_app` opens the window, connects the device and (optionally) starts a test; the
+pipeline runs in its own thread at real-time pace. :func:`render_screenshot` runs the
+simulated device faster than real time in the calling thread, drives the window frame by
+frame, and saves a PNG of one view once the virtual patient has reached a moment that shows
+it well (:data:`VIEWS`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cervitrack.firmware_bridge.sim.config import SimConfig
+from cervitrack.trainer import paths
+from cervitrack.trainer.gui.catalog import catalog as make_catalog
+from cervitrack.trainer.gui.sources import available_specs, open_source
+from cervitrack.trainer.gui.worker import PipelineWorker
+
+#: Screenshot views: name → (tab, what to run, when to stop).
+VIEWS = {
+    "device": "the device panel after a few seconds of streaming",
+    "calibration": "the calibration wizard with its quality score",
+    "wall": "the laser wall during a JPE test, with relocation marks",
+    "blind": "the laser wall during an eyes-closed relocation (cursor hidden)",
+    "results": "the results of a finished JPE test",
+    "research": "live angles, gyro and accelerometer traces",
+    "patient": "the large patient display",
+    "settings": "the settings",
+}
+
+
+def qt_app(offscreen: bool = False):
+    """The QApplication (created once); ``offscreen`` selects the offscreen platform when no
+    application exists yet."""
+    if offscreen:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6 import QtWidgets  # the pinned binding, imported before pyqtgraph
+
+    return QtWidgets.QApplication.instance() or QtWidgets.QApplication(["cervitrack"])
+
+
+def make_window(sim_config: SimConfig | None = None, trials_per_direction: int = 8,
+                settings=None, threaded: bool = True, player=None):
+    """The application window (not shown), with its worker factory and audio cues.
+
+    ``player``: the audio player (None: the platform default; tests pass a recorder)."""
+    from cervitrack.trainer.gui.audio import AudioCues, default_player
+    from cervitrack.trainer.gui.main_window import AppSettings, AppWindow
+
+    settings = settings or AppSettings()
+    tests = make_catalog(trials_per_direction)
+    if player is None:
+        player, note = default_player()
+    else:
+        note = type(player).__name__
+    audio = AudioCues(player, paths.data_dir() / "cache" / "audio", settings.audio)
+
+    def open_worker(spec: str) -> PipelineWorker:
+        source = open_source(spec, sim_config)
+        return PipelineWorker(source, catalog=tests)
+
+    return AppWindow(settings, tests, open_worker, available_specs(), audio, note, threaded=threaded)
+
+
+def run_app(device: str = "sim", test: str | None = None, sim_config: SimConfig | None = None,
+            trials_per_direction: int = 8, fullscreen: bool = False) -> int:
+    """Open the application; connect ``device`` and start ``test`` when given."""
+    app = qt_app()
+    window = make_window(sim_config, trials_per_direction)
+    window.show()
+    window.connect_device(device)
+    if test:
+        window.start_test(test)
+    if fullscreen:
+        window.toggle_patient_window()
+        window.toggle_fullscreen()
+    app.exec()
+    return 0
+
+
+def _stop_condition(view: str):
+    """(test to start or "calibrate" or None, predicate(window, feed, phase_age_s) → ready);
+    phase_age_s is the simulated time since the current prompt."""
+    def trials(feed):
+        return [t for t in feed.state.get("trials", ()) if t.get("valid")]
+
+    conditions = {
+        "device": (None, lambda w, f, age: f.status.get("t_s", 0) >= 5.0),
+        "calibration": ("calibrate", lambda w, f, age: w.calibration_view.result is not None),
+        "wall": ("jpe", lambda w, f, age: len(trials(f)) >= 6 and w.wall_view.phase_prompt == "recenter"),
+        "blind": ("jpe", lambda w, f, age: len(trials(f)) >= 3 and w.wall_view.phase_prompt == "return"),
+        "results": ("jpe", lambda w, f, age: f.state.get("done", False)),
+        "research": ("jpe", lambda w, f, age: len(trials(f)) >= 1 and w.wall_view.phase_prompt == "move"
+                     and age >= 2.5),
+        "patient": ("jpe", lambda w, f, age: len(trials(f)) >= 5 and w.wall_view.phase_prompt == "recenter"),
+        "settings": (None, lambda w, f, age: f.status.get("t_s", 0) >= 1.0),
+    }
+    return conditions[view]
+
+
+def render_screenshot(view: str, path, sim_config: SimConfig | None = None,
+                      trials_per_direction: int = 3, frame_s: float = 1 / 30,
+                      max_sim_s: float = 900.0, window=None, player=None) -> Path:
+    """Run the simulator faster than real time, then save a PNG of ``view`` at ``path``."""
+    if view not in VIEWS:
+        raise ValueError(f"unknown view {view!r} (views: {', '.join(VIEWS)})")
+    qt_app(offscreen=True)
+    from cervitrack.trainer.gui.main_window import AppSettings
+
+    if window is None:
+        window = make_window(sim_config, trials_per_direction,
+                             AppSettings(follow=False), threaded=False, player=player)
+    window.show()
+    window.connect_device("sim")
+    window.timer.stop()
+    tab = {"wall": "test", "blind": "test", "patient": "test"}.get(view, view)
+    window.show_tab(tab)
+    start, ready = _stop_condition(view)
+    if start == "calibrate":
+        window.start_calibration()
+    elif start is not None:
+        window.start_test(start)
+    if view == "patient":
+        window.toggle_patient_window()
+    worker = window.worker
+    last_prompt, phase_t_s = None, 0.0
+    t_s = 0.0
+    while t_s < max_sim_s:
+        t_s += frame_s
+        worker.step_to(t_s)
+        window.tick()
+        if window.wall_view.phase_prompt != last_prompt:
+            last_prompt = window.wall_view.phase_prompt
+            phase_t_s = t_s
+        if ready(window, worker.feed, t_s - phase_t_s):
+            break
+    else:
+        raise RuntimeError(f"the {view} view did not reach its screenshot moment in {max_sim_s:.0f} s")
+    window.tick()
+    target = window.patient_window if view == "patient" else window
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not target.grab().save(str(path)):
+        raise OSError(f"could not write {path}")
+    return path

@@ -1,0 +1,107 @@
+"""What the pipeline thread hands to the views: ring buffers, events and state snapshots.
+
+The :class:`LiveFeed` is the only object shared between the pipeline thread (producer) and
+the GUI thread (consumer):
+
+- ``ring``: a :class:`~cervitrack.trainer.gui.ring.RingBuffer` of per-sample channels
+  (:data:`CHANNELS`);
+- ``events``: prompts and engine events in order (a deque: append and popleft are atomic);
+- ``state``: the latest test snapshot (replaced whole, never mutated, so reads are atomic);
+- ``status``: the latest device/link snapshot (replaced whole).
+
+Channels (units in the names):
+
+- ``t_s``: sample time (host monotonic, or simulated time for the simulator), s;
+- ``t_host_s``: arrival time of the chunk that completed the frame, s;
+- ``axial_deg``, ``flexion_deg``, ``lateral_deg``, ``global_deg``: head angles relative to
+  neutral (:mod:`cervitrack.signal.kinematics`), NaN before calibration;
+- ``wall_u``, ``wall_v``: the head laser's point on a wall at unit distance, as tangents
+  (dimensionless): ``x_cm = D·wall_u`` (positive to the patient's left), ``y_cm = D·wall_v``
+  (positive up) for a wall at D cm; NaN before calibration or when pointing away;
+- ``gyr_x_deg_s`` … ``gyr_z_deg_s``: angular rate, sensor frame, deg/s (NaN if not sent);
+- ``acc_x_m_s2`` … ``acc_z_m_s2``: specific force, sensor frame, m/s² (NaN if not sent);
+- ``speed_deg_s``: angular speed; ``still``: 1.0 when still, else 0.0;
+- ``q_ws_w`` … ``q_ws_z``: q_world_sensor, sensor→world orientation, scalar first (for
+  checks that work before calibration, such as the calibration wizard's movement range).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from cervitrack.signal import kinematics
+from cervitrack.trainer.gui.ring import RingBuffer
+
+CHANNELS = (
+    "t_s", "t_host_s",
+    "axial_deg", "flexion_deg", "lateral_deg", "global_deg",
+    "wall_u", "wall_v",
+    "gyr_x_deg_s", "gyr_y_deg_s", "gyr_z_deg_s",
+    "acc_x_m_s2", "acc_y_m_s2", "acc_z_m_s2",
+    "speed_deg_s", "still",
+    "q_ws_w", "q_ws_x", "q_ws_y", "q_ws_z",
+)
+
+
+def pose_channels(pose) -> dict[str, np.ndarray]:
+    """Per-sample channels (see module docstring) of a PoseBatch, batched with numpy."""
+    n = len(pose)
+    s = pose.samples
+    nan = np.full(n, np.nan)
+    out = {"t_s": pose.t_s, "t_host_s": s.t_host_s, "speed_deg_s": pose.speed_deg_s,
+           "still": pose.still.astype(np.float64)}
+    if pose.q_neutral_head is not None:
+        angles = kinematics.head_angles_deg(pose.q_neutral_head)
+        for k in ("axial", "flexion", "lateral", "global"):
+            out[f"{k}_deg"] = angles[k]
+        laser = kinematics.laser_point(pose.q_neutral_head, 1.0)
+        out["wall_u"], out["wall_v"] = laser["x_cm"], laser["y_cm"]
+    else:
+        for k in ("axial_deg", "flexion_deg", "lateral_deg", "global_deg", "wall_u", "wall_v"):
+            out[k] = nan
+    for i, c in enumerate("wxyz"):
+        out[f"q_ws_{c}"] = pose.q_world_sensor[:, i]
+    for name, arr, scale in (("gyr", s.gyr_rad_s, np.degrees(1.0)), ("acc", s.acc_m_s2, 1.0)):
+        unit = "deg_s" if name == "gyr" else "m_s2"
+        for i, axis in enumerate("xyz"):
+            out[f"{name}_{axis}_{unit}"] = nan if arr is None else arr[:, i] * scale
+    return out
+
+
+class LiveFeed:
+    """Shared buffers between the pipeline thread and the views.
+
+    Args:
+        capacity_s: seconds of samples kept at ``rate_hz``.
+        rate_hz: the device's nominal rate, Hz.
+    """
+
+    def __init__(self, capacity_s: float = 40.0, rate_hz: float = 100.0) -> None:
+        self.rate_hz = float(rate_hz)
+        self.ring = RingBuffer(CHANNELS, max(16, int(np.ceil(capacity_s * rate_hz))))
+        self.events: deque = deque()
+        self.state: dict = {"test": None, "phase": "idle", "trials": (), "scores": {},
+                            "done": False, "calibrated": False}
+        self.status: dict = {"state": "disconnected"}
+
+    def samples_for(self, seconds: float) -> int:
+        """How many samples span ``seconds`` at the nominal rate (clamped to the capacity)."""
+        return int(min(self.ring.capacity, max(1, round(seconds * self.rate_hz))))
+
+    def push_pose(self, pose) -> None:
+        if len(pose):
+            self.ring.write(pose_channels(pose))
+
+    def push_event(self, event: dict) -> None:
+        self.events.append(event)
+
+    def drain_events(self) -> list[dict]:
+        """Events since the last drain (GUI thread)."""
+        out = []
+        while True:
+            try:
+                out.append(self.events.popleft())
+            except IndexError:
+                return out
