@@ -109,6 +109,11 @@ def render_screenshot(view: str, path, sim_config: SimConfig | None = None,
     qt_app(offscreen=True)
     from cervitrack.trainer.gui.main_window import AppSettings
 
+    if sim_config is None and view == "research":
+        from cervitrack.firmware_bridge.sim.config import config_from_dict
+
+        sim_config = config_from_dict({"sensor": {"output": "raw"}})  # gyro and acc to show
+
     if window is None:
         window = make_window(sim_config, trials_per_direction,
                              AppSettings(follow=False), threaded=False, player=player)

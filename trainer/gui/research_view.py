@@ -55,6 +55,7 @@ class ResearchView(QtWidgets.QWidget):
         layout.addLayout(bar)
         self.plots = {}
         self.curves = {}
+        self._missing: dict[str, bool] = {}
         for key, (title, channels, names, y_range) in GROUPS.items():
             plot = style.plot_widget(title)
             plot.setYRange(*y_range, padding=0)
@@ -96,11 +97,16 @@ class ResearchView(QtWidgets.QWidget):
         t = block[idx["t_s"]]
         if len(t) == 0 or not np.isfinite(t[-1]):
             return
-        for key, (_, channels, _, _) in GROUPS.items():
+        for key, (title, channels, _, _) in GROUPS.items():
             if not self.checks[key].isChecked():
                 continue
             for curve, ch in zip(self.curves[key], channels):
                 curve.setData(t, block[idx[ch]], connect="finite")
+            missing = bool(np.isnan(block[idx[channels[0]], -1]))
+            if missing != self._missing.get(key):
+                self._missing[key] = missing
+                note = " (not sent by this device)" if key != "angles" else " (after calibration)"
+                self.plots[key].setTitle(title + (note if missing else ""))
         first = next((p for k, p in self.plots.items() if self.checks[k].isChecked()), None)
         if first is not None:
             first.setXRange(t[-1] - self.window_s, t[-1], padding=0)

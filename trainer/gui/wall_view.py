@@ -73,13 +73,22 @@ class WallView(QtWidgets.QWidget):
         self.trail = pg.PlotCurveItem(pen=style.pen(style.TRAIL))
         self.cursor = pg.ScatterPlotItem(size=22 if large else 16, brush=pg.mkBrush(style.CURSOR),
                                          pen=style.pen((255, 255, 255)))
-        self.marks = pg.ScatterPlotItem(size=12, symbol="x")
-        self.last_mark = pg.ScatterPlotItem(size=20, symbol="x", pen=style.pen(style.VALID, 2),
-                                            brush=pg.mkBrush(style.VALID))
+        self.legend = self.plot.getPlotItem().addLegend(offset=(8, 8))
+        self.legend.setBrush(pg.mkBrush(255, 255, 255, 220))
+        self.marks = {}
+        for direction, colour in style.DIRECTION_COLOURS.items():
+            item = pg.ScatterPlotItem(size=12, symbol="x", pen=style.pen(colour, 2), brush=pg.mkBrush(colour),
+                                      name=direction.replace("_", " "))
+            self.marks[direction] = item
+        self.invalid_marks = pg.ScatterPlotItem(size=12, symbol="x", pen=style.pen(style.INVALID, 2),
+                                                brush=pg.mkBrush(style.INVALID))
+        self.last_mark = pg.ScatterPlotItem(size=26, symbol="o", pen=style.pen(style.FOREGROUND, 1),
+                                            brush=pg.mkBrush(0, 0, 0, 0))
         self.closed_text = pg.TextItem("Eyes closed", color=(90, 90, 90), anchor=(0.5, 0.5))
         self.closed_text.setVisible(False)
-        for it in (self.trail, self.marks, self.last_mark, self.cursor, self.closed_text):
+        for it in (self.trail, self.invalid_marks, self.last_mark, self.cursor, self.closed_text):
             self.plot.addItem(it)
+        self._legend_shown: set = set()
         layout.addWidget(self.prompt)
         layout.addWidget(self.info)
         layout.addWidget(self.plot, 1)
@@ -103,7 +112,7 @@ class WallView(QtWidgets.QWidget):
             label.setPos(r_cm * np.cos(np.radians(45)), r_cm * np.sin(np.radians(45)))
             self.plot.addItem(label)
             self._ring_items += [circle, label]
-        half = float(kinematics.deg_to_cm(25.0, d))
+        half = float(kinematics.deg_to_cm(22.0, d))
         for line in (pg.InfiniteLine(0, angle=90, pen=style.pen(style.RING)),
                      pg.InfiniteLine(0, angle=0, pen=style.pen(style.RING))):
             self.plot.addItem(line)
@@ -152,17 +161,26 @@ class WallView(QtWidgets.QWidget):
         return self.blind and self.eyes_closed_test and self.phase_prompt in EYES_CLOSED_PROMPTS
 
     def _draw_marks(self) -> None:
-        valid = [t for t in self.trials if "error_deg" in t]
-        if not valid:
-            self.marks.setData([], [])
+        """Relocation marks, one colour per direction (legend only for directions seen);
+        invalid trials in grey; the newest circled."""
+        shown = [t for t in self.trials if "error_deg" in t]
+        for direction, item in self.marks.items():
+            pos = [mark_position_cm(t["error_deg"], self.distance_cm) for t in shown
+                   if t["direction"] == direction and t["valid"]]
+            if pos and direction not in self._legend_shown:
+                self.plot.addItem(item)
+                self._legend_shown.add(direction)
+            elif not pos and direction in self._legend_shown:
+                self.plot.removeItem(item)
+                self._legend_shown.discard(direction)
+            item.setData([p[0] for p in pos], [p[1] for p in pos])
+        bad = [mark_position_cm(t["error_deg"], self.distance_cm) for t in shown if not t["valid"]]
+        self.invalid_marks.setData([p[0] for p in bad], [p[1] for p in bad])
+        if shown:
+            x, y = mark_position_cm(shown[-1]["error_deg"], self.distance_cm)
+            self.last_mark.setData([x], [y])
+        else:
             self.last_mark.setData([], [])
-            return
-        pos = np.array([mark_position_cm(t["error_deg"], self.distance_cm) for t in valid])
-        brushes = [pg.mkBrush(style.DIRECTION_COLOURS.get(t["direction"], style.VALID)) for t in valid]
-        pens = [style.pen(style.DIRECTION_COLOURS.get(t["direction"], style.VALID) if t["valid"]
-                          else style.INVALID, 2) for t in valid]
-        self.marks.setData(pos[:, 0], pos[:, 1], brush=brushes, pen=pens)
-        self.last_mark.setData(pos[-1:, 0], pos[-1:, 1])
 
     # ------------------------------------------------------------------ frame
     def refresh(self, feed, count: int) -> None:

@@ -1,0 +1,110 @@
+"""The pipeline worker: commands from the GUI, events and samples to the feed."""
+
+import copy
+import time
+
+import numpy as np
+import pytest
+
+from cervitrack.firmware_bridge.sim.config import SimConfig
+from cervitrack.trainer.gui.catalog import catalog
+from cervitrack.trainer.gui.sources import SimSource, open_source
+from cervitrack.trainer.gui.worker import PipelineWorker
+
+
+def run_until(worker, predicate, step_s=0.1, max_s=300.0):
+    events = []
+    while worker.t_s < max_s:
+        worker.step_to(round(worker.t_s + step_s, 9))
+        events += worker.feed.drain_events()
+        if predicate(events):
+            return events
+    raise AssertionError("condition not reached")
+
+
+def kinds(events):
+    return [e.get("prompt", e["kind"]) for e in events]
+
+
+@pytest.fixture(scope="module")
+def calibration_run():
+    worker = PipelineWorker(SimSource(SimConfig(seed=3)), catalog=catalog(1))
+    worker.submit("calibrate")
+    events = run_until(worker, lambda ev: any(e["kind"] == "test_end" for e in ev))
+    return worker, events
+
+
+@pytest.fixture
+def calibrated(calibration_run):
+    """A fresh worker on the same virtual patient (same seed), given the calibration."""
+    run, events = calibration_run
+    cal = copy.deepcopy(run.calibration)
+    worker = PipelineWorker(SimSource(SimConfig(seed=3)), catalog=catalog(1), calibration=cal)
+    run_until(worker, lambda ev: worker.t_s >= 6.0)
+    return worker, events
+
+
+def test_calibration_run_emits_the_wizard_steps_and_a_quality_score(calibration_run):
+    worker, events = calibration_run
+    order = kinds(events)
+    assert order.index("sit_still") < order.index("nod") < order.index("turn") < order.index("calibration")
+    cal = next(e for e in events if e["kind"] == "calibration")
+    assert cal["ok"] and 0 < cal["score"] <= 100
+    assert worker.calibration is not None and worker.feed.state["calibrated"]
+
+
+def test_samples_reach_the_ring_with_head_angles_after_calibration(calibrated):
+    worker, _ = calibrated
+    ring = worker.feed.ring
+    assert ring.count == worker.feed.status["frames"]
+    recent = ring.latest(50)
+    assert np.isfinite(recent[ring.index["axial_deg"]]).all()
+    assert np.all(np.diff(recent[ring.index["t_s"]]) > 0)
+
+
+def test_rezero_makes_the_current_posture_the_neutral(calibrated):
+    worker, _ = calibrated
+    worker.submit("rezero")
+    events = run_until(worker, lambda ev: any(e["kind"] == "rezero" for e in ev), step_s=0.05)
+    assert "rezero" in kinds(events)
+    run_until(worker, lambda ev: True, step_s=0.05)
+    g = worker.feed.ring.channel("global_deg", 5)
+    assert np.all(g < 1.5)  # only tremor and sway since the capture (< 0.3 s ago)
+
+
+def test_a_test_reuses_the_calibration_and_mark_and_abort_reach_the_engine(calibrated):
+    worker, _ = calibrated
+    worker.submit("test", "jpe")
+    events = run_until(worker, lambda ev: "return" in kinds(ev))
+    assert "sit_still" not in kinds(events)  # the existing calibration is reused
+    worker.submit("mark")
+    events = run_until(worker, lambda ev: any(e["kind"] == "trial" for e in ev))
+    assert "mark" in kinds(events)
+    worker.submit("abort")
+    events = run_until(worker, lambda ev: "aborted" in kinds(ev))
+    assert worker.engine is None and worker.feed.state["done"]
+
+
+def test_rezero_without_calibration_explains_itself():
+    worker = PipelineWorker(SimSource(SimConfig()), catalog=catalog(1))
+    worker.submit("rezero")
+    events = run_until(worker, lambda ev: bool(ev))
+    assert events[0]["kind"] == "message" and "Calibrate first" in events[0]["text"]
+
+
+def test_the_thread_paces_the_simulator_and_stops_cleanly():
+    worker = PipelineWorker(SimSource(SimConfig()), speed=10.0)
+    worker.start()
+    deadline = time.monotonic() + 60
+    while worker.feed.ring.count < 200 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    worker.stop()
+    assert worker.feed.ring.count >= 200
+    assert worker.feed.status["state"] == "disconnected"
+    t = worker.feed.ring.channel("t_s", 200)
+    assert np.all(np.diff(t) > 0)
+
+
+def test_an_unknown_device_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown device"):
+        open_source("serial:/dev/nothing")

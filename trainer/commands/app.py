@@ -1,0 +1,54 @@
+"""``cervitrack app``: the application (device panel, calibration, tests, results, research).
+
+With ``--screenshot PATH`` it renders one view offscreen after a few seconds of the virtual
+patient (simulated time runs faster than real time) and saves a PNG; no display is needed.
+"""
+
+from __future__ import annotations
+
+from cervitrack.firmware_bridge.sim.config import load_config
+
+
+def run(args) -> int:
+    from cervitrack.trainer.commands.demo import has_display
+    from cervitrack.trainer.gui.application import VIEWS, render_screenshot, run_app
+    from cervitrack.trainer.gui.catalog import catalog
+    from cervitrack.trainer.gui.sources import available_specs
+
+    specs = [s for s, _ in available_specs()]
+    if args.device not in specs:
+        raise ValueError(f"unknown device {args.device!r} (available: {', '.join(specs)})")
+    if args.trials < 1:
+        raise ValueError("--trials must be at least 1")
+    tests = catalog(args.trials)
+    if args.test is not None and args.test not in tests:
+        raise ValueError(f"unknown test {args.test!r} (available: {', '.join(tests)})")
+    sim_config = load_config(args.sim_config, seed=args.seed)
+    if args.screenshot:
+        if args.device != "sim":
+            raise ValueError("--screenshot needs --device sim (it runs the virtual patient)")
+        if args.view not in VIEWS:
+            raise ValueError(f"unknown view {args.view!r} (views: {', '.join(VIEWS)})")
+        path = render_screenshot(args.view, args.screenshot, sim_config,
+                                 trials_per_direction=min(args.trials, 3))
+        print(f"saved {path}")
+        return 0
+    if not has_display():
+        raise ValueError("no display found: use --screenshot PATH, or `cervitrack demo --headless`")
+    return run_app(args.device, args.test, sim_config, args.trials, fullscreen=args.fullscreen)
+
+
+def register(sub) -> None:
+    p = sub.add_parser("app", help="the application: device, calibration, tests, results, research")
+    p.add_argument("--device", default="sim", help="device spec (default sim: simulated headset)")
+    p.add_argument("--test", default=None, help="start this test at once (e.g. jpe)")
+    p.add_argument("--trials", type=int, default=8, help="trials per direction (default 8)")
+    p.add_argument("--fullscreen", action="store_true", help="open the patient display fullscreen")
+    p.add_argument("--view", default="wall",
+                   help="view for --screenshot: device, calibration, wall, blind, results, research, "
+                        "patient, settings (default wall)")
+    p.add_argument("--screenshot", metavar="PATH", default=None,
+                   help="render --view offscreen with the simulated device and save a PNG")
+    p.add_argument("--seed", type=int, default=None, help="simulation seed")
+    p.add_argument("--sim-config", metavar="FILE.toml", default=None, help="simulator settings")
+    p.set_defaults(func=run)
