@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from cervitrack.trainer.gui import style
 from cervitrack.trainer.gui.calibration_view import CalibrationView
@@ -172,12 +172,24 @@ class AppWindow(QtWidgets.QMainWindow):
         return w
 
     def _shortcuts(self) -> None:
-        for key, slot in ((QtCore.Qt.Key.Key_Space, self.mark), (QtCore.Qt.Key.Key_R, self.rezero),
-                          (QtCore.Qt.Key.Key_Escape, self.abort),
-                          (QtCore.Qt.Key.Key_F, self.toggle_fullscreen)):
-            sc = QtGui.QShortcut(QtGui.QKeySequence(key), self)
-            sc.setContext(QtCore.Qt.ShortcutContext.ApplicationShortcut)
-            sc.activated.connect(slot)
+        """Space, R, Esc and F act in this window and the patient display, whatever has the
+        focus, except while typing in a number or text field."""
+        self._keys = {QtCore.Qt.Key.Key_Space: self.mark, QtCore.Qt.Key.Key_R: self.rezero,
+                      QtCore.Qt.Key.Key_Escape: self.abort, QtCore.Qt.Key.Key_F: self.toggle_fullscreen}
+        QtWidgets.QApplication.instance().installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() != QtCore.QEvent.Type.KeyPress or event.isAutoRepeat():
+            return False
+        action = self._keys.get(event.key())
+        if action is None or event.modifiers() & ~QtCore.Qt.KeyboardModifier.KeypadModifier:
+            return False
+        if not isinstance(obj, QtWidgets.QWidget) or obj.window() not in (self, self.patient_window):
+            return False
+        if isinstance(QtWidgets.QApplication.focusWidget(), (QtWidgets.QAbstractSpinBox, QtWidgets.QLineEdit)):
+            return False
+        action()
+        return True
 
     def show_tab(self, name: str) -> None:
         self.tabs.setCurrentIndex(self.TABS.index(name))
@@ -346,6 +358,7 @@ class AppWindow(QtWidgets.QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.timer.stop()
+        QtWidgets.QApplication.instance().removeEventFilter(self)
         if self.patient_window is not None:
             self.patient_window.close()
         if self.worker is not None:

@@ -1,9 +1,11 @@
 """The research view: live time series of head angles, gyro and accelerometer (selectable),
 with pause and zoom.
 
-Each group is a plot of three 1 px curves over the last ``window_s`` seconds, fed with views of
-the ring buffer (no copies). While paused the buffers keep filling but the plots hold still,
-and the mouse zooms and pans (right-drag or wheel); Resume returns to the live window.
+Each group is a plot of three 1 px ``PlotCurveItem`` curves over the last ``window_s`` seconds.
+The time axis is "seconds before the newest sample" on a fixed range, so the axes are not
+redrawn every frame (redrawing tick labels costs more than the curves). While paused the
+buffers keep filling but the plots hold still, and the mouse zooms and pans (wheel, drag);
+Resume returns to the live window.
 """
 
 from __future__ import annotations
@@ -61,11 +63,14 @@ class ResearchView(QtWidgets.QWidget):
             plot.setYRange(*y_range, padding=0)
             legend = plot.getPlotItem().addLegend(offset=(5, 5), colCount=3)
             legend.setBrush(pg.mkBrush(255, 255, 255, 200))
-            self.curves[key] = [plot.plot(pen=style.pen(c), name=n)
-                                for c, n in zip(style.AXIS_COLOURS, names)]
-            for c in self.curves[key]:
-                c.setClipToView(True)
-            plot.getPlotItem().setLabel("bottom", "time (s)")
+            self.curves[key] = []
+            for colour, name in zip(style.AXIS_COLOURS, names):
+                curve = pg.PlotCurveItem(pen=style.pen(colour))
+                plot.addItem(curve)
+                legend.addItem(curve, name)
+                self.curves[key].append(curve)
+            plot.setXRange(-window_s, 0, padding=0)
+            plot.getPlotItem().setLabel("bottom", "time before now (s)")
             layout.addWidget(plot, 1)
             self.plots[key] = plot
         for a, b in zip(list(self.plots.values())[1:], list(self.plots.values())[:-1]):
@@ -73,6 +78,8 @@ class ResearchView(QtWidgets.QWidget):
 
     def _set_window(self, value: float) -> None:
         self.window_s = float(value)
+        for plot in self.plots.values():
+            plot.setXRange(-self.window_s, 0, padding=0)
 
     def _update_visibility(self) -> None:
         for key, plot in self.plots.items():
@@ -86,17 +93,21 @@ class ResearchView(QtWidgets.QWidget):
         self.paused = not self.paused
         self.pause_button.setText("Resume" if self.paused else "Pause")
         self.hint.setText("Paused: wheel to zoom, drag to pan." if self.paused else "")
-        for plot in self.plots.values():
+        for key, plot in self.plots.items():
             plot.setMouseEnabled(x=self.paused, y=self.paused)
+            if not self.paused:
+                plot.setXRange(-self.window_s, 0, padding=0)
+                plot.setYRange(*GROUPS[key][3], padding=0)
 
     def refresh(self, feed, count: int) -> None:
         if self.paused:
             return
         block = feed.ring.latest(feed.samples_for(self.window_s), count)
         idx = feed.ring.index
-        t = block[idx["t_s"]]
-        if len(t) == 0 or not np.isfinite(t[-1]):
+        t_abs = block[idx["t_s"]]
+        if len(t_abs) == 0 or not np.isfinite(t_abs[-1]):
             return
+        t = t_abs - t_abs[-1]
         for key, (title, channels, _, _) in GROUPS.items():
             if not self.checks[key].isChecked():
                 continue
@@ -107,6 +118,3 @@ class ResearchView(QtWidgets.QWidget):
                 self._missing[key] = missing
                 note = " (not sent by this device)" if key != "angles" else " (after calibration)"
                 self.plots[key].setTitle(title + (note if missing else ""))
-        first = next((p for k, p in self.plots.items() if self.checks[k].isChecked()), None)
-        if first is not None:
-            first.setXRange(t[-1] - self.window_s, t[-1], padding=0)
