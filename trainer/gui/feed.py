@@ -13,6 +13,8 @@ Channels (units in the names):
 
 - ``t_s``: sample time (host monotonic, or simulated time for the simulator), s;
 - ``t_host_s``: arrival time of the chunk that completed the frame, s;
+- ``published_wall_s``: ``time.perf_counter()`` when the pipeline thread published the
+  sample (for latency measurements; NaN when not given);
 - ``axial_deg``, ``flexion_deg``, ``lateral_deg``, ``global_deg``: head angles relative to
   neutral (:mod:`cervitrack.signal.kinematics`), NaN before calibration;
 - ``wall_u``, ``wall_v``: the head laser's point on a wall at unit distance, as tangents
@@ -35,7 +37,7 @@ from cervitrack.signal import kinematics
 from cervitrack.trainer.gui.ring import RingBuffer
 
 CHANNELS = (
-    "t_s", "t_host_s",
+    "t_s", "t_host_s", "published_wall_s",
     "axial_deg", "flexion_deg", "lateral_deg", "global_deg",
     "wall_u", "wall_v",
     "gyr_x_deg_s", "gyr_y_deg_s", "gyr_z_deg_s",
@@ -90,9 +92,12 @@ class LiveFeed:
         """How many samples span ``seconds`` at the nominal rate (clamped to the capacity)."""
         return int(min(self.ring.capacity, max(1, round(seconds * self.rate_hz))))
 
-    def push_pose(self, pose) -> None:
+    def push_pose(self, pose, published_wall_s: float | None = None) -> None:
         if len(pose):
-            self.ring.write(pose_channels(pose))
+            channels = pose_channels(pose)
+            if published_wall_s is not None:
+                channels["published_wall_s"] = np.full(len(pose), published_wall_s)
+            self.ring.write(channels)
 
     def push_event(self, event: dict) -> None:
         self.events.append(event)

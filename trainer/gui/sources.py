@@ -11,7 +11,9 @@ A source has:
   simulated source; real sources return what has arrived and ignore it);
 - ``status()``: a dict with ``state`` ("connected", "reconnecting", "disconnected") and,
   where the device reports it, ``battery_pct``;
-- ``on_prompt(prompt, t_s)``: the simulated patient hears the prompt (no-op for real devices).
+- ``on_prompt(prompt, t_s)``: the simulated patient hears the prompt (no-op for real devices);
+- optionally ``next_arrival_s()``: when the next item arrives, so the worker sleeps until then
+  (a simulated link knows; real transports wake the worker by polling).
 """
 
 from __future__ import annotations
@@ -48,6 +50,10 @@ class SimSource:
 
     def read(self, until_s: float) -> list:
         return self.device.advance(until_s) if self._open else []
+
+    def next_arrival_s(self) -> float:
+        """Simulated time at which the next item arrives (inf: none queued yet)."""
+        return self.device.link.next_arrival_s()
 
     def status(self) -> dict:
         link = self.device.link.stats

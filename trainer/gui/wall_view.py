@@ -71,8 +71,14 @@ class WallView(QtWidgets.QWidget):
             item.hideAxis("left")
         self._ring_items: list = []
         self.trail = pg.PlotCurveItem(pen=style.pen(style.TRAIL))
-        self.cursor = pg.ScatterPlotItem(size=22 if large else 16, brush=pg.mkBrush(style.CURSOR),
-                                         pen=style.pen((255, 255, 255)))
+        # The cursor is a plain ellipse moved with setPos (cheaper than a scatter's setData),
+        # drawn at a fixed size in pixels whatever the zoom.
+        r_px = 11 if large else 8
+        self.cursor = QtWidgets.QGraphicsEllipseItem(-r_px, -r_px, 2 * r_px, 2 * r_px)
+        self.cursor.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self.cursor.setBrush(pg.mkBrush(style.CURSOR))
+        self.cursor.setPen(style.pen((255, 255, 255)))
+        self.cursor.setZValue(10)
         self.legend = self.plot.getPlotItem().addLegend(offset=(8, 8))
         self.legend.setBrush(pg.mkBrush(255, 255, 255, 220))
         self.marks = {}
@@ -197,8 +203,10 @@ class WallView(QtWidgets.QWidget):
         v = block[feed.ring.index["wall_v"]]
         x = -self.distance_cm * u
         y = self.distance_cm * v
-        self.trail.setData(x, y, connect="finite")
-        if len(x) and np.isfinite(x[-1]):
-            self.cursor.setData(x[-1:], y[-1:])
+        finite = bool(np.isfinite(x).all() and np.isfinite(y).all())
+        # All-finite data takes pyqtgraph's fast path; NaN (before calibration) breaks the line.
+        self.trail.setData(x, y, connect="all" if finite else "finite", skipFiniteCheck=finite)
+        if len(x) and np.isfinite(x[-1]) and np.isfinite(y[-1]):
+            self.cursor.setPos(float(x[-1]), float(y[-1]))
         else:
-            self.cursor.setData([], [])
+            self.cursor.setVisible(False)

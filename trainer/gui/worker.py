@@ -39,7 +39,8 @@ class PipelineWorker:
         feed: where to publish; a new one sized for the source's rate when None.
         catalog: test name → :class:`~cervitrack.trainer.gui.catalog.TestSpec`.
         calibration: an existing head calibration to start with.
-        poll_s: wall time between reads in the threaded mode, s.
+        poll_s: wall time between reads in the threaded mode, s (sources that tell when their
+            next item arrives are read exactly then, at most ``max_wait_s`` apart).
         speed: simulated seconds per wall second (simulated sources, threaded mode).
     """
 
@@ -53,6 +54,7 @@ class PipelineWorker:
         self.pipeline.calibration = calibration
         self.calibration = calibration
         self.poll_s = poll_s
+        self.max_wait_s = 0.02
         self.speed = speed
         self.engine = None
         self.spec = None
@@ -131,6 +133,8 @@ class PipelineWorker:
         pose = self.pipeline.process(items)
         if len(pose):
             self.last_sample_t_s = float(pose.t_s[-1])
+            # Publish first: the views need the samples now, the engine's decisions can follow.
+            self.feed.push_pose(pose, time.perf_counter())
             self._keep_recent(pose)
         engine = self.engine
         prompts = []
@@ -148,7 +152,6 @@ class PipelineWorker:
                 self._bias_applied = bias
         if self.calibration is not None and self.pipeline.calibration is not self.calibration:
             self.pipeline.calibration = self.calibration
-        self.feed.push_pose(pose)
         for prompt in prompts:
             self.source.on_prompt(prompt, until_s)
         if engine is not None:
@@ -194,9 +197,15 @@ class PipelineWorker:
         return self.wall_t0 + t_s / self.speed
 
     def _run(self) -> None:
+        next_arrival = getattr(self.source, "next_arrival_s", None)
         while not self._stop.is_set():
             self.step_to(self.now_s() if self.source.simulated else time.monotonic())
-            self._stop.wait(self.poll_s)
+            wait_s = self.poll_s
+            if next_arrival is not None:
+                # Sleep until the next item arrives (at most max_wait_s, so that commands from
+                # the GUI are applied promptly).
+                wait_s = min(max(0.0, (next_arrival() - self.now_s()) / self.speed), self.max_wait_s)
+            self._stop.wait(wait_s)
 
     def start(self) -> None:
         """Run in a background thread (real-time pace for simulated sources)."""
