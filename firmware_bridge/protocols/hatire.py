@@ -42,7 +42,7 @@ def encode_frames(code, yaw_roll_pitch_deg, trans_cm=None) -> bytes:
     """N frames from codes (N,), (N, 3) yaw, roll, pitch in ° and optional (N, 3) cm."""
     c = np.asarray(code, dtype=np.int64).reshape(-1)
     n = c.size
-    rot = np.asarray(yaw_roll_pitch_deg, dtype="<f4").reshape(n, 3)
+    rot = np.ascontiguousarray(yaw_roll_pitch_deg, dtype="<f4").reshape(n, 3)
     trans = np.zeros((n, 3), dtype="<f4") if trans_cm is None else np.asarray(
         trans_cm, dtype="<f4").reshape(n, 3)
     head = np.tile(np.frombuffer(HEADER, dtype=np.uint8), (n, 1))

@@ -39,7 +39,7 @@ QUAT_NORM_TOLERANCE = 0.01
 
 def encode_quaternions(quat_wxyz) -> bytes:
     """N ``19 07`` notifications from (N, 4) quaternions, concatenated."""
-    q = np.asarray(quat_wxyz, dtype="<f4").reshape(-1, 4)
+    q = np.ascontiguousarray(quat_wxyz, dtype="<f4").reshape(-1, 4)
     head = np.tile(np.array([MODULE_FUSION, REG_QUAT], dtype=np.uint8), (q.shape[0], 1))
     return np.concatenate([head, q.view(np.uint8)], axis=1).tobytes()
 

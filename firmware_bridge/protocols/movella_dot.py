@@ -66,10 +66,10 @@ def encode_records(mode: int, t_us, quat_wxyz=None, euler_deg=None, free_acc_m_s
     n = t.size
     cols = [t.astype("<u4").view(np.uint8).reshape(n, 4)]
     orient = quat_wxyz if kind == "quat" else euler_deg
-    cols.append(np.asarray(orient, dtype="<f4").reshape(n, -1).view(np.uint8))
+    cols.append(np.ascontiguousarray(orient, dtype="<f4").reshape(n, -1).view(np.uint8))
     if has_acc:
         acc = np.zeros((n, 3)) if free_acc_m_s2 is None else free_acc_m_s2
-        cols.append(np.asarray(acc, dtype="<f4").reshape(n, 3).view(np.uint8))
+        cols.append(np.ascontiguousarray(acc, dtype="<f4").reshape(n, 3).view(np.uint8))
     if has_status:
         st = np.zeros(n, dtype="<u2") + np.asarray(status, dtype="<u2")
         cols.append(st.reshape(n, 1).view(np.uint8))
@@ -109,6 +109,10 @@ class MovellaDotDecoder(Decoder):
         self._next_seq = 0
 
     def _fields(self, rows: np.ndarray):
+        with np.errstate(invalid="ignore", over="ignore"):
+            return self._fields_raw(rows)
+
+    def _fields_raw(self, rows: np.ndarray):
         n = rows.shape[0]
         t_us = np.ascontiguousarray(rows[:, 0:4]).view("<u4").reshape(n)
         width = 4 if self._kind == "quat" else 3

@@ -18,7 +18,7 @@ Serial (WT901, WT901C, JY901, BWT901CL over SPP; §1.1), little-endian::
 Sample grouping (serial): the sensor sends one frame per output type and sample, always in the
 same order. Frames are grouped into one sample row; **a new sample starts when a frame type
 repeats** within the current group. Once a group has closed on a repeat, its ordered type list is
-the learned pattern, and a group that matches the pattern exactly is emitted at once (without
+the learned pattern (a shorter group, from a lost frame, does not replace it), and a group that matches the pattern exactly is emitted at once (without
 waiting for the next frame). A lost frame leaves the missing channel NaN in that row. Type 0x50
 (chip time) and the other data types take part in grouping but are not decoded; 0x5F replies are
 kept in :attr:`WitMotionSerialDecoder.last_register_reply`. ``stats.frames`` counts 11-byte
@@ -145,7 +145,7 @@ def encode_serial_samples(quat_wxyz=None, acc_m_s2=None, gyr_rad_s=None, euler_d
     for k, (frame_type, words) in enumerate(parts):
         rec[:, k, 0] = HEADER
         rec[:, k, 1] = frame_type
-        rec[:, k, 2:10] = np.asarray(words, dtype="<i2").reshape(n, 4).view(np.uint8)
+        rec[:, k, 2:10] = np.ascontiguousarray(words, dtype="<i2").reshape(n, 4).view(np.uint8)
         rec[:, k, 10] = rec[:, k, :10].sum(axis=1, dtype=np.uint8)
     return rec.tobytes()
 
@@ -191,6 +191,8 @@ class WitMotionSerialDecoder(Decoder):
     def __init__(self) -> None:
         super().__init__()
         self.last_register_reply: tuple[int, int, int, int] | None = None
+        #: Temperature from the last 0x51 frame (d3 / 100), °C, or None.
+        self.last_temperature_c: float | None = None
         self._pattern: tuple[int, ...] | None = None
         self._pending_types = np.zeros(0, dtype=np.uint8)
         self._pending_words = np.zeros((0, 4), dtype=np.int16)
@@ -229,6 +231,9 @@ class WitMotionSerialDecoder(Decoder):
         if reply.any():
             self.last_register_reply = tuple(int(v) for v in words[reply][-1].view("<u2"))
             types, words = types[~reply], words[~reply]
+        acc = types == TYPE_ACC
+        if acc.any():
+            self.last_temperature_c = float(words[acc][-1, 3]) / 100.0
         types = np.concatenate([self._pending_types, types])
         words = np.concatenate([self._pending_words, words])
         gid, n_groups = self._group(types)
@@ -237,6 +242,21 @@ class WitMotionSerialDecoder(Decoder):
         if n_groups == 0:
             return SampleBatch.empty()
         return self._samples(types[done], words[done], gid[done], n_groups, t_host_s)
+
+    def _finish(self, t_host_s: float) -> SampleBatch:
+        """Emit the last, still open group as a sample (end of a capture)."""
+        types, words = self._pending_types, self._pending_words
+        self._pending_types = np.zeros(0, dtype=np.uint8)
+        self._pending_words = np.zeros((0, 4), dtype=np.int16)
+        if types.size == 0:
+            return SampleBatch.empty()
+        return self._samples(types, words, np.zeros(types.size, dtype=np.int64), 1, t_host_s)
+
+    def flush(self) -> None:
+        """Drop buffered bytes and the open group (after a disconnect)."""
+        super().flush()
+        self._pending_types = np.zeros(0, dtype=np.uint8)
+        self._pending_words = np.zeros((0, 4), dtype=np.int16)
 
     def _group(self, types: np.ndarray) -> tuple[np.ndarray, int]:
         """Group id per frame and the number of complete groups (ids >= it are pending)."""
@@ -251,7 +271,8 @@ class WitMotionSerialDecoder(Decoder):
         for i, t in enumerate(types.tolist()):
             bit = 1 << (t - TYPE_TIME)
             if mask & bit:
-                self._pattern = p = tuple(current)
+                if p is None or len(current) >= len(p):
+                    self._pattern = p = tuple(current)
                 g, mask, current = g + 1, 0, []
             mask |= bit
             current.append(t)

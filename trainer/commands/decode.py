@@ -41,6 +41,7 @@ def decode_bytes(data: bytes, protocol: str):
     """
     decoder = make_decoder(protocol)
     batches = [decoder.feed(data[i:i + CHUNK_BYTES]) for i in range(0, len(data), CHUNK_BYTES)]
+    batches.append(decoder.finish())
     decoder.flush()
     batch = concat(batches) if batches else SampleBatch.empty()
     seq = unwrap_counter(batch.seq, decoder.seq_modulus)
