@@ -146,3 +146,19 @@ def test_ble_roundtrip_and_garbage():
     assert len(b) == n and d.stats.skipped_bytes == 10
     ypr = np.array([_zyx_deg(q) for q in b.quat_wxyz])
     np.testing.assert_allclose(ypr[:, ::-1], eul, atol=0.01)
+
+
+def test_serial_capture_starting_mid_cycle_still_groups_one_sample_per_row():
+    n = 10
+    acc = np.tile([0.0, 0.0, G], (n, 1))
+    acc[:, 0] = np.arange(n)  # acc x identifies the sample
+    q = np.tile([1.0, 0, 0, 0], (n, 1))
+    q[:, 3] = np.arange(n) * 0.01
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    data = wm.encode_serial_samples(quat_wxyz=q, acc_m_s2=acc, gyr_rad_s=np.zeros((n, 3)))
+    d = wm.WitMotionSerialDecoder()
+    b = d.feed(data[11:])  # the first acc frame is missing
+    assert d._pattern == (wm.TYPE_ACC, wm.TYPE_GYRO, wm.TYPE_QUAT)
+    full = b.take(slice(1, None))
+    np.testing.assert_allclose(full.acc_m_s2[:, 0], np.arange(1, n), atol=0.01)
+    np.testing.assert_allclose(full.quat_wxyz[:, 3], q[1:, 3], atol=1e-4)

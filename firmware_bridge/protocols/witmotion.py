@@ -16,10 +16,13 @@ Serial (WT901, WT901C, JY901, BWT901CL over SPP; §1.1), little-endian::
     0x59 quat   q0..q3 / 32768, q0 the scalar part
 
 Sample grouping (serial): the sensor sends one frame per output type and sample, always in the
-same order. Frames are grouped into one sample row; **a new sample starts when a frame type
-repeats** within the current group. Once a group has closed on a repeat, its ordered type list is
-the learned pattern (a shorter group, from a lost frame, does not replace it), and a group that matches the pattern exactly is emitted at once (without
-waiting for the next frame). A lost frame leaves the missing channel NaN in that row. Type 0x50
+same order (register order, lowest type first). Frames are grouped into one sample row; **a new
+sample starts when a frame type repeats** within the current group. Once a group has closed on
+a repeat, its type list, rotated to start at its lowest type, is the learned cycle (a shorter
+group, from a lost frame, does not replace it). From then on a new sample also starts at the
+cycle's first type, so a capture that begins mid-cycle still groups the frames of one sample
+together, and a group that completes the cycle is emitted at once (without waiting for the next
+frame). A lost frame leaves the missing channel NaN in that row. Type 0x50
 (chip time) and the other data types take part in grouping but are not decoded; 0x5F replies are
 kept in :attr:`WitMotionSerialDecoder.last_register_reply`. ``stats.frames`` counts 11-byte
 frames, not samples.
@@ -55,7 +58,7 @@ from cervitrack.firmware_bridge.protocols._convert import (
     DEG_TO_RAD, G_M_S2, euler_deg_to_quat_wxyz, quat_norm_ok)
 from cervitrack.firmware_bridge.protocols._framing import scan_fixed
 from cervitrack.firmware_bridge.protocols.base import Decoder
-from cervitrack.firmware_bridge.samples import SampleBatch
+from cervitrack.firmware_bridge.samples import SampleBatch, concat
 
 HEADER = 0x55
 SERIAL_FRAME_BYTES = 11
@@ -216,6 +219,18 @@ class WitMotionSerialDecoder(Decoder):
         buf = np.frombuffer(bytes(self._buf), dtype=np.uint8)
         if buf.size < SERIAL_FRAME_BYTES:
             return SampleBatch.empty()
+        if self._pattern is not None and self._pending_types.size == 0:
+            fast = self._aligned_groups(buf, t_host_s)
+            if fast is not None:
+                if len(self._buf) < SERIAL_FRAME_BYTES:
+                    return fast
+                # Frames of a partial group after the aligned groups: the general path.
+                rest = self._decode(t_host_s) if self._pending_types.size == 0 else None
+                return fast if rest is None or len(rest) == 0 else concat([fast, rest])
+        return self._general(buf, t_host_s)
+
+    def _general(self, buf: np.ndarray, t_host_s: float) -> SampleBatch:
+        """Scan anywhere in the buffer, then group frames (see the module docstring)."""
         scan = scan_fixed(buf, SERIAL_FRAME_BYTES, self._check, bytes([HEADER]))
         del buf
         del self._buf[:scan.keep_from]
@@ -242,6 +257,54 @@ class WitMotionSerialDecoder(Decoder):
         if n_groups == 0:
             return SampleBatch.empty()
         return self._samples(types[done], words[done], gid[done], n_groups, t_host_s)
+
+    def _aligned_groups(self, buf: np.ndarray, t_host_s: float) -> SampleBatch | None:
+        """Steady-state fast path: the buffer starts with whole groups in the learned pattern.
+
+        Accepts exactly what the general path would when every frame from offset 0 is valid
+        and follows the pattern; returns None (general path) otherwise.
+        """
+        pattern = self._pattern
+        k = len(pattern)
+        group_bytes = k * SERIAL_FRAME_BYTES
+        g = buf.size // group_bytes
+        if g == 0:
+            return None
+        rows = buf[: g * group_bytes].reshape(g * k, SERIAL_FRAME_BYTES)
+        head = np.ndarray((g, k), dtype="<u2", buffer=rows, strides=(group_bytes, SERIAL_FRAME_BYTES))
+        template = np.array([HEADER | (t << 8) for t in pattern], dtype=np.uint16)
+        if not (head == template).all() or not (_sum8(rows, 10) == rows[:, 10]).all():
+            return None
+        words = np.ascontiguousarray(rows[:, 2:10]).view("<i2").reshape(g, k, 4)
+        index = {t: i for i, t in enumerate(pattern)}
+        quat = None
+        if TYPE_QUAT in index:
+            quat = words[:, index[TYPE_QUAT], :] * QUAT_PER_LSB
+            norm = np.sqrt(np.einsum("ij,ij->i", quat, quat))
+            if not (np.abs(norm - 1.0) <= QUAT_NORM_TOLERANCE).all():
+                return None
+            quat /= norm[:, None]
+        if TYPE_EULER in index:
+            euler = words[:, index[TYPE_EULER], :3]
+            if not (np.abs(euler[:, 1].astype(np.int32)) <= PITCH_LIMIT_LSB).all():
+                return None
+            if quat is None:
+                quat = _euler_quat(euler)
+
+        def vec(frame_type, scale):
+            return words[:, index[frame_type], :3] * scale if frame_type in index else None
+
+        if TYPE_ACC in index:
+            self.last_temperature_c = float(words[-1, index[TYPE_ACC], 3]) / 100.0
+        del self._buf[: g * group_bytes]
+        self.stats.frames += g * k
+        seq = np.arange(self._next_seq, self._next_seq + g, dtype=np.int64)
+        self._next_seq += g
+        return SampleBatch(
+            seq=seq, t_device_s=np.full(g, np.nan), t_host_s=np.full(g, t_host_s),
+            t_s=np.full(g, np.nan), quat_wxyz=quat,
+            gyr_rad_s=vec(TYPE_GYRO, GYR_DPS_PER_LSB * DEG_TO_RAD),
+            acc_m_s2=vec(TYPE_ACC, ACC_G_PER_LSB * G_M_S2), mag_uT=vec(TYPE_MAG, 1.0))
 
     def _finish(self, t_host_s: float) -> SampleBatch:
         """Emit the last, still open group as a sample (end of a capture)."""
@@ -270,9 +333,10 @@ class WitMotionSerialDecoder(Decoder):
         g, mask, current = 0, 0, []
         for i, t in enumerate(types.tolist()):
             bit = 1 << (t - TYPE_TIME)
-            if mask & bit:
-                if p is None or len(current) >= len(p):
-                    self._pattern = p = tuple(current)
+            if mask & bit or (current and p is not None and t == p[0]):
+                if mask & bit and (p is None or len(current) >= len(p)):
+                    start = current.index(min(current))
+                    self._pattern = p = tuple(current[start:] + current[:start])
                 g, mask, current = g + 1, 0, []
             mask |= bit
             current.append(t)
