@@ -222,11 +222,9 @@ class WitMotionSerialDecoder(Decoder):
         if self._pattern is not None and self._pending_types.size == 0:
             fast = self._aligned_groups(buf, t_host_s)
             if fast is not None:
-                if len(self._buf) < SERIAL_FRAME_BYTES:
-                    return fast
-                # Frames of a partial group after the aligned groups: the general path.
-                rest = self._decode(t_host_s) if self._pending_types.size == 0 else None
-                return fast if rest is None or len(rest) == 0 else concat([fast, rest])
+                # A partial group after the aligned groups stays buffered as bytes (less than
+                # one cycle); _finish decodes it at the end of a capture.
+                return fast
         return self._general(buf, t_host_s)
 
     def _general(self, buf: np.ndarray, t_host_s: float) -> SampleBatch:
@@ -308,12 +306,16 @@ class WitMotionSerialDecoder(Decoder):
 
     def _finish(self, t_host_s: float) -> SampleBatch:
         """Emit the last, still open group as a sample (end of a capture)."""
+        held = []
+        if len(self._buf) >= SERIAL_FRAME_BYTES:
+            held.append(self._general(np.frombuffer(bytes(self._buf), dtype=np.uint8), t_host_s))
         types, words = self._pending_types, self._pending_words
         self._pending_types = np.zeros(0, dtype=np.uint8)
         self._pending_words = np.zeros((0, 4), dtype=np.int16)
-        if types.size == 0:
-            return SampleBatch.empty()
-        return self._samples(types, words, np.zeros(types.size, dtype=np.int64), 1, t_host_s)
+        if types.size:
+            held.append(self._samples(types, words, np.zeros(types.size, dtype=np.int64), 1,
+                                      t_host_s))
+        return concat(held)
 
     def flush(self) -> None:
         """Drop buffered bytes and the open group (after a disconnect)."""
