@@ -79,22 +79,20 @@ def scan_fixed(buf: np.ndarray, length: int, check, header: bytes | None = None)
     """
     n = buf.size
     hlen = len(header) if header else 0
+    # Fast path: the buffer is a run of valid frames from offset 0 (the steady state). The
+    # leftmost-greedy choice is then exactly these frames, so the result is the same.
+    k = n // length
+    if k:
+        aligned = buf[: k * length].reshape(k, length)
+        head_ok = True
+        for j in range(hlen):
+            head_ok = head_ok and bool((aligned[:, j] == header[j]).all())
+        if head_ok and check(aligned).all():
+            rest = buf[k * length:]
+            more = _tail_start(rest, header) if header is not None else 0
+            return Scan(np.arange(k, dtype=np.int64) * length, aligned, k * length + more,
+                        more, 0)
     if header is not None:
-        # Fast path: the buffer is a run of aligned frames from 0 (the steady state).
-        k = n // length
-        if k:
-            aligned = buf[: k * length].reshape(k, length)
-            head_ok = aligned[:, 0] == header[0]
-            for j in range(1, hlen):
-                head_ok &= aligned[:, j] == header[j]
-            if head_ok.all():
-                valid = check(aligned)
-                if valid.all():
-                    rest = buf[k * length:]
-                    more = _tail_start(rest, header)
-                    keep = k * length + more
-                    return Scan(np.arange(k, dtype=np.int64) * length, aligned, keep,
-                                more, 0)
         cand = header_positions(buf, header)
         tail_keep = max(n - hlen + 1, 0)
     else:
