@@ -157,3 +157,18 @@ def test_c_parser_accepts_commands_and_resyncs(lib):
             ok = lib.oht_parser_next(ctypes.byref(p), ctypes.byref(f))
     assert found == [(0x82, 8, b"\x64\x00"), (0x83, 7, b"")]
     assert p.rejected >= 1
+
+
+@pytest.mark.slow
+def test_wheel_ships_the_firmware_folder(tmp_path):
+    import sys
+    import zipfile
+
+    repo = Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir",
+                    str(tmp_path), str(repo)], check=True, capture_output=True, cwd=tmp_path)
+    names = zipfile.ZipFile(next(tmp_path.glob("cervitrack-*.whl"))).namelist()
+    base = "cervitrack/firmware_bridge/firmware/"
+    for rel in ("README.md", "oht_headset/oht_headset.ino", "oht_headset/oht_frame.c",
+                "oht_headset/oht_frame.h"):
+        assert base + rel in names
