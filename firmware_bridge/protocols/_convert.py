@@ -31,20 +31,46 @@ def euler_deg_to_quat_wxyz(seq: str, angles_deg: np.ndarray) -> np.ndarray:
         float64 (N, 4) ``[w, x, y, z]``, w >= 0, sensor→world for a device whose Euler angles
         describe the sensor frame in its world frame.
     """
-    if len(seq) != 3 or not (seq.isupper() or seq.islower()) or set(seq.upper()) - set("XYZ"):
-        raise ValueError(f"Euler sequence must be three of x, y, z, got {seq!r}")
     angles = np.asarray(angles_deg, dtype=np.float64).reshape(-1, 3)
-    half = np.radians(angles) * 0.5
-    c, s = np.cos(half), np.sin(half)
-    q = None
-    order = range(3) if seq.isupper() else range(2, -1, -1)  # extrinsic = reversed intrinsic
-    for k in order:
-        e = np.zeros((angles.shape[0], 4))
-        e[:, 0] = c[:, k]
-        e[:, 1 + "XYZ".index(seq[k].upper())] = s[:, k]
-        q = e if q is None else quat_multiply(q, e)
+    half = angles * (np.pi / 360.0)
+    cs = np.stack([np.cos(half), np.sin(half)], axis=2)  # (N, 3, 2): cos, sin of each half
+    terms = (cs[:, 0, :, None, None] * cs[:, 1, None, :, None] * cs[:, 2, None, None, :])
+    q = terms.reshape(-1, 8) @ _euler_basis(seq)
     q *= np.where(q[:, :1] < 0, -1.0, 1.0)
     return q
+
+
+_BASES: dict[str, np.ndarray] = {}
+
+
+def _euler_basis(seq: str) -> np.ndarray:
+    """(8, 4) matrix M with ``q = T @ M`` for the 8 products T of cos/sin of the half angles.
+
+    ``q = e0(a0) ⊗ e1(a1) ⊗ e2(a2)`` with ``e_k(a) = cos(a/2) + sin(a/2)·axis_k`` is multilinear
+    in the (cos, sin) pairs, so each product of one factor per angle contributes a fixed
+    quaternion: the Hamilton product of 1 (for cos) or the unit axis (for sin). Extrinsic
+    (lower case) sequences compose in the opposite order.
+    """
+    if seq in _BASES:
+        return _BASES[seq]
+    if len(seq) != 3 or not (seq.isupper() or seq.islower()) or set(seq.upper()) - set("XYZ"):
+        raise ValueError(f"Euler sequence must be three of x, y, z, got {seq!r}")
+    basis = np.zeros((8, 4))
+    for combo in range(8):
+        bits = ((combo >> 2) & 1, (combo >> 1) & 1, combo & 1)  # sin chosen for angle k
+        factors = []
+        for k in range(3):
+            e = np.zeros((1, 4))
+            if bits[k]:
+                e[0, 1 + "XYZ".index(seq[k].upper())] = 1.0
+            else:
+                e[0, 0] = 1.0
+            factors.append(e)
+        if seq.islower():
+            factors.reverse()
+        basis[combo] = quat_multiply(quat_multiply(factors[0], factors[1]), factors[2])[0]
+    _BASES[seq] = basis
+    return basis
 
 
 def quat_multiply(p: np.ndarray, q: np.ndarray) -> np.ndarray:
