@@ -89,6 +89,11 @@ STREAMS = {
 }
 
 
+#: Fixed frame sizes: for these, every byte fed is either in an accepted frame or skipped.
+FRAME_BYTES = {"witmotion-serial": 11, "witmotion-ble": 20, "bno08x-rvc": 19, "movella-dot": 20,
+               "metawear": 18, "hatire": 30, "opentrack-udp": 48}
+
+
 def test_every_registered_decoder_has_a_stream():
     assert set(STREAMS) == set(DECODERS)
 
@@ -120,6 +125,8 @@ def test_fuzz_arbitrary_bytes_any_chunking(protocol):
         assert "internal_errors" not in d.stats.extra, d.stats.extra
         assert 0 <= len(batch) <= d.stats.frames
         assert d.stats.skipped_bytes <= len(data) and d.stats.rejected_frames >= 0
+        if protocol in FRAME_BYTES:
+            assert d.stats.frames * FRAME_BYTES[protocol] + d.stats.skipped_bytes == len(data)
         whole, batch_whole, _ = _decode_all(protocol, data, [])
         assert whole.stats.frames == d.stats.frames
         np.testing.assert_array_equal(batch_whole.seq, batch.seq)
