@@ -32,12 +32,19 @@ def euler_deg_to_quat_wxyz(seq: str, angles_deg: np.ndarray) -> np.ndarray:
         describe the sensor frame in its world frame.
     """
     angles = np.asarray(angles_deg, dtype=np.float64).reshape(-1, 3)
-    half = angles * (np.pi / 360.0)
-    cs = np.stack([np.cos(half), np.sin(half)], axis=2)  # (N, 3, 2): cos, sin of each half
-    terms = (cs[:, 0, :, None, None] * cs[:, 1, None, :, None] * cs[:, 2, None, None, :])
-    q = terms.reshape(-1, 8) @ _euler_basis(seq)
-    q *= np.where(q[:, :1] < 0, -1.0, 1.0)
+    # cos and sin of the three half angles in one cos call: sin(x) = cos(x - pi/2).
+    cs = np.cos(angles[:, _SIX] * (np.pi / 360.0) - _PHASE)
+    terms = np.multiply.reduce(cs[:, _TERMS].reshape(-1, 3, 8), axis=1)
+    q = np.dot(terms, _euler_basis(seq))
+    q *= np.copysign(1.0, q[:, :1])
     return q
+
+
+_SIX = np.array([0, 1, 2, 0, 1, 2])
+_PHASE = np.array([0.0, 0.0, 0.0, np.pi / 2, np.pi / 2, np.pi / 2])
+#: Column k of (3, 8): for product term ``combo``, cos (k) or sin (3 + k) of half angle k.
+_TERMS = np.array([[k + 3 * ((combo >> (2 - k)) & 1) for combo in range(8)]
+                   for k in range(3)]).reshape(-1)
 
 
 _BASES: dict[str, np.ndarray] = {}

@@ -412,9 +412,11 @@ class WitMotionBleDecoder(Decoder):
     @staticmethod
     def _check(rows: np.ndarray) -> np.ndarray:
         t = rows[:, 1]
-        pitch = rows[:, 16].astype(np.int32) | (rows[:, 17].astype(np.int32) << 8)
-        pitch = np.where(pitch >= 32768, pitch - 65536, pitch)
-        return (t == TYPE_BLE_REPLY) | ((t == TYPE_BLE_DATA) & (np.abs(pitch) <= PITCH_LIMIT_LSB))
+        rows = np.ascontiguousarray(rows)
+        pitch = np.ndarray((rows.shape[0],), dtype="<i2", buffer=rows, offset=16,
+                           strides=(BLE_FRAME_BYTES,))
+        return (t == TYPE_BLE_REPLY) | ((t == TYPE_BLE_DATA) & (pitch >= -PITCH_LIMIT_LSB)
+                                        & (pitch <= PITCH_LIMIT_LSB))
 
     def _decode(self, t_host_s: float) -> SampleBatch:
         buf = np.frombuffer(bytes(self._buf), dtype=np.uint8)
