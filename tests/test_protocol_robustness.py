@@ -165,3 +165,17 @@ def test_bit_flipped_stream_keeps_frames_around_damage(protocol, tmp_path, capsy
     d, batch, _ = _decode_all(protocol, data, [])
     assert d.stats.frames == n_frames and d.stats.rejected_frames == 0
     assert d.stats.skipped_bytes == 0
+
+
+@pytest.mark.parametrize("protocol", ["movella-dot:2", "movella-dot:4", "movella-dot:7",
+                                      "movella-dot:16", "text:razor", "text:bno055-orientation",
+                                      "text:bno055-quaternion", "text:csv-imu"])
+def test_fuzz_decoder_options(protocol):
+    @settings(max_examples=40, deadline=None)
+    @given(data=st.binary(max_size=2000), chunks=st.lists(st.integers(1, 300), max_size=10))
+    def run(data, chunks):
+        d, batch, _ = _decode_all(protocol, data, chunks)
+        assert "internal_errors" not in d.stats.extra, d.stats.extra
+        assert len(batch) <= d.stats.frames and d.stats.skipped_bytes <= len(data)
+
+    run()
