@@ -59,3 +59,15 @@ def test_flipped_payload_bit_fails_crc():
     d = ReferenceDecoder()
     b = d.feed(bytes(bad) + IMU)
     assert b.seq.tolist() == [43] and d.stats.rejected_frames == 1
+
+
+def test_fast_path_reports_frame_ends_for_feed_chunks():
+    from cervitrack.firmware_bridge.samples import Chunk
+
+    n = 30
+    data = encode_samples(np.arange(n), np.arange(n) * 10000, np.tile([1.0, 0, 0, 0], (n, 1)))
+    d = ReferenceDecoder()
+    b = d.feed_chunks([Chunk(1.0, data[:500]), Chunk(2.0, data[500:])])
+    ends = (np.arange(n) + 1) * 22
+    np.testing.assert_array_equal(b.t_host_s, np.where(ends <= 500, 1.0, 2.0))
+    assert b.seq.tolist() == list(range(n))
