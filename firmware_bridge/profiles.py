@@ -140,6 +140,9 @@ METAWEAR_STOP = tuple(bytes.fromhex(h) for h in (
 METAWEAR_START_IMU_PLUS = (bytes.fromhex("19020213"),) + tuple(
     c for c in METAWEAR_START_NDOF[1:] if c[0] != 0x15)
 METAWEAR_STOP_IMU_PLUS = tuple(c for c in METAWEAR_STOP if c[0] != 0x15)
+#: Ask the board for a 7.5 ms connection interval (min = max = 0x0006, latency 0, 6 s timeout):
+#: the ``11 09`` settings command of §4. Optional: write it before the start sequence.
+METAWEAR_CONN_7_5MS = bytes.fromhex("1109060006000000" "5802")
 
 # OHT/1 over the Nordic UART Service (§6, §10.3).
 NUS_SERVICE = _nus("0001")

@@ -49,3 +49,19 @@ def test_encoders_roundtrip():
     b = d.feed(encode_quaternions(q) + encode_euler([[10.0, 20.0, 30.0]]))
     assert len(b) == 21
     np.testing.assert_allclose(np.abs(np.sum(b.quat_wxyz[:20] * q, axis=1)), 1, atol=1e-6)
+
+
+def test_connection_parameters_vector():
+    from cervitrack.firmware_bridge.profiles import METAWEAR_CONN_7_5MS
+    from cervitrack.firmware_bridge.protocols.metawear import (
+        decode_connection_parameters, encode_connection_parameters)
+
+    vector = bytes.fromhex("11 09 58 02 20 03 80 00 66 06")
+    assert decode_connection_parameters(vector) == {
+        "min_interval_ms": 750.0, "max_interval_ms": 1000.0, "latency": 128,
+        "timeout_ms": 16380.0}
+    assert encode_connection_parameters(750, 1000, 128, 16380) == vector
+    assert encode_connection_parameters(7.5, 7.5, 0, 6000) == METAWEAR_CONN_7_5MS
+    assert decode_connection_parameters(QUAT) is None
+    d = MetaWearDecoder()
+    assert len(d.feed(vector + QUAT)) == 1 and d.stats.skipped_bytes == 10

@@ -22,6 +22,8 @@ quaternion output, which the device profile starts.
 
 from __future__ import annotations
 
+import struct
+
 import numpy as np
 
 from cervitrack.firmware_bridge.protocols._convert import (
@@ -30,6 +32,8 @@ from cervitrack.firmware_bridge.protocols._framing import scan_fixed
 from cervitrack.firmware_bridge.protocols.base import Decoder
 from cervitrack.firmware_bridge.samples import SampleBatch
 
+MODULE_SETTINGS = 0x11
+REG_CONN_PARAMS = 0x09
 MODULE_FUSION = 0x19
 REG_QUAT = 0x07
 REG_EULER = 0x08
@@ -50,6 +54,27 @@ def encode_euler(heading_pitch_roll_deg) -> bytes:
     vals = np.column_stack([e, e[:, 0]]).astype("<f4")
     head = np.tile(np.array([MODULE_FUSION, REG_EULER], dtype=np.uint8), (e.shape[0], 1))
     return np.concatenate([head, vals.view(np.uint8)], axis=1).tobytes()
+
+
+def encode_connection_parameters(min_interval_ms: float, max_interval_ms: float,
+                                 latency: int, timeout_ms: float) -> bytes:
+    """The ``11 09`` settings command asking for BLE connection parameters (§4).
+
+    Intervals are sent in units of 1.25 ms and the supervision timeout in units of 10 ms, each
+    u16 little-endian: 7.5 ms gives ``06 00``.
+    """
+    return struct.pack("<BB4H", MODULE_SETTINGS, REG_CONN_PARAMS,
+                       round(min_interval_ms / 1.25), round(max_interval_ms / 1.25),
+                       int(latency), round(timeout_ms / 10.0))
+
+
+def decode_connection_parameters(message: bytes) -> dict | None:
+    """``11 09`` + 4 x u16 → intervals and timeout in ms, latency in events; None if not one."""
+    if len(message) != 10 or message[0] != MODULE_SETTINGS or message[1] & 0x7F != REG_CONN_PARAMS:
+        return None
+    lo, hi, latency, timeout = struct.unpack("<4H", message[2:])
+    return {"min_interval_ms": lo * 1.25, "max_interval_ms": hi * 1.25, "latency": latency,
+            "timeout_ms": timeout * 10.0}
 
 
 def _values(rows: np.ndarray) -> np.ndarray:
