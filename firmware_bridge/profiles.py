@@ -280,7 +280,7 @@ def profile_for_service(service_uuids) -> BleProfile | None:
 
 
 def serial_profile(protocol: str) -> SerialProfile:
-    """Serial defaults for ``protocol`` (a ``NAME:OPTION`` suffix is ignored); ValueError if none."""
+    """Serial defaults for ``protocol`` (``NAME:OPTION`` suffix ignored); ValueError if none."""
     base = protocol.partition(":")[0]
     try:
         return SERIAL_PROFILES[base]

@@ -42,7 +42,8 @@ def lib(tmp_path_factory):
     cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
     if cc is None:
         pytest.skip("no host C compiler (cc, gcc or clang) on PATH to build oht_frame.c")
-    src = Path(__file__).resolve().parents[1] / "firmware_bridge" / "firmware" / "oht_headset" / "oht_frame.c"
+    src = (Path(__file__).resolve().parents[1] / "firmware_bridge" / "firmware" / "oht_headset"
+           / "oht_frame.c")
     out = tmp_path_factory.mktemp("oht") / "liboht.so"
     subprocess.run([cc, "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-shared", "-fPIC",
                     "-o", str(out), str(src), "-lm"], check=True, capture_output=True)
@@ -124,7 +125,8 @@ def test_random_inputs_match_python_byte_for_byte(lib):
     assert c_imu == py_imu
     for _ in range(50):
         payload = rng.integers(0, 256, int(rng.integers(0, 240)), dtype=np.uint8).tobytes()
-        ft, s, t = int(rng.integers(0, 256)), int(rng.integers(0, 65536)), int(rng.integers(0, 2**32))
+        ft, s = int(rng.integers(0, 256)), int(rng.integers(0, 65536))
+        t = int(rng.integers(0, 2**32))
         assert _frame(lib, ft, s, t, payload) == encode_frame(ft, s, t, payload)
 
 

@@ -53,8 +53,8 @@ _BASES: dict[str, np.ndarray] = {}
 def _euler_basis(seq: str) -> np.ndarray:
     """(8, 4) matrix M with ``q = T @ M`` for the 8 products T of cos/sin of the half angles.
 
-    ``q = e0(a0) ⊗ e1(a1) ⊗ e2(a2)`` with ``e_k(a) = cos(a/2) + sin(a/2)·axis_k`` is multilinear
-    in the (cos, sin) pairs, so each product of one factor per angle contributes a fixed
+    ``q = e0(a0) ⊗ e1(a1) ⊗ e2(a2)`` with ``e_k(a) = cos(a/2) + sin(a/2)·axis_k`` is
+    multilinear in the (cos, sin) pairs, so each product of one factor per angle contributes a fixed
     quaternion: the Hamilton product of 1 (for cos) or the unit axis (for sin). Extrinsic
     (lower case) sequences compose in the opposite order.
     """

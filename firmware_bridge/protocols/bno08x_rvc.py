@@ -58,7 +58,8 @@ def encode_frames(index, yaw_pitch_roll_deg, acc_m_s2) -> bytes:
 def _check(rows: np.ndarray) -> np.ndarray:
     ok = rows[:, 2:18].sum(axis=1, dtype=np.uint8) == rows[:, 18]
     a = np.abs(np.ascontiguousarray(rows[:, 3:9]).view("<i2").astype(np.int32))
-    return ok & (a[:, 0] <= YAW_LIMIT_LSB) & (a[:, 1] <= PITCH_LIMIT_LSB) & (a[:, 2] <= ROLL_LIMIT_LSB)
+    return (ok & (a[:, 0] <= YAW_LIMIT_LSB) & (a[:, 1] <= PITCH_LIMIT_LSB)
+            & (a[:, 2] <= ROLL_LIMIT_LSB))
 
 
 class Bno08xRvcDecoder(Decoder):

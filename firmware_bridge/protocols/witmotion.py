@@ -269,7 +269,8 @@ class WitMotionSerialDecoder(Decoder):
         if g == 0:
             return None
         rows = buf[: g * group_bytes].reshape(g * k, SERIAL_FRAME_BYTES)
-        head = np.ndarray((g, k), dtype="<u2", buffer=rows, strides=(group_bytes, SERIAL_FRAME_BYTES))
+        head = np.ndarray((g, k), dtype="<u2", buffer=rows,
+                          strides=(group_bytes, SERIAL_FRAME_BYTES))
         template = np.array([HEADER | (t << 8) for t in pattern], dtype=np.uint16)
         if not (head == template).all() or not (_sum8(rows, 10) == rows[:, 10]).all():
             return None
