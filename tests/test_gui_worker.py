@@ -108,3 +108,24 @@ def test_the_thread_paces_the_simulator_and_stops_cleanly():
 def test_an_unknown_device_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown device"):
         open_source("serial:/dev/nothing")
+
+
+def test_the_wall_cursor_ends_on_the_trials_relocation_mark(calibrated):
+    """During a trial the wall faces the trial's reference, so the cursor over the relocation
+    window lands where the engine's error puts the mark."""
+    from cervitrack.signal import kinematics
+
+    worker, _ = calibrated
+    worker.submit("test", "jpe")
+    events = run_until(worker, lambda ev: any(e["kind"] == "trial" for e in ev), step_s=0.05)
+    trial = next(e for e in events if e["kind"] == "trial")
+    assert trial["valid"]
+    ring = worker.feed.ring
+    block = ring.latest(ring.capacity)
+    t = block[ring.index["t_s"]]
+    w = (t >= trial["ret_window"]["t0_s"]) & (t <= trial["ret_window"]["t1_s"])
+    cursor_deg = np.degrees(np.arctan([block[ring.index["wall_u"]][w].mean(),
+                                       block[ring.index["wall_v"]][w].mean()]))
+    e = trial["error_deg"]
+    mark = kinematics.laser_point(kinematics.pose_from_angles_deg(e["axial"], e["flexion"], e["lateral"]))
+    np.testing.assert_allclose(cursor_deg, [mark["x_deg"], mark["y_deg"]], atol=0.05)

@@ -80,21 +80,22 @@ def run_app(device: str = "sim", test: str | None = None, sim_config: SimConfig 
     return 0
 
 
-def _stop_condition(view: str):
+def _stop_condition(view: str, total_trials: int):
     """(test to start or "calibrate" or None, predicate(window, feed, phase_age_s) → ready);
     phase_age_s is the simulated time since the current prompt."""
     def trials(feed):
         return [t for t in feed.state.get("trials", ()) if t.get("valid")]
 
+    some = max(1, min(6, total_trials - 1))  # trials on the wall before the picture
     conditions = {
         "device": (None, lambda w, f, age: f.status.get("t_s", 0) >= 5.0),
         "calibration": ("calibrate", lambda w, f, age: w.calibration_view.result is not None),
-        "wall": ("jpe", lambda w, f, age: len(trials(f)) >= 6 and w.wall_view.phase_prompt == "recenter"),
-        "blind": ("jpe", lambda w, f, age: len(trials(f)) >= 3 and w.wall_view.phase_prompt == "return"),
+        "wall": ("jpe", lambda w, f, age: len(trials(f)) >= some and w.wall_view.phase_prompt == "recenter"),
+        "blind": ("jpe", lambda w, f, age: len(trials(f)) >= some // 2 and w.wall_view.phase_prompt == "return"),
         "results": ("jpe", lambda w, f, age: f.state.get("done", False)),
         "research": ("jpe", lambda w, f, age: len(trials(f)) >= 1 and w.wall_view.phase_prompt == "move"
                      and age >= 2.5),
-        "patient": ("jpe", lambda w, f, age: len(trials(f)) >= 5 and w.wall_view.phase_prompt == "recenter"),
+        "patient": ("jpe", lambda w, f, age: len(trials(f)) >= some and w.wall_view.phase_prompt == "recenter"),
         "settings": (None, lambda w, f, age: f.status.get("t_s", 0) >= 1.0),
     }
     return conditions[view]
@@ -122,7 +123,7 @@ def render_screenshot(view: str, path, sim_config: SimConfig | None = None,
     window.timer.stop()
     tab = {"wall": "test", "blind": "test", "patient": "test"}.get(view, view)
     window.show_tab(tab)
-    start, ready = _stop_condition(view)
+    start, ready = _stop_condition(view, 4 * trials_per_direction)
     if start == "calibrate":
         window.start_calibration()
     elif start is not None:

@@ -19,7 +19,9 @@ Channels (units in the names):
   neutral (:mod:`cervitrack.signal.kinematics`), NaN before calibration;
 - ``wall_u``, ``wall_v``: the head laser's point on a wall at unit distance, as tangents
   (dimensionless): ``x_cm = D·wall_u`` (positive to the patient's left), ``y_cm = D·wall_v``
-  (positive up) for a wall at D cm; NaN before calibration or when pointing away;
+  (positive up) for a wall at D cm; NaN before calibration or when pointing away. The wall
+  faces the current item's reference head (the one the engine scores against), or the
+  calibrated neutral between items;
 - ``gyr_x_deg_s`` … ``gyr_z_deg_s``: angular rate, sensor frame, deg/s (NaN if not sent);
 - ``acc_x_m_s2`` … ``acc_z_m_s2``: specific force, sensor frame, m/s² (NaN if not sent);
 - ``speed_deg_s``: angular speed; ``still``: 1.0 when still, else 0.0;
@@ -34,6 +36,7 @@ from collections import deque
 import numpy as np
 
 from cervitrack.signal import kinematics
+from cervitrack.signal import quaternion as quat
 from cervitrack.trainer.gui.ring import RingBuffer
 
 CHANNELS = (
@@ -47,8 +50,12 @@ CHANNELS = (
 )
 
 
-def pose_channels(pose) -> dict[str, np.ndarray]:
-    """Per-sample channels (see module docstring) of a PoseBatch, batched with numpy."""
+def pose_channels(pose, calibration=None, q_world_head_ref=None) -> dict[str, np.ndarray]:
+    """Per-sample channels (see module docstring) of a PoseBatch, batched with numpy.
+
+    The laser point is relative to ``q_world_head_ref`` (a reference head orientation in the
+    world frame, e.g. a trial's reference) when it and ``calibration`` are given, else to the
+    calibrated neutral; the head angles are always relative to the calibrated neutral."""
     n = len(pose)
     s = pose.samples
     nan = np.full(n, np.nan)
@@ -58,7 +65,10 @@ def pose_channels(pose) -> dict[str, np.ndarray]:
         angles = kinematics.head_angles_deg(pose.q_neutral_head)
         for k in ("axial", "flexion", "lateral", "global"):
             out[f"{k}_deg"] = angles[k]
-        laser = kinematics.laser_point(pose.q_neutral_head, 1.0)
+        q_ref_head = pose.q_neutral_head
+        if calibration is not None and q_world_head_ref is not None:
+            q_ref_head = quat.relative(q_world_head_ref, calibration.world_head(pose.q_world_sensor))
+        laser = kinematics.laser_point(q_ref_head, 1.0)
         out["wall_u"], out["wall_v"] = laser["x_cm"], laser["y_cm"]
     else:
         for k in ("axial_deg", "flexion_deg", "lateral_deg", "global_deg", "wall_u", "wall_v"):
@@ -92,9 +102,11 @@ class LiveFeed:
         """How many samples span ``seconds`` at the nominal rate (clamped to the capacity)."""
         return int(min(self.ring.capacity, max(1, round(seconds * self.rate_hz))))
 
-    def push_pose(self, pose, published_wall_s: float | None = None) -> None:
+    def push_pose(self, pose, published_wall_s: float | None = None, calibration=None,
+                  q_world_head_ref=None) -> None:
+        """Append a PoseBatch (see :func:`pose_channels` for the reference arguments)."""
         if len(pose):
-            channels = pose_channels(pose)
+            channels = pose_channels(pose, calibration, q_world_head_ref)
             if published_wall_s is not None:
                 channels["published_wall_s"] = np.full(len(pose), published_wall_s)
             self.ring.write(channels)

@@ -31,6 +31,12 @@ from cervitrack.trainer.pipeline import Pipeline
 
 #: The neutral captured by "re-zero" is the mean head orientation over this window, s.
 REZERO_WINDOW_S = 0.5
+#: Recent sensor orientations kept for re-zeroing and display references, s.
+RECENT_S = 3.0
+#: Prompts that start an item (a trial, a tracking run, a tracing run) from a settled
+#: reference: from then on the wall shows the head relative to that reference, the one the
+#: engine scores against (the mean head over the settled window ending at the prompt).
+ITEM_START_PROMPTS = ("move", "move_max", "learn_target", "track", "trace_start")
 
 
 class PipelineWorker:
@@ -68,6 +74,8 @@ class PipelineWorker:
         self._stop = threading.Event()
         self._recent_q = np.zeros((0, 4))
         self._recent_t = np.zeros(0)
+        #: q_world_head the wall view is relative to (None: the calibrated neutral).
+        self.display_ref: np.ndarray | None = None
         self.wall_t0 = None
         self.source.open()
         self._publish_status()
@@ -113,8 +121,10 @@ class PipelineWorker:
             self.feed.push_event({"t_s": float(self.last_sample_t_s), "kind": "message",
                                   "text": "Calibrate first: re-zeroing needs a calibration."})
             return
-        q_world_head = self.calibration.world_head(self._recent_q)
+        recent = self._recent_t >= self._recent_t[-1] - REZERO_WINDOW_S
+        q_world_head = self.calibration.world_head(self._recent_q[recent])
         self.calibration.q_world_neutral = quat.mean(q_world_head)
+        self.display_ref = None
         self.feed.push_event({"t_s": float(self.last_sample_t_s), "kind": "rezero"})
 
     def _cmd_abort(self) -> None:
@@ -134,7 +144,7 @@ class PipelineWorker:
         if len(pose):
             self.last_sample_t_s = float(pose.t_s[-1])
             # Publish first: the views need the samples now, the engine's decisions can follow.
-            self.feed.push_pose(pose, time.perf_counter())
+            self.feed.push_pose(pose, time.perf_counter(), self.calibration, self.display_ref)
             self._keep_recent(pose)
         engine = self.engine
         prompts = []
@@ -154,6 +164,7 @@ class PipelineWorker:
             self.pipeline.calibration = self.calibration
         for prompt in prompts:
             self.source.on_prompt(prompt, until_s)
+            self._follow_reference(prompt, engine)
         if engine is not None:
             self._publish_engine(engine)
         self._publish_status()
@@ -161,8 +172,18 @@ class PipelineWorker:
     def _keep_recent(self, pose) -> None:
         t = np.concatenate([self._recent_t, pose.t_s])
         q = np.concatenate([self._recent_q, pose.q_world_sensor])
-        keep = t >= t[-1] - REZERO_WINDOW_S
+        keep = t >= t[-1] - RECENT_S
         self._recent_t, self._recent_q = t[keep], q[keep]
+
+    def _follow_reference(self, prompt, engine) -> None:
+        """Switch the wall's reference with the engine's (see ITEM_START_PROMPTS)."""
+        if prompt.kind in ("recenter", "done", "sit_still"):
+            self.display_ref = None
+        elif prompt.kind in ITEM_START_PROMPTS and self.calibration is not None:
+            settle_s = getattr(getattr(getattr(engine, "settings", None), "stillness", None), "settle_s", 0.5)
+            window = (self._recent_t >= prompt.t_s - settle_s) & (self._recent_t <= prompt.t_s)
+            if window.any():
+                self.display_ref = quat.mean(self.calibration.world_head(self._recent_q[window]))
 
     def _publish_engine(self, engine) -> None:
         new = engine.events[self._events_seen:]
