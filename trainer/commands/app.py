@@ -29,8 +29,9 @@ def run(args) -> int:
             raise ValueError("--screenshot needs --device sim (it runs the virtual patient)")
         if args.view not in VIEWS:
             raise ValueError(f"unknown view {args.view!r} (views: {', '.join(VIEWS)})")
-        path = render_screenshot(args.view, args.screenshot, sim_config,
-                                 trials_per_direction=min(args.trials, 3))
+        path = render_screenshot(args.view, args.screenshot,
+                                 sim_config if args.sim_config else None,
+                                 trials_per_direction=min(args.trials, 3), seed=args.seed)
         print(f"saved {path}")
         return 0
     if not has_display():

@@ -103,17 +103,21 @@ def _stop_condition(view: str, total_trials: int):
 
 def render_screenshot(view: str, path, sim_config: SimConfig | None = None,
                       trials_per_direction: int = 3, frame_s: float = 1 / 30,
-                      max_sim_s: float = 900.0, window=None, player=None) -> Path:
-    """Run the simulator faster than real time, then save a PNG of ``view`` at ``path``."""
+                      max_sim_s: float = 900.0, window=None, player=None, seed: int | None = None) -> Path:
+    """Run the simulator faster than real time, then save a PNG of ``view`` at ``path``.
+
+    ``sim_config`` None: the default simulator (with ``seed``), with raw gyro and accelerometer
+    output for the research view."""
     if view not in VIEWS:
         raise ValueError(f"unknown view {view!r} (views: {', '.join(VIEWS)})")
     qt_app(offscreen=True)
     from cervitrack.trainer.gui.main_window import AppSettings
 
-    if sim_config is None and view == "research":
+    if sim_config is None:
         from cervitrack.firmware_bridge.sim.config import config_from_dict
 
-        sim_config = config_from_dict({"sensor": {"output": "raw"}})  # gyro and acc to show
+        # Without a configuration the research view gets a raw (gyro + acc) sensor to show.
+        sim_config = config_from_dict({"sensor": {"output": "raw"}} if view == "research" else {}, seed=seed)
 
     if window is None:
         window = make_window(sim_config, trials_per_direction,

@@ -61,7 +61,7 @@ class ResearchView(QtWidgets.QWidget):
         for key, (title, channels, names, y_range) in GROUPS.items():
             plot = style.plot_widget(title)
             plot.setYRange(*y_range, padding=0)
-            legend = plot.getPlotItem().addLegend(offset=(5, 5), colCount=3)
+            legend = plot.getPlotItem().addLegend(offset=(-5, -5), colCount=3)
             legend.setBrush(pg.mkBrush(255, 255, 255, 200))
             self.curves[key] = []
             for colour, name in zip(style.AXIS_COLOURS, names):

@@ -58,6 +58,8 @@ class WallView(QtWidgets.QWidget):
         self.prompt.setWordWrap(True)
         self.prompt.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         self.prompt.setStyleSheet(f"font-size: {34 if large else 20}px; font-weight: bold; padding: 4px;")
+        # Room for two lines: a long prompt wraps instead of being cut off.
+        self.prompt.setMinimumHeight(int(2.6 * (34 if large else 20)) + 8)
         self.info = QtWidgets.QLabel("")
         self.info.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         self.info.setStyleSheet(f"font-size: {22 if large else 14}px;")
