@@ -18,10 +18,9 @@ from PySide6 import QtCore, QtWidgets
 from cervitrack.trainer.gui import style
 from cervitrack.trainer.gui.calibration_view import CalibrationView
 from cervitrack.trainer.gui.device_view import DeviceView
-from cervitrack.trainer.gui.patient_window import PatientWindow
+from cervitrack.trainer.gui.patient_window import PatientWindow, make_test_views
 from cervitrack.trainer.gui.research_view import ResearchView
 from cervitrack.trainer.gui.results_view import ResultsView
-from cervitrack.trainer.gui.wall_view import WallView
 
 CALIBRATION_PROMPTS = ("sit_still", "nod", "turn")
 
@@ -89,10 +88,13 @@ class AppWindow(QtWidgets.QMainWindow):
         self.device_view.scan_requested.connect(self.scan)
         self.calibration_view = CalibrationView()
         self.calibration_view.start_requested.connect(self.start_calibration)
-        self.wall_view = WallView(settings.wall_distance_cm, settings.trail_s, settings.blind)
+        self.view_kinds = {spec.view for spec in catalog.values()} | {"wall"}
+        self.test_views = make_test_views(settings.wall_distance_cm, settings.trail_s, settings.blind,
+                                          self.view_kinds)
+        self.wall_view = self.test_views["wall"]
         self.test_stack = QtWidgets.QStackedWidget()
-        self.test_views = {"wall": self.wall_view}
-        self.test_stack.addWidget(self.wall_view)
+        for view in self.test_views.values():
+            self.test_stack.addWidget(view)
         self.results_view = ResultsView()
         self.research_view = ResearchView(settings.research_window_s)
         self.settings_view = self._settings_tab(audio_note)
@@ -231,6 +233,8 @@ class AppWindow(QtWidgets.QMainWindow):
         self.current_spec = self.catalog[name]
         self.test_combo.setCurrentIndex(list(self.catalog).index(name))
         self.test_stack.setCurrentWidget(self.test_views[self.current_spec.view])
+        if self.patient_window is not None:
+            self.patient_window.show_view(self.current_spec.view)
         for view in self._test_views_all():
             view.reset(self.current_spec.eyes_closed)
         self.results_view.reset()
@@ -253,7 +257,7 @@ class AppWindow(QtWidgets.QMainWindow):
     def _test_views_all(self):
         views = list(self.test_views.values())
         if self.patient_window is not None:
-            views.append(self.patient_window.wall)
+            views.extend(self.patient_window.views.values())
         return views
 
     def mark(self) -> None:
@@ -278,12 +282,15 @@ class AppWindow(QtWidgets.QMainWindow):
             return
         if self.patient_window is None:
             s = self.settings
-            self.patient_window = PatientWindow(s.wall_distance_cm, s.trail_s, s.blind)
+            self.patient_window = PatientWindow(s.wall_distance_cm, s.trail_s, s.blind, self.view_kinds)
             self.patient_window.wall.reset(self.current_spec.eyes_closed if self.current_spec else True)
             for t in self.wall_view.trials:
                 self.patient_window.wall.on_event(t)
             self.patient_window.wall.phase_prompt = self.wall_view.phase_prompt
-            self.patient_window.wall.prompt.setText(self.wall_view.prompt.text())
+            for name, view in self.patient_window.views.items():
+                view.prompt.setText(self.test_views[name].prompt.text())
+            if self.current_spec is not None:
+                self.patient_window.show_view(self.current_spec.view)
         self.patient_window.show()
 
     # ------------------------------------------------------------------ settings
@@ -296,7 +303,8 @@ class AppWindow(QtWidgets.QMainWindow):
     def set_trail(self, trail_s: float) -> None:
         self.settings.trail_s = float(trail_s)
         for view in self._test_views_all():
-            view.trail_s = float(trail_s)
+            if hasattr(view, "set_distance_cm"):  # the wall; the target views keep their own
+                view.trail_s = float(trail_s)
 
     def set_blind(self, on: bool) -> None:
         self.settings.blind = bool(on)
@@ -320,6 +328,10 @@ class AppWindow(QtWidgets.QMainWindow):
                 self.show_tab("calibration")
         if prompt == "recenter" and self.settings.follow and self.tabs.currentIndex() == self.TABS.index("calibration"):
             self.show_tab("test")
+        if kind == "test_start":
+            for view in self._test_views_all():
+                if hasattr(view, "set_settings"):
+                    view.set_settings(self.worker.feed.state.get("settings", {}))
         for view in self._test_views_all():
             view.on_event(event)
         if kind in ("test_end", "aborted") or prompt == "done":

@@ -24,6 +24,7 @@ DIRECTION_COLOURS = {
     "lateral_left": (148, 103, 189),
     "lateral_right": (140, 86, 75),
 }
+GROUP_COLOURS = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189))
 AXIS_COLOURS = ((214, 39, 40), (44, 160, 44), (31, 119, 180))
 SAFETY_TEXT = ("Stop at once on pain, dizziness or nausea. Cervitrack measures and trains; "
                "it does not diagnose.")

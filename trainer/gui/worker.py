@@ -37,6 +37,8 @@ RECENT_S = 3.0
 #: reference: from then on the wall shows the head relative to that reference, the one the
 #: engine scores against (the mean head over the settled window ending at the prompt).
 ITEM_START_PROMPTS = ("move", "move_max", "learn_target", "track", "trace_start")
+#: Engine settings the views draw with (tracking target radius, tracing band, wall distance).
+VIEW_SETTINGS = ("radius_deg", "band_deg", "distance_cm", "threshold_deg")
 
 
 class PipelineWorker:
@@ -97,7 +99,10 @@ class PipelineWorker:
         self.engine, self.spec = engine, spec
         self._started = False
         self._events_seen = 0
+        settings = getattr(engine, "settings", None)
+        shown = {k: getattr(settings, k) for k in VIEW_SETTINGS if hasattr(settings, k)}
         self.feed.state = {"test": spec.name if spec else "calibration", "phase": "starting",
+                           "kind": spec.kind if spec else "calibration", "settings": shown,
                            "trials": (), "scores": {}, "done": False,
                            "calibrated": self.calibration is not None}
 
