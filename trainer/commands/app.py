@@ -11,7 +11,7 @@ from cervitrack.firmware_bridge.sim.config import load_config
 
 def run(args) -> int:
     from cervitrack.trainer.commands.demo import has_display
-    from cervitrack.trainer.gui.application import VIEWS, render_screenshot, run_app
+    from cervitrack.trainer.gui.application import available_views, render_screenshot, run_app
     from cervitrack.trainer.gui.catalog import catalog
     from cervitrack.trainer.gui.sources import available_specs
 
@@ -27,8 +27,9 @@ def run(args) -> int:
     if args.screenshot:
         if args.device != "sim":
             raise ValueError("--screenshot needs --device sim (it runs the virtual patient)")
-        if args.view not in VIEWS:
-            raise ValueError(f"unknown view {args.view!r} (views: {', '.join(VIEWS)})")
+        views = available_views()
+        if args.view not in views:
+            raise ValueError(f"unknown view {args.view!r} (views: {', '.join(views)})")
         path = render_screenshot(args.view, args.screenshot,
                                  sim_config if args.sim_config else None,
                                  trials_per_direction=min(args.trials, 3), seed=args.seed)
@@ -47,7 +48,7 @@ def register(sub) -> None:
     p.add_argument("--fullscreen", action="store_true", help="open the patient display fullscreen")
     p.add_argument("--view", default="wall",
                    help="view for --screenshot: device, calibration, wall, blind, results, research, "
-                        "patient, settings (default wall)")
+                        "patient, settings, and butterfly, tracing with the clinical tests (default wall)")
     p.add_argument("--screenshot", metavar="PATH", default=None,
                    help="render --view offscreen with the simulated device and save a PNG")
     p.add_argument("--seed", type=int, default=None, help="simulation seed")

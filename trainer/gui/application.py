@@ -28,7 +28,19 @@ VIEWS = {
     "research": "live angles, gyro and accelerometer traces",
     "patient": "the large patient display",
     "settings": "the settings",
+    "butterfly": "Butterfly-style tracking: the moving target and the cursor (needs the clinical tests)",
+    "tracing": "pattern tracing: the figure-eight and its band (needs the clinical tests)",
 }
+#: Views that need a test of the clinical protocols, and that test's preset.
+VIEW_TESTS = {"butterfly": "butterfly", "tracing": "trace-figure8"}
+
+
+def available_views() -> list[str]:
+    """The screenshot views this build can show (tests it does not have are left out)."""
+    from cervitrack.trainer.gui.catalog import catalog
+
+    tests = catalog(1)
+    return [v for v in VIEWS if v not in VIEW_TESTS or VIEW_TESTS[v] in tests]
 
 
 def qt_app(offscreen: bool = False):
@@ -97,6 +109,9 @@ def _stop_condition(view: str, total_trials: int):
                      and age >= 2.5),
         "patient": ("jpe", lambda w, f, age: len(trials(f)) >= some and w.wall_view.phase_prompt == "recenter"),
         "settings": (None, lambda w, f, age: f.status.get("t_s", 0) >= 1.0),
+        "butterfly": ("butterfly", lambda w, f, age: w.test_views["butterfly"].trajectory is not None
+                      and f.status.get("t_s", 0) - w.test_views["butterfly"].t_start_s >= 7.0),
+        "tracing": ("trace-figure8", lambda w, f, age: f.state.get("phase") == "trace" and age >= 6.0),
     }
     return conditions[view]
 
@@ -108,8 +123,9 @@ def render_screenshot(view: str, path, sim_config: SimConfig | None = None,
 
     ``sim_config`` None: the default simulator (with ``seed``), with raw gyro and accelerometer
     output for the research view."""
-    if view not in VIEWS:
-        raise ValueError(f"unknown view {view!r} (views: {', '.join(VIEWS)})")
+    views = available_views()
+    if view not in views:
+        raise ValueError(f"unknown view {view!r} (views: {', '.join(views)})")
     qt_app(offscreen=True)
     from cervitrack.trainer.gui.main_window import AppSettings
 
@@ -125,7 +141,8 @@ def render_screenshot(view: str, path, sim_config: SimConfig | None = None,
     window.show()
     window.connect_device("sim")
     window.timer.stop()
-    tab = {"wall": "test", "blind": "test", "patient": "test"}.get(view, view)
+    tab = {"wall": "test", "blind": "test", "patient": "test", "butterfly": "test",
+           "tracing": "test"}.get(view, view)
     window.show_tab(tab)
     start, ready = _stop_condition(view, 4 * trials_per_direction)
     if start == "calibrate":
@@ -141,8 +158,9 @@ def render_screenshot(view: str, path, sim_config: SimConfig | None = None,
         t_s += frame_s
         worker.step_to(t_s)
         window.tick()
-        if window.wall_view.phase_prompt != last_prompt:
-            last_prompt = window.wall_view.phase_prompt
+        phase = worker.feed.state.get("phase")
+        if phase != last_prompt:
+            last_prompt = phase
             phase_t_s = t_s
         if ready(window, worker.feed, t_s - phase_t_s):
             break
