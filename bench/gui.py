@@ -170,12 +170,17 @@ def main() -> None:
     ap.add_argument("--session-min", type=float, default=30.0, help="simulated session, min")
     ap.add_argument("--rate", type=float, default=400.0, help="input rate, Hz")
     ap.add_argument("--raw", action="store_true", help="raw gyro+acc input (host VQF fusion)")
+    ap.add_argument("--parts", default="frames,memory", help="what to measure: frames, memory or both")
     args = ap.parse_args()
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["bench"])
     cfg = sim_config(args.rate, args.raw)
-    wall = measure_frames(app, cfg, "test", args.seconds)
-    research = measure_frames(app, cfg, "research", args.seconds)
-    memory = measure_memory(app, sim_config(args.rate, args.raw, seed=2), args.session_min)
+    parts = set(args.parts.split(","))
+    nan = float("nan")
+    blank = {"frame_ms_p50": nan, "frame_ms_p95": nan, "latency_ms_p95": nan}
+    wall = measure_frames(app, cfg, "test", args.seconds) if "frames" in parts else blank
+    research = measure_frames(app, cfg, "research", args.seconds) if "frames" in parts else blank
+    memory = (measure_memory(app, sim_config(args.rate, args.raw, seed=2), args.session_min)
+              if "memory" in parts else {"growth_pct_after_warmup": nan})
     frame_budget_ms = 1000.0 / DISPLAY_HZ
     import PySide6
 

@@ -27,7 +27,11 @@ from cervitrack.trainer.virtual_patient import VirtualPatient
 
 class SimSource:
     """The simulated headset worn by the virtual patient (seeded as in
-    :class:`cervitrack.trainer.runner.SimSession`, so the same seed gives the same patient)."""
+    :class:`cervitrack.trainer.runner.SimSession`, so the same seed gives the same patient).
+    The headset keeps the last ``TRUTH_S`` of ground truth only, so a long session's memory
+    stays flat."""
+
+    TRUTH_S = 120.0
 
     simulated = True
 
@@ -36,7 +40,7 @@ class SimSource:
         self.spec = "sim"
         root = np.random.SeedSequence([cfg.seed, 0x7E57])
         self.patient = VirtualPatient(cfg.patient, np.random.default_rng(root))
-        self.device = SimulatedHeadset(cfg, self.patient)
+        self.device = SimulatedHeadset(cfg, self.patient, keep_truth_s=self.TRUTH_S)
         self.protocol = self.device.protocol
         self.rate_hz = float(cfg.sensor.rate_hz)
         self.info = dict(self.device.device_info)

@@ -146,7 +146,11 @@ class ButterflyView(_DegreeWall):
             tau = np.linspace(0.0, self.trajectory.duration_s, 600)
             p = self.trajectory.position_deg(tau)
             self.path.setData(-p[:, 0], p[:, 1])
-            self.info.setText(f"{spec['level'].capitalize()} level, run {spec['repetition'] + 1}")
+            half = max(6.0, 1.3 * float(np.abs(p).max()) + self.radius_deg)
+            self.plot.setXRange(-half, half, padding=0)
+            self.plot.setYRange(-0.6 * half, 0.6 * half, padding=0)
+            self.info.setText(f"{spec['level'].capitalize()} level, run {spec['repetition'] + 1} · "
+                              f"the target ({self.radius_deg:g}° radius) turns yellow while the dot is on it")
         elif event.get("kind") == "prompt" and event["prompt"] in ("recenter", "done"):
             self.trajectory = None
             self.path.setData([], [])
