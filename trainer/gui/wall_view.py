@@ -144,12 +144,12 @@ class WallView(QtWidgets.QWidget):
             self.phase_prompt = event["prompt"]
             if event["prompt"] != "trial_recorded":
                 self.prompt.setText(event["text"])
-            if event.get("direction"):
+            if event.get("direction") in DIRECTION_TEXT:
                 self.info.setText(self._trial_label(event["direction"]))
         elif kind == "trial":
             self.trials.append(event)
             self._draw_marks()
-            if event.get("valid"):
+            if event.get("valid") and "signed_error_deg" in event:
                 e = event["signed_error_deg"]
                 word = "overshoot" if e > 0 else "undershoot"
                 self.info.setText(f"Last trial ({event['direction'].replace('_', ' ')}): "
@@ -161,7 +161,7 @@ class WallView(QtWidgets.QWidget):
             self.prompt.setText(event["text"])
 
     def _trial_label(self, direction: str) -> str:
-        done = sum(1 for t in self.trials if t["direction"] == direction and t.get("valid"))
+        done = sum(1 for t in self.trials if t.get("direction") == direction and t.get("valid"))
         return f"{direction.replace('_', ' ').capitalize()} · trial {done + 1} · {DIRECTION_TEXT[direction]}"
 
     @property
@@ -171,7 +171,7 @@ class WallView(QtWidgets.QWidget):
     def _draw_marks(self) -> None:
         """Relocation marks, one colour per direction (legend only for directions seen);
         invalid trials in grey; the newest circled."""
-        shown = [t for t in self.trials if "error_deg" in t]
+        shown = [t for t in self.trials if "error_deg" in t and "direction" in t]
         for direction, item in self.marks.items():
             pos = [mark_position_cm(t["error_deg"], self.distance_cm) for t in shown
                    if t["direction"] == direction and t["valid"]]
