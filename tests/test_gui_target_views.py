@@ -52,7 +52,7 @@ def test_butterfly_view_moves_the_target_along_the_run_and_lights_it_on_target(q
     window = start(qapp, "butterfly")
     view = window.test_views["butterfly"]
     drive(window, 3000, until=lambda: view.trajectory is not None, frame_s=0.1)
-    on, distance = [], []
+    on, agree, distance = [], [], []
 
     def watch():
         feed = window.worker.feed
@@ -60,14 +60,18 @@ def test_butterfly_view_moves_the_target_along_the_run_and_lights_it_on_target(q
         expected = view.trajectory.position_deg([t - view.t_start_s])[0]
         pos = view.target.pos()
         distance.append(np.hypot(pos.x() + expected[0], pos.y() - expected[1]))
+        cursor = np.degrees(np.arctan([feed.ring.channel("wall_u", 1)[-1], feed.ring.channel("wall_v", 1)[-1]]))
+        inside = np.hypot(cursor[0] - expected[0], cursor[1] - expected[1]) <= view.radius_deg
         on.append(view.on_target)
+        agree.append(view.on_target == inside)
         return False
 
     frames = drive(window, 500, until=watch)
     window.close()
     assert frames == 500
     assert max(distance) < 1e-6  # drawn where the trajectory says (x mirrored to the right)
-    assert any(on) and not all(on)  # the virtual patient is sometimes on, sometimes off target
+    assert all(agree)  # lit exactly while the dot is within the target radius
+    assert sum(on) > 100
 
 
 def test_tracing_view_draws_the_pattern_band_to_scale(qapp):
