@@ -15,6 +15,7 @@ unknown characteristics; ``write_gatt_char(char, data, response=...)``; ``stop_n
 from __future__ import annotations
 
 import asyncio
+import sys
 import json
 import threading
 import time
@@ -444,3 +445,68 @@ def test_addresses_and_names_are_told_apart():
     assert is_address("6E400001-B5A3-F393-E0A9-E50E24DCCA9E")  # macOS peripheral UUID
     assert not is_address("OHT-1234")
     assert not is_address("WT901BLE68")
+
+
+# -- cervitrack devices ---------------------------------------------------------------------------
+
+
+@dataclass
+class FakePort:
+    """What ``serial.tools.list_ports.comports()`` yields (ListPortInfo attributes)."""
+
+    device: str
+    description: str
+    vid: int | None = None
+    pid: int | None = None
+    manufacturer: str | None = None
+    serial_number: str | None = None
+
+
+class FakeListPorts:
+    ports = [FakePort("/dev/ttyUSB0", "USB Serial", 0x1A86, 0x7523, "QinHeng"),
+             FakePort("/dev/ttyACM0", "USB JTAG/serial debug unit", 0x303A, 0x1001, "Espressif"),
+             FakePort("/dev/rfcomm0", "n/a")]
+
+    @classmethod
+    def comports(cls):
+        return list(cls.ports)
+
+
+def test_devices_lists_ports_and_ble_sensors_with_their_kind(room, monkeypatch, capsys):
+    import bleak
+    import serial.tools
+
+    from cervitrack.trainer.cli import main
+
+    monkeypatch.setattr(serial.tools, "list_ports", FakeListPorts, raising=False)
+    monkeypatch.setitem(sys.modules, "serial.tools.list_ports", FakeListPorts)
+    monkeypatch.setattr(bleak, "BleakScanner", FakeScanner)
+    room.append(FakePeripheral("OHT-7", "AA:BB:CC:DD:EE:07", [NUS_RX, NUS_TX]))
+    room.append(FakePeripheral("Thermometer", "AA:BB:CC:DD:EE:08", [], service_uuids=[]))
+    assert main(["devices", "--json", "--scan-time", "0.1"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    kinds = {p["device"]: (p["kind"], p["protocol_hint"]) for p in doc["serial"]}
+    assert kinds["/dev/ttyUSB0"][0] == "usb-serial CH340"
+    assert kinds["/dev/ttyACM0"] == ("esp32 native USB", "reference")
+    assert kinds["/dev/rfcomm0"][0] == "bluetooth-spp"
+    ble = {d["name"]: d for d in doc["ble"]}
+    assert ble["OHT-7"]["protocol_hint"] == "reference" and ble["OHT-7"]["rssi_dbm"] == -58
+    assert ble["Thermometer"]["kind"] == "unknown"
+    assert doc["ble_error"] is None
+
+
+def test_devices_without_bluetooth_still_lists_serial_ports_and_exits_0(room, monkeypatch,
+                                                                       capsys):
+    import bleak
+    import serial.tools
+
+    from cervitrack.trainer.cli import main
+
+    monkeypatch.setattr(serial.tools, "list_ports", FakeListPorts, raising=False)
+    monkeypatch.setitem(sys.modules, "serial.tools.list_ports", FakeListPorts)
+    monkeypatch.setattr(bleak, "BleakScanner", FakeScanner)
+    FakeScanner.unavailable = BleakBluetoothNotAvailableReason.POWERED_OFF
+    assert main(["devices", "--scan-time", "0.1"]) == 0
+    out = capsys.readouterr().out
+    assert "/dev/ttyUSB0" in out
+    assert "not available: Bluetooth is switched off: switch it on" in out
