@@ -160,3 +160,34 @@ def test_stream_delivers_every_frame_in_order_and_marks_one_gap_on_replug(tmp_pa
     assert device.chunks_splitting_a_frame > device.chunks_written // 4
     print(f"pty: sent={PHASE1_FRAMES + PHASE2_FRAMES} delivered={len(seqs)} gaps={len(gaps)} "
           f"lost_frames={gaps[0]['lost_frames']} chunks={device.chunks_written} | {stats}")
+
+
+def test_serial_driver_reads_stamped_chunks_notes_missing_low_latency_and_reports_loss():
+    from cervitrack.firmware_bridge.transports.base import LinkLost
+    from cervitrack.firmware_bridge.transports.serial_link import SerialDriver
+
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    driver = SerialDriver(os.ttyname(slave), 115200)
+    os.close(slave)
+    try:
+        driver.connect()
+        assert driver.low_latency is False  # a pty has no ASYNC_LOW_LATENCY...
+        assert "low-latency mode not available" in driver.metadata()["notes"][0]  # ...noted
+        t0 = time.monotonic()
+        os.write(master, b"\xa5\x5a" * 50)
+        data = b""
+        while len(data) < 100:
+            chunks = driver.read(0.05)
+            data += b"".join(c.data for c in chunks)
+            assert all(c.t_host_s >= t0 for c in chunks)
+        assert data == b"\xa5\x5a" * 50
+        assert driver.read(0.01) == []  # silence is an empty read, not an error
+        os.close(master)
+        master = None
+        with pytest.raises(LinkLost):
+            driver.read(0.05)
+    finally:
+        driver.disconnect()
+        if master is not None:
+            os.close(master)

@@ -70,6 +70,11 @@ def ble_profile_chooser(protocol: str | None):
         return profiles.profile_for_name
     if protocol in profiles.BLE_PROFILES:
         return profiles.BLE_PROFILES[protocol]
+    base, _, option = protocol.partition(":")
+    if base == "movella-dot" and option:
+        if not option.isdigit():
+            raise ValueError(f"bad Movella DOT payload mode {option!r} in {protocol!r}")
+        return profiles.movella_dot_profile(int(option))
     for profile in profiles.BLE_PROFILES.values():
         if profile.protocol == protocol:
             return profile
