@@ -1,9 +1,9 @@
 """Finding devices: serial ports and a BLE scan, each with the device kind it recognises.
 
 Serial ports are recognised from the USB vendor/product id (or, for Bluetooth SPP ports, the
-description); BLE peripherals from the advertised name and service UUIDs, through the device
-profiles when they are installed (``firmware_bridge.profiles``), else the reference
-protocol's "OHT-" name prefix and the Nordic UART Service. A recognition is a hint for
+description); BLE peripherals from the advertised name and service UUIDs through the device
+profiles (:mod:`cervitrack.firmware_bridge.profiles`); a Nordic UART Service without a known
+name is reported as such. A recognition is a hint for
 ``--protocol``, not a guarantee: many boards share the same USB-serial chip.
 """
 
@@ -12,8 +12,6 @@ from __future__ import annotations
 import logging
 
 log = logging.getLogger(__name__)
-
-NUS_SERVICE = "6e400001-b5a3-f393-e0a9-e50e24dcca9e"
 
 #: USB (VID, PID or None for any) → (kind, protocol hint, note). Ids from the vendors' published
 #: lists (WCH, Silicon Labs, FTDI, Espressif, Arduino, Adafruit).
@@ -61,18 +59,13 @@ def serial_ports(list_ports=None) -> list[dict]:
 
 def recognise_ble(name: str | None, service_uuids=()) -> dict:
     """Profile key and protocol for an advertisement (None when not recognised)."""
+    from cervitrack.firmware_bridge import profiles
+
     services = {str(u).lower() for u in service_uuids or ()}
-    try:
-        from cervitrack.firmware_bridge import profiles
-    except ImportError:
-        profiles = None
-    if profiles is not None:
-        profile = profiles.profile_for_name(name) or profiles.profile_for_service(services)
-        if profile is not None:
-            return {"kind": profile.key, "protocol_hint": profile.protocol}
-    if name and name.startswith("OHT-"):
-        return {"kind": "oht-nus", "protocol_hint": "reference"}
-    if NUS_SERVICE in services:
+    profile = profiles.profile_for_name(name) or profiles.profile_for_service(services)
+    if profile is not None:
+        return {"kind": profile.key, "protocol_hint": profile.protocol}
+    if profiles.NUS_SERVICE in services:
         return {"kind": "nordic-uart", "protocol_hint": None}
     return {"kind": "unknown", "protocol_hint": None}
 

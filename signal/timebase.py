@@ -21,7 +21,8 @@ seen, the previous drift (0 at start) is kept and only the offset is estimated.
 The mapped time is the sampling instant plus the smallest transport latency seen (about a
 millisecond on BLE); that constant is common to all samples of a link.
 
-Unwrapping: a counter with modulus M advances by ``(seq - last) mod M`` frames. After a gap
+Unwrapping (:mod:`cervitrack.signal.unwrap`): a counter with modulus M advances by
+``(seq - last) mod M`` frames (a small backward step stays backward). After a gap
 (disconnect), the number of whole wraps missed is estimated from the host time elapsed, so a
 reconnect after longer than one wrap period still continues the count. Clocks are unwrapped
 the same way in seconds. A device clock that jumps back (device restarted) or far off the line
@@ -41,57 +42,40 @@ from dataclasses import dataclass
 import numpy as np
 
 from cervitrack.firmware_bridge.samples import SampleBatch
+from cervitrack.signal.unwrap import unwrap_clock, unwrap_counter
 
 
-class Unwrapper:
-    """Streaming unwrap of a wrapping counter or clock.
+class _GapAwareUnwrap:
+    """Streaming unwrap (:mod:`cervitrack.signal.unwrap`) that, after a gap, also counts the
+    whole wraps missed, from the advance expected over the elapsed host time.
 
     Args:
-        modulus: the value at which the raw signal wraps (e.g. 65536 frames, 4294.967296 s);
-            None for a signal that does not wrap.
+        wrap: the value at which the raw signal wraps (65536 frames, 4294.967296 s...); None
+            for a signal that does not wrap.
+        counter: True for an integer counter, False for a clock in seconds.
     """
 
-    def __init__(self, modulus: float | None) -> None:
-        self.modulus = modulus
-        self._offset = 0.0
-        self._last_raw: float | None = None
-        self._last_unwrapped: float | None = None
+    def __init__(self, wrap, counter: bool) -> None:
+        self.wrap = wrap
+        self._unwrap = unwrap_counter if counter else unwrap_clock
+        self.last = None
 
     def feed(self, raw, expected_advance: float | None = None) -> np.ndarray:
-        """Unwrap raw values (N,) that continue the previous call's values.
-
-        Args:
-            raw: (N,) raw values in [0, modulus).
-            expected_advance: after a gap, the approximate advance expected between the last
-                value seen and ``raw[0]`` (e.g. elapsed host seconds × rate for a counter); used
-                to count whole wraps missed. None for a continuous stream.
-        """
-        x = np.asarray(raw, dtype=np.float64)
-        if x.size == 0:
-            return x
-        if self.modulus is None:
-            out = x.copy()
+        """Unwrap raw values (N,) continuing the previous call's; ``expected_advance``: after a
+        gap, the approximate advance between the last value seen and ``raw[0]``."""
+        raw = np.asarray(raw)
+        if raw.size == 0:
+            return raw.astype(np.float64)
+        if (self.last is not None and self.wrap is not None and expected_advance is not None
+                and expected_advance > self.wrap / 2):
+            first_step = (raw[0] - self.last) % self.wrap
+            wraps = max(0, round((expected_advance - first_step) / self.wrap))
+            relative = self._unwrap(raw, self.wrap)
+            out = relative - relative[0] + self.last + first_step + wraps * self.wrap
         else:
-            m = float(self.modulus)
-            prev = x[0] if self._last_raw is None else self._last_raw
-            steps = np.diff(x, prepend=prev)
-            # A step back by more than half the modulus is a wrap forward.
-            steps = np.where(steps < -m / 2, steps + m, steps)
-            steps = np.where(steps > m / 2, steps - m, steps)
-            if self._last_raw is None:
-                base = x[0]
-            else:
-                base = self._last_unwrapped
-                if expected_advance is not None and expected_advance > m / 2:
-                    first_step = (x[0] - self._last_raw) % m
-                    wraps = round((expected_advance - first_step) / m)
-                    steps[0] = first_step + max(0, wraps) * m
-            out = base + np.cumsum(steps)
-            if self._last_raw is None:
-                out -= steps[0]
-        self._last_raw = float(x[-1])
-        self._last_unwrapped = float(out[-1])
-        return out
+            out = self._unwrap(raw, self.wrap, self.last)
+        self.last = out[-1].item()
+        return out.astype(np.float64)
 
 
 @dataclass(frozen=True)
@@ -163,8 +147,8 @@ class Timebase:
         self.has_clock = has_clock
         self.nominal_rate_hz = float(nominal_rate_hz)
         self.params = params
-        self._seq = Unwrapper(seq_modulus)
-        self._clock = Unwrapper(clock_wrap_s)
+        self._seq = _GapAwareUnwrap(seq_modulus, counter=True)
+        self._clock = _GapAwareUnwrap(clock_wrap_s, counter=False)
         # Per-bin minima: bin key → (device time of the minimum, host - device at it).
         self._bins: dict[int, tuple[float, float]] = {}
         self._offset_s = math.nan  # host - device at the anchor

@@ -29,6 +29,7 @@ from bleak.exc import (BleakBluetoothNotAvailableError, BleakBluetoothNotAvailab
                        BleakCharacteristicNotFoundError, BleakError)
 from bleak.uuids import normalize_uuid_str
 
+from cervitrack.firmware_bridge import profiles
 from cervitrack.firmware_bridge.protocols import reference
 from cervitrack.firmware_bridge.samples import Chunk, Gap
 from cervitrack.firmware_bridge.supervisor import SupervisorParams
@@ -36,49 +37,21 @@ from cervitrack.firmware_bridge.transports.base import (
     LinkError, LinkLost, LinkUnavailable, LiveSource)
 from cervitrack.firmware_bridge.transports.ble import BleDriver, friendly_unavailable, is_address
 
-# -- device profiles, as in sensor-protocols.md (§4 MetaWear, §5 Movella DOT, §6/§10.3 NUS) --------
+# -- device profiles (firmware_bridge.profiles, from sensor-protocols.md §4, §5, §10.3) ----------
 
-
-@dataclass(frozen=True)
-class Write:
-    char_uuid: str
-    data: bytes
-    with_response: bool = False
-
-
-@dataclass(frozen=True)
-class Profile:
-    key: str
-    protocol: str
-    service_uuid: str
-    notify_uuid: str
-    write_uuid: str
-    start: tuple
-    stop: tuple
-    nominal_rate_hz: float
-
-
-NUS_TX = "6e400003-b5a3-f393-e0a9-e50e24dcca9e"
-NUS_RX = "6e400002-b5a3-f393-e0a9-e50e24dcca9e"
-OHT_NUS = Profile("oht-nus", "reference", "6e400001-b5a3-f393-e0a9-e50e24dcca9e", NUS_TX, NUS_RX,
-                  (Write(NUS_RX, reference.encode_command(reference.CMD_START, 0)),),
-                  (Write(NUS_RX, reference.encode_command(reference.CMD_STOP, 0)),), 100.0)
-DOT_MEAS = "15172001-4947-11e9-8646-d663bd873d93"
-DOT_SHORT = "15172004-4947-11e9-8646-d663bd873d93"
-DOT = Profile("movella-dot", "movella-dot", "15172000-4947-11e9-8646-d663bd873d93", DOT_SHORT,
-              DOT_MEAS, (Write(DOT_MEAS, bytes([1, 1, 5]), True),),
-              (Write(DOT_MEAS, bytes([1, 0, 5]), True),), 60.0)
-MW_CMD = "326a9001-85cb-9195-d9dd-464cfbbae75a"
-MW_NOTIFY = "326a9006-85cb-9195-d9dd-464cfbbae75a"
+OHT_NUS = profiles.BLE_PROFILES["oht-nus"]
+NUS_TX, NUS_RX = profiles.NUS_TX_NOTIFY, profiles.NUS_RX_WRITE
+DOT = profiles.movella_dot_profile(5)
+DOT_MEAS, DOT_SHORT = profiles.DOT_MEASUREMENT, profiles.DOT_SHORT_PAYLOAD
+METAMOTION = profiles.BLE_PROFILES["metamotion"]
+MW_CMD, MW_NOTIFY = profiles.METAWEAR_COMMAND, profiles.METAWEAR_NOTIFY
+#: The MetaWear start and stop sequences as printed in sensor-protocols.md §4 (SDK unit tests).
 MW_START = tuple(bytes.fromhex(h) for h in (
     "19020113", "0303280C", "13032800", "1504040E", "150306", "190701", "03020100", "13020100",
     "15020100", "030101", "130101", "150101", "19030800", "190101"))
 MW_STOP = tuple(bytes.fromhex(h) for h in (
     "190100", "1903007F", "030100", "130100", "150100", "03020001", "13020001", "15020001",
     "190700"))
-METAMOTION = Profile("metamotion", "metawear", "326a9000-85cb-9195-d9dd-464cfbbae75a",
-                     MW_NOTIFY, MW_CMD, tuple(Write(MW_CMD, c) for c in MW_START),
-                     tuple(Write(MW_CMD, c) for c in MW_STOP), 100.0)
 WITMOTION_NOTIFY = "0000ffe4-0000-1000-8000-00805f9a34fb"
 BATTERY_LEVEL = "00002a19-0000-1000-8000-00805f9b34fb"
 

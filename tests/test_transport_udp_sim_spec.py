@@ -121,3 +121,35 @@ def test_stream_command_csv_and_errors(capsys):
         err = capsys.readouterr().err
         assert err.startswith("cervitrack: error: ") and message in err
         assert len(err.strip().splitlines()) == 1
+
+
+def test_udp_stream_decodes_opentrack_datagrams():
+    import threading
+
+    from cervitrack.firmware_bridge.protocols.opentrack_udp import encode_datagrams
+
+    source = open_source("udp:127.0.0.1:0")
+    assert source.protocol == "opentrack-udp"
+    yaw = np.linspace(-30, 30, 40)
+    data = encode_datagrams(np.zeros((40, 3)), np.column_stack([yaw, np.zeros(40), np.zeros(40)]))
+
+    def send():
+        deadline = time.monotonic() + 5
+        while source.driver.bound_port is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            for i in range(40):
+                s.sendto(data[i * 48:(i + 1) * 48], ("127.0.0.1", source.driver.bound_port))
+                time.sleep(0.005)
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    out = io.StringIO()
+    stats = stream_source(source, None, 1.0, out, "jsonl", io.StringIO())
+    sender.join()
+    rows = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r["seq"] for r in rows] == list(range(40))
+    q = np.array([r["quat_wxyz"] for r in rows])
+    # Yaw only: a rotation about z by the sent angle (opentrack's z-up convention).
+    np.testing.assert_allclose(np.degrees(2 * np.arctan2(q[:, 3], q[:, 0])), yaw, atol=1e-3)
+    assert stats["frames"] == 40 and stats["gaps"] == 0

@@ -18,6 +18,7 @@ Every live transport runs under the link supervisor (:mod:`.base`,
 
 from __future__ import annotations
 
+from cervitrack.firmware_bridge import profiles
 from cervitrack.firmware_bridge.device_spec import register_source
 from cervitrack.firmware_bridge.protocols import make_decoder
 from cervitrack.firmware_bridge.transports.base import (
@@ -30,18 +31,11 @@ DEFAULT_BAUD = 115200
 
 def _serial_settings(protocol: str, baud: int | None) -> tuple[int, bool]:
     """(baud, rtscts) for ``protocol``: the device profile's defaults, ``baud`` overriding."""
-    rtscts = False
-    default = DEFAULT_BAUD
     try:
-        from cervitrack.firmware_bridge import profiles
-    except ImportError:
-        profiles = None
-    if profiles is not None:
-        try:
-            profile = profiles.serial_profile(protocol)
-            default, rtscts = profile.baud, profile.rtscts
-        except ValueError:
-            pass
+        profile = profiles.serial_profile(protocol)
+        default, rtscts = profile.baud, profile.rtscts
+    except ValueError:  # a protocol without serial defaults (e.g. a BLE-only one)
+        default, rtscts = DEFAULT_BAUD, False
     if baud is not None and not (isinstance(baud, int) and 50 <= baud <= 12_000_000):
         raise ValueError(f"--baud must be a line speed such as 115200, not {baud}")
     return (baud or default), rtscts
@@ -62,10 +56,6 @@ def open_serial(spec, protocol: str | None = None, baud: int | None = None,
 def ble_profile_chooser(protocol: str | None):
     """The profile for ``protocol`` (a profile key or decoder name), or, when None, a function
     that recognises the profile from the advertised name after the scan."""
-    try:
-        from cervitrack.firmware_bridge import profiles
-    except ImportError:
-        raise ValueError("BLE device profiles are not part of this build") from None
     if protocol is None:
         return profiles.profile_for_name
     if protocol in profiles.BLE_PROFILES:

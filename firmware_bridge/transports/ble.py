@@ -22,8 +22,8 @@ Notification callbacks run on the loop: they only stamp ``time.monotonic()`` and
 bytes; decoding happens in the consumer. UUIDs are always full 128-bit strings: bleak expands a
 16-bit ``"ffe4"`` to the Bluetooth SIG base, which is not WitMotion's base (§1.3).
 
-The profile a driver uses follows :class:`BleProfileLike` (``firmware_bridge.profiles`` holds
-the real ones).
+The profile a driver uses follows :class:`BleProfileLike`; the real ones are
+:data:`cervitrack.firmware_bridge.profiles.BLE_PROFILES`.
 """
 
 from __future__ import annotations
