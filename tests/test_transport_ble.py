@@ -483,3 +483,19 @@ def test_devices_without_bluetooth_still_lists_serial_ports_and_exits_0(room, mo
     out = capsys.readouterr().out
     assert "/dev/ttyUSB0" in out
     assert "not available: Bluetooth is switched off: switch it on" in out
+
+
+def test_a_silent_link_reads_empty_until_data_or_a_disconnect(room):
+    dev = FakePeripheral("OHT-9", "AA:BB:CC:DD:EE:09", [NUS_RX, NUS_TX])
+    room.append(dev)
+    driver = make_driver("OHT-9", OHT_NUS)
+    try:
+        driver.connect()
+        assert driver.read(0.01) == []
+        dev.notify(b"\x05")
+        dev.drop()
+        assert [c.data for c in read_until(driver, 1)] == [b"\x05"]  # data first...
+        with pytest.raises(LinkLost):  # ...then the disconnect
+            driver.read(0.05)
+    finally:
+        driver.shutdown()

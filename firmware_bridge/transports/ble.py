@@ -270,6 +270,9 @@ class BleDriver:
             raise LinkLost(f"Bluetooth device {self.target!r} disconnected")
         try:
             items = [self._queue.get(timeout=timeout_s)]
+        except queue.Empty:
+            return []
+        try:
             while True:
                 items.append(self._queue.get_nowait())
         except queue.Empty:
