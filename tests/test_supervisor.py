@@ -116,3 +116,60 @@ def test_link_stats_combines_decoder_supervisor_and_stream_counters():
     assert out["battery_pct"] == 80.0
     assert out["last_sample_age_s"] == pytest.approx(0.48)
     assert out["rate_hz"] == pytest.approx(100.0)
+
+
+class ScriptedDriver:
+    """An in-memory driver: each connection delivers its script of byte strings, then
+    stays silent (a stalled link)."""
+
+    kind = "scripted"
+    reconnect_on_stall = True
+    battery_pct = None
+
+    def __init__(self, scripts):
+        self.scripts = list(scripts)
+        self.pending = []
+        self.connects = 0
+        self.disconnects = 0
+
+    def connect(self):
+        self.connects += 1
+        self.pending = list(self.scripts.pop(0)) if self.scripts else []
+
+    def read(self, timeout_s):
+        import time
+
+        from cervitrack.firmware_bridge.transports.base import stamp
+
+        if self.pending:
+            return [stamp(self.pending.pop(0))]
+        time.sleep(timeout_s)
+        return []
+
+    def disconnect(self):
+        self.disconnects += 1
+
+    def metadata(self):
+        return {}
+
+
+def test_the_reader_thread_drops_a_stalled_link_marks_one_gap_and_reconnects():
+    import time
+
+    from cervitrack.firmware_bridge.transports.base import LiveSource
+
+    driver = ScriptedDriver([[b"a", b"b"], [b"c"]])
+    params = SupervisorParams(min_stall_s=0.2, stall_periods=1, first_data_s=0.2,
+                              backoff_initial_s=0.01)
+    source = LiveSource(driver, "reference", 100.0, params=params, poll_s=0.02)
+    items = []
+    polls = source.polls()
+    deadline = time.monotonic() + 10
+    try:
+        while b"c" not in [getattr(i, "data", None) for i in items] and time.monotonic() < deadline:
+            items += next(polls)
+    finally:
+        source.close()
+    kinds = [("gap", i.reason) if isinstance(i, Gap) else i.data for i in items]
+    assert kinds == [b"a", b"b", ("gap", "stall"), b"c"]
+    assert source.supervisor.reconnects == 1 and driver.connects == 2

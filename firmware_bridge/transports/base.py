@@ -112,29 +112,29 @@ class LinkRunner:
         sup = self.supervisor
         try:
             while not self._stop.is_set():
+                if sup.state == "connected":
+                    # Read before judging a stall: after a scheduling hiccup, bytes waiting in
+                    # the OS buffer prove the link alive.
+                    try:
+                        chunks = self.driver.read(self.read_timeout_s)
+                    except LinkLost as exc:
+                        log.info("%s link lost: %s", self.driver.kind, exc)
+                        self._emit(sup.on_lost(time.monotonic(), str(exc)))
+                        self.driver.disconnect()
+                        continue
+                    for chunk in chunks:
+                        sup.on_bytes(chunk.t_host_s, len(chunk.data))
+                        self.items.put(chunk)
+                    sup.battery_pct = getattr(self.driver, "battery_pct", None)
                 now = time.monotonic()
                 action, gaps = sup.poll(now)
                 self._emit(gaps)
                 if action == DISCONNECT:
                     self.driver.disconnect()
-                    continue
-                if action == CONNECT:
+                elif action == CONNECT:
                     self._connect()
-                    continue
-                if sup.state != "connected":
+                elif sup.state != "connected":
                     self._stop.wait(min(0.05, max(0.0, sup.retry_at_s - now)))
-                    continue
-                try:
-                    chunks = self.driver.read(self.read_timeout_s)
-                except LinkLost as exc:
-                    log.info("%s link lost: %s", self.driver.kind, exc)
-                    self._emit(sup.on_lost(time.monotonic(), str(exc)))
-                    self.driver.disconnect()
-                    continue
-                for chunk in chunks:
-                    sup.on_bytes(chunk.t_host_s, len(chunk.data))
-                    self.items.put(chunk)
-                sup.battery_pct = getattr(self.driver, "battery_pct", None)
         except LinkUnavailable as exc:
             self.failure = exc
         except Exception as exc:  # a driver bug: report it to the consumer, never hang
