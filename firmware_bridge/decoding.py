@@ -2,8 +2,8 @@
 
 Pure: no I/O, no clock. :class:`TimedDecoder` feeds :class:`Chunk` bytes to a protocol decoder,
 maps the samples' device time to host time with a :class:`~cervitrack.signal.timebase.Timebase`,
-and on a :class:`Gap` drops the decoder's partial frame and tells the timebase (counters may
-have wrapped meanwhile). Sources that deliver decoded :class:`SampleBatch` items (recordings of
+and on a :class:`Gap` takes the samples the decoder held back (``finish``), drops its partial
+frame and tells the timebase (counters may have wrapped meanwhile). Sources that deliver decoded :class:`SampleBatch` items (recordings of
 samples) go straight to the timebase.
 """
 
@@ -24,6 +24,7 @@ class TimedDecoder:
         rate = decoder.nominal_rate_hz if nominal_rate_hz is None else nominal_rate_hz
         self.timebase = Timebase(decoder.seq_modulus, decoder.has_clock, decoder.clock_wrap_s,
                                  rate)
+        self._last_chunk_s = float("nan")
 
     @property
     def stats(self):
@@ -44,8 +45,11 @@ class TimedDecoder:
         for item in items:
             if isinstance(item, Chunk):
                 pending.append(item)
+                self._last_chunk_s = item.t_host_s
             elif isinstance(item, Gap):
                 flush_pending()
+                # Samples a decoder held back for more bytes are complete: keep them.
+                self._emit(out, self.decoder.finish(self._last_chunk_s))
                 self.decoder.flush()
                 self.timebase.mark_gap()
                 out.append(item)
@@ -53,6 +57,12 @@ class TimedDecoder:
                 flush_pending()
                 self._emit(out, item)
         flush_pending()
+        return out
+
+    def finish(self) -> list:
+        """End of stream: the samples the decoder held back, timed (a list of 0 or 1 batch)."""
+        out: list = []
+        self._emit(out, self.decoder.finish(self._last_chunk_s))
         return out
 
     def _emit(self, out: list, batch: SampleBatch) -> None:

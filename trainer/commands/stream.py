@@ -102,31 +102,36 @@ def stream_source(source, protocol: str | None, duration_s: float | None, out, f
     last_seq: int | None = None
     lost_frames = 0
     t_first = math.nan
+
+    def emit(processed) -> None:
+        nonlocal pending_gap, last_seq, lost_frames
+        for item in processed:
+            if isinstance(item, Gap):
+                stats.on_gap(item)
+                if pending_gap is None:
+                    pending_gap = item
+                continue
+            seq = item.seq
+            if last_seq is not None:
+                jumps = np.diff(np.concatenate([[last_seq], seq])) - 1
+                missing = int(jumps[jumps > 0].sum())
+                lost_frames += missing
+                if pending_gap is not None:
+                    writer.gap(pending_gap, int(max(0, jumps[0])))
+                    pending_gap = None
+            elif pending_gap is not None:
+                writer.gap(pending_gap, -1)
+                pending_gap = None
+            last_seq = int(seq[-1])
+            stats.on_samples(item)
+            writer.samples(item)
+
     try:
         for items in source.polls():
             now = source.now_s()
             if math.isnan(t_first):
                 t_first = now
-            for item in timed.process(items):
-                if isinstance(item, Gap):
-                    stats.on_gap(item)
-                    if pending_gap is None:
-                        pending_gap = item
-                    continue
-                seq = item.seq
-                if last_seq is not None:
-                    jumps = np.diff(np.concatenate([[last_seq], seq])) - 1
-                    missing = int(jumps[jumps > 0].sum())
-                    lost_frames += missing
-                    if pending_gap is not None:
-                        writer.gap(pending_gap, int(max(0, jumps[0])))
-                        pending_gap = None
-                elif pending_gap is not None:
-                    writer.gap(pending_gap, -1)
-                    pending_gap = None
-                last_seq = int(seq[-1])
-                stats.on_samples(item)
-                writer.samples(item)
+            emit(timed.process(items))
             out.flush()
             if duration_s is not None and math.isfinite(now) and now - t_first >= duration_s:
                 break
@@ -134,6 +139,7 @@ def stream_source(source, protocol: str | None, duration_s: float | None, out, f
         pass
     finally:
         source.close()
+    emit(timed.finish())
     if pending_gap is not None:
         writer.gap(pending_gap, -1)
     out.flush()
