@@ -1,7 +1,7 @@
 """Timebase under BLE-like delivery: bunching per connection event, jitter, packet loss, a
 disconnect longer than one counter wrap.
 
-Synthetic arrivals: a 100 Hz device whose clock runs 40 ppm fast, 5 s offset between clocks.
+Synthetic arrivals (:mod:`cervitrack.firmware_bridge.sim.arrivals`): a 100 Hz device whose clock runs 40 ppm fast, 5 s offset between clocks.
 The host (the BLE central) holds a connection event every ``interval_s`` of host time; each
 frame waits for the next event, leaves in a notification of at most 6 frames, which arrives
 2 ms + U(0, 10 ms) later; 2 % of notifications are lost.
@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from cervitrack.firmware_bridge.samples import SampleBatch
+from cervitrack.firmware_bridge.sim import arrivals
 from cervitrack.signal.timebase import Timebase, lower_envelope_line
 
 RATE_HZ = 100.0
@@ -27,23 +28,9 @@ SEQ_WRAP = 65536
 CLOCK_WRAP_S = 2**32 / 1e6
 
 
-def ble_arrivals(seg_s, outage_s, interval_s, seed=1, jitter_s=0.010, latency_s=0.002,
-                 loss=0.02, per_packet=6):
-    rng = np.random.default_rng(seed)
-    period_true = 1.0 / (RATE_HZ * (1 + DRIFT_PPM * 1e-6))
-    n1, n_out = int(seg_s[0] * RATE_HZ), int(outage_s * RATE_HZ)
-    k = np.concatenate([np.arange(n1), n1 + n_out + np.arange(int(seg_s[1] * RATE_HZ))])
-    t_true = OFFSET_S + k * period_true
-    phase = rng.uniform(0, interval_s)
-    event = np.ceil((t_true - phase) / interval_s) * interval_s + phase
-    new_event = np.concatenate([[True], event[1:] != event[:-1]])
-    group_start = np.flatnonzero(new_event)[np.cumsum(new_event) - 1]
-    new_packet = new_event | ((np.arange(len(k)) - group_start) % per_packet == 0)
-    packet = np.cumsum(new_packet) - 1
-    arrival = event[new_packet] + latency_s + rng.uniform(0, jitter_s, packet[-1] + 1)
-    arrival = np.maximum.accumulate(arrival)
-    keep = ~(rng.random(packet[-1] + 1) < loss)[packet]
-    return {"k": k[keep], "t_true": t_true[keep], "t_host": arrival[packet][keep], "n1": n1}
+def ble_arrivals(seg_s, outage_s, interval_s, seed=1):
+    return arrivals.ble_arrivals(seg_s, outage_s, interval_s, rate_hz=RATE_HZ,
+                                 drift_ppm=DRIFT_PPM, offset_s=OFFSET_S, seed=seed)
 
 
 def run_timebase(s, has_clock=True, poll_s=0.2):

@@ -213,7 +213,10 @@ class BleDriver:
                                                            timeout=self.scan_timeout_s)
         except BleakBluetoothNotAvailableError as exc:
             raise LinkUnavailable(friendly_unavailable(exc)) from None
-        except (BleakError, OSError) as exc:
+        except OSError as exc:  # Linux without BlueZ / D-Bus; no adapter elsewhere
+            raise LinkUnavailable("no Bluetooth service was found on this computer "
+                                  f"({exc.strerror or exc})") from None
+        except BleakError as exc:
             raise LinkError(f"Bluetooth scan failed: {exc}") from None
         if device is None:
             raise LinkError(f"no Bluetooth device {self.target!r} found nearby: is it switched "
