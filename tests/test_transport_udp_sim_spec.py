@@ -9,13 +9,15 @@ import time
 import numpy as np
 import pytest
 
-from cervitrack.firmware_bridge.device_spec import available_kinds, open_source, parse_device_spec
+from cervitrack.firmware_bridge.device_spec import available_kinds, parse_device_spec
 from cervitrack.firmware_bridge.samples import Chunk, Gap
 from cervitrack.firmware_bridge.sim.config import SimConfig
-from cervitrack.firmware_bridge.transports import SimSource, parse_udp_target
+from cervitrack.firmware_bridge.transports import parse_udp_target
 from cervitrack.firmware_bridge.transports.base import LiveSource
 from cervitrack.firmware_bridge.transports.udp import UdpDriver
 from cervitrack.trainer.commands.stream import stream_source
+from cervitrack.trainer.devices import open_device
+from cervitrack.trainer.sim_source import SimSource
 
 
 def test_udp_loopback_delivers_one_chunk_per_datagram_in_order():
@@ -54,11 +56,13 @@ def test_udp_targets():
 def test_device_specs_parse_and_bad_ones_are_one_line_errors():
     assert parse_device_spec("ble:AA:BB:CC:DD:EE:FF").target == "AA:BB:CC:DD:EE:FF"
     assert parse_device_spec("serial:/dev/ttyUSB0").kind == "serial"
+    with pytest.raises(ValueError):
+        open_device("")  # imports every module that registers a kind
     assert {"sim", "serial", "ble", "udp"} <= set(available_kinds())
     for bad, message in [("", "bad device spec"), ("serial:", "nothing after"),
                          ("zigbee:1", "unknown device kind"), ("sim:x", "sim takes no target")]:
         with pytest.raises(ValueError, match=message) as info:
-            open_source(bad)
+            open_device(bad)
         assert "\n" not in str(info.value)
 
 
@@ -76,8 +80,8 @@ def test_sim_source_is_deterministic_and_paced_only_by_its_injected_clock():
     items_a = [i for _ in range(20) for i in next(pa)]
     items_b = [i for _ in range(20) for i in next(pb)]
     assert items_a == items_b and items_a
-    assert a.now_s() == pytest.approx(1.0)  # 20 steps of 50 ms of simulated time
-    assert sum(waits) == pytest.approx(0.5)  # at speed 2, half a second of wall time
+    assert a.now_s() == pytest.approx(20 * a.step_s)  # simulated time
+    assert sum(waits) == pytest.approx(10 * a.step_s)  # at speed 2, half of it in wall time
     assert a.host_clock == "simulated" and a.protocol == "reference"
 
 
@@ -128,7 +132,7 @@ def test_udp_stream_decodes_opentrack_datagrams():
 
     from cervitrack.firmware_bridge.protocols.opentrack_udp import encode_datagrams
 
-    source = open_source("udp:127.0.0.1:0")
+    source = open_device("udp:127.0.0.1:0")
     assert source.protocol == "opentrack-udp"
     yaw = np.linspace(-30, 30, 40)
     data = encode_datagrams(np.zeros((40, 3)), np.column_stack([yaw, np.zeros(40), np.zeros(40)]))

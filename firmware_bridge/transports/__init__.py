@@ -1,10 +1,11 @@
-"""Device links: serial, BLE and UDP transports, and the simulated headset, as device sources.
+"""Device links: serial, BLE and UDP transports as supervised device sources.
 
-Importing this package registers the built-in ``--device`` kinds with
-:mod:`cervitrack.firmware_bridge.device_spec`:
+Importing this package registers the live ``--device`` kinds with
+:mod:`cervitrack.firmware_bridge.device_spec` (``sim`` and ``replay:PATH`` are registered by
+:mod:`cervitrack.trainer.sim_source` and the recording's replay module;
+:func:`cervitrack.trainer.devices.open_device` imports them all):
 
 ============================  =============================================================
-``sim``                       the simulated headset and virtual patient (:mod:`.sim`)
 ``serial:PORT``               a serial port (:mod:`.serial_link`); ``--baud`` overrides the
                               protocol's default line speed
 ``ble:ADDRESS_OR_NAME``       a BLE peripheral (:mod:`.ble`); the device profile follows
@@ -23,7 +24,6 @@ from cervitrack.firmware_bridge.device_spec import register_source
 from cervitrack.firmware_bridge.protocols import make_decoder
 from cervitrack.firmware_bridge.transports.base import (
     LinkError, LinkLost, LinkRunner, LinkUnavailable, LiveSource)
-from cervitrack.firmware_bridge.transports.sim import SimSource, open_sim
 
 #: Serial line speed when no device profile names one (most IMU boards and adapters).
 DEFAULT_BAUD = 115200
@@ -106,10 +106,9 @@ def open_udp(spec, protocol: str | None = None, **_options) -> LiveSource:
     return LiveSource(UdpDriver(port, host), protocol, decoder.nominal_rate_hz, spec.text)
 
 
-register_source("sim", open_sim, "sim")
 register_source("serial", open_serial, "serial:PORT")
 register_source("ble", open_ble, "ble:ADDRESS_OR_NAME")
 register_source("udp", open_udp, "udp:PORT")
 
-__all__ = ["LinkError", "LinkLost", "LinkRunner", "LinkUnavailable", "LiveSource", "SimSource",
-           "open_ble", "open_serial", "open_udp"]
+__all__ = ["LinkError", "LinkLost", "LinkRunner", "LinkUnavailable", "LiveSource", "open_ble",
+           "open_serial", "open_udp"]

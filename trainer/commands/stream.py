@@ -23,10 +23,10 @@ import sys
 import numpy as np
 
 from cervitrack.firmware_bridge.decoding import TimedDecoder
-from cervitrack.firmware_bridge.device_spec import open_source
 from cervitrack.firmware_bridge.protocols import make_decoder
 from cervitrack.firmware_bridge.samples import Gap, SampleBatch
 from cervitrack.firmware_bridge.supervisor import StreamStats, link_stats
+from cervitrack.trainer.devices import open_device
 
 _CHANNELS = (
     ("quat_wxyz", ("quat_w", "quat_x", "quat_y", "quat_z")),
@@ -173,7 +173,7 @@ def run(args) -> int:
     options = {"protocol": args.protocol, "baud": args.baud,
                "speed": None if args.fast else 1.0, "seed": args.seed,
                "sim_config": args.sim_config}
-    source = open_source(args.device, **options)
+    source = open_device(args.device, **options)
     stats = stream_source(source, args.protocol, args.duration, sys.stdout, args.format)
     print(format_stats(stats), file=sys.stderr)
     return 0
