@@ -192,6 +192,8 @@ class StreamStats:
         self.gaps = 0
         self.lost_frames = 0
         self.last_t_s = math.nan
+        #: Battery level reported in-band by a decoder, %, or None (the transport's reading,
+        #: e.g. BLE Battery Level, takes precedence in :func:`link_stats`).
         self.battery_pct: float | None = None
 
     def on_samples(self, batch: SampleBatch) -> None:

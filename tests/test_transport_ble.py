@@ -82,12 +82,13 @@ class FakePeripheral:
     """A BLE device in the room: advertises, accepts one client, notifies on request."""
 
     def __init__(self, name: str, address: str, characteristics, battery: int | None = None,
-                 service_uuids=()) -> None:
+                 service_uuids=(), battery_uuid: str = BATTERY_LEVEL) -> None:
         self.name = name
         self.address = address
         self.characteristics = [c.lower() for c in characteristics]
+        self.battery_uuid = battery_uuid
         if battery is not None:
-            self.characteristics.append(BATTERY_LEVEL)
+            self.characteristics.append(battery_uuid)
         self.battery = battery
         self.service_uuids = list(service_uuids)
         self.advertising = True
@@ -230,8 +231,8 @@ class FakeClient:
 
     async def read_gatt_char(self, char_specifier, **kwargs) -> bytearray:
         char = self._resolve(char_specifier)
-        if char.uuid == BATTERY_LEVEL:
-            return bytearray([self.peripheral.battery])
+        if char.uuid == self.peripheral.battery_uuid:
+            return bytearray([self.peripheral.battery, 0])  # level %, not charging
         return bytearray()
 
 
@@ -292,7 +293,8 @@ def test_metamotion_start_commands_are_written_in_order_after_subscribing(room):
 
 
 def test_movella_dot_enables_notifications_before_the_start_write(room):
-    dot = FakePeripheral("Movella DOT", "D4:22:CD:00:11:22", [DOT_MEAS, DOT_SHORT], battery=87)
+    dot = FakePeripheral("Movella DOT", "D4:22:CD:00:11:22", [DOT_MEAS, DOT_SHORT], battery=87,
+                         battery_uuid="15173001-4947-11e9-8646-d663bd873d93")
     room.append(dot)
     driver = make_driver("Movella DOT", DOT)
     try:

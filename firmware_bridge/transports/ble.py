@@ -16,7 +16,8 @@ may forget the device, so nothing is reused, ../shared/reference/sensor-protocol
    its first packets);
 4. the profile's start commands, in order, with ``write_gatt_char(..., response=...)`` (write
    without response unless the profile says otherwise);
-5. the battery level, when the device exposes it, is read once.
+5. the battery level, when the device exposes it (Battery Level 0x2A19, Movella DOT 3001), is
+   read once per connection.
 
 Notification callbacks run on the loop: they only stamp ``time.monotonic()`` and queue the
 bytes; decoding happens in the consumer. UUIDs are always full 128-bit strings: bleak expands a
@@ -43,6 +44,9 @@ log = logging.getLogger(__name__)
 
 #: Bluetooth SIG Battery Level characteristic (Battery Service 0x180F), full 128-bit UUID.
 BATTERY_LEVEL_UUID = "00002a19-0000-1000-8000-00805f9b34fb"
+#: Characteristics whose first byte is the battery level in %: the SIG Battery Level, and
+#: Movella DOT's battery characteristic 3001 (level %, then charging; sensor-protocols.md §5).
+BATTERY_UUIDS = (BATTERY_LEVEL_UUID, "15173001-4947-11e9-8646-d663bd873d93")
 
 _MAC_RE = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
 _UUID_RE = re.compile(r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
@@ -259,11 +263,13 @@ class BleDriver:
 
     async def _read_battery(self, client) -> None:
         try:
-            char = client.services.get_characteristic(BATTERY_LEVEL_UUID)
-            if char is not None:
-                value = await client.read_gatt_char(char)
-                if value:
-                    self.battery_pct = float(value[0])
+            for uuid in BATTERY_UUIDS:
+                char = client.services.get_characteristic(uuid)
+                if char is not None:
+                    value = await client.read_gatt_char(char)
+                    if value and value[0] <= 100:
+                        self.battery_pct = float(value[0])
+                        return
         except Exception as exc:  # optional information; never fail a connection over it
             log.debug("battery level not read: %s", exc)
 

@@ -144,9 +144,6 @@ def stream_source(source, protocol: str | None, duration_s: float | None, out, f
         writer.gap(pending_gap, -1)
     out.flush()
     now = source.now_s()
-    info = getattr(decoder, "device_info", None)
-    if isinstance(info, dict) and isinstance(info.get("battery_pct"), (int, float)):
-        stats.battery_pct = float(info["battery_pct"])
     result = link_stats(stats, now, decoder.stats, getattr(source, "supervisor", None))
     result["lost_frames"] = lost_frames
     return result
