@@ -105,9 +105,38 @@ def test_the_thread_paces_the_simulator_and_stops_cleanly():
     assert np.all(np.diff(t) > 0)
 
 
-def test_an_unknown_device_is_a_clear_error():
-    with pytest.raises(ValueError, match="unknown device"):
-        open_source("serial:/dev/nothing")
+def test_an_unknown_device_kind_is_a_clear_error():
+    with pytest.raises(ValueError, match="bogus"):
+        open_source("bogus:x")
+
+
+def test_a_real_udp_link_streams_through_the_worker_thread():
+    """opentrack datagrams sent to a local UDP port reach the ring through the transport's
+    supervised link and the pipeline thread; the panel's state says connected."""
+    import socket
+
+    from cervitrack.firmware_bridge.protocols.opentrack_udp import encode_datagrams
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    worker = PipelineWorker(open_source(f"udp:127.0.0.1:{port}"))
+    worker.start()
+    n = 0
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx:
+            deadline = time.monotonic() + 30
+            while worker.feed.ring.count < 100 and time.monotonic() < deadline:
+                yaw = np.array([[10.0 * np.sin(n / 20), 0.0, 0.0]])
+                tx.sendto(encode_datagrams(np.zeros((1, 3)), yaw), ("127.0.0.1", port))
+                n += 1
+                time.sleep(0.005)
+        state = worker.feed.status["state"]
+    finally:
+        worker.stop()
+    assert worker.feed.ring.count >= 100
+    assert state == "connected"
+    assert np.all(np.diff(worker.feed.ring.channel("t_s", 100)) > 0)
 
 
 def test_the_wall_cursor_ends_on_the_trials_relocation_mark(calibrated):

@@ -13,11 +13,22 @@ def run(args) -> int:
     from cervitrack.trainer.commands.demo import has_display
     from cervitrack.trainer.gui.application import available_views, render_screenshot, run_app
     from cervitrack.trainer.gui.catalog import catalog
-    from cervitrack.trainer.gui.sources import available_specs
 
-    specs = [s for s, _ in available_specs()]
-    if args.device not in specs:
-        raise ValueError(f"unknown device {args.device!r} (available: {', '.join(specs)})")
+    if args.device != "sim":
+        # A bad spec or an unknown kind is a one-line error now, before any window opens.
+        from cervitrack.firmware_bridge.device_spec import parse_device_spec
+        from cervitrack.trainer.devices import SOURCE_MODULES
+
+        import importlib
+
+        from cervitrack.firmware_bridge import device_spec
+
+        for module in SOURCE_MODULES:
+            importlib.import_module(module)
+        kind = parse_device_spec(args.device).kind
+        if kind not in device_spec.available_kinds():
+            raise ValueError(f"unknown device kind {kind!r} in {args.device!r} "
+                             f"(kinds: {', '.join(device_spec.available_kinds())})")
     if args.trials < 1:
         raise ValueError("--trials must be at least 1")
     tests = catalog(args.trials)
@@ -37,12 +48,15 @@ def run(args) -> int:
         return 0
     if not has_display():
         raise ValueError("no display found: use --screenshot PATH, or `cervitrack demo --headless`")
-    return run_app(args.device, args.test, sim_config, args.trials, fullscreen=args.fullscreen)
+    return run_app(args.device, args.test, sim_config, args.trials, fullscreen=args.fullscreen,
+                   protocol=args.protocol)
 
 
 def register(sub) -> None:
     p = sub.add_parser("app", help="the application: device, calibration, tests, results, research")
-    p.add_argument("--device", default="sim", help="device spec (default sim: simulated headset)")
+    p.add_argument("--device", default="sim",
+                   help="device spec: sim (default, simulated headset), serial:PORT, ble:ADDRESS_OR_NAME, udp:PORT")
+    p.add_argument("--protocol", default=None, help="wire protocol of a real device (default: its profile's)")
     p.add_argument("--test", default=None, help="start this test at once (e.g. jpe)")
     p.add_argument("--trials", type=int, default=8, help="trials per direction (default 8)")
     p.add_argument("--fullscreen", action="store_true", help="open the patient display fullscreen")

@@ -15,7 +15,7 @@ from pathlib import Path
 from cervitrack.firmware_bridge.sim.config import SimConfig
 from cervitrack.trainer import paths
 from cervitrack.trainer.gui.catalog import catalog as make_catalog
-from cervitrack.trainer.gui.sources import available_specs, open_source
+from cervitrack.trainer.gui.sources import available_specs, ble_scan_specs, can_scan_ble, open_source
 from cervitrack.trainer.gui.worker import PipelineWorker
 
 #: Screenshot views: name → (tab, what to run, when to stop).
@@ -69,20 +69,21 @@ def make_window(sim_config: SimConfig | None = None, trials_per_direction: int =
         note = type(player).__name__
     audio = AudioCues(player, paths.data_dir() / "cache" / "audio", settings.audio)
 
-    def open_worker(spec: str) -> PipelineWorker:
-        source = open_source(spec, sim_config)
+    def open_worker(spec: str, protocol: str | None = None) -> PipelineWorker:
+        source = open_source(spec, sim_config, protocol)
         return PipelineWorker(source, catalog=tests)
 
-    return AppWindow(settings, tests, open_worker, available_specs(), audio, note, threaded=threaded)
+    return AppWindow(settings, tests, open_worker, available_specs(), audio, note, threaded=threaded,
+                     scanner=ble_scan_specs if can_scan_ble() else None)
 
 
 def run_app(device: str = "sim", test: str | None = None, sim_config: SimConfig | None = None,
-            trials_per_direction: int = 8, fullscreen: bool = False) -> int:
+            trials_per_direction: int = 8, fullscreen: bool = False, protocol: str | None = None) -> int:
     """Open the application; connect ``device`` and start ``test`` when given."""
     app = qt_app()
     window = make_window(sim_config, trials_per_direction)
     window.show()
-    window.connect_device(device)
+    window.connect_device(device, protocol or "")
     if test:
         window.start_test(test)
     if fullscreen:

@@ -1,5 +1,9 @@
 """The device panel: choose (or scan for) a device, connect, and watch the link.
 
+The choices are the simulator, the serial ports the system lists, UDP input and, after a BLE
+scan (run in its own thread), the BLE peripherals found; any spec can also be typed. The
+protocol is "automatic" (the device profile's, or OHT/1 for serial) or chosen.
+
 Shows the state (connected, reconnecting, disconnected), the measured sample rate over the
 last 2 s of sample times, the nominal rate, frames, rejected frames, gaps, frames lost on the
 link where the source knows it, the battery where the device reports it, and the age of the
@@ -14,6 +18,12 @@ from PySide6 import QtCore, QtWidgets
 RATE_WINDOW_S = 2.0
 
 
+def protocol_names() -> list[str]:
+    from cervitrack.firmware_bridge.protocols import DECODERS
+
+    return sorted(DECODERS)
+
+
 def measured_rate_hz(t_s: np.ndarray) -> float:
     """Samples per second over the sample times t_s (N,), NaN for fewer than 2 samples."""
     t = t_s[np.isfinite(t_s)]
@@ -26,7 +36,7 @@ class DeviceView(QtWidgets.QWidget):
     """``connect_requested(spec)``, ``disconnect_requested()`` and ``scan_requested()`` are
     emitted by the buttons; the Scan button only exists when a scanner is given."""
 
-    connect_requested = QtCore.Signal(str)
+    connect_requested = QtCore.Signal(str, str)
     disconnect_requested = QtCore.Signal()
     scan_requested = QtCore.Signal()
 
@@ -43,8 +53,16 @@ class DeviceView(QtWidgets.QWidget):
         layout.addWidget(title)
         row = QtWidgets.QHBoxLayout()
         self.combo = QtWidgets.QComboBox()
+        self.combo.setEditable(True)  # any spec: serial:PORT, ble:ADDRESS_OR_NAME, udp:PORT
+        self.combo.setToolTip("Choose a device, or type serial:PORT, ble:ADDRESS_OR_NAME or udp:PORT")
         self.set_specs(specs)
         row.addWidget(self.combo, 1)
+        row.addWidget(QtWidgets.QLabel("protocol"))
+        self.protocol = QtWidgets.QComboBox()
+        self.protocol.addItem("automatic", "")
+        for name in protocol_names():
+            self.protocol.addItem(name, name)
+        row.addWidget(self.protocol)
         self.scan_button = QtWidgets.QPushButton("Scan")
         self.scan_button.clicked.connect(self.scan_requested.emit)
         self.scan_button.setVisible(can_scan)
@@ -57,6 +75,9 @@ class DeviceView(QtWidgets.QWidget):
         box = QtWidgets.QGroupBox("Link")
         grid = QtWidgets.QGridLayout(box)
         self.values = {}
+        self.message = QtWidgets.QLabel("")
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #a00;")
         for i, (key, label) in enumerate(self.FIELDS):
             grid.addWidget(QtWidgets.QLabel(label), i, 0)
             value = QtWidgets.QLabel("–")
@@ -65,6 +86,7 @@ class DeviceView(QtWidgets.QWidget):
             self.values[key] = value
         grid.setColumnStretch(1, 1)
         layout.addWidget(box)
+        layout.addWidget(self.message)
         help_text = QtWidgets.QLabel(
             "Wear the sensor firmly on the headband. Rejected frames failed their checksum or "
             "plausibility check; gaps are interruptions of the stream (each one is marked in "
@@ -80,16 +102,34 @@ class DeviceView(QtWidgets.QWidget):
         for spec, label in specs:
             self.combo.addItem(f"{label}  [{spec}]", spec)
 
+    def current_spec(self) -> str:
+        """The chosen spec, or the typed one (text in [brackets] or the whole text)."""
+        text = self.combo.currentText().strip()
+        index = self.combo.findText(text)
+        if index >= 0 and self.combo.itemData(index):
+            return self.combo.itemData(index)
+        if text.endswith("]") and "[" in text:
+            return text[text.rindex("[") + 1:-1]
+        return text
+
+    def show_message(self, text: str) -> None:
+        self.message.setText(text)
+
+    def set_scanning(self, scanning: bool) -> None:
+        self.scan_button.setEnabled(not scanning)
+        self.scan_button.setText("Scanning…" if scanning else "Scan")
+
     def _toggle(self) -> None:
         if self.connected:
             self.disconnect_requested.emit()
         else:
-            self.connect_requested.emit(self.combo.currentData())
+            self.connect_requested.emit(self.current_spec(), self.protocol.currentData() or "")
 
     def set_connected(self, connected: bool) -> None:
         self.connected = connected
         self.connect_button.setText("Disconnect" if connected else "Connect")
         self.combo.setEnabled(not connected)
+        self.protocol.setEnabled(not connected)
 
     #: Text is refreshed every this many display frames (5 Hz at 60 Hz): readable, and
     #: relayouting labels every frame costs more than drawing the plots.
@@ -104,12 +144,15 @@ class DeviceView(QtWidgets.QWidget):
         if state == "reconnecting" and s.get("attempt"):
             state = f"reconnecting (attempt {s['attempt']})"
         self.values["state"].setText(state)
-        self.values["device"].setText(s.get("spec", "–"))
+        self.values["device"].setText(s.get("spec", "–") + (f" ({s['last_error']})" if s.get("last_error") else ""))
         t = feed.ring.channel("t_s", feed.samples_for(RATE_WINDOW_S), count)
         rate = measured_rate_hz(t)
         nominal = s.get("nominal_rate_hz")
         self.values["rate"].setText(("–" if not np.isfinite(rate) else f"{rate:.1f} Hz")
                                     + (f"  (nominal {nominal:g} Hz)" if nominal else ""))
+        if s.get("reconnects"):
+            state += f" · {s['reconnects']} reconnects"
+            self.values["state"].setText(state)
         for key in ("frames", "rejected_frames", "gaps", "lost_frames"):
             self.values[key].setText(str(s[key]) if key in s else "not reported")
         battery = s.get("battery_pct")

@@ -52,7 +52,7 @@ class AppWindow(QtWidgets.QMainWindow):
     """Args:
         settings: the user settings.
         catalog: test name → TestSpec.
-        open_worker: spec → a PipelineWorker (not started).
+        open_worker: (spec, protocol or None) → a PipelineWorker (not started).
         specs: (spec, label) device choices.
         audio: an :class:`~cervitrack.trainer.gui.audio.AudioCues` (or None: no cues).
         audio_note: which player plays the cues (shown in the settings).
@@ -61,6 +61,8 @@ class AppWindow(QtWidgets.QMainWindow):
     """
 
     TABS = ("device", "calibration", "test", "results", "research", "settings")
+    #: Emitted (from the scan thread) with the (spec, label) list a BLE scan found, or an error.
+    scan_finished = QtCore.Signal(list, str)
 
     def __init__(self, settings: AppSettings, catalog: dict, open_worker, specs, audio=None,
                  audio_note: str = "", threaded: bool = True, scanner=None) -> None:
@@ -71,6 +73,7 @@ class AppWindow(QtWidgets.QMainWindow):
         self.audio = audio
         self.threaded = threaded
         self.scanner = scanner
+        self.base_specs = list(specs)
         self.worker = None
         self.patient_window: PatientWindow | None = None
         self.current_spec = None
@@ -86,6 +89,7 @@ class AppWindow(QtWidgets.QMainWindow):
         self.device_view.connect_requested.connect(self.connect_device)
         self.device_view.disconnect_requested.connect(self.disconnect_device)
         self.device_view.scan_requested.connect(self.scan)
+        self.scan_finished.connect(self._scan_done)
         self.calibration_view = CalibrationView()
         self.calibration_view.start_requested.connect(self.start_calibration)
         self.view_kinds = {spec.view for spec in catalog.values()} | {"wall"}
@@ -205,9 +209,14 @@ class AppWindow(QtWidgets.QMainWindow):
         self.running = running
 
     # ------------------------------------------------------------------ device
-    def connect_device(self, spec: str) -> None:
+    def connect_device(self, spec: str, protocol: str = "") -> None:
         self.disconnect_device()
-        self.worker = self.open_worker(spec)
+        try:
+            self.worker = self.open_worker(spec, protocol or None)
+        except (ValueError, OSError) as exc:
+            self.device_view.show_message(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            return
+        self.device_view.show_message("")
         if self.threaded:
             self.worker.start()
         self.device_view.set_connected(True)
@@ -223,7 +232,24 @@ class AppWindow(QtWidgets.QMainWindow):
         self._set_running(False)
 
     def scan(self) -> None:
-        self.device_view.set_specs(self.scanner())
+        """BLE scan in its own thread (it takes seconds); results arrive by a queued signal."""
+        import threading
+
+        def run():
+            try:
+                found, error = self.scanner(), ""
+            except OSError as exc:  # Bluetooth off or missing: a message for the user
+                found, error = [], str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            self.scan_finished.emit(found, error)
+
+        self.device_view.set_scanning(True)
+        threading.Thread(target=run, name="cervitrack-ble-scan-ui", daemon=True).start()
+
+    def _scan_done(self, found: list, error: str) -> None:
+        self.device_view.set_scanning(False)
+        self.device_view.set_specs(self.base_specs + [tuple(f) for f in found])
+        self.device_view.show_message(error or (f"{len(found)} Bluetooth devices found." if found
+                                                else "No Bluetooth device found."))
 
     # ------------------------------------------------------------------ commands
     def start_test(self, name: str | None = None) -> None:

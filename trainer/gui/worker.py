@@ -48,7 +48,8 @@ class PipelineWorker:
         catalog: test name → :class:`~cervitrack.trainer.gui.catalog.TestSpec`.
         calibration: an existing head calibration to start with.
         poll_s: wall time between reads in the threaded mode, s (sources that tell when their
-            next item arrives are read exactly then, at most ``max_wait_s`` apart).
+            next item arrives are read exactly then, at most ``max_wait_s`` apart; blocking
+            sources wait for their data themselves).
         speed: simulated seconds per wall second (simulated sources, threaded mode).
     """
 
@@ -226,7 +227,7 @@ class PipelineWorker:
         next_arrival = getattr(self.source, "next_arrival_s", None)
         while not self._stop.is_set():
             self.step_to(self.now_s() if self.source.simulated else time.monotonic())
-            wait_s = self.poll_s
+            wait_s = 0.0 if getattr(self.source, "blocking", False) else self.poll_s
             if next_arrival is not None:
                 # Sleep until the next item arrives (at most max_wait_s, so that commands from
                 # the GUI are applied promptly).
