@@ -77,6 +77,9 @@ class JpeSettings:
     #: Windows with fewer than this share of the expected samples count as a data gap.
     min_window_fill: float = 0.8
     threshold_deg: float = scoring.THRESHOLD_DEFAULT_DEG
+    #: "auto": the relocation is marked on stillness; "manual": only :meth:`JpeTest.mark`
+    #: (a key or button) marks it (``return_timeout_s`` still applies).
+    marking: str = "auto"
 
 
 @dataclass
@@ -142,8 +145,11 @@ class JpeTest:
         return [self._next_trial(t_s)]
 
     def mark(self, t_s: float) -> None:
-        """Manual mark (key or button) at sample time t_s: record the relocation now."""
-        self._manual_mark_t_s = float(t_s)
+        """Manual mark (key or button) at sample time t_s: record the relocation now.
+
+        Only a mark given while the person is relocating (phase "return") counts."""
+        if self.phase == "return":
+            self._manual_mark_t_s = float(t_s)
 
     def update(self, pose) -> list[Prompt]:
         """Consume a PoseBatch; return the prompts issued."""
@@ -335,6 +341,10 @@ class JpeTest:
             moving = self.history.smoothed_speed_deg_s[window["slice"]].max() >= s.stillness.speed_threshold_deg_s
             return j, self._finish(pose.t_s[j], window=window,
                                    invalid="the head was still moving at the mark" if moving else None)
+        if s.marking == "manual":
+            if t[-1] - self._phase_t_s > s.return_timeout_s:
+                return len(pose) - 1, self._finish(t[-1], invalid="no mark was given in time")
+            return None, None
         if np.isnan(tr.came_back_t_s):
             a = self._component(pose, i0, tr.q_ref_head, tr.direction)
             hit = np.flatnonzero(a <= 0.5 * tr.peak_deg)
