@@ -178,8 +178,8 @@ class PatientConfig:
         "lateral_left": 40.0, "lateral_right": 42.0})
     rom_sd_deg: float = 1.5
     learn_sd_deg: float = 3.0
-    tracking_lag_s: float = 0.0
-    tracking_noise_deg: float = 0.3
+    tracking_lag_s: float = 0.2
+    tracking_noise_deg: float = 0.4
     trace_speed_deg_s: float = 6.0
     trace_error_deg: float = 0.5
 

@@ -58,14 +58,24 @@ def run(args) -> int:
     from cervitrack.trainer.sim_tests import run_sim_test, truth_for
 
     with Store() as store:
+        if args.session is not None:
+            existing = store.session(args.session)
+            if existing is None:
+                raise ValueError(f"no session {args.session} in the sessions store")
+            if existing["patient_id"] != args.patient:
+                raise ValueError(f"session {args.session} belongs to patient "
+                                 f"{existing['patient_id']!r}, not {args.patient!r}")
         store.ensure_patient(args.patient, args.name, args.birth_year)
         overrides = _overrides(args, preset, store, args.patient)
         session = run_sim_test(preset, cfg, overrides)
         engine = session.engine
         doc = result_document(args.kind, preset, engine, device, truth_for(args.kind, session.device))
-        session_id = store.add_session(device, args.patient, session.device.device_info,
-                                       None if engine.calibration is None else engine.calibration.to_dict(),
-                                       as_dict(cfg))
+        if args.session is None:
+            session_id = store.add_session(device, args.patient, session.device.device_info,
+                                           None if engine.calibration is None else engine.calibration.to_dict(),
+                                           as_dict(cfg))
+        else:
+            session_id = args.session
         test_id = store.add_test(session_id, args.kind, preset.name, doc["settings"], doc["scores"],
                                  {k: v for k, v in doc.items() if k != "trials"}, doc["trials"],
                                  preset_title=preset.title)
@@ -90,6 +100,8 @@ def register(sub) -> None:
     p.add_argument("--birth-year", type=int, default=None, help="the patient's birth year (optional)")
     p.add_argument("--preset", default=None, metavar="NAME",
                    help="protocol preset (default per test: " + ", ".join(f"{k}: {v}" for k, v in protocols.DEFAULT_PRESETS.items()) + ")")
+    p.add_argument("--session", type=int, default=None, metavar="ID",
+                   help="add the test to this stored session (default: a new session)")
     p.add_argument("--trials", type=int, default=None, help="override trials per direction (or repetitions)")
     p.add_argument("--headless", action="store_true", help="no window (the simulator always runs headless)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
