@@ -91,7 +91,8 @@ class TraceSettings(RecenteredSettings):
     """Tracing settings (deg and s): patterns run in order, ``repetitions`` each; pattern size
     ``width_deg`` × ``height_deg`` (zigzag: ``teeth``); band half-width ``band_deg``; progress
     along the path is searched at most ``search_back_deg`` behind and ``search_ahead_deg``
-    ahead of the furthest point reached (so a crossing is not taken as a short cut)."""
+    ahead of the furthest point reached (so a crossing is not taken as a short cut), and counts
+    while the dot is within ``progress_capture_deg`` of the path."""
 
     directions: tuple = ()
     patterns: tuple = ("figure8",)
@@ -104,6 +105,7 @@ class TraceSettings(RecenteredSettings):
     max_time_s: float = 60.0
     search_back_deg: float = 2.0
     search_ahead_deg: float = 6.0
+    progress_capture_deg: float = 5.0
     distance_cm: float = 90.0
 
 
@@ -159,8 +161,9 @@ class TraceTest(RecenteredTest):
         progress = item.data["progress_deg"]
         dist, arc = pattern.nearest(cursor, progress - s.search_back_deg,
                                     progress + s.search_ahead_deg + s.band_deg)
-        # Progress is the furthest arc reached while inside the band.
-        inside_arc = np.where(dist <= s.band_deg, arc, -np.inf)
+        # Progress is the furthest arc reached within progress_capture_deg of the path (a dot
+        # outside the band still advances along it; the departure is counted as an error).
+        inside_arc = np.where(dist <= s.progress_capture_deg, arc, -np.inf)
         reach = np.maximum.accumulate(np.maximum(inside_arc, progress))
         done = np.flatnonzero(reach >= pattern.length_deg - s.band_deg)
         timeout = np.flatnonzero(t - item.t_start_s > s.max_time_s)

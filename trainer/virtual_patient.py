@@ -204,10 +204,7 @@ class VirtualPatient:
             end[channel] = start_posture[channel] + sign * (angle + error_deg)
             self.relocations.append({"direction": direction, "error_deg": error_deg,
                                      "target_deg": end.tolist(), "test": "thp"})
-            short = end.copy()
-            short[channel] -= sign * 0.8
-            main = self._plan_to(t0, short, held)
-            self.plan.move_to(t0 + main + 0.25, end - held, 0.6)
+            self._plan_to(t0, end, held)
         elif kind == "track":
             self.overlays.append(_tracking_overlay(target, cfg, self.rng))
         elif kind == "trace_start":

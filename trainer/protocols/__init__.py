@@ -37,7 +37,7 @@ DEFAULT_PRESETS = {"jpe": "jpe", "thp": "thp-20", "rom": "rom", "butterfly": "bu
 RANGES = {
     "trials_per_direction": (1, 50), "repetitions": (1, 20), "max_redos_per_direction": (0, 20),
     "threshold_deg": (0.5, 20), "target_deg": (1, 80), "target_rom_share": (0.05, 1.0),
-    "tolerance_deg": (0.2, 10), "duration_s": (5, 300), "ramp_s": (0.5, 10),
+    "tolerance_deg": (0.2, 10), "progress_capture_deg": (0.5, 20), "duration_s": (5, 300), "ramp_s": (0.5, 10),
     "radius_deg": (0.1, 20), "band_deg": (0.1, 10), "width_deg": (2, 60), "height_deg": (2, 40),
     "teeth": (1, 10), "amplitude_scale": (0.1, 3), "speed_scale": (0.1, 3),
     "distance_cm": (30, 500), "max_time_s": (5, 600), "recenter_tolerance_deg": (1, 45),
