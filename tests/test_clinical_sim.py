@@ -100,7 +100,7 @@ def test_target_jpe_learns_the_target_and_recovers_bias_relative_to_it():
 
 
 def test_range_of_motion_recovers_the_configured_maxima():
-    rom, sd, n = {"rotation_left": 70.0, "flexion": 50.0}, 1.5, 3
+    rom, sd, n = {"rotation_left": 70.0, "flexion": 50.0}, 1.5, 4
     session = _run("rom", {"rom_deg": rom, "rom_sd_deg": sd}, directions=tuple(rom), trials_per_direction=n)
     engine = session.engine
     scores = engine.scores()
@@ -110,6 +110,9 @@ def test_range_of_motion_recovers_the_configured_maxima():
         assert abs(scores["directions"][d]["mean_deg"] - r) <= 2 * sd / math.sqrt(n) + 0.3
         for tr in _valid(engine, d):
             assert abs(tr["held_deg"] - truth(tr)["held_deg"]) <= 0.3
+    drawn = [r["reach_deg"] for r in session.patient.reaches]
+    measured = [tr["rom_deg"] for tr in engine.trials]
+    assert np.allclose(measured, drawn, atol=0.5)
     assert "No numeric norm table" in scores["norms_note"]
 
 

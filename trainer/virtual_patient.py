@@ -80,6 +80,8 @@ class VirtualPatient:
         self._move: tuple[str, np.ndarray] | None = None
         self._thp: tuple[str, np.ndarray, float] | None = None
         self.overlays: list[Overlay] = []
+        #: Range-of-motion maxima drawn per ``move_max`` prompt (deg).
+        self.reaches: list[dict] = []
 
     # ------------------------------------------------------------------ trajectory
     def angles_deg(self, t_s) -> np.ndarray:
@@ -176,6 +178,7 @@ class VirtualPatient:
         if kind == "move_max":
             channel, sign = DIRECTION_AXIS[prompt.direction]
             reach = cfg.rom_deg[prompt.direction] + float(self.rng.normal(0.0, cfg.rom_sd_deg))
+            self.reaches.append({"direction": prompt.direction, "reach_deg": reach})
             end = now + self.rng.normal(0.0, 1.0, size=3)
             end[channel] = self.posture_deg[channel] + sign * reach
             self._plan_to(t0, end, held)
