@@ -55,7 +55,7 @@ LEVELS: dict[str, dict] = {
         "mod_depth": [0.30, 0.20], "mod_hz": [0.043, 0.071], "mod_phase": [0.4, 2.9],
     },
     "hard": {
-        "amplitude_deg": 8.0, "f0_hz": 0.08,
+        "amplitude_deg": 11.0, "f0_hz": 0.08,
         "weights": [1.0, 0.7, 0.5],
         "ratio_x": [1.0, 1.6180340, 2.6457513], "ratio_y": [1.2247449, 2.2360680, 3.3166248],
         "phase_x": [0.0, 2.8, 4.4], "phase_y": [0.0, 1.5, 3.3],
