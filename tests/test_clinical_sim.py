@@ -67,10 +67,19 @@ def test_neutral_jpe_recovers_the_configured_bias_and_variability():
     engine = session.engine
     scores = engine.scores()
     truth = truth_for("jpe", session.device)
+    drawn = {d: np.array([r["error_deg"] for r in session.patient.relocations if r["direction"] == d])
+             for d in bias}
     for d, b in bias.items():
-        assert scores[d]["n"] == n
-        assert abs(scores[d]["ce_deg"] - b) <= 2 * sd / math.sqrt(n) + 0.2
+        measured = np.array([tr["signed_error_deg"] for tr in _valid(engine, d)])
+        assert scores[d]["n"] == len(drawn[d]) == n
+        # The virtual patient returns 0.6° past its drawn target and corrects over 0.5 s, below
+        # the 5°/s stillness threshold, so part of the correction falls in the settled window:
+        # each measurement sits a near-constant 0.2-0.5° on the overshoot side of the draw.
+        shift = measured - drawn[d]
+        assert 0.2 <= shift.mean() <= 0.5 and shift.std() < 0.1
+        assert abs(scores[d]["ce_deg"] - b) <= 2 * sd / math.sqrt(n) + 0.5
         assert _ve_interval(sd, n)[0] <= scores[d]["ve_deg"] <= _ve_interval(sd, n)[1]
+        assert abs(scores[d]["ve_deg"] - drawn[d].std()) <= 0.1
         for tr in _valid(engine, d):
             assert abs(tr["error_deg"]["global"] - truth(tr)["global"]) <= 0.3
 
@@ -159,8 +168,9 @@ def test_a_mark_while_the_head_is_still_moving_makes_the_trial_invalid_and_redon
     while not engine.done and session.t_s < 300:
         step = session.step()
         if engine.phase == "return" and len(step.pose) and not marked:
-            # Mark in the middle of the return movement.
-            if session.t_s >= session.patient.plan.end_time_s - 0.6:
+            # Mark 70 % into the main return movement: past half-way, still moving fast.
+            main_return = session.patient.plan.segments[-2]
+            if session.t_s >= main_return.t0_s + 0.7 * (main_return.t1_s - main_return.t0_s):
                 engine.mark(float(step.pose.t_s[-1]))
                 marked = True
         elif engine.phase == "return" and len(step.pose) and session.t_s >= session.patient.plan.end_time_s + 1.2:

@@ -154,7 +154,8 @@ def _trace_section(t: dict, img) -> str:
     return (f"<h2>{_e(t['result'].get('preset_title', 'Tracing'))}</h2>{TABLE}<tr><th>pattern</th><th>n</th>"
             "<th>time s</th><th>errors</th><th>magnitude °·s</th><th>mean excess °</th><th>completed</th></tr>"
             f"{rows}</table><p>Published cut-offs for the physical laser test, for orientation only "
-            f"(this emulation is not validated against them): {cut}</p>{img(trace_name, 520)}")
+            f"(this emulation is not validated against them): {cut}</p>"
+            f"{img(trace_name, 520 if len(t['trials']) > 1 else 380)}")
 
 
 def render_html(data: dict, img_src) -> str:

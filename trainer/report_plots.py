@@ -84,12 +84,16 @@ def scatter_image(trials: list[dict], distance_cm: float = 90.0, threshold_deg: 
     p.setPen(QPen(QColor("#c00000"), 2.5, Qt.DashLine))
     p.drawEllipse(c, thr_cm * scale, thr_cm * scale)
     p.setPen(QColor("#333333"))
-    label_step = 2 if 2 * scale >= 120 else 4
+    label_step = 2 if scale >= 45 else 4
+    # Ring labels along the lower-right diagonal, on a white patch (points are drawn on top).
+    diag = math.radians(-50.0)
     for r in range(label_step, int(extent) + 1, label_step):
         deg = float(kinematics.cm_to_deg(r, distance_cm))
-        q = at(-r, 0)
-        p.drawText(QRectF(q.x() - 60, c.y() + 4, 120, 30), Qt.AlignHCenter, f"{r} cm")
-        p.drawText(QRectF(q.x() - 60, c.y() + 34, 120, 30), Qt.AlignHCenter, f"{deg:.1f}°")
+        q = QPointF(c.x() + r * scale * math.cos(diag), c.y() - r * scale * math.sin(diag))
+        box = QRectF(q.x() + 4, q.y() - 6, 118, 58)
+        p.fillRect(box, QColor(255, 255, 255, 220))
+        p.drawText(QRectF(box.left(), box.top(), box.width(), 29), Qt.AlignLeft, f"{r} cm")
+        p.drawText(QRectF(box.left(), box.top() + 29, box.width(), 29), Qt.AlignLeft, f"{deg:.1f}°")
     p.drawText(QRectF(margin - 80, c.y() - 16, 60, 32), Qt.AlignRight | Qt.AlignVCenter, "L")
     p.drawText(QRectF(size - margin + 20, c.y() - 16, 60, 32), Qt.AlignLeft | Qt.AlignVCenter, "R")
     p.drawText(QRectF(c.x() - 60, margin - 40, 120, 32), Qt.AlignCenter, "up")
@@ -137,8 +141,8 @@ def _frame(p: QPainter, rect: QRectF, lo: float, hi: float, title: str) -> calla
         p.drawLine(at(v, lo), at(v, hi))
         p.drawLine(at(lo, v), at(hi, v))
     p.setPen(QColor("#333333"))
-    _font(p, 26, True)
-    p.drawText(QRectF(rect.left() - 25, rect.top() - 38, rect.width() + 50, 34), Qt.AlignCenter, title)
+    _font(p, 28, True)
+    p.drawText(QRectF(rect.left() - 25, rect.top() - 40, rect.width() + 50, 36), Qt.AlignCenter, title)
     _font(p, 24)
     p.drawText(QRectF(rect.left(), rect.bottom() + 4, rect.width(), 30), Qt.AlignCenter,
                f"L ← {hi - lo:.0f}° → R")
@@ -169,8 +173,12 @@ def tracking_image(runs: list[dict], width: int = 1200) -> QImage:
         allpts = np.concatenate([target, cursor])
         hi = max(5.0, float(np.nanmax(np.abs(allpts))) * 1.1)
         rect = QRectF((i % cols) * cell + 30, (i // cols) * (cell + 30) + 50, cell - 60, cell - 60)
-        title = f"{run['level']} #{run['repetition'] + 1}: AA {run['aa_deg']:.1f}°, ToT {run['time_on_target_pct']:.0f}%"
+        title = f"{run['level']} #{run['repetition'] + 1}"
         at = _frame(p, rect, -hi, hi, title)
+        _font(p, 24)
+        p.setPen(QColor("#333333"))
+        p.drawText(QRectF(rect.left(), rect.top() + 4, rect.width(), 30), Qt.AlignCenter,
+                   f"AA {run['aa_deg']:.1f}°, ToT {run['time_on_target_pct']:.0f} %")
         _polyline(p, at, target, "#9a9a9a", 3.0)
         _polyline(p, at, cursor, "#1f5fbf", 1.6)
     _font(p, 24)
@@ -274,7 +282,10 @@ def history_image(history: list[dict], width: int = 1000, height: int = 420,
         p.drawText(QRectF(10, at(0, v).y() - 11, left - 20, 22), Qt.AlignRight | Qt.AlignVCenter, f"{v}°")
     if threshold_deg is not None:
         p.setPen(QPen(QColor("#c00000"), 2, Qt.DashLine))
-        p.drawLine(QPointF(left, at(0, threshold_deg).y()), QPointF(left + w, at(0, threshold_deg).y()))
+        y_thr = at(0, threshold_deg).y()
+        p.drawLine(QPointF(left, y_thr), QPointF(left + w, y_thr))
+        p.drawText(QRectF(left + 6, y_thr - 28, 300, 26), Qt.AlignLeft | Qt.AlignVCenter,
+                   f"flag threshold {threshold_deg:.1f}°")
     for k, hrow in enumerate(history):
         p.setPen(QColor("#555555"))
         p.drawText(QRectF(at(k, 0).x() - 90, top + h_ + 8, 180, 28), Qt.AlignCenter,
