@@ -111,21 +111,21 @@ MIGRATIONS = (_v1, _v2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def _clean(x):
+def plain(x):
     """Plain data for JSON: NaN and infinities → None, numpy scalars → Python numbers."""
     if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
+        return {str(k): plain(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
+        return [plain(v) for v in x]
     if hasattr(x, "tolist"):
-        return _clean(x.tolist())
+        return plain(x.tolist())
     if isinstance(x, float) and not math.isfinite(x):
         return None
     return x
 
 
 def to_json(x) -> str | None:
-    return None if x is None else json.dumps(_clean(x), allow_nan=False)
+    return None if x is None else json.dumps(plain(x), allow_nan=False)
 
 
 def _from_json(text):

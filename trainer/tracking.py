@@ -16,7 +16,8 @@ y up, as :func:`cervitrack.signal.kinematics.laser_point`); for samples i = 1..N
 
 Research extras: the normalised jerk of the cursor path (dimensionless,
 sqrt(½ ∫‖d³p/dt³‖² dt · T⁵ / L²), Teulings et al. 1997), and the path-length ratio (cursor path
-length / target path length; 1 for a perfect follower, > 1 for a wobbly one).
+length / target path length, the cursor path smoothed over 0.25 s; 1 for a perfect follower,
+> 1 for a wobbly one).
 """
 
 from __future__ import annotations
@@ -78,8 +79,9 @@ def path_length_ratio(cursor_deg, target_deg) -> float:
 def normalised_jerk(t_s, points_deg, window_s: float = 0.25) -> float:
     """Dimensionless jerk sqrt(½ ∫‖d³p/dt³‖² dt · T⁵ / L²) of a 2D path.
 
-    The third derivative comes from a cubic Savitzky-Golay filter over ``window_s`` (at least
-    5 samples), which suppresses sensor noise; the samples should be uniformly spaced.
+    The third derivative and the path length L come from a cubic Savitzky-Golay filter over
+    ``window_s`` (at least 5 samples), which suppresses sensor noise; the samples should be
+    uniformly spaced.
 
     Args:
         t_s: (N,) sample times, s.
@@ -99,14 +101,27 @@ def normalised_jerk(t_s, points_deg, window_s: float = 0.25) -> float:
         return np.nan
     jerk = savgol_filter(p, window, 3, deriv=3, delta=dt, axis=0)
     duration = float(t[-1] - t[0])
-    length = path_length_deg(p)
+    length = path_length_deg(savgol_filter(p, window, 3, axis=0))
     if length <= 0 or duration <= 0:
         return np.nan
     integral = float(np.sum(np.sum(jerk**2, axis=1)) * dt)
     return float(np.sqrt(0.5 * integral * duration**5 / length**2))
 
 
+def smoothed_path(t_s, points_deg, window_s: float = 0.25) -> np.ndarray:
+    """The path (N, 2) through a cubic Savitzky-Golay filter over ``window_s`` (sensor noise
+    and tremor would otherwise dominate a sampled path's length); unchanged below 5 samples."""
+    t = np.asarray(t_s, dtype=np.float64)
+    p = np.asarray(points_deg, dtype=np.float64).reshape(-1, 2)
+    if len(t) < 5:
+        return p
+    dt = float(np.median(np.diff(t)))
+    window = min(max(5, int(round(window_s / dt)) | 1), len(t) - (1 - len(t) % 2))
+    return savgol_filter(p, window, 3, axis=0) if window >= 5 else p
+
+
 def research_scores(t_s, cursor_deg, target_deg) -> dict:
-    """Extras for research exports: ``normalised_jerk`` and ``path_length_ratio``."""
+    """Extras for research exports: ``normalised_jerk`` and ``path_length_ratio`` (the cursor
+    path smoothed as :func:`smoothed_path`, the target path exact)."""
     return {"normalised_jerk": normalised_jerk(t_s, cursor_deg),
-            "path_length_ratio": path_length_ratio(cursor_deg, target_deg)}
+            "path_length_ratio": path_length_ratio(smoothed_path(t_s, cursor_deg), target_deg)}

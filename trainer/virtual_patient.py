@@ -215,7 +215,7 @@ class VirtualPatient:
             end = self.posture_deg + wall_to_angles_deg(start + self.rng.normal(0.0, 0.2, size=2))
             self._plan_to(t0, end, held)
         elif kind == "trace":
-            self.overlays.append(_trace_overlay(target, t0, now, cfg, self.rng))
+            self.overlays.append(_trace_overlay(target, t0, cfg, self.rng))
 
 
 #: Prompt kinds of the range-of-motion, target relocation, tracking and tracing tests.
@@ -275,8 +275,7 @@ def _tracking_overlay(spec: dict, cfg: PatientConfig, rng: np.random.Generator) 
     return Overlay(t_start, t_start + traj.duration_s + max(lag, 0.0) + 0.5, func)
 
 
-def _trace_overlay(spec: dict, t0: float, now_deg, cfg: PatientConfig,
-                   rng: np.random.Generator) -> Overlay:
+def _trace_overlay(spec: dict, t0: float, cfg: PatientConfig, rng: np.random.Generator) -> Overlay:
     """Along the pattern in arc length s(τ) = L · min_jerk(τ / D), D = L / speed, from the
     current head position, plus smooth noise that vanishes at both ends."""
     from cervitrack.trainer.trajectories import make_pattern

@@ -15,7 +15,7 @@ import json
 from cervitrack.firmware_bridge.sim.config import as_dict, load_config
 from cervitrack.trainer import protocols
 from cervitrack.trainer.results import format_table, result_document
-from cervitrack.trainer.store import Store, _clean
+from cervitrack.trainer.store import Store, plain
 
 KINDS = tuple(protocols.DEFAULT_PRESETS)
 
@@ -81,7 +81,7 @@ def run(args) -> int:
                                  preset_title=preset.title)
     doc["session_id"], doc["test_id"], doc["patient"] = session_id, test_id, args.patient
     if args.json:
-        print(json.dumps(_clean(doc)))
+        print(json.dumps(plain(doc)))
     else:
         print(format_table(doc))
         print(f"\nStored as session {session_id} (patient {args.patient}); "
