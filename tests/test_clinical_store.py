@@ -96,3 +96,19 @@ def test_a_database_from_a_newer_version_is_refused(tmp_path):
     sqlite3.connect(path).execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     with pytest.raises(OSError, match="newer than this"):
         Store(path)
+
+
+def test_storing_and_listing_open_no_network_socket(monkeypatch, capsys):
+    import socket
+
+    from cervitrack.trainer.cli import main
+
+    def no_socket(*args, **kwargs):
+        raise AssertionError("a socket was opened")
+
+    monkeypatch.setattr(socket, "socket", no_socket)
+    with Store() as s:
+        s.ensure_patient("P-net")
+        s.add_test(s.add_session("sim", "P-net"), "jpe", "jpe", {}, {}, {}, [])
+    assert main(["sessions", "--json"]) == 0
+    assert '"patient_id": "P-net"' in capsys.readouterr().out
