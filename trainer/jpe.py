@@ -79,6 +79,9 @@ class JpeSettings:
     #: Windows with fewer than this share of the expected samples count as a data gap.
     min_window_fill: float = 0.8
     threshold_deg: float = scoring.THRESHOLD_DEFAULT_DEG
+    #: "auto": the relocation is marked on stillness; "manual": only :meth:`JpeTest.mark`
+    #: (a key or button) marks it (``return_timeout_s`` still applies).
+    marking: str = "auto"
 
 
 @dataclass
@@ -144,8 +147,11 @@ class JpeTest:
         return [self._next_trial(t_s)]
 
     def mark(self, t_s: float) -> None:
-        """Manual mark (key or button) at sample time t_s: record the relocation now."""
-        self._manual_mark_t_s = float(t_s)
+        """Manual mark (key or button) at sample time t_s: record the relocation now.
+
+        Only a mark given while the person is relocating (phase "return") counts."""
+        if self.phase == "return":
+            self._manual_mark_t_s = float(t_s)
 
     def update(self, pose) -> list[Prompt]:
         """Consume a PoseBatch; return the prompts issued."""
@@ -345,6 +351,10 @@ class JpeTest:
             else:
                 invalid = None
             return j, self._finish(pose.t_s[j], window=window, invalid=invalid)
+        if s.marking == "manual":
+            if t[-1] - self._phase_t_s > s.return_timeout_s:
+                return len(pose) - 1, self._finish(t[-1], invalid="no mark was given in time")
+            return None, None
         if not np.isnan(tr.came_back_t_s):
             j = self._settled_index(pose, i0, settle, tr.came_back_t_s)
             if j is not None:
