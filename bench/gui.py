@@ -38,7 +38,7 @@ from PySide6 import QtCore, QtWidgets  # noqa: E402  (the pinned binding, before
 
 import pyqtgraph as pg  # noqa: E402
 from cervitrack.firmware_bridge.sim.config import config_from_dict  # noqa: E402
-from cervitrack.trainer.gui.application import make_window  # noqa: E402
+from cervitrack.trainer.gui.application import make_window, tune_threads  # noqa: E402
 from cervitrack.trainer.gui.main_window import AppSettings  # noqa: E402
 
 DISPLAY_HZ = 60.0
@@ -170,9 +170,15 @@ def main() -> None:
     ap.add_argument("--session-min", type=float, default=30.0, help="simulated session, min")
     ap.add_argument("--rate", type=float, default=400.0, help="input rate, Hz")
     ap.add_argument("--raw", action="store_true", help="raw gyro+acc input (host VQF fusion)")
+    ap.add_argument("--switch-interval-ms", type=float, default=None,
+                    help="Python's thread switch interval, ms (default: the application's, 1 ms)")
     ap.add_argument("--parts", default="frames,memory", help="what to measure: frames, memory or both")
     args = ap.parse_args()
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["bench"])
+    if args.switch_interval_ms is not None:
+        sys.setswitchinterval(args.switch_interval_ms / 1e3)
+    else:
+        tune_threads()  # as the application does
     cfg = sim_config(args.rate, args.raw)
     parts = set(args.parts.split(","))
     nan = float("nan")
@@ -187,6 +193,7 @@ def main() -> None:
     out = {
         "display_hz": DISPLAY_HZ, "input_rate_hz": args.rate, "trail_s": TRAIL_S,
         "input": "raw" if args.raw else "quaternion",
+        "switch_interval_ms": sys.getswitchinterval() * 1e3,
         "frame_ms_p50": wall["frame_ms_p50"], "frame_ms_p95": wall["frame_ms_p95"],
         "latency_ms_p95": wall["latency_ms_p95"],
         "latency_target_ms": frame_budget_ms + 2.0,

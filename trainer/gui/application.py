@@ -43,6 +43,19 @@ def available_views() -> list[str]:
     return [v for v in VIEWS if v not in VIEW_TESTS or VIEW_TESTS[v] in tests]
 
 
+#: Python's thread switch interval in the application, s. The default 5 ms lets the GUI thread
+#: hold the GIL for up to 5 ms while the pipeline thread has samples waiting (and the other way
+#: round); 1 ms lowers the sample-to-screen latency (bench/gui.py measures both).
+SWITCH_INTERVAL_S = 0.001
+
+
+def tune_threads() -> None:
+    """Set the thread switch interval for a responsive pipeline thread."""
+    import sys
+
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+
+
 def qt_app(offscreen: bool = False):
     """The QApplication (created once); ``offscreen`` selects the offscreen platform when no
     application exists yet."""
@@ -81,6 +94,7 @@ def run_app(device: str = "sim", test: str | None = None, sim_config: SimConfig 
             trials_per_direction: int = 8, fullscreen: bool = False, protocol: str | None = None) -> int:
     """Open the application; connect ``device`` and start ``test`` when given."""
     app = qt_app()
+    tune_threads()
     window = make_window(sim_config, trials_per_direction)
     window.show()
     window.connect_device(device, protocol or "")
