@@ -28,12 +28,15 @@ SAFETY = ("Stop any test or exercise on pain, dizziness or nausea. Red-flag symp
 
 
 def ensure_app():
-    """A QGuiApplication (offscreen when there is no display)."""
+    """The Qt application (offscreen when there is no display). A QApplication (a
+    QGuiApplication that also allows widgets), so that the application's windows can be opened
+    later in the same process: Qt allows one application object per process."""
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
 
-    return QGuiApplication.instance() or QGuiApplication([])
+    return QGuiApplication.instance() or QApplication([])
 
 
 def report_data(store: Store, session_id: int) -> dict:

@@ -61,9 +61,12 @@ def qt_app(offscreen: bool = False):
     application exists yet."""
     if offscreen:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
-    from PySide6 import QtWidgets  # the pinned binding, imported before pyqtgraph
+    from PySide6 import QtGui, QtWidgets  # the pinned binding, imported before pyqtgraph
 
-    return QtWidgets.QApplication.instance() or QtWidgets.QApplication(["cervitrack"])
+    app = QtGui.QGuiApplication.instance()
+    if app is not None and not isinstance(app, QtWidgets.QApplication):
+        raise RuntimeError("a QGuiApplication already exists in this process; windows need a QApplication")
+    return app or QtWidgets.QApplication(["cervitrack"])
 
 
 def make_window(sim_config: SimConfig | None = None, trials_per_direction: int = 8,

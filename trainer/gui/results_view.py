@@ -85,7 +85,7 @@ class ResultsView(QtWidgets.QWidget):
         self.trend_curves = {}
         self.legend.clear()
 
-    def _fill_table(self, scores: dict) -> None:
+    def _fill_table(self, scores: dict, kind: str | None = None) -> None:
         """Rows: directions (or levels, patterns); columns: the scores' numeric keys, the
         JPE scores in their usual order first."""
         keys = [k for k, _, _ in COLUMNS if any(k in sc for sc in scores.values())]
@@ -95,7 +95,7 @@ class ResultsView(QtWidgets.QWidget):
         labels = {k: label for k, label, _ in COLUMNS}
         self.table.setColumnCount(len(keys) + 2)
         self.table.setHorizontalHeaderLabels(
-            [""] + [labels.get(k, k.replace("_pct", " %").replace("_deg_s", " deg·s")
+            [{"butterfly": "level", "trace": "pattern"}.get(kind, "direction")] + [labels.get(k, k.replace("_pct", " %").replace("_deg_s", " deg·s")
                                .replace("_deg", " (deg)").replace("_s", " (s)").replace("_", " "))
                     for k in keys] + ["flag"])
         self.table.setRowCount(len(scores))
@@ -123,7 +123,7 @@ class ResultsView(QtWidgets.QWidget):
         self.title.setText(f"Results: {test} · {len(valid)} valid "
                            f"{'trials' if state.get('kind') in ('jpe', 'thp', None) else 'runs'}"
                            + (" (finished)" if state.get("done") else ""))
-        self._fill_table(state.get("scores") or {})
+        self._fill_table(state.get("scores") or {}, state.get("kind"))
         located = [t for t in valid if "error_deg" in t]
         self.scatter_plot.setVisible(bool(located) or not valid)
         if located:
