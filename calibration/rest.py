@@ -99,3 +99,55 @@ class GyroBiasAverager:
     def bias_rad_s(self) -> np.ndarray | None:
         """The current estimate (3,), rad/s, or None before any window."""
         return None if self._weight_s == 0 else self._sum / self._weight_s
+
+
+#: Rest detection in raw data, after VQF's own rest detector (restMinT 1.5 s, restThGyr 2 deg/s,
+#: restThAcc 0.5 m/s²; fusion-and-angles.md §2.4), applied to non-overlapping windows: the RMS
+#: deviation of the gyro (deg/s) and accelerometer (m/s²) from their window means must stay
+#: below these, and the window's mean rate below MAX_BIAS_DEG_S (no trimmed MEMS gyro has a
+#: larger zero-rate offset; a slow steady turn is not a rest).
+REST_WINDOW_S = 1.5
+REST_GYR_DEV_DEG_S = 2.0
+REST_ACC_DEV_M_S2 = 0.5
+MAX_BIAS_DEG_S = 5.0
+
+
+def rest_bias_from_raw(t_s, gyr_rad_s, acc_m_s2) -> tuple[np.ndarray | None, float]:
+    """Gyro bias from the rest periods of a raw recording (no orientation needed).
+
+    The recording is cut into non-overlapping ``REST_WINDOW_S`` windows; windows that pass the
+    rest test above give their mean gyro reading, and the bias is the per-axis median of those
+    means (robust to a window that caught a slow drift of the head).
+
+    Args:
+        t_s: (N,) sample times, s, increasing.
+        gyr_rad_s, acc_m_s2: (N, 3), sensor frame.
+
+    Returns:
+        (bias (3,) rad/s or None when no rest window was found, total rest time in s).
+    """
+    t = np.asarray(t_s, dtype=np.float64)
+    gyr = np.asarray(gyr_rad_s, dtype=np.float64)
+    acc = np.asarray(acc_m_s2, dtype=np.float64)
+    if len(t) < 3:
+        return None, 0.0
+    win = np.floor((t - t[0]) / REST_WINDOW_S).astype(np.int64)
+    n_win = int(win[-1]) + 1
+    counts = np.bincount(win, minlength=n_win).astype(np.float64)
+
+    def mean_and_dev(x):
+        sums = np.stack([np.bincount(win, x[:, k], n_win) for k in range(3)], axis=1)
+        sq = np.bincount(win, (x**2).sum(axis=1), n_win)
+        mean = sums / np.maximum(counts, 1)[:, None]
+        dev = np.sqrt(np.maximum(sq / np.maximum(counts, 1) - (mean**2).sum(axis=1), 0.0))
+        return mean, dev
+
+    g_mean, g_dev = mean_and_dev(gyr)
+    _, a_dev = mean_and_dev(acc)
+    period = float(np.median(np.diff(t)))
+    full = counts >= 0.8 * REST_WINDOW_S / period
+    rest = (full & (np.degrees(g_dev) < REST_GYR_DEV_DEG_S) & (a_dev < REST_ACC_DEV_M_S2)
+            & (np.degrees(np.linalg.norm(g_mean, axis=1)) < MAX_BIAS_DEG_S))
+    if not rest.any():
+        return None, 0.0
+    return np.median(g_mean[rest], axis=0), float(rest.sum() * REST_WINDOW_S)

@@ -7,7 +7,16 @@ frame is z up with arbitrary heading (6-axis) or ENU (9-axis); see
 VQF assumes a fixed sample period (its accelerometer low-pass is designed for it). Real
 streams jitter, so each gyro sample is scaled by ``actual_dt / nominal_dt`` before it is fed:
 the integrated rotation over each real interval is then exact (dlaidig/vqf#9, as cited in
-../shared/reference/fusion-and-angles.md §2.4).
+../shared/reference/fusion-and-angles.md §2.4). The streaming form (:class:`VqfOrientation`,
+``VQF.updateBatch`` per chunk) and the offline form (:func:`fuse_offline`, ``offlineVQF``,
+non-causal, or one causal ``updateBatch`` over the whole recording) scale the same way
+(:func:`gyro_period_scale`).
+
+Forms and profiles:
+
+- 6-axis (gyro + acc) is the default; 9-axis (``use_mag``) is opt-in.
+- :data:`HEAD_VQF_PARAMS` (the head profile) with a gyro bias seeded from averaged rest
+  windows; ``params={}`` gives VQF's own defaults (used for the BROAD comparison).
 """
 
 from __future__ import annotations
@@ -27,10 +36,70 @@ from cervitrack.signal import quaternion as quat
 #: head is never at rest: its slow sway pulled the vertical bias estimate 0.1 deg/s off within
 #: two seconds of each hold, i.e. about 1 deg of heading error per trial. Cervitrack therefore
 #: turns VQF's rest-bias update off and seeds the bias from the averaged rest calibration
-#: (:mod:`cervitrack.calibration.rest`) instead; motion bias estimation stays on. A slower
+#: (:mod:`cervitrack.calibration.rest`) instead. Motion bias estimation is off too (it observes
+#: only the horizontal axes and, with a head's slow, small movements, wandered more than the
+#: averaged rest bias it would refine). A slower
 #: accelerometer correction (tauAcc 6 s instead of 3 s) lets less of the lever-arm
 #: acceleration of head rotations into the inclination.
 HEAD_VQF_PARAMS = {"tauAcc": 6.0, "restBiasEstEnabled": False, "motionBiasEstEnabled": False}
+
+
+def gyro_period_scale(t_s, nominal_dt_s: float, t_prev_s: float = math.nan) -> np.ndarray:
+    """Per-sample factor actual_dt / nominal_dt for feeding VQF a jittered stream (N,).
+
+    The interval of sample i is t_i − t_{i−1} (``t_prev_s`` before the first sample; without
+    it the first interval is nominal). Non-finite or non-positive intervals count as nominal;
+    factors are clipped to [0, 10] so that a stall (a gap) cannot inject a huge rotation.
+    """
+    t = np.asarray(t_s, dtype=np.float64)
+    if len(t) == 0:
+        return np.zeros(0)
+    prev = t[0] - nominal_dt_s if math.isnan(t_prev_s) else t_prev_s
+    dt = np.diff(t, prepend=prev)
+    return np.clip(np.where(np.isfinite(dt) & (dt > 0), dt / nominal_dt_s, 1.0), 0.0, 10.0)
+
+
+def fuse_offline(t_s, gyr_rad_s, acc_m_s2, mag_uT=None, *, rate_hz: float | None = None,
+                 params: dict | None = None, gyr_bias_rad_s=None, causal: bool = False) -> np.ndarray:
+    """Orientation of a whole recording: (N, 4) q_world_sensor, scalar first.
+
+    Args:
+        t_s: (N,) sample times, s, increasing (jitter allowed: the gyro is scaled by the true
+            per-sample period, :func:`gyro_period_scale`).
+        gyr_rad_s, acc_m_s2: (N, 3) sensor frame.
+        mag_uT: (N, 3) or None; given → 9-axis (ENU world), None → 6-axis.
+        rate_hz: nominal rate; default 1 / median interval.
+        params: VQF parameters; default :data:`HEAD_VQF_PARAMS`; ``{}`` for VQF's defaults.
+        gyr_bias_rad_s: (3,) bias subtracted from the gyro first (e.g. from
+            :func:`cervitrack.calibration.rest.rest_bias_from_raw`), or None.
+        causal: False → ``offlineVQF`` (non-causal, the most accurate offline form;
+            fusion-and-angles.md §1.5); True → one causal ``VQF.updateBatch`` run, exactly
+            what the live chain computes.
+    """
+    from vqf import offlineVQF
+
+    t = np.asarray(t_s, dtype=np.float64)
+    if rate_hz is None:
+        dt = np.diff(t)
+        dt = dt[np.isfinite(dt) & (dt > 0)]
+        if dt.size == 0:
+            raise ValueError("cannot infer the sample rate: fewer than two increasing times")
+        rate_hz = 1.0 / float(np.median(dt))
+    ts = 1.0 / float(rate_hz)
+    gyr = np.asarray(gyr_rad_s, dtype=np.float64)
+    if gyr_bias_rad_s is not None:
+        gyr = gyr - np.asarray(gyr_bias_rad_s, dtype=np.float64)
+    gyr = np.ascontiguousarray(gyr * gyro_period_scale(t, ts)[:, None])
+    acc = np.ascontiguousarray(acc_m_s2, dtype=np.float64)
+    mag = None if mag_uT is None else np.ascontiguousarray(mag_uT, dtype=np.float64)
+    p = dict(HEAD_VQF_PARAMS if params is None else params)
+    key = "quat6D" if mag is None else "quat9D"
+    if causal:
+        v = VQF(ts, **p)
+        out = v.updateBatch(gyr, acc) if mag is None else v.updateBatch(gyr, acc, mag)
+    else:
+        out = offlineVQF(gyr, acc, mag, ts, p)
+    return out[key]
 
 
 class VqfOrientation:
@@ -60,9 +129,7 @@ class VqfOrientation:
         # Sampling intervals come from the (unwrapped) device clock where there is one: the
         # host mapping t_s may be re-estimated between samples, the device clock is not.
         t = batch.t_device_s if np.all(np.isfinite(batch.t_device_s)) else batch.t_s
-        prev = t[0] - self.dt_s if math.isnan(self._last_t_s) else self._last_t_s
-        dt = np.diff(t, prepend=prev)
-        scale = np.clip(np.where(np.isfinite(dt) & (dt > 0), dt / self.dt_s, 1.0), 0.0, 10.0)
+        scale = gyro_period_scale(t, self.dt_s, self._last_t_s)
         gyr = np.ascontiguousarray(batch.gyr_rad_s * scale[:, None])
         acc = np.ascontiguousarray(batch.acc_m_s2, dtype=np.float64)
         if self.use_mag:
@@ -94,10 +161,11 @@ class VqfOrientation:
 
 
 class DeviceOrientation:
-    """Pass the device's own fused quaternion through (normalised, sign-continuous)."""
+    """Pass the device's own fused quaternion through, only normalised.
 
-    def __init__(self) -> None:
-        self._last = None
+    Its heading may drift (on-board 6-axis fusion); the pipeline measures the drift rate with
+    :class:`cervitrack.signal.drift.HeadingDriftMonitor` rather than altering the data.
+    """
 
     def process(self, batch: SampleBatch) -> np.ndarray:
         if len(batch) == 0:
