@@ -38,8 +38,13 @@ def head_angles_deg(q_neutral_head) -> dict[str, np.ndarray]:
         scalar or (N,) array. Signs as in the module docstring.
     """
     q = np.asarray(q_neutral_head, dtype=np.float64)
-    z_axial, x_lateral, y_flexion = np.moveaxis(
-        quat.to_rotation(q).as_euler(SEQUENCE, degrees=True), -1, 0)
+    w, x, y, z = np.moveaxis(q / np.linalg.norm(q, axis=-1, keepdims=True), -1, 0)
+    # Closed form of scipy's as_euler("ZXY") (R = Rz(a)·Rx(b)·Ry(c)), without the per-call
+    # overhead of building a Rotation: R21 = sin b, tan a = −R01/R11, tan c = −R20/R22.
+    # Equal to scipy away from gimbal lock (lateral ±90°, far outside any neck's range).
+    x_lateral = np.degrees(np.arcsin(np.clip(2.0 * (y * z + w * x), -1.0, 1.0)))
+    z_axial = np.degrees(np.arctan2(-2.0 * (x * y - w * z), 1.0 - 2.0 * (x * x + z * z)))
+    y_flexion = np.degrees(np.arctan2(-2.0 * (x * z - w * y), 1.0 - 2.0 * (x * x + y * y)))
     # Right-hand rotation about +x (anterior) lowers the right ear: positive = right.
     return {
         "axial": z_axial,

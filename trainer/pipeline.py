@@ -4,9 +4,14 @@ Pure and deterministic: the same items in the same order give the same poses, so
 replays exactly. No I/O, no wall clock.
 
 :class:`Pipeline` consumes lists of :class:`Chunk` and :class:`Gap` items and returns a
-:class:`PoseBatch` per call. Stillness is computed from the sensor orientation (angular speed
-is frame independent), so it works before calibration. Head angles are computed when a
-:class:`~cervitrack.calibration.head.HeadCalibration` is set.
+:class:`PoseBatch` per call: decode → timebase → orientation (VQF on raw data, or the device's
+quaternion) → angular speed and stillness → (with a
+:class:`~cervitrack.calibration.head.HeadCalibration`) head pose relative to neutral, head
+angles and their One Euro smoothed version for live display
+(:mod:`cervitrack.signal.smoothing`). Stillness is computed from the sensor orientation
+(angular speed is frame independent), so it works before calibration. With device-fused
+orientation the heading drift rate is measured during still periods
+(:mod:`cervitrack.signal.drift`, :attr:`Pipeline.heading_drift_deg_min`).
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ from cervitrack.calibration.head import HeadCalibration
 from cervitrack.firmware_bridge.protocols import Decoder
 from cervitrack.firmware_bridge.samples import Chunk, Gap, SampleBatch
 from cervitrack.signal import kinematics
+from cervitrack.signal.drift import DriftParams, HeadingDriftMonitor
 from cervitrack.signal.orientation import DeviceOrientation, VqfOrientation
+from cervitrack.signal.smoothing import OneEuroFilter, OneEuroParams
 from cervitrack.signal.stillness import StillnessDetector, StillnessParams
 from cervitrack.signal.timebase import Timebase
 
@@ -37,6 +44,10 @@ class PoseBatch:
         still_since_t_s: (N,) start of the current still run, s (NaN while moving).
         q_neutral_head: (N, 4) head pose relative to neutral, or None before calibration.
         gaps: gap markers received since the previous batch.
+        head_angles_deg: dict of (N,) ``axial``, ``flexion``, ``lateral``, ``global`` (deg;
+            :func:`cervitrack.signal.kinematics.head_angles_deg`), or None before calibration.
+        smoothed_angles_deg: the same three components (no ``global``) through the One Euro
+            filter, for live display only (never for scoring), or None before calibration.
     """
 
     samples: SampleBatch
@@ -47,6 +58,8 @@ class PoseBatch:
     still_since_t_s: np.ndarray
     q_neutral_head: np.ndarray | None
     gaps: tuple = ()
+    head_angles_deg: dict | None = None
+    smoothed_angles_deg: dict | None = None
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -61,6 +74,8 @@ class PoseBatch:
 
     def angles_deg(self) -> dict[str, np.ndarray] | None:
         """Head angles relative to neutral (see :mod:`cervitrack.signal.kinematics`)."""
+        if self.head_angles_deg is not None:
+            return self.head_angles_deg
         return None if self.q_neutral_head is None else kinematics.head_angles_deg(self.q_neutral_head)
 
 
@@ -76,12 +91,16 @@ class Pipeline:
             "fusion" or "device".
         stillness: stillness detector settings.
         use_mag: 9-axis VQF (off by default).
+        smoothing: One Euro settings for the live head angles.
+        drift: heading drift monitor settings (device-fused orientation only).
     """
 
     SPEED_BASELINE_S = 0.05
 
     def __init__(self, decoder: Decoder, orientation: str = "auto",
-                 stillness: StillnessParams = StillnessParams(), use_mag: bool = False) -> None:
+                 stillness: StillnessParams = StillnessParams(), use_mag: bool = False,
+                 smoothing: OneEuroParams = OneEuroParams(),
+                 drift: DriftParams = DriftParams()) -> None:
         self.decoder = decoder
         self.timebase = Timebase.for_decoder(decoder)
         self.orientation_mode = orientation
@@ -94,12 +113,22 @@ class Pipeline:
         self._tail_q = np.zeros((0, 4))
         self._tail_t = np.zeros(0)
         self.gap_count = 0
+        self.smoother = OneEuroFilter(smoothing)
+        self._drift_params = drift
+        #: Heading drift monitor, set when the orientation is device-fused.
+        self.drift_monitor: HeadingDriftMonitor | None = None
 
     def _orientation_for(self, batch: SampleBatch):
         has_raw = batch.gyr_rad_s is not None and batch.acc_m_s2 is not None
         if self.orientation_mode == "fusion" or (self.orientation_mode == "auto" and has_raw):
             return VqfOrientation(self.decoder.nominal_rate_hz, use_mag=self.use_mag)
         return DeviceOrientation()
+
+    @property
+    def heading_drift_deg_min(self) -> float:
+        """Measured heading drift of device-fused orientation, deg/min (NaN: not yet known
+        or not applicable)."""
+        return self.drift_monitor.rate_deg_min if self.drift_monitor is not None else float("nan")
 
     def set_gyro_bias(self, gyr_bias_rad_s) -> None:
         """Seed the fusion's gyro bias (rest calibration); no effect on device quaternions."""
@@ -134,6 +163,8 @@ class Pipeline:
         samples = self.timebase.process(raw) if len(raw) else raw
         if len(samples) and self.orientation is None:
             self.orientation = self._orientation_for(samples)
+            if isinstance(self.orientation, DeviceOrientation):
+                self.drift_monitor = HeadingDriftMonitor(self._drift_params)
         q_ws = self.orientation.process(samples) if len(samples) else np.zeros((0, 4))
         t = samples.t_s
         if len(samples):
@@ -144,6 +175,14 @@ class Pipeline:
         else:
             speed = np.zeros(0)
         st = self.stillness.update(t, speed)
-        q_nh = self.calibration.neutral_head(q_ws) if self.calibration is not None and len(q_ws) else None
+        if self.drift_monitor is not None and len(t):
+            self.drift_monitor.update(t, q_ws, st["still"])
+        q_nh = angles = smoothed = None
+        if self.calibration is not None and len(q_ws):
+            q_nh = self.calibration.neutral_head(q_ws)
+            angles = kinematics.head_angles_deg(q_nh)
+            stacked = np.column_stack([angles["axial"], angles["flexion"], angles["lateral"]])
+            sm = self.smoother.update(t, stacked)
+            smoothed = {"axial": sm[:, 0], "flexion": sm[:, 1], "lateral": sm[:, 2]}
         return PoseBatch(samples, q_ws, speed, st["smoothed_deg_s"], st["still"],
-                         st["still_since_t_s"], q_nh, tuple(gaps))
+                         st["still_since_t_s"], q_nh, tuple(gaps), angles, smoothed)
