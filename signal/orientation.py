@@ -30,18 +30,29 @@ from cervitrack.firmware_bridge.samples import SampleBatch
 from cervitrack.signal import quaternion as quat
 
 
-#: VQF parameters for a head-worn sensor (all others are VQF's defaults). Measured on simulated
-#: JPE sessions (postural sway 0.05 deg, mount [20, -30, 45] deg; tests/test_accuracy*.py):
-#: VQF's rest-bias update treats every sample of a "rest" as a bias measurement, but a living
-#: head is never at rest: its slow sway pulled the vertical bias estimate 0.1 deg/s off within
-#: two seconds of each hold, i.e. about 1 deg of heading error per trial. Cervitrack therefore
-#: turns VQF's rest-bias update off and seeds the bias from the averaged rest calibration
-#: (:mod:`cervitrack.calibration.rest`) instead. Motion bias estimation is off too (it observes
-#: only the horizontal axes and, with a head's slow, small movements, wandered more than the
-#: averaged rest bias it would refine). A slower
-#: accelerometer correction (tauAcc 6 s instead of 3 s) lets less of the lever-arm
-#: acceleration of head rotations into the inclination.
-HEAD_VQF_PARAMS = {"tauAcc": 6.0, "restBiasEstEnabled": False, "motionBiasEstEnabled": False}
+#: VQF parameters for a head-worn sensor once a rest-averaged gyro bias is known (all others
+#: are VQF's defaults). Measured on simulated JPE sessions (postural sway 0.05 deg, ten random
+#: mounts; tests/test_calibration_accuracy.py):
+#:
+#: - VQF's rest-bias update treats every sample of a "rest" as a bias measurement, but a living
+#:   head is never at rest: its slow sway pulled the vertical bias estimate 0.1 deg/s off within
+#:   two seconds of each hold, i.e. about 1 deg of heading error per trial. Cervitrack turns it
+#:   off and seeds the bias from averaged rest windows instead
+#:   (:class:`cervitrack.calibration.rest.GyroBiasAverager`, whose horizontal part is measured
+#:   against the accelerometer's tilt).
+#: - Motion bias estimation is off too (it observes only the horizontal axes, and with a head's
+#:   slow, small movements it wandered more than the averaged rest bias it would refine).
+#: - With a good bias the gyro alone holds the orientation over a trial's 5-15 s to a few
+#:   hundredths of a degree, while the accelerometer correction lets lever-arm accelerations
+#:   of head rotations into the inclination: tauAcc 20 s instead of VQF's 3 s halved the
+#:   relative error over a trial (max 0.28 -> 0.16 deg over three mounts).
+HEAD_VQF_PARAMS = {"tauAcc": 20.0, "restBiasEstEnabled": False, "motionBiasEstEnabled": False}
+
+#: Until the first rest-averaged bias arrives (:meth:`VqfOrientation.set_bias`), the head profile
+#: runs VQF's own bias estimation and accelerometer time constant (its defaults): with an
+#: unknown bias of a few tenths of a deg/s the tilt would otherwise drift during the first
+#: rest window, which the calibration's neutral is taken from.
+STARTUP_VQF_PARAMS = {"tauAcc": 3.0, "restBiasEstEnabled": True, "motionBiasEstEnabled": True}
 
 
 def gyro_period_scale(t_s, nominal_dt_s: float, t_prev_s: float = math.nan) -> np.ndarray:
@@ -117,7 +128,9 @@ class VqfOrientation:
         self.dt_s = 1.0 / self.rate_hz
         self.use_mag = use_mag
         self.params = dict(HEAD_VQF_PARAMS if params is None else params)
-        self._vqf = VQF(self.dt_s, **self.params)
+        #: The head profile starts with VQF's own bias estimation until a bias is seeded.
+        self.startup = params is None
+        self._vqf = VQF(self.dt_s, **(STARTUP_VQF_PARAMS if self.startup else self.params))
         self._last_t_s = math.nan
 
     def process(self, batch: SampleBatch) -> np.ndarray:
@@ -145,8 +158,15 @@ class VqfOrientation:
     def set_bias(self, gyr_bias_rad_s, sigma_deg_s: float = 0.1) -> None:
         """Seed VQF's gyro bias estimate (3,), rad/s, e.g. from a rest calibration.
 
-        VQF keeps refining it during rest; ``sigma_deg_s`` is the uncertainty of the seed.
+        ``sigma_deg_s`` is the uncertainty of the seed (used where VQF's own bias estimation is
+        on). The first seed ends the head profile's start-up phase: from then on
+        :attr:`params` apply.
         """
+        if self.startup:
+            self.startup = False
+            self._vqf.setTauAcc(self.params.get("tauAcc", 3.0))
+            self._vqf.setRestBiasEstEnabled(self.params.get("restBiasEstEnabled", True))
+            self._vqf.setMotionBiasEstEnabled(self.params.get("motionBiasEstEnabled", True))
         self._vqf.setBiasEstimate(np.asarray(gyr_bias_rad_s, dtype=np.float64), sigma_deg_s)
 
     @property
