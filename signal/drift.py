@@ -11,8 +11,10 @@ rotation since the run's first sample; heading = 2·atan2(e_z·sign(e_w), |e_w|)
 definition of a signed heading error) is fitted by one common slope with a separate intercept
 per run (pooled least squares). The slope is the drift rate. Runs shorter than
 ``min_run_s`` are ignored (a short hold says more about sway than drift); the estimate is
-reported once ``min_total_s`` of still time has been pooled. The standard error of the slope
-from the residuals is reported with it.
+reported once ``min_total_s`` of still time has been pooled. The nominal standard error of
+the slope from the residuals is reported with it; it treats samples as independent, and sway
+is not, so it is optimistic (on the simulated headset, a 2 deg/min drift over ~10 s of
+holds read 1.8 deg/min with a nominal error of 0.02 deg/min).
 
 The monitor is streaming: feed each chunk's times, orientations and stillness flags.
 """
@@ -30,10 +32,16 @@ from cervitrack.signal import quaternion as quat
 @dataclass(frozen=True)
 class DriftParams:
     """Attributes:
+        max_speed_deg_s: samples count as still below this smoothed angular speed, deg/s.
+            Stricter than the stillness detector's 5 deg/s: the slow corrective movements at
+            the end of a relocation (a few deg/s) would read as heading change. 1 deg/s is a
+            Cervitrack design value (sway and tremor stay below it; the drift itself is
+            hundredths of a deg/s).
         min_run_s: still runs shorter than this are not used, s.
         min_total_s: pooled still time before a rate is reported, s.
     """
 
+    max_speed_deg_s: float = 1.0
     min_run_s: float = 2.0
     min_total_s: float = 10.0
 

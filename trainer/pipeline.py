@@ -176,7 +176,8 @@ class Pipeline:
             speed = np.zeros(0)
         st = self.stillness.update(t, speed)
         if self.drift_monitor is not None and len(t):
-            self.drift_monitor.update(t, q_ws, st["still"])
+            self.drift_monitor.update(
+                t, q_ws, st["smoothed_deg_s"] < self.drift_monitor.params.max_speed_deg_s)
         q_nh = angles = smoothed = None
         if self.calibration is not None and len(q_ws):
             q_nh = self.calibration.neutral_head(q_ws)
