@@ -91,7 +91,7 @@ def fit_ellipsoid(mag_uT, field_uT: float | None = None) -> MagCalibration:
     q = np.array([[a, d, e], [d, b, f], [e, f, c]])
     lin = np.array([g, h, i])
     eig = np.linalg.eigvalsh(q)
-    if not np.all(eig > 0):
+    if not eig.min() > 1e-6 * abs(eig).max():
         raise ValueError("the readings do not lie on an ellipsoid: turn the sensor through more orientations")
     centre = -np.linalg.solve(q, lin)
     k = 1.0 + centre @ q @ centre  # (u − c)ᵀ Q (u − c) = k

@@ -21,6 +21,7 @@ neither exists VQF's own bias estimation (its default parameters) takes over.
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -80,7 +81,9 @@ def read_raw_csv(path: Path, use_mag: bool) -> dict[str, np.ndarray]:
         extra = " (--mag needs mag_x_uT,mag_y_uT,mag_z_uT)" if use_mag and set(missing) <= set(MAG_COLUMNS) else ""
         raise ValueError(f"{path}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}{extra}")
     try:
-        data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2, dtype=np.float64)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "no data": reported below
+            data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2, dtype=np.float64)
     except ValueError:
         raise ValueError(f"{path}: {_first_bad_line(path, len(names))}") from None
     if data.shape[0] == 0:
