@@ -33,10 +33,9 @@ class HeadCalibration:
 
     def neutral_head(self, q_world_sensor) -> np.ndarray:
         """q_neutral_head (…, 4): head pose relative to the neutral (identity neutral if unset)."""
-        q_wh = self.world_head(q_world_sensor)
-        if self.q_world_neutral is None:
-            return q_wh
-        return quat.relative(self.q_world_neutral, q_wh)
+        q_wn_inv = quat.IDENTITY_WXYZ if self.q_world_neutral is None else quat.conjugate(self.q_world_neutral)
+        # q_world_neutral⁻¹ ⊗ q_world_sensor ⊗ q_sensor_head as one (4, 4) matrix product.
+        return quat.apply_sandwich(q_world_sensor, quat.sandwich_matrix(q_wn_inv, self.q_sensor_head))
 
     def to_dict(self) -> dict:
         return {

@@ -186,15 +186,18 @@ def rest_bias_from_raw(t_s, gyr_rad_s, acc_m_s2) -> tuple[np.ndarray | None, flo
     acc = np.asarray(acc_m_s2, dtype=np.float64)
     if len(t) < 3:
         return None, 0.0
-    win = np.floor((t - t[0]) / REST_WINDOW_S).astype(np.int64)
-    n_win = int(win[-1]) + 1
-    counts = np.bincount(win, minlength=n_win).astype(np.float64)
+    n_win = int((t[-1] - t[0]) // REST_WINDOW_S) + 1
+    starts = np.searchsorted(t, t[0] + REST_WINDOW_S * np.arange(n_win))
+    counts = np.diff(np.append(starts, len(t))).astype(np.float64)
+    keep = counts > 0
+    starts, counts = starts[keep], counts[keep]
 
     def mean_and_dev(x):
-        sums = np.stack([np.bincount(win, x[:, k], n_win) for k in range(3)], axis=1)
-        sq = np.bincount(win, (x**2).sum(axis=1), n_win)
-        mean = sums / np.maximum(counts, 1)[:, None]
-        dev = np.sqrt(np.maximum(sq / np.maximum(counts, 1) - (mean**2).sum(axis=1), 0.0))
+        # Window sums with one reduceat each (windows are contiguous runs of samples).
+        sums = np.add.reduceat(x, starts, axis=0)
+        sq = np.add.reduceat(np.einsum("ij,ij->i", x, x), starts)
+        mean = sums / counts[:, None]
+        dev = np.sqrt(np.maximum(sq / counts - (mean**2).sum(axis=1), 0.0))
         return mean, dev
 
     g_mean, g_dev = mean_and_dev(gyr)

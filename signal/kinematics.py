@@ -38,19 +38,23 @@ def head_angles_deg(q_neutral_head) -> dict[str, np.ndarray]:
         scalar or (N,) array. Signs as in the module docstring.
     """
     q = np.asarray(q_neutral_head, dtype=np.float64)
-    w, x, y, z = np.moveaxis(q / np.linalg.norm(q, axis=-1, keepdims=True), -1, 0)
-    # Closed form of scipy's as_euler("ZXY") (R = Rz(a)·Rx(b)·Ry(c)), without the per-call
-    # overhead of building a Rotation: R21 = sin b, tan a = −R01/R11, tan c = −R20/R22.
-    # Equal to scipy away from gimbal lock (lateral ±90°, far outside any neck's range).
-    x_lateral = np.degrees(np.arcsin(np.clip(2.0 * (y * z + w * x), -1.0, 1.0)))
-    z_axial = np.degrees(np.arctan2(-2.0 * (x * y - w * z), 1.0 - 2.0 * (x * x + z * z)))
-    y_flexion = np.degrees(np.arctan2(-2.0 * (x * z - w * y), 1.0 - 2.0 * (x * x + y * y)))
+    # Contiguous components (strided column views are several times slower on long arrays).
+    w, x, y, z = np.ascontiguousarray(np.moveaxis(q, -1, 0))
+    ww, xx, yy, zz = w * w, x * x, y * y, z * z
+    norm2 = ww + xx + yy + zz
+    # Closed form of scipy's as_euler("ZXY") (R = Rz(a)·Rx(b)·Ry(c)) in terms homogeneous in q
+    # (no normalisation needed), without the per-call overhead of building a Rotation:
+    # R21 = sin b, tan a = −R01/R11, tan c = −R20/R22. Equal to scipy away from gimbal lock
+    # (lateral ±90°, far outside any neck's range).
+    x_lateral = np.degrees(np.arcsin(np.clip(2.0 * (y * z + w * x) / norm2, -1.0, 1.0)))
+    z_axial = np.degrees(np.arctan2(2.0 * (w * z - x * y), ww - xx + yy - zz))
+    y_flexion = np.degrees(np.arctan2(2.0 * (w * y - x * z), ww - xx - yy + zz))
     # Right-hand rotation about +x (anterior) lowers the right ear: positive = right.
     return {
         "axial": z_axial,
         "flexion": y_flexion,
         "lateral": x_lateral,
-        "global": quat.angle_deg(q),
+        "global": np.degrees(2.0 * np.arctan2(np.sqrt(xx + yy + zz), np.abs(w))),
     }
 
 
@@ -110,8 +114,8 @@ def deg_to_cm(angle_deg, wall_distance_cm: float = 90.0):
 def angular_speed_deg_s(t_s, quat_wxyz, lag: int = 1) -> np.ndarray:
     """Angular speed (N,) in deg/s from an orientation series (any fixed frame pair).
 
-    The speed at sample i is the angle between samples i-lag and i divided by their time
-    difference; the first ``lag`` samples repeat the first computed value. A lag spanning
+    Quaternions must be unit length (as fusion outputs are). The speed at sample i is the
+    angle between samples i-lag and i divided by their time difference; the first ``lag`` samples repeat the first computed value. A lag spanning
     ~50 ms keeps sensor noise (which grows as 1/baseline) well below head-movement speeds.
     NaN where the time difference is not positive.
     """
@@ -120,7 +124,10 @@ def angular_speed_deg_s(t_s, quat_wxyz, lag: int = 1) -> np.ndarray:
     lag = max(1, int(lag))
     if len(t) <= lag:
         return np.zeros(len(t))
-    step_deg = quat.angle_deg(quat.relative(q[:-lag], q[lag:]))
+    # Angle between unit quaternions a and b: |w| of a⁻¹ ⊗ b is |a · b| and the vector part's
+    # norm is sqrt(1 − (a · b)²), so no product is needed (one dot product per sample).
+    dot = np.abs((q[:-lag] * q[lag:]).sum(axis=1))
+    step_deg = np.degrees(2.0 * np.arctan2(np.sqrt(np.maximum(1.0 - dot * dot, 0.0)), dot))
     dt = t[lag:] - t[:-lag]
     with np.errstate(divide="ignore", invalid="ignore"):
         speed = np.where(dt > 0, step_deg / dt, np.nan)

@@ -63,11 +63,15 @@ def gyro_period_scale(t_s, nominal_dt_s: float, t_prev_s: float = math.nan) -> n
     factors are clipped to [0, 10] so that a stall (a gap) cannot inject a huge rotation.
     """
     t = np.asarray(t_s, dtype=np.float64)
-    if len(t) == 0:
+    n = len(t)
+    if n == 0:
         return np.zeros(0)
-    prev = t[0] - nominal_dt_s if math.isnan(t_prev_s) else t_prev_s
-    dt = np.diff(t, prepend=prev)
-    return np.clip(np.where(np.isfinite(dt) & (dt > 0), dt / nominal_dt_s, 1.0), 0.0, 10.0)
+    dt = np.empty(n)
+    dt[0] = nominal_dt_s if math.isnan(t_prev_s) else t[0] - t_prev_s
+    np.subtract(t[1:], t[:-1], out=dt[1:])
+    scale = dt * (1.0 / nominal_dt_s)
+    scale[~(scale > 0) | ~np.isfinite(scale)] = 1.0
+    return np.minimum(scale, 10.0, out=scale)
 
 
 def fuse_offline(t_s, gyr_rad_s, acc_m_s2, mag_uT=None, *, rate_hz: float | None = None,

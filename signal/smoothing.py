@@ -99,11 +99,14 @@ class OneEuroFilter:
         x = np.asarray(values, dtype=np.float64)
         squeeze = x.ndim == 1
         x2 = x.reshape(len(t), -1)
-        out = np.full_like(x2, np.nan)
-        ok = np.all(np.isfinite(x2), axis=1) & np.isfinite(t)
-        idx = np.flatnonzero(ok)
-        if idx.size:
-            out[idx] = self._filter(t[idx], x2[idx])
+        ok = np.isfinite(x2).all(axis=1) & np.isfinite(t)
+        if ok.all():
+            out = self._filter(t, x2) if len(t) else x2.copy()
+        else:
+            out = np.full_like(x2, np.nan)
+            idx = np.flatnonzero(ok)
+            if idx.size:
+                out[idx] = self._filter(t[idx], x2[idx])
         return out.reshape(x.shape) if not squeeze else out[:, 0]
 
     def _filter(self, t, x):

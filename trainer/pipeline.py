@@ -187,3 +187,84 @@ class Pipeline:
             smoothed = {"axial": sm[:, 0], "flexion": sm[:, 1], "lateral": sm[:, 2]}
         return PoseBatch(samples, q_ws, speed, st["smoothed_deg_s"], st["still"],
                          st["still_since_t_s"], q_nh, tuple(gaps), angles, smoothed)
+
+
+@dataclass(frozen=True)
+class RecordingResult:
+    """The offline chain's output for a whole recording (see :func:`process_recording`).
+
+    Attributes:
+        q_world_sensor: (N, 4) sensor→world orientation, scalar first.
+        speed_deg_s: (N,) angular speed, deg/s; ``still`` (N,) bool below the stillness
+            threshold (causal detector, as live).
+        gyr_bias_rad_s: (3,) the bias used, or None (VQF's own estimation then).
+        q_neutral_head: (N, 4) head pose relative to the captured neutral, or None without a
+            calibration; ``neutral``: the :class:`~cervitrack.calibration.neutral.Neutral`.
+        angles_deg: dict of (N,) ``axial``, ``flexion``, ``lateral``, ``global``, or None.
+        smoothed_angles_deg: the three components zero-phase low-passed (``cutoff_hz``), or None.
+    """
+
+    q_world_sensor: np.ndarray
+    speed_deg_s: np.ndarray
+    still: np.ndarray
+    gyr_bias_rad_s: np.ndarray | None
+    q_neutral_head: np.ndarray | None = None
+    neutral: object = None
+    angles_deg: dict | None = None
+    smoothed_angles_deg: dict | None = None
+
+
+#: Zero-phase low-pass cutoff for offline head angles, Hz: head movements in the tests are
+#: below 2-3 Hz (minimum-jerk turns of 0.5-2 s); 8-12 Hz tremor and sensor noise are removed.
+OFFLINE_SMOOTHING_HZ = 5.0
+
+
+def process_recording(t_s, gyr_rad_s, acc_m_s2, mag_uT=None, calibration: HeadCalibration | None = None,
+                      causal: bool = False, stillness: StillnessParams = StillnessParams(),
+                      smoothing_hz: float = OFFLINE_SMOOTHING_HZ) -> RecordingResult:
+    """The offline chain over a whole raw recording, every step on whole arrays.
+
+    Gyro bias: the calibration's, else from the recording's rest windows
+    (:func:`~cervitrack.calibration.rest.rest_bias_from_raw`), with the head profile; neither
+    → VQF's defaults with its own bias estimation. Orientation: :func:`fuse_offline`
+    (``offlineVQF``, or causal ``VQF.updateBatch`` with ``causal``), gyro scaled by the true
+    per-sample period. Angular speed over 50 ms and the stillness detector as live. With a
+    calibration: the neutral is captured from the first settled window
+    (:func:`~cervitrack.calibration.neutral.capture_neutral`; ValueError when there is none),
+    then head angles and their zero-phase smoothed version.
+    """
+    from cervitrack.calibration.neutral import capture_neutral
+    from cervitrack.calibration.rest import rest_bias_from_raw
+    from cervitrack.signal.orientation import HEAD_VQF_PARAMS, fuse_offline
+    from cervitrack.signal.smoothing import zero_phase_lowpass
+
+    t = np.asarray(t_s, dtype=np.float64)
+    gyr = np.asarray(gyr_rad_s, dtype=np.float64)
+    acc = np.asarray(acc_m_s2, dtype=np.float64)
+    rate_hz = 1.0 / float(np.median(np.diff(t)))
+    bias = None if calibration is None else calibration.gyr_bias_rad_s
+    if bias is None:
+        bias, _ = rest_bias_from_raw(t, gyr, acc)
+    params = HEAD_VQF_PARAMS if bias is not None else {}
+    q = fuse_offline(t, gyr, acc, mag_uT, rate_hz=rate_hz, params=params, gyr_bias_rad_s=bias, causal=causal)
+    lag = max(1, round(Pipeline.SPEED_BASELINE_S * rate_hz))
+    speed = kinematics.angular_speed_deg_s(t, q, lag)
+    st = StillnessDetector(stillness).update(t, speed)
+    if calibration is None:
+        return RecordingResult(q, speed, st["still"], bias)
+    settled = np.flatnonzero(st["settled"])
+    if settled.size == 0:
+        raise ValueError(f"no settled still window ({stillness.settle_s:g} s below "
+                         f"{stillness.speed_threshold_deg_s:g} deg/s) to capture the neutral posture")
+    end = int(settled[0])
+    start = int(np.searchsorted(t, st["still_since_t_s"][end]))
+    neutral = capture_neutral(q[start:end + 1], calibration.q_sensor_head)
+    cal = HeadCalibration(calibration.q_sensor_head, neutral.q_world_neutral)
+    q_nh = cal.neutral_head(q)
+    angles = kinematics.head_angles_deg(q_nh)
+    smoothed = None
+    if smoothing_hz and len(t) > 12:
+        stacked = np.column_stack([angles["axial"], angles["flexion"], angles["lateral"]])
+        sm = zero_phase_lowpass(stacked, rate_hz, min(smoothing_hz, 0.45 * rate_hz))
+        smoothed = {"axial": sm[:, 0], "flexion": sm[:, 1], "lateral": sm[:, 2]}
+    return RecordingResult(q, speed, st["still"], bias, q_nh, neutral, angles, smoothed)

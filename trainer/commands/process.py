@@ -26,13 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cervitrack.calibration.neutral import capture_neutral
-from cervitrack.calibration.rest import rest_bias_from_raw
 from cervitrack.calibration.store import read_calibration_file
-from cervitrack.signal import kinematics
-from cervitrack.signal import quaternion as quat
-from cervitrack.signal.orientation import HEAD_VQF_PARAMS, fuse_offline
-from cervitrack.signal.stillness import StillnessDetector
+from cervitrack.trainer.pipeline import process_recording
 
 BASE_COLUMNS = ("t_s", "acc_x_m_s2", "acc_y_m_s2", "acc_z_m_s2",
                 "gyr_x_rad_s", "gyr_y_rad_s", "gyr_z_rad_s")
@@ -103,21 +98,6 @@ def read_raw_csv(path: Path, use_mag: bool) -> dict[str, np.ndarray]:
     return cols
 
 
-def head_angles_for(t_s, q_world_sensor, calibration) -> dict[str, np.ndarray]:
-    """Head angles relative to a neutral captured from the recording's first settled window."""
-    speed = kinematics.angular_speed_deg_s(
-        t_s, q_world_sensor, lag=max(1, round(0.05 / float(np.median(np.diff(t_s))))))
-    st = StillnessDetector().update(t_s, speed)
-    settled = np.flatnonzero(st["settled"])
-    if settled.size == 0:
-        raise ValueError("no settled still window (1 s below 5 deg/s) to capture the neutral posture")
-    end = int(settled[0])
-    window = (t_s >= st["still_since_t_s"][end]) & (np.arange(len(t_s)) <= end)
-    neutral = capture_neutral(q_world_sensor[window], calibration.q_sensor_head)
-    q_nh = quat.relative(neutral.q_world_neutral, quat.multiply(q_world_sensor, calibration.q_sensor_head))
-    return kinematics.head_angles_deg(q_nh)
-
-
 def run(args) -> int:
     src, dst = Path(args.input), Path(args.out)
     cols = read_raw_csv(src, args.mag)
@@ -129,18 +109,14 @@ def run(args) -> int:
     gyr = np.column_stack([cols[c] for c in BASE_COLUMNS[4:7]])
     acc = np.column_stack([cols[c] for c in BASE_COLUMNS[1:4]])
     mag = np.column_stack([cols[c] for c in MAG_COLUMNS]) if args.mag else None
-    bias = calibration.gyr_bias_rad_s if calibration is not None else None
-    if bias is None:
-        bias, _ = rest_bias_from_raw(t, gyr, acc)
-    params = HEAD_VQF_PARAMS if bias is not None else {}
     _progress(verbose, f"fusing ({'causal VQF' if args.causal else 'offline VQF'}, "
                        f"{'9' if args.mag else '6'}-axis)")
-    q = fuse_offline(t, gyr, acc, mag, params=params, gyr_bias_rad_s=bias, causal=args.causal)
-    columns = [t[:, None], q]
+    result = process_recording(t, gyr, acc, mag, calibration=calibration, causal=args.causal)
+    columns = [t[:, None], result.q_world_sensor]
     header = "t_s,quat_w,quat_x,quat_y,quat_z"
     fmt = ["%.6f"] + ["%.9f"] * 4
-    if calibration is not None:
-        angles = head_angles_for(t, q, calibration)
+    if result.angles_deg is not None:
+        angles = result.angles_deg
         columns.append(np.column_stack([angles[k] for k in ("axial", "flexion", "lateral", "global")]))
         header += ",axial_deg,flexion_deg,lateral_deg,global_deg"
         fmt += ["%.4f"] * 4
