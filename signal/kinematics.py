@@ -17,6 +17,8 @@ The global angle is the sequence-free geodesic angle 2·atan2(|v|, |w|).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.spatial.transform import Rotation
 
@@ -38,8 +40,11 @@ def head_angles_deg(q_neutral_head) -> dict[str, np.ndarray]:
         scalar or (N,) array. Signs as in the module docstring.
     """
     q = np.asarray(q_neutral_head, dtype=np.float64)
-    # Contiguous components (strided column views are several times slower on long arrays).
-    w, x, y, z = np.ascontiguousarray(np.moveaxis(q, -1, 0))
+    if q.ndim == 2 and len(q) <= _SCALAR_MAX:
+        return _head_angles_scalar(q)
+    else:
+        # Contiguous components (strided column views are several times slower on long arrays).
+        w, x, y, z = np.ascontiguousarray(np.moveaxis(q, -1, 0))
     ww, xx, yy, zz = w * w, x * x, y * y, z * z
     norm2 = ww + xx + yy + zz
     # Closed form of scipy's as_euler("ZXY") (R = Rz(a)·Rx(b)·Ry(c)) in terms homogeneous in q
@@ -56,6 +61,36 @@ def head_angles_deg(q_neutral_head) -> dict[str, np.ndarray]:
         "lateral": x_lateral,
         "global": np.degrees(2.0 * np.arctan2(np.sqrt(xx + yy + zz), np.abs(w))),
     }
+
+
+#: Batches up to this many poses (a live chunk) take the plain-float path.
+_SCALAR_MAX = 16
+
+
+def _head_angles_scalar(q: np.ndarray) -> dict[str, np.ndarray]:
+    """:func:`head_angles_deg` for a few poses with plain floats (same formulas)."""
+    deg = 180.0 / math.pi
+    out = {"axial": [], "flexion": [], "lateral": [], "global": []}
+    for w, x, y, z in q.tolist():
+        ww, xx, yy, zz = w * w, x * x, y * y, z * z
+        s = 2.0 * (y * z + w * x) / (ww + xx + yy + zz)
+        out["lateral"].append(deg * math.asin(min(1.0, max(-1.0, s))))
+        out["axial"].append(deg * math.atan2(2.0 * (w * z - x * y), ww - xx + yy - zz))
+        out["flexion"].append(deg * math.atan2(2.0 * (w * y - x * z), ww - xx - yy + zz))
+        out["global"].append(deg * 2.0 * math.atan2(math.sqrt(xx + yy + zz), abs(w)))
+    return {k: np.array(v) for k, v in out.items()}
+
+
+def _angular_speed_scalar(t: list, q: list, lag: int) -> np.ndarray:
+    """:func:`angular_speed_deg_s` for a few samples with plain floats (same formulas)."""
+    speed = []
+    for i in range(lag, len(t)):
+        a, b = q[i - lag], q[i]
+        dot = abs(a[0] * b[0] + a[1] * b[1] + a[2] * b[2] + a[3] * b[3])
+        step = math.degrees(2.0 * math.atan2(math.sqrt(max(1.0 - dot * dot, 0.0)), dot))
+        dt = t[i] - t[i - lag]
+        speed.append(step / dt if dt > 0 else math.nan)
+    return np.array([speed[0]] * lag + speed)
 
 
 def pose_from_angles_deg(axial_deg, flexion_deg, lateral_deg) -> np.ndarray:
@@ -126,6 +161,8 @@ def angular_speed_deg_s(t_s, quat_wxyz, lag: int = 1) -> np.ndarray:
         return np.zeros(len(t))
     # Angle between unit quaternions a and b: |w| of a⁻¹ ⊗ b is |a · b| and the vector part's
     # norm is sqrt(1 − (a · b)²), so no product is needed (one dot product per sample).
+    if len(t) - lag <= _SCALAR_MAX:
+        return _angular_speed_scalar(t.tolist(), q.tolist(), lag)
     dot = np.abs((q[:-lag] * q[lag:]).sum(axis=1))
     step_deg = np.degrees(2.0 * np.arctan2(np.sqrt(np.maximum(1.0 - dot * dot, 0.0)), dot))
     dt = t[lag:] - t[:-lag]

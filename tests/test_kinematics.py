@@ -126,3 +126,24 @@ def test_angular_speed_uses_true_intervals_and_flags_bad_times():
 def test_rotvec_is_sequence_free():
     q = quat.from_axis_angle([0, 0, 1], np.radians(5.0))
     np.testing.assert_allclose(kinematics.rotvec_deg(q), [0, 0, 5.0], atol=1e-12)
+
+
+def test_small_batches_take_the_same_values_as_large_ones():
+    """Live chunks (a few poses) use a plain-float path: identical results."""
+    q = quat.from_rotation(Rotation.random(40, random_state=9))
+    q[3] *= 1.7  # not normalised
+    whole = kinematics.head_angles_deg(np.tile(q, (2, 1)))
+    for i in range(0, 40, 4):
+        part = kinematics.head_angles_deg(q[i:i + 4])
+        for k in part:
+            np.testing.assert_allclose(part[k], whole[k][i:i + 4], atol=1e-10)
+
+
+def test_angular_speed_small_and_large_paths_agree():
+    rng = np.random.default_rng(2)
+    t = np.cumsum(rng.uniform(0.002, 0.003, 300))
+    q = quat.from_rotvec(np.cumsum(rng.normal(0, 0.01, (300, 3)), axis=0))
+    whole = kinematics.angular_speed_deg_s(t, q, 20)
+    for i in range(20, 300, 4):
+        part = kinematics.angular_speed_deg_s(t[i - 20:i + 4], q[i - 20:i + 4], 20)[20:]
+        np.testing.assert_allclose(part, whole[i:i + 4], rtol=1e-9)
