@@ -73,11 +73,11 @@ def test_neutral_jpe_recovers_the_configured_bias_and_variability():
         measured = np.array([tr["signed_error_deg"] for tr in _valid(engine, d)])
         assert scores[d]["n"] == len(drawn[d]) == n
         # The virtual patient returns 0.6° past its drawn target and corrects over 0.5 s, below
-        # the 5°/s stillness threshold, so part of the correction falls in the settled window:
-        # each measurement sits a near-constant 0.2-0.5° on the overshoot side of the draw.
+        # the 5°/s stillness threshold; the mark waits until the angles stay within 0.5° over
+        # the settled window, so it lands on the final position, up to sway and tremor.
         shift = measured - drawn[d]
-        assert 0.2 <= shift.mean() <= 0.5 and shift.std() < 0.1
-        assert abs(scores[d]["ce_deg"] - b) <= 2 * sd / math.sqrt(n) + 0.5
+        assert abs(shift.mean()) <= 0.15 and shift.std() < 0.1
+        assert abs(scores[d]["ce_deg"] - b) <= 2 * sd / math.sqrt(n) + 0.15
         assert _ve_interval(sd, n)[0] <= scores[d]["ve_deg"] <= _ve_interval(sd, n)[1]
         assert abs(scores[d]["ve_deg"] - drawn[d].std()) <= 0.1
         for tr in _valid(engine, d):
