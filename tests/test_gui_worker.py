@@ -85,6 +85,15 @@ def test_a_test_reuses_the_calibration_and_mark_and_abort_reach_the_engine(calib
     assert worker.engine is None and worker.feed.state["done"]
 
 
+def test_the_smoothed_cursor_is_steadier_than_the_raw_one_at_rest(calibrated):
+    worker, _ = calibrated
+    run_until(worker, lambda ev: worker.t_s >= 12.0, step_s=0.05)
+    ring = worker.feed.ring
+    raw, smooth = ring.channel("wall_u_raw", 200), ring.channel("wall_u", 200)
+    assert np.std(np.diff(smooth)) < 0.5 * np.std(np.diff(raw))  # tremor and noise removed
+    assert abs(smooth.mean() - raw.mean()) < np.radians(0.3)  # but no offset
+
+
 def test_rezero_without_calibration_explains_itself():
     worker = PipelineWorker(SimSource(SimConfig()), catalog=catalog(1))
     worker.submit("rezero")
@@ -153,8 +162,12 @@ def test_the_wall_cursor_ends_on_the_trials_relocation_mark(calibrated):
     block = ring.latest(ring.capacity)
     t = block[ring.index["t_s"]]
     w = (t >= trial["ret_window"]["t0_s"]) & (t <= trial["ret_window"]["t1_s"])
-    cursor_deg = np.degrees(np.arctan([block[ring.index["wall_u"]][w].mean(),
+    cursor_deg = np.degrees(np.arctan([block[ring.index["wall_u_raw"]][w].mean(),
+                                       block[ring.index["wall_v_raw"]][w].mean()]))
+    smooth_deg = np.degrees(np.arctan([block[ring.index["wall_u"]][w].mean(),
                                        block[ring.index["wall_v"]][w].mean()]))
     e = trial["error_deg"]
     mark = kinematics.laser_point(kinematics.pose_from_angles_deg(e["axial"], e["flexion"], e["lateral"]))
     np.testing.assert_allclose(cursor_deg, [mark["x_deg"], mark["y_deg"]], atol=0.05)
+    # The smoothed cursor the patient sees has settled there too.
+    np.testing.assert_allclose(smooth_deg, [mark["x_deg"], mark["y_deg"]], atol=0.25)

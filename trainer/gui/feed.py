@@ -21,7 +21,9 @@ Channels (units in the names):
   (dimensionless): ``x_cm = D·wall_u`` (positive to the patient's left), ``y_cm = D·wall_v``
   (positive up) for a wall at D cm; NaN before calibration or when pointing away. The wall
   faces the current item's reference head (the one the engine scores against), or the
-  calibrated neutral between items;
+  calibrated neutral between items. Smoothed for display with the One Euro filter
+  (:mod:`cervitrack.signal.smoothing`, on the visual angles in degrees) when the worker
+  gives one; ``wall_u_raw``, ``wall_v_raw`` are the same unsmoothed;
 - ``gyr_x_deg_s`` … ``gyr_z_deg_s``: angular rate, sensor frame, deg/s (NaN if not sent);
 - ``acc_x_m_s2`` … ``acc_z_m_s2``: specific force, sensor frame, m/s² (NaN if not sent);
 - ``speed_deg_s``: angular speed; ``still``: 1.0 when still, else 0.0;
@@ -42,7 +44,7 @@ from cervitrack.trainer.gui.ring import RingBuffer
 CHANNELS = (
     "t_s", "t_host_s", "published_wall_s",
     "axial_deg", "flexion_deg", "lateral_deg", "global_deg",
-    "wall_u", "wall_v",
+    "wall_u", "wall_v", "wall_u_raw", "wall_v_raw",
     "gyr_x_deg_s", "gyr_y_deg_s", "gyr_z_deg_s",
     "acc_x_m_s2", "acc_y_m_s2", "acc_z_m_s2",
     "speed_deg_s", "still",
@@ -69,9 +71,11 @@ def pose_channels(pose, calibration=None, q_world_head_ref=None) -> dict[str, np
         if calibration is not None and q_world_head_ref is not None:
             q_ref_head = quat.relative(q_world_head_ref, calibration.world_head(pose.q_world_sensor))
         laser = kinematics.laser_point(q_ref_head, 1.0)
+        out["wall_u_raw"], out["wall_v_raw"] = laser["x_cm"], laser["y_cm"]
         out["wall_u"], out["wall_v"] = laser["x_cm"], laser["y_cm"]
     else:
-        for k in ("axial_deg", "flexion_deg", "lateral_deg", "global_deg", "wall_u", "wall_v"):
+        for k in ("axial_deg", "flexion_deg", "lateral_deg", "global_deg", "wall_u", "wall_v",
+                  "wall_u_raw", "wall_v_raw"):
             out[k] = nan
     for i, c in enumerate("wxyz"):
         out[f"q_ws_{c}"] = pose.q_world_sensor[:, i]
@@ -103,10 +107,15 @@ class LiveFeed:
         return int(min(self.ring.capacity, max(1, round(seconds * self.rate_hz))))
 
     def push_pose(self, pose, published_wall_s: float | None = None, calibration=None,
-                  q_world_head_ref=None) -> None:
-        """Append a PoseBatch (see :func:`pose_channels` for the reference arguments)."""
+                  q_world_head_ref=None, cursor_filter=None) -> None:
+        """Append a PoseBatch (see :func:`pose_channels` for the reference arguments);
+        ``cursor_filter``: a OneEuroFilter for the wall cursor (state kept by the caller)."""
         if len(pose):
             channels = pose_channels(pose, calibration, q_world_head_ref)
+            if cursor_filter is not None:
+                deg = np.degrees(np.arctan(np.column_stack([channels["wall_u"], channels["wall_v"]])))
+                smooth = np.tan(np.radians(cursor_filter.update(pose.t_s, deg)))
+                channels["wall_u"], channels["wall_v"] = smooth[:, 0], smooth[:, 1]
             if published_wall_s is not None:
                 channels["published_wall_s"] = np.full(len(pose), published_wall_s)
             self.ring.write(channels)

@@ -25,6 +25,7 @@ import numpy as np
 from cervitrack.calibration.head import HeadCalibration
 from cervitrack.firmware_bridge.protocols import make_decoder
 from cervitrack.signal import quaternion as quat
+from cervitrack.signal.smoothing import OneEuroFilter, OneEuroParams
 from cervitrack.trainer.gui.catalog import calibration_engine
 from cervitrack.trainer.gui.feed import LiveFeed
 from cervitrack.trainer.pipeline import Pipeline
@@ -51,11 +52,14 @@ class PipelineWorker:
             next item arrives are read exactly then, at most ``max_wait_s`` apart; blocking
             sources wait for their data themselves).
         speed: simulated seconds per wall second (simulated sources, threaded mode).
+        smooth_cursor: smooth the wall cursor with the One Euro filter (default settings of
+            :mod:`cervitrack.signal.smoothing`: jitter and tremor removed at rest, little lag
+            while moving).
     """
 
     def __init__(self, source, feed: LiveFeed | None = None, catalog: dict | None = None,
                  calibration: HeadCalibration | None = None, poll_s: float = 0.002,
-                 speed: float = 1.0) -> None:
+                 speed: float = 1.0, smooth_cursor: bool = True) -> None:
         self.source = source
         self.feed = feed if feed is not None else LiveFeed(rate_hz=source.rate_hz)
         self.catalog = catalog or {}
@@ -79,6 +83,8 @@ class PipelineWorker:
         self._recent_t = np.zeros(0)
         #: q_world_head the wall view is relative to (None: the calibrated neutral).
         self.display_ref: np.ndarray | None = None
+        #: One Euro filter of the wall cursor (None: raw); reset when the reference changes.
+        self.cursor_filter = OneEuroFilter(OneEuroParams()) if smooth_cursor else None
         self.wall_t0 = None
         self.source.open()
         self._publish_status()
@@ -131,6 +137,8 @@ class PipelineWorker:
         q_world_head = self.calibration.world_head(self._recent_q[recent])
         self.calibration.q_world_neutral = quat.mean(q_world_head)
         self.display_ref = None
+        if self.cursor_filter is not None:
+            self.cursor_filter.reset()
         self.feed.push_event({"t_s": float(self.last_sample_t_s), "kind": "rezero"})
 
     def _cmd_abort(self) -> None:
@@ -150,7 +158,8 @@ class PipelineWorker:
         if len(pose):
             self.last_sample_t_s = float(pose.t_s[-1])
             # Publish first: the views need the samples now, the engine's decisions can follow.
-            self.feed.push_pose(pose, time.perf_counter(), self.calibration, self.display_ref)
+            self.feed.push_pose(pose, time.perf_counter(), self.calibration, self.display_ref,
+                                self.cursor_filter)
             self._keep_recent(pose)
         engine = self.engine
         prompts = []
@@ -183,6 +192,8 @@ class PipelineWorker:
 
     def _follow_reference(self, prompt, engine) -> None:
         """Switch the wall's reference with the engine's (see ITEM_START_PROMPTS)."""
+        if self.cursor_filter is not None and prompt.kind in ("recenter", "done", "sit_still") + ITEM_START_PROMPTS:
+            self.cursor_filter.reset()  # the reference jumps: do not glide across
         if prompt.kind in ("recenter", "done", "sit_still"):
             self.display_ref = None
         elif prompt.kind in ITEM_START_PROMPTS and self.calibration is not None:
