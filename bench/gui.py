@@ -32,6 +32,10 @@ import sys
 import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if "CERVITRACK_HOME" not in os.environ:  # keep the user's data folder out of the benchmark
+    import tempfile
+
+    os.environ["CERVITRACK_HOME"] = tempfile.mkdtemp(prefix="cervitrack-bench-")
 
 import numpy as np  # noqa: E402
 from PySide6 import QtCore, QtWidgets  # noqa: E402  (the pinned binding, before pyqtgraph)
@@ -65,7 +69,7 @@ def measure_frames(app, cfg, tab: str, seconds: float) -> dict:
     settings = AppSettings(display_hz=DISPLAY_HZ, trail_s=TRAIL_S, blind=False, follow=False,
                            research_window_s=TRAIL_S)
     window = make_window(cfg, trials_per_direction=8, settings=settings, threaded=True,
-                         player=SilentPlayer())
+                         player=SilentPlayer(), save_calibrations=False)
     window.resize(1200, 860)
     window.show()
     window.connect_device("sim")
@@ -130,7 +134,7 @@ def measure_frames(app, cfg, tab: str, seconds: float) -> dict:
 def measure_memory(app, cfg, minutes: float, warmup_min: float = 5.0) -> dict:
     settings = AppSettings(display_hz=DISPLAY_HZ, trail_s=TRAIL_S, blind=False, follow=False)
     window = make_window(cfg, trials_per_direction=8, settings=settings, threaded=False,
-                         player=SilentPlayer())
+                         player=SilentPlayer(), save_calibrations=False)
     window.show()
     window.connect_device("sim")
     window.timer.stop()

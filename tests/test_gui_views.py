@@ -57,11 +57,17 @@ def drive(window, frames, until=None, frame_s=FRAME_S):
 
 
 @pytest.fixture(scope="module")
-def session(qapp):
+def session(qapp, tmp_path_factory):
     """One JPE session (1 trial per direction) in which every view gets ≥ 500 frames."""
+    with pytest.MonkeyPatch.context() as mp:  # module scope: its own data folder
+        mp.setenv("CERVITRACK_HOME", str(tmp_path_factory.mktemp("home")))
+        yield from _session()
+
+
+def _session():
     player = RecordingPlayer()
     window = make_window(trials_per_direction=1, settings=AppSettings(follow=False),
-                         threaded=False, player=player)
+                         threaded=False, player=player, save_calibrations=False)
     window.resize(900, 700)
     window.show()
     window.connect_device("sim")

@@ -171,3 +171,19 @@ def test_the_wall_cursor_ends_on_the_trials_relocation_mark(calibrated):
     np.testing.assert_allclose(cursor_deg, [mark["x_deg"], mark["y_deg"]], atol=0.05)
     # The smoothed cursor the patient sees has settled there too.
     np.testing.assert_allclose(smooth_deg, [mark["x_deg"], mark["y_deg"]], atol=0.25)
+
+
+def test_a_good_calibration_is_saved_and_reused_on_the_next_connection():
+    cfg = SimConfig(seed=5)
+    first = PipelineWorker(SimSource(cfg), catalog=catalog(1), save_calibrations=True)
+    first.submit("calibrate")
+    events = run_until(first, lambda ev: any(e["kind"] == "test_end" for e in ev))
+    assert any(e["kind"] == "message" and "saved" in e["text"] for e in events)
+    second = PipelineWorker(SimSource(cfg), catalog=catalog(1), save_calibrations=True)
+    assert second.feed.status["saved_calibration"]
+    run_until(second, lambda ev: second.t_s >= 6.0)
+    second.submit("use_saved")
+    events = run_until(second, lambda ev: any(e["kind"] == "calibration_loaded" for e in ev))
+    np.testing.assert_allclose(second.calibration.q_sensor_head, first.calibration.q_sensor_head)
+    run_until(second, lambda ev: second.t_s >= 8.0)
+    assert np.all(second.feed.ring.channel("global_deg", 50) < 2.0)  # the neutral is now

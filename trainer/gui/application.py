@@ -70,10 +70,11 @@ def qt_app(offscreen: bool = False):
 
 
 def make_window(sim_config: SimConfig | None = None, trials_per_direction: int = 8,
-                settings=None, threaded: bool = True, player=None):
+                settings=None, threaded: bool = True, player=None, save_calibrations: bool = True):
     """The application window (not shown), with its worker factory and audio cues.
 
-    ``player``: the audio player (None: the platform default; tests pass a recorder)."""
+    ``player``: the audio player (None: the platform default; tests pass a recorder);
+    ``save_calibrations``: keep good calibrations per device in the user data folder."""
     from cervitrack.trainer.gui.audio import AudioCues, default_player
     from cervitrack.trainer.gui.main_window import AppSettings, AppWindow
 
@@ -87,7 +88,7 @@ def make_window(sim_config: SimConfig | None = None, trials_per_direction: int =
 
     def open_worker(spec: str, protocol: str | None = None) -> PipelineWorker:
         source = open_source(spec, sim_config, protocol)
-        return PipelineWorker(source, catalog=tests)
+        return PipelineWorker(source, catalog=tests, save_calibrations=save_calibrations)
 
     return AppWindow(settings, tests, open_worker, available_specs(), audio, note, threaded=threaded,
                      scanner=ble_scan_specs if can_scan_ble() else None)
@@ -154,8 +155,8 @@ def render_screenshot(view: str, path, sim_config: SimConfig | None = None,
         sim_config = config_from_dict({"sensor": {"output": "raw"}} if view == "research" else {}, seed=seed)
 
     if window is None:
-        window = make_window(sim_config, trials_per_direction,
-                             AppSettings(follow=False), threaded=False, player=player)
+        window = make_window(sim_config, trials_per_direction, AppSettings(follow=False),
+                             threaded=False, player=player, save_calibrations=False)
     window.show()
     window.connect_device("sim")
     window.timer.stop()

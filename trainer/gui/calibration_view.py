@@ -36,6 +36,7 @@ class CalibrationView(QtWidgets.QWidget):
     """The wizard. ``start_requested`` is emitted by its Start button."""
 
     start_requested = QtCore.Signal()
+    use_saved_requested = QtCore.Signal()
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -98,6 +99,13 @@ class CalibrationView(QtWidgets.QWidget):
         self.start_button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
         self.start_button.clicked.connect(self.start_requested.emit)
         row.addWidget(self.start_button)
+        self.saved_button = QtWidgets.QPushButton("Use saved calibration")
+        self.saved_button.setToolTip("Reuse this device's last good calibration (the headset must sit "
+                                     "as it did then); look straight ahead while pressing it")
+        self.saved_button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        self.saved_button.clicked.connect(self.use_saved_requested.emit)
+        self.saved_button.setVisible(False)  # shown only when this device has one
+        row.addWidget(self.saved_button)
         note = QtWidgets.QLabel("Limits are Cervitrack design limits; no published standard exists.")
         note.setStyleSheet("color: #666;")
         row.addWidget(note, 1)
@@ -129,6 +137,12 @@ class CalibrationView(QtWidgets.QWidget):
             self._set_step(event["prompt"], count)
         elif kind == "prompt" and event["prompt"] == "redo" and self.step is not None:
             self.score_label.setText(event["text"])
+        elif kind == "calibration_loaded":
+            score = event["quality"].get("score")
+            self.score_label.setText("Saved calibration in use" + (f" (score {score:.0f} / 100)" if score is not None else "")
+                                     + "; the neutral was set just now.")
+            for _, state in self.cards.values():
+                state.setText("✓ saved")
         elif kind == "calibration":
             self.result = event
             self.step = None
@@ -150,6 +164,7 @@ class CalibrationView(QtWidgets.QWidget):
         self._frame = getattr(self, "_frame", -1) + 1
         if self._frame % self.TEXT_EVERY_FRAMES:
             return
+        self.saved_button.setVisible(bool(feed.status.get("saved_calibration")))
         ring = feed.ring
         block = ring.latest(feed.samples_for(0.5), count)
         if block.shape[1] == 0:

@@ -92,6 +92,7 @@ class AppWindow(QtWidgets.QMainWindow):
         self.scan_finished.connect(self._scan_done)
         self.calibration_view = CalibrationView()
         self.calibration_view.start_requested.connect(self.start_calibration)
+        self.calibration_view.use_saved_requested.connect(self.use_saved_calibration)
         self.view_kinds = {spec.view for spec in catalog.values()} | {"wall"}
         self.test_views = make_test_views(settings.wall_distance_cm, settings.trail_s, settings.blind,
                                           self.view_kinds)
@@ -206,6 +207,7 @@ class AppWindow(QtWidgets.QMainWindow):
             self.buttons[key].setEnabled(self.worker is not None and running)
         self.test_combo.setEnabled(not running)
         self.calibration_view.start_button.setEnabled(self.worker is not None and not running)
+        self.calibration_view.saved_button.setEnabled(self.worker is not None and not running)
         self.running = running
 
     # ------------------------------------------------------------------ device
@@ -280,6 +282,10 @@ class AppWindow(QtWidgets.QMainWindow):
         if self.settings.follow:
             self.show_tab("calibration")
 
+    def use_saved_calibration(self) -> None:
+        if self.worker is not None:
+            self.worker.submit("use_saved")
+
     def _test_views_all(self):
         views = list(self.test_views.values())
         if self.patient_window is not None:
@@ -348,7 +354,10 @@ class AppWindow(QtWidgets.QMainWindow):
         prompt = event.get("prompt") if kind == "prompt" else None
         if prompt is not None and self.audio is not None:
             self.audio.on_prompt(prompt, self.current_spec.eyes_closed if self.current_spec else False)
-        if prompt in CALIBRATION_PROMPTS or kind == "calibration" or (prompt == "redo" and self.calibration_view.step):
+        if kind == "message":
+            self.device_view.show_message(event["text"])
+            self.statusBar().showMessage(event["text"], 8000)
+        if prompt in CALIBRATION_PROMPTS or kind in ("calibration", "calibration_loaded") or (prompt == "redo" and self.calibration_view.step):
             self.calibration_view.on_event(event, count)
             if self.settings.follow and prompt in CALIBRATION_PROMPTS:
                 self.show_tab("calibration")

@@ -45,6 +45,8 @@ class SimSource:
         self.protocol = self.device.protocol
         self.rate_hz = float(cfg.sensor.rate_hz)
         self.info = dict(self.device.device_info)
+        #: Names the device for saved calibrations (a seed is a different virtual head).
+        self.device_id = f"sim:seed{cfg.seed}:{cfg.sensor.output}"
         self._open = False
 
     def open(self) -> None:
@@ -88,6 +90,7 @@ class LiveDeviceSource:
         self.rate_hz = float(self.live.nominal_rate_hz)
         self.block_s = block_s
         self.error: str | None = None
+        self.device_id = f"{spec}:{self.protocol}"
 
     def open(self) -> None:
         self.live.runner.start()

@@ -23,6 +23,7 @@ import time
 import numpy as np
 
 from cervitrack.calibration.head import HeadCalibration
+from cervitrack.calibration.store import calibration_path, load_calibration, save_calibration
 from cervitrack.firmware_bridge.protocols import make_decoder
 from cervitrack.signal import quaternion as quat
 from cervitrack.signal.smoothing import OneEuroFilter, OneEuroParams
@@ -52,6 +53,8 @@ class PipelineWorker:
             next item arrives are read exactly then, at most ``max_wait_s`` apart; blocking
             sources wait for their data themselves).
         speed: simulated seconds per wall second (simulated sources, threaded mode).
+        save_calibrations: save each good calibration for the device in the user data folder
+            (:mod:`cervitrack.calibration.store`), and offer it again on the next connection.
         smooth_cursor: smooth the wall cursor with the One Euro filter (default settings of
             :mod:`cervitrack.signal.smoothing`: jitter and tremor removed at rest, little lag
             while moving).
@@ -59,7 +62,8 @@ class PipelineWorker:
 
     def __init__(self, source, feed: LiveFeed | None = None, catalog: dict | None = None,
                  calibration: HeadCalibration | None = None, poll_s: float = 0.002,
-                 speed: float = 1.0, smooth_cursor: bool = True) -> None:
+                 speed: float = 1.0, smooth_cursor: bool = True,
+                 save_calibrations: bool = False) -> None:
         self.source = source
         self.feed = feed if feed is not None else LiveFeed(rate_hz=source.rate_hz)
         self.catalog = catalog or {}
@@ -86,12 +90,17 @@ class PipelineWorker:
         #: One Euro filter of the wall cursor (None: raw); reset when the reference changes.
         self.cursor_filter = OneEuroFilter(OneEuroParams()) if smooth_cursor else None
         self.wall_t0 = None
+        self.save_calibrations = save_calibrations
+        self.device_id = getattr(source, "device_id", None)
+        self.saved_calibration = bool(save_calibrations and self.device_id
+                                      and calibration_path(self.device_id).is_file())
         self.source.open()
         self._publish_status()
 
     # ------------------------------------------------------------------ commands (any thread)
     def submit(self, command: str, *args) -> None:
-        """Queue a command: ("test", name), ("calibrate",), ("mark",), ("rezero",), ("abort",)."""
+        """Queue a command: ("test", name), ("calibrate",), ("use_saved",), ("mark",),
+        ("rezero",), ("abort",)."""
         self._commands.put((command, *args))
 
     def _apply_commands(self) -> None:
@@ -141,6 +150,40 @@ class PipelineWorker:
             self.cursor_filter.reset()
         self.feed.push_event({"t_s": float(self.last_sample_t_s), "kind": "rezero"})
 
+    def _cmd_use_saved(self) -> None:
+        """Reuse the device's saved calibration (alignment and gyro bias); the neutral is
+        captured now, from the last REZERO_WINDOW_S (the person looks straight ahead)."""
+        t = float(self.last_sample_t_s)
+        try:
+            saved = load_calibration(self.device_id) if self.device_id else None
+        except ValueError as exc:
+            self.feed.push_event({"t_s": t, "kind": "message", "text": str(exc)})
+            return
+        if saved is None or len(self._recent_q) == 0:
+            text = "No saved calibration for this device." if saved is None else "Waiting for data from the device."
+            self.feed.push_event({"t_s": t, "kind": "message", "text": text})
+            return
+        self.calibration = HeadCalibration(saved.q_sensor_head, None, saved.gyr_bias_rad_s, dict(saved.quality))
+        if saved.gyr_bias_rad_s is not None:
+            self.pipeline.set_gyro_bias(saved.gyr_bias_rad_s)
+        self.pipeline.calibration = self.calibration
+        self._cmd_rezero()
+        self.feed.state = {**self.feed.state, "calibrated": True}
+        self.feed.push_event({"t_s": t, "kind": "calibration_loaded", "quality": dict(saved.quality)})
+
+    def _save_calibration(self, event: dict) -> None:
+        if not (self.save_calibrations and self.device_id and event.get("ok")):
+            return
+        try:
+            save_calibration(self.device_id, self.calibration, time.time())
+        except OSError as exc:
+            self.feed.push_event({"t_s": event["t_s"], "kind": "message",
+                                  "text": f"The calibration could not be saved: {exc.strerror or exc}"})
+            return
+        self.saved_calibration = True
+        self.feed.push_event({"t_s": event["t_s"], "kind": "message",
+                              "text": "Calibration saved for this device: next time it can be reused."})
+
     def _cmd_abort(self) -> None:
         if self.engine is not None and not self.engine.done:
             self.feed.push_event({"t_s": float(self.last_sample_t_s), "kind": "aborted",
@@ -177,6 +220,10 @@ class PipelineWorker:
                 self._bias_applied = bias
         if self.calibration is not None and self.pipeline.calibration is not self.calibration:
             self.pipeline.calibration = self.calibration
+            if engine is not None:
+                for event in engine.events[self._events_seen:]:
+                    if event.get("kind") == "calibration":
+                        self._save_calibration(event)
         for prompt in prompts:
             self.source.on_prompt(prompt, until_s)
             self._follow_reference(prompt, engine)
@@ -221,6 +268,7 @@ class PipelineWorker:
         status = dict(self.source.status())
         stats = self.pipeline.decoder.stats
         status.update(spec=self.source.spec, frames=int(stats.frames),
+                      saved_calibration=self.saved_calibration,
                       rejected_frames=int(stats.rejected_frames), gaps=int(self.pipeline.gap_count),
                       nominal_rate_hz=self.source.rate_hz, t_s=float(self.t_s))
         self.feed.status = status
