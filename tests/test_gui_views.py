@@ -228,3 +228,27 @@ def test_keyboard_space_marks_r_rezeroes_esc_stops_f_fullscreen(qapp):
     QTest.keyClick(window, QtCore.Qt.Key.Key_F)
     assert not window.isFullScreen()
     window.close()
+
+
+def test_the_threaded_app_runs_its_own_event_loop(qapp):
+    """As `cervitrack app` runs: the pipeline thread at real-time pace, the 60 Hz timer
+    drawing, the event loop in charge (stopped here after 300 frames, or after 120 s)."""
+    window = make_window(trials_per_direction=1, threaded=True, player=RecordingPlayer(),
+                         save_calibrations=False)
+    window.show()
+    window.connect_device("sim")
+    window.start_test("jpe")
+    watch = QtCore.QTimer()
+    watch.timeout.connect(lambda: window.frames >= 300 and qapp.quit())
+    watch.start(50)
+    limit = QtCore.QTimer()
+    limit.setSingleShot(True)
+    limit.timeout.connect(qapp.quit)
+    limit.start(120_000)
+    qapp.exec()
+    watch.stop()
+    limit.stop()
+    count = window.worker.feed.ring.count
+    window.close()
+    assert window.frames >= 300
+    assert count > 0 and window.worker.feed.status["state"] == "disconnected"  # closed cleanly
