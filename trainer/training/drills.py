@@ -228,7 +228,7 @@ class RelocationDrill(_DrillEngine):
         if self.task == "neutral":
             eyes = ("Keep your eyes open and watch the dot." if self.vision == "laser"
                     else "Close your eyes.")
-            text = f"{eyes} Slowly {DIRECTION_TEXT[d]}, about {amp:.0f}°, {how}, then hold."
+            text = f"{eyes} {DIRECTION_TEXT[d].capitalize()} {how}, about {amp:.0f}°, then hold."
         else:
             text = (f"Eyes open: {DIRECTION_TEXT[d]} {how} until the dot is on the target "
                     f"({amp:.0f}°), then hold and remember where it is.")

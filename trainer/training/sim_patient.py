@@ -65,6 +65,8 @@ class TrainingPatient(VirtualPatient):
         self._drill = None
         #: (horizontal left+, vertical up+) error of the last relocation, deg, as perceived.
         self.perceived_error_deg = (0.0, 0.0)
+        #: Drawn drill relocation errors: {"direction", "kind", "error_deg"} (overshoot > 0).
+        self.drill_relocations: list[dict] = []
 
     def _go(self, t0, end, speed_deg_s):
         now = self.plan.angles_deg([t0])[0]
@@ -108,11 +110,13 @@ class TrainingPatient(VirtualPatient):
         elif kind == "drill_return":
             direction, start, goal = self._drill
             error = self._error(direction, prompt.vision)
+            self.drill_relocations.append({"direction": direction, "kind": kind, "error_deg": error})
             # Overshoot (> 0) lands past the start in the return direction (−sign).
             self._land(t0, start, channel, -sign * error, speed)
         elif kind == "drill_relocate":
             direction, start, goal = self._drill
             error = self._error(direction, prompt.vision, self.target_factor)
+            self.drill_relocations.append({"direction": direction, "kind": kind, "error_deg": error})
             # Overshoot (> 0) lands beyond the target, outward (+sign).
             self._land(t0, goal, channel, sign * error, speed)
 

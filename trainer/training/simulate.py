@@ -25,9 +25,8 @@ import numpy as np
 
 from cervitrack.firmware_bridge.sim.config import SensorConfig, SimConfig
 from cervitrack.trainer.runner import SimSession
-from cervitrack.trainer.training import progress, safety, symptoms
+from cervitrack.trainer.training import program, safety, symptoms
 from cervitrack.trainer.training.plan import Plan
-from cervitrack.trainer.training.progression import SessionOutcome, next_level
 from cervitrack.trainer.training.session import TrainingSession
 from cervitrack.trainer.training.sim_patient import (SimResponder, SymptomModel, TrainingPatient,
                                                      skill_for_practice)
@@ -67,14 +66,6 @@ def _date(start: str, day: int) -> str:
     return (dt.date.fromisoformat(start) + dt.timedelta(days=day - 1)).isoformat()
 
 
-def _block_trials(engine: TrainingSession) -> list[dict]:
-    out = []
-    for i, b in enumerate(engine.blocks):
-        if b["kind"] == "relocation":
-            out += [{**t, "block": i} for t in b["engine"].trials]
-    return out
-
-
 def simulate_program(days: int, store: TrainingStore, seed: int = 1, flare_day: int | None = None,
                      plan: Plan = SIM_PLAN, start: str = SIM_START_DATE, on_day=None) -> list[dict]:
     """Simulate ``days`` days of the program; returns one record per day (also stored).
@@ -96,52 +87,27 @@ def simulate_program(days: int, store: TrainingStore, seed: int = 1, flare_day: 
     first = safety.evaluate_screen({q.key: False for q in safety.FIRST_RUN_QUESTIONS})
     store.save_screening(plan.patient, start, "first_run", first.positive, first.flags)
     model = SymptomModel(seed=seed, days=days, flare_day=flare_day)
-    history: list[SessionOutcome] = []
     practice = 0
     records = []
     for day in range(1, days + 1):
         date = _date(start, day)
         responder = SimResponder(model, day)
         daily = safety.evaluate_screen({q.key: False for q in safety.DAILY_QUESTIONS}, safety.DAILY_QUESTIONS)
+        store.save_screening(plan.patient, date, "daily", daily.positive, daily.flags)
         before = responder.before()
         mode, first_stop = symptoms.readiness(before, plan.gentle_pain_nrs, plan.no_training_pain_nrs)
-        record = {"day": day, "date": date, "level": plan.level, "mode": mode, "daily_check_positive": daily.positive}
-        trials: list[dict] = []
-        ratings = [(-1, before)]
         if mode == "none":
-            record.update({"stopped": True, "reason": first_stop.reason, "advice": first_stop.advice,
-                           "pain_before": before.pain_nrs, "pain_after": before.pain_nrs,
-                           "max_pain_rise_nrs": 0, "dizziness_max": before.dizziness_nrs, "n_trials": 0,
-                           "ae_deg": None, "ae_by_direction_deg": {}, "estimate_agreement": None, "sim_s": 0.0})
+            record, trials, ratings = program.no_training_record(day, date, plan, before, first_stop), [], [(-1, before)]
+            record["sim_s"] = 0.0
         else:
             cfg = SimConfig(seed=int(np.random.SeedSequence([seed, day]).generate_state(1)[0]),
                             sensor=SensorConfig(rate_hz=SIM_RATE_HZ), patient=skill_for_practice(practice))
             engine = TrainingSession(plan, mode, before, rate_hz=cfg.sensor.rate_hz)
             sim = run_sim_session(cfg, engine, responder)
-            summary = engine.summary()
-            trials = _block_trials(engine)
-            ratings += [(i, b["after"]) for i, b in enumerate(engine.blocks) if b["after"] is not None]
-            practice += summary["n_trials"]
-            record.update({k: summary[k] for k in ("stopped", "reason", "advice", "pain_before", "pain_after",
-                                                   "max_pain_rise_nrs", "dizziness_max", "n_trials", "ae_deg",
-                                                   "ae_by_direction_deg", "estimate_agreement", "blocks",
-                                                   "skipped_blocks")})
+            record, trials, ratings = program.session_record(day, date, engine)
             record["sim_s"] = round(sim.t_s, 2)
-        outcome = SessionOutcome(plan.level, mode, record["reason"] or "",
-                                 tuple(t["abs_error_deg"] for t in trials if t["valid"]),
-                                 record["max_pain_rise_nrs"])
-        history.append(outcome)
-        decision = next_level(plan.level, history, max_level=plan.max_level) if plan.auto_progress else None
-        record["level_next"] = decision.level if decision else plan.level
-        record["level_reason"] = decision.reason if decision else "level locked by the therapist"
-        headache = model.headache(day)
-        record["headache_nrs"] = headache
-        store.save_diary(plan.patient, date, headache)
-        store.save_session(plan.patient, date, day, record, trials, ratings)
-        record["adherence"] = progress.adherence(store.sessions(plan.patient), start, date, plan.days_per_week)
-        if decision and decision.level != plan.level:
-            plan = plan.adjusted(level=decision.level)
-            store.save_plan(plan, date, f"progression: {decision.reason}")
+            practice += record["n_trials"]
+        plan = program.finish_day(store, plan, record, trials, ratings, model.headache(day), start)
         records.append(record)
         if on_day is not None:
             on_day(record)

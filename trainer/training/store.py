@@ -151,6 +151,12 @@ class TrainingStore:
                  for b, r in ratings])
         return sid
 
+    def update_session_level(self, session_id: int, record: dict) -> None:
+        """Set the level decision of a stored session (decided after storing it)."""
+        with self.db:
+            self.db.execute("UPDATE sessions SET level_next = ?, level_reason = ?, summary_json = ? WHERE id = ?",
+                            (record["level_next"], record["level_reason"], json.dumps(record), session_id))
+
     def sessions(self, patient: str) -> list[dict]:
         """The patient's session records, oldest first."""
         rows = self.db.execute("SELECT id, date, day, summary_json FROM sessions WHERE patient = ? ORDER BY date, id",
@@ -160,10 +166,10 @@ class TrainingStore:
     def trials(self, patient: str) -> list[dict]:
         """All relocation trials with their session's date and day, oldest first."""
         rows = self.db.execute(
-            "SELECT s.date, s.day, s.level, t.direction, t.task, t.vision, t.valid, t.abs_error_deg, "
+            "SELECT t.session_id, s.date, s.day, s.level, t.direction, t.task, t.vision, t.valid, t.abs_error_deg, "
             "t.signed_error_deg FROM trials t JOIN sessions s ON s.id = t.session_id "
             "WHERE s.patient = ? ORDER BY s.date, s.id, t.block, t.idx", (patient,)).fetchall()
-        keys = ("date", "day", "level", "direction", "task", "vision", "valid", "abs_error_deg", "signed_error_deg")
+        keys = ("session_id", "date", "day", "level", "direction", "task", "vision", "valid", "abs_error_deg", "signed_error_deg")
         return [dict(zip(keys, r)) for r in rows]
 
     def delete_patient(self, patient: str) -> None:

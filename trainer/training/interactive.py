@@ -1,0 +1,57 @@
+"""A training session on the command line with the simulated headset: the virtual trainee
+moves; the person at the terminal reads the prompts and answers the questions (symptom ratings,
+self-estimates). The same flow a real device will use, with the moving done for you.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+
+from cervitrack.firmware_bridge.sim.config import SensorConfig, SimConfig
+from cervitrack.trainer.runner import SimSession
+from cervitrack.trainer.training import cli_flow, program
+from cervitrack.trainer.training.session import TrainingSession
+from cervitrack.trainer.training.sim_patient import TrainingPatient, skill_for_practice
+from cervitrack.trainer.training.simulate import MAX_SESSION_S, SIM_RATE_HZ, SIM_STEP_S
+
+#: Prompts worth showing on the terminal (movement cues are shown too: they are the drill).
+QUIET = {"trial_recorded"}
+
+
+def run_sim_interactive(args, store, plan, mode, before, today: str, ask, say) -> int:
+    seed = args.seed if args.seed is not None else int(dt.date.fromisoformat(today).toordinal())
+    practice = sum(s["n_trials"] for s in store.sessions(plan.patient))
+    cfg = SimConfig(seed=int(np.random.SeedSequence([seed]).generate_state(1)[0]),
+                    sensor=SensorConfig(rate_hz=SIM_RATE_HZ), patient=skill_for_practice(practice))
+    engine = TrainingSession(plan, mode, before, rate_hz=cfg.sensor.rate_hz)
+    session = SimSession(cfg, engine, step_s=SIM_STEP_S, max_duration_s=MAX_SESSION_S,
+                         patient_factory=TrainingPatient)
+    say("The simulated headset is worn by a virtual trainee, who does the movements. "
+        "You answer the questions.")
+    while not engine.done:
+        if session.t_s >= MAX_SESSION_S:
+            raise RuntimeError("the training session did not finish")
+        step = session.step()
+        for p in step.prompts:
+            if p.kind not in QUIET:
+                say(f"[{p.kind}] {p.text}")
+        question = engine.question
+        if question:
+            value = cli_flow.ask_rating(ask) if question == "rate_symptoms" else cli_flow.ask_estimate(ask)
+            t = float(step.pose.t_s[-1]) if len(step.pose) else session.t_s
+            for p in engine.answer(t, question, value):
+                say(f"[{p.kind}] {p.text}")
+                session.patient.on_prompt(p, session.t_s)
+    day = len({s["date"] for s in store.sessions(plan.patient)} | {today})
+    record, trials, ratings = program.session_record(day, today, engine)
+    diary = {e["date"]: e["headache_nrs"] for e in store.diary(plan.patient)}
+    new_plan = program.finish_day(store, plan, record, trials, ratings, diary.get(today))
+    if record["ae_deg"] is not None:
+        say(f"Today: {record['n_trials']} tries, average error {record['ae_deg']:.1f}°.")
+    if new_plan.level != plan.level:
+        say(f"Next time: level {new_plan.level} ({record['level_reason']}).")
+    a = record["adherence"]
+    say(f"Streak: {a['current_streak_days']} days in a row.")
+    return 0
