@@ -78,12 +78,13 @@ def run_simulation(args) -> int:
     return 0
 
 
-def run_interactive(args, ask=input, say=print) -> int:
+def run_interactive(args, ask=None, say=print) -> int:
     from cervitrack.trainer.training import cli_flow
     from cervitrack.trainer.training.plan import Plan
 
     if args.device != "sim":
         raise CliError(f"device {args.device!r} is not available for training in this build; use --device sim")
+    ask = ask or (lambda text: input(text))
     today = dt.date.today().isoformat()
     say(safety.DISCLAIMER)
     with TrainingStore(args.db) as store:

@@ -16,8 +16,8 @@ from cervitrack.trainer.training.session import TrainingSession
 from cervitrack.trainer.training.sim_patient import TrainingPatient, skill_for_practice
 from cervitrack.trainer.training.simulate import MAX_SESSION_S, SIM_RATE_HZ, SIM_STEP_S
 
-#: Prompts worth showing on the terminal (movement cues are shown too: they are the drill).
-QUIET = {"trial_recorded"}
+#: Prompts not printed: questions are asked instead (movement cues are shown: they are the drill).
+QUIET = {"trial_recorded", "estimate", "rate_symptoms"}
 
 
 def run_sim_interactive(args, store, plan, mode, before, today: str, ask, say) -> int:
@@ -42,7 +42,8 @@ def run_sim_interactive(args, store, plan, mode, before, today: str, ask, say) -
             value = cli_flow.ask_rating(ask) if question == "rate_symptoms" else cli_flow.ask_estimate(ask)
             t = float(step.pose.t_s[-1]) if len(step.pose) else session.t_s
             for p in engine.answer(t, question, value):
-                say(f"[{p.kind}] {p.text}")
+                if p.kind not in QUIET:
+                    say(f"[{p.kind}] {p.text}")
                 session.patient.on_prompt(p, session.t_s)
     day = len({s["date"] for s in store.sessions(plan.patient)} | {today})
     record, trials, ratings = program.session_record(day, today, engine)
