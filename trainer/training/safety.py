@@ -52,30 +52,40 @@ _KNGF = "KNGF neck pain guideline red flags"
 
 #: The 5 D's and 3 N's, in plain words (asked every day and in the first-run screen).
 DAILY_QUESTIONS: tuple[Question, ...] = (
-    Question("dizziness", "Have you felt dizzy, light-headed or as if the room were spinning?", "5D", _IFOMPT),
+    Question("dizziness", "Have you felt dizzy, light-headed or as if the room were spinning?",
+             "5D", _IFOMPT),
     Question("diplopia", "Have you had double vision or other sudden changes in your vision?", "5D", _IFOMPT),
     Question("dysarthria", "Have you had trouble speaking or slurred speech?", "5D", _IFOMPT),
     Question("dysphagia", "Have you had trouble swallowing?", "5D", _IFOMPT),
-    Question("drop_attacks", "Have you suddenly fallen or had your legs give way without warning?", "5D", _IFOMPT),
+    Question("drop_attacks", "Have you suddenly fallen or had your legs give way without warning?",
+             "5D", _IFOMPT),
     Question("nausea", "Have you felt sick (nausea) or vomited?", "3N", _IFOMPT),
     Question("numbness", "Have you had numbness or tingling in your face, lips or tongue?", "3N", _IFOMPT),
-    Question("nystagmus", "Has anyone noticed your eyes flickering or jumping, or has your vision been jumpy?", "3N", _IFOMPT),
+    Question("nystagmus", "Has anyone noticed your eyes flickering or jumping, or has your vision been jumpy?",
+             "3N", _IFOMPT),
 )
 
 #: The rest of the first-run screen (IFOMPT framework and KNGF list).
 FIRST_RUN_QUESTIONS: tuple[Question, ...] = DAILY_QUESTIONS + (
-    Question("ataxia_gait", "Have you been clumsy, unsteady on your feet, or had trouble walking?", "IFOMPT", _IFOMPT),
-    Question("bilateral_tingling", "Have you had tingling or numbness in both hands or both feet?", "IFOMPT", _IFOMPT),
-    Question("recent_trauma", "Have you had a fall, accident or blow to the head or neck in the last weeks?", "KNGF", _KNGF),
+    Question("ataxia_gait", "Have you been clumsy, unsteady on your feet, or had trouble walking?",
+             "IFOMPT", _IFOMPT),
+    Question("bilateral_tingling", "Have you had tingling or numbness in both hands or both feet?",
+             "IFOMPT", _IFOMPT),
+    Question("recent_trauma", "Have you had a fall, accident or blow to the head or neck in the last weeks?",
+             "KNGF", _KNGF),
     Question("sudden_headache", "Have you had a sudden, severe headache unlike any before?", "KNGF", _KNGF),
     Question("neck_instability", "Has a clinician told you that your neck movement must be restricted "
              "(for example instability, a recent fracture or surgery)?", "IFOMPT", _IFOMPT),
-    Question("neurological", "Have you had weakness in an arm or leg, or loss of feeling that is spreading?", "KNGF", _KNGF),
-    Question("infection_signs", "Do you have a fever, or feel generally unwell, together with your neck pain?", "KNGF", _KNGF),
+    Question("neurological", "Have you had weakness in an arm or leg, or loss of feeling that is spreading?",
+             "KNGF", _KNGF),
+    Question("infection_signs", "Do you have a fever, or feel generally unwell, together with your neck pain?",
+             "KNGF", _KNGF),
     Question("malignancy", "Have you ever been treated for cancer?", "KNGF", _KNGF),
-    Question("osteoporosis", "Have you been told you have osteoporosis (fragile bones), or taken steroid tablets for a long time?", "KNGF", _KNGF),
+    Question("osteoporosis", "Have you been told you have osteoporosis (fragile bones), or taken "
+             "steroid tablets for a long time?", "KNGF", _KNGF),
     Question("autoimmune", "Do you have rheumatoid arthritis or another autoimmune disease?", "KNGF", _KNGF),
-    Question("weight_loss_night_pain", "Have you lost weight without trying, or does the pain wake you at night?", "KNGF", _KNGF),
+    Question("weight_loss_night_pain", "Have you lost weight without trying, or does the pain wake you at night?",
+             "KNGF", _KNGF),
 )
 
 
