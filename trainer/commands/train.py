@@ -47,7 +47,8 @@ def format_days(records: list[dict]) -> str:
     for r in records:
         ae = f"{r['ae_deg']:6.2f}" if r["ae_deg"] is not None else "     -"
         stop = (r["reason"] or "yes") if r["stopped"] else "no"
-        lines.append(f"{r['day']:>3}  {r['level']:>5}  {r['mode']:<6}  {stop:<7}  {r['pain_before']:>3}/{r['pain_after']:<3}"
+        lines.append(f"{r['day']:>3}  {r['level']:>5}  {r['mode']:<6}  {stop:<7}  "
+                     f"{r['pain_before']:>3}/{r['pain_after']:<3}"
                      f"  {ae}  {r['headache_nrs']:>8}  {r['level_next']:>3}  {r['level_reason']}")
     last = records[-1]["adherence"]
     lines += ["", f"Adherence: {last['checkin_days']} of {last['planned_days']} days, current streak "

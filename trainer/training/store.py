@@ -169,7 +169,8 @@ class TrainingStore:
             "SELECT t.session_id, s.date, s.day, s.level, t.direction, t.task, t.vision, t.valid, t.abs_error_deg, "
             "t.signed_error_deg FROM trials t JOIN sessions s ON s.id = t.session_id "
             "WHERE s.patient = ? ORDER BY s.date, s.id, t.block, t.idx", (patient,)).fetchall()
-        keys = ("session_id", "date", "day", "level", "direction", "task", "vision", "valid", "abs_error_deg", "signed_error_deg")
+        keys = ("session_id", "date", "day", "level", "direction", "task", "vision", "valid", "abs_error_deg",
+                "signed_error_deg")
         return [dict(zip(keys, r)) for r in rows]
 
     def delete_patient(self, patient: str) -> None:
