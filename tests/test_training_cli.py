@@ -128,3 +128,15 @@ def test_an_interactive_session_runs_stores_and_remembers_the_screen(capsys, mon
     code, out, err = run_cli(capsys, "train", "--device", "sim")
     assert code == 0 and not any("cancer" in q for q in person2.asked)
     assert "no training today" in out
+
+
+def test_headache_diary_records_days_without_training(capsys):
+    assert run_cli(capsys, "train-diary", "--headache", "5", "--date", "2026-02-02", "--note", "after work")[0] == 0
+    assert run_cli(capsys, "train-diary", "--headache", "0", "--date", "2026-02-03")[0] == 0
+    assert run_cli(capsys, "train-diary", "--headache", "3", "--date", "2026-02-10")[0] == 0
+    code, out, _ = run_cli(capsys, "train-diary", "--json")
+    doc = json.loads(out)
+    assert [e["headache_nrs"] for e in doc["diary"]] == [5, 0, 3]
+    assert [w["headache_days"] for w in doc["weekly"]] == [1, 1]
+    code, _, err = run_cli(capsys, "train-diary", "--headache", "3", "--date", "02/10/2026")
+    assert code == 2 and "YYYY-MM-DD" in err
