@@ -92,3 +92,11 @@ def test_gentle_day_skips_the_warm_up_and_keeps_targets_small():
     assert [b["kind"] for b in engine.blocks] == ["relocation"]
     assert all(t["amplitude_deg"] == 20.0 for t in engine.relocation_trials())
     assert "warmup" not in {p["prompt"] for p in prompts}
+
+
+def test_the_session_ends_with_its_own_done_prompt_and_without_the_calibrations():
+    engine, sim, responder, prompts = run(1, [R(2)], blocks=("relocation",), directions=("flexion",))
+    kinds = [p["prompt"] for p in prompts]
+    assert kinds.count("done") == 1 and kinds[-1] == "done"
+    assert "Session finished" in prompts[-1]["text"]
+    assert kinds[:3] == ["sit_still", "nod", "turn"]  # the functional calibration comes first

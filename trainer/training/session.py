@@ -101,9 +101,7 @@ class TrainingSession:
         if self.phase == "calibrate":
             prompts = self._collect(self._cal_engine.update(pose))
             if self._cal_engine.done:
-                t = float(pose.t_s[-1]) if len(pose) else np.nan
-                prompts = [p for p in prompts if p.kind != "done"]
-                return prompts + self._next_block(t)
+                return prompts + self._next_block(float(pose.t_s[-1]))
             return prompts
         if self.phase == "block":
             prompts = self._collect(self._current.update(pose))
@@ -138,6 +136,8 @@ class TrainingSession:
 
     # ------------------------------------------------------------------ blocks
     def _collect(self, prompts):
+        """Log prompts; a sub-engine's own "done" is replaced by the session's next step."""
+        prompts = [p for p in prompts if p.kind != "done"]
         for p in prompts:
             self.events.append(p.as_event())
         return prompts
@@ -154,8 +154,7 @@ class TrainingSession:
                    for d in self.plan.directions}
             return RelocationDrill(cal, lv.task, lv.vision, lv.feedback, amp, self.plan.directions,
                                    self.plan.reps(), lv.speed)
-        cls = capabilities.tracking_engine_class()
-        return cls.for_training(cal, self.level.tracking, rate_hz=self.rate_hz)
+        return capabilities.tracking_factory()(cal, self.level.tracking, self.rate_hz)
 
     def _next_block(self, t_s: float) -> list[Prompt]:
         if not self._queue:
@@ -175,7 +174,8 @@ class TrainingSession:
         self.phase = "done"
         self.events.append({"t_s": float(t_s), "kind": "session_end", "stopped": self.stop.stop,
                             "reason": self.stop.reason})
-        return self._collect([prompt])
+        self.events.append(prompt.as_event())
+        return [prompt]
 
     # ------------------------------------------------------------------ results
     def relocation_trials(self) -> list[dict]:
@@ -190,6 +190,7 @@ class TrainingSession:
         est = [t["estimate_correct"] for t in trials if t.get("estimate") is not None]
         ratings = [self.before] + [b["after"] for b in self.blocks if b["after"] is not None]
         warm = [b["engine"].scores() for b in self.blocks if b["kind"] == "warmup"]
+        track = [b["engine"].scores() for b in self.blocks if b["kind"] == "tracking" and b["engine"].done]
         return {
             "level": self.level.number, "mode": self.mode, "stopped": self.stop.stop,
             "reason": self.stop.reason or None, "advice": self.stop.advice or None,
@@ -202,4 +203,6 @@ class TrainingSession:
             "estimate_agreement": float(np.mean(est)) if est else None,
             "blocks": [b["kind"] for b in self.blocks], "skipped_blocks": self.skipped_blocks,
             "warmup_peak_deg": warm[0]["peak_deg"] if warm else None,
+            "tracking": {lv: {k: s[k] for k in ("n", "aa_deg", "time_on_target_pct")} for lv, s in track[0].items()}
+            if track else None,
         }
