@@ -26,7 +26,8 @@ from cervitrack.trainer.training.store import TrainingStore, default_path
 
 DAY_KEYS = ("day", "date", "level", "level_next", "mode", "stopped", "reason", "pain_before", "pain_after",
             "max_pain_rise_nrs", "dizziness_max", "n_trials", "ae_deg", "ae_by_direction_deg",
-            "estimate_agreement", "headache_nrs", "adherence", "level_reason", "advice", "sim_s")
+            "estimate_agreement", "tracking", "skipped_blocks", "headache_nrs", "adherence", "level_reason",
+            "advice", "sim_s")
 
 
 def _round(v):

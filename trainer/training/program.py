@@ -11,7 +11,8 @@ from cervitrack.trainer.training.store import TrainingStore
 from cervitrack.trainer.training.symptoms import StopDecision, SymptomRating
 
 SUMMARY_KEYS = ("stopped", "reason", "advice", "pain_before", "pain_after", "max_pain_rise_nrs", "dizziness_max",
-                "n_trials", "ae_deg", "ae_by_direction_deg", "estimate_agreement", "blocks", "skipped_blocks")
+                "n_trials", "ae_deg", "ae_by_direction_deg", "estimate_agreement", "blocks", "skipped_blocks",
+                "tracking")
 
 
 def no_training_record(day: int, date: str, plan: Plan, before: SymptomRating, stop: StopDecision) -> dict:
@@ -20,7 +21,7 @@ def no_training_record(day: int, date: str, plan: Plan, before: SymptomRating, s
             "reason": stop.reason, "advice": stop.advice, "pain_before": before.pain_nrs,
             "pain_after": before.pain_nrs, "max_pain_rise_nrs": 0, "dizziness_max": before.dizziness_nrs,
             "n_trials": 0, "ae_deg": None, "ae_by_direction_deg": {}, "estimate_agreement": None,
-            "blocks": [], "skipped_blocks": []}
+            "blocks": [], "skipped_blocks": [], "tracking": None}
 
 
 def session_record(day: int, date: str, engine: TrainingSession) -> tuple[dict, list, list]:
