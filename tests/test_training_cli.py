@@ -140,3 +140,24 @@ def test_headache_diary_records_days_without_training(capsys):
     assert [w["headache_days"] for w in doc["weekly"]] == [1, 1]
     code, _, err = run_cli(capsys, "train-diary", "--headache", "3", "--date", "02/10/2026")
     assert code == 2 and "YYYY-MM-DD" in err
+
+
+def test_a_new_neurological_symptom_between_blocks_stops_the_session(capsys, monkeypatch):
+    assert run_cli(capsys, "train-plan", "set", "reps_per_direction=1", "relocation_blocks=2",
+                   'blocks=["relocation"]', 'directions=["flexion"]')[0] == 0
+
+    class Unsteady(Terminal):
+        """Fine before the session; unsteady after the first block."""
+
+        def __call__(self, text):
+            if "feeling unsteady" in text:
+                self.asked.append(text)
+                return "y" if sum("feeling unsteady" in q for q in self.asked) == 2 else "n"
+            return super().__call__(text)
+
+    person = Unsteady()
+    monkeypatch.setattr("builtins.input", person)
+    code, out, err = run_cli(capsys, "train", "--device", "sim", "--seed", "4")
+    assert code == 0, err
+    assert "[stop]" in out and "see a doctor or physiotherapist" in out
+    assert sum("How is your neck pain" in q for q in person.asked) == 2  # before, after block 1 only

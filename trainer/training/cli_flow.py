@@ -56,7 +56,9 @@ def ask_rating(ask) -> SymptomRating:
     pain = ask_nrs(ask, "How is your neck pain right now, 0 = none, 10 = worst imaginable?")
     dizzy = ask_nrs(ask, "Do you feel dizzy right now? 0 = not at all, 10 = worst imaginable.")
     nausea = ask_yes_no(ask, "Do you feel sick (nausea) right now?")
-    return SymptomRating(pain, dizzy, nausea)
+    other = ask_yes_no(ask, "Any double vision, trouble speaking or swallowing, numbness in your face, "
+                            "or feeling unsteady right now?")
+    return SymptomRating(pain, dizzy, nausea, ("other_5d3n",) if other else ())
 
 
 def ask_estimate(ask) -> str:

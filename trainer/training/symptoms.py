@@ -66,7 +66,8 @@ class SymptomRating:
         pain_nrs: neck pain now, 0 (none) to 10 (worst imaginable).
         dizziness_nrs: dizziness now, 0 to 10.
         nausea: feeling sick now.
-        red_flags: keys of other 5D/3N symptoms reported now (see safety.DAILY_QUESTIONS).
+        red_flags: keys of other 5D/3N symptoms reported now (see safety.DAILY_QUESTIONS;
+            ``other_5d3n`` when the command line's one combined question was answered yes).
     """
 
     pain_nrs: int
