@@ -161,3 +161,11 @@ def test_a_new_neurological_symptom_between_blocks_stops_the_session(capsys, mon
     assert code == 0, err
     assert "[stop]" in out and "see a doctor or physiotherapist" in out
     assert sum("How is your neck pain" in q for q in person.asked) == 2  # before, after block 1 only
+
+
+def test_a_device_that_cannot_be_opened_is_one_clear_line_before_any_question(capsys, monkeypatch, tmp_path):
+    person = Terminal()
+    monkeypatch.setattr("builtins.input", person)
+    code, out, err = run_cli(capsys, "train", "--device", f"replay:{tmp_path / 'missing.cvtrec'}")
+    assert code == 2 and err.startswith("cervitrack: error: ") and len(err.strip().splitlines()) == 1
+    assert person.asked == []

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 
 from cervitrack.trainer.cli import CliError
 from cervitrack.trainer.training import levels, safety, symptoms
@@ -84,9 +83,12 @@ def run_interactive(args, ask=None, say=print) -> int:
     from cervitrack.trainer.training import cli_flow
     from cervitrack.trainer.training.plan import Plan
 
-    if args.device != "sim":
-        raise CliError(f"device {args.device!r} is not available for training in this build; use --device sim")
     ask = ask or (lambda text: input(text))
+    source = None
+    if args.device != "sim":
+        from cervitrack.trainer.training.live import open_device
+
+        source = open_device(args.device, args.seed)  # before the questions: fail early
     today = dt.date.today().isoformat()
     say(safety.DISCLAIMER)
     with TrainingStore(args.db) as store:
@@ -114,9 +116,13 @@ def run_interactive(args, ask=None, say=print) -> int:
             say(stop.advice)
             return 0
         say(levels.level(plan.level).describe() + (" (gentle day: small movements only)" if mode == "gentle" else ""))
-        from cervitrack.trainer.training.interactive import run_sim_interactive
+        if source is None:
+            from cervitrack.trainer.training.interactive import run_sim_interactive
 
-        return run_sim_interactive(args, store, plan, mode, before, today, ask, say)
+            return run_sim_interactive(args, store, plan, mode, before, today, ask, say)
+        from cervitrack.trainer.training.interactive import finish_live
+
+        return finish_live(args, store, plan, mode, before, today, source, ask, say)
 
 
 def run(args) -> int:
@@ -128,8 +134,6 @@ def run(args) -> int:
         return run_simulation(args)
     if args.json:
         raise CliError("--json is for --simulate-days; a live session is interactive")
-    if not sys.stdin.isatty() and args.device != "sim":
-        raise CliError("a live training session needs a terminal to answer questions")
     return run_interactive(args)
 
 

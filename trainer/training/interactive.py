@@ -45,6 +45,25 @@ def run_sim_interactive(args, store, plan, mode, before, today: str, ask, say) -
                 if p.kind not in QUIET:
                     say(f"[{p.kind}] {p.text}")
                 session.patient.on_prompt(p, session.t_s)
+    return _finish(store, plan, engine, today, say)
+
+
+def finish_live(args, store, plan, mode, before, today: str, source, ask, say) -> int:
+    """A session with a device source (see :mod:`cervitrack.trainer.training.live`)."""
+    from cervitrack.trainer.training.live import run_device_session
+
+    engine = TrainingSession(plan, mode, before, rate_hz=source.nominal_rate_hz)
+    try:
+        finished = run_device_session(source, engine, ask, say)
+    finally:
+        source.close()
+    if not finished:
+        say("The device stream ended before the session finished; nothing was stored.")
+        return 1
+    return _finish(store, plan, engine, today, say)
+
+
+def _finish(store, plan, engine, today: str, say) -> int:
     day = len({s["date"] for s in store.sessions(plan.patient)} | {today})
     record, trials, ratings = program.session_record(day, today, engine)
     diary = {e["date"]: e["headache_nrs"] for e in store.diary(plan.patient)}
