@@ -1,7 +1,7 @@
 """A training session with a real device source (``--device serial:…``, ``ble:…``,
 ``replay:…``): the person wears the sensor, reads the prompts and answers the questions on the
-command line. Uses the device-source registry (:mod:`cervitrack.firmware_bridge.device_spec`)
-when it is installed; otherwise says so in one line.
+command line. Uses the device sources (:mod:`cervitrack.trainer.devices`) when they are
+installed; otherwise says so in one line.
 """
 
 from __future__ import annotations
@@ -18,13 +18,14 @@ QUIET = {"trial_recorded", "estimate", "rate_symptoms"}
 
 
 def open_device(spec: str, seed=None):
-    """Open a device source by its spec; ValueError when device sources are not installed."""
+    """Open a device source by its spec (real time); ValueError when device sources are not
+    installed (:mod:`cervitrack.trainer.devices`)."""
     try:
-        registry = importlib.import_module("cervitrack.firmware_bridge.device_spec")
+        devices = importlib.import_module("cervitrack.trainer.devices")
     except ImportError:
         raise ValueError(f"device {spec!r}: device sources are not available in this build; "
                          "use --device sim") from None
-    return registry.open_source(spec, speed=1.0, seed=seed, sim_config=None)
+    return devices.open_device(spec, speed=1.0, seed=seed)
 
 
 def _poses(pipeline: Pipeline, items):
