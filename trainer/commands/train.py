@@ -126,14 +126,15 @@ def run_interactive(args, ask=None, say=print) -> int:
 
 
 def run(args) -> int:
-    if args.simulate_days is not None or args.pain_flare_day is not None or (args.headless and args.device == "sim"):
+    simulate = args.headless or args.json  # with --device sim: no person at the terminal
+    if args.simulate_days is not None or args.pain_flare_day is not None or (simulate and args.device == "sim"):
         if args.device != "sim":
             raise CliError("--simulate-days needs --device sim")
         if args.pain_flare_day is not None and args.simulate_days is None:
             raise CliError("--pain-flare-day needs --simulate-days")
         return run_simulation(args)
-    if args.json:
-        raise CliError("--json is for --simulate-days; a live session is interactive")
+    if args.json or args.headless:
+        raise CliError("--json and --headless are for the simulation (--device sim); a live session is interactive")
     return run_interactive(args)
 
 
