@@ -234,8 +234,9 @@ class RelocationDrill(_DrillEngine):
                     f"({amp:.0f}°), then hold and remember where it is.")
         return j, self._enter("move", _prompt("drill_move", pose.t_s[j], text, d, **self._kw(d)))
 
-    def _track_move(self, pose, i0, reach_share: float, ref) -> int | None:
-        """Update peak angle/speed; return the index where the goal was reached and held."""
+    def _track_move(self, pose, i0, reach_share: float, ref, hold_s: float) -> int | None:
+        """Update peak angle/speed; return the index where the goal was reached and held
+        still for ``hold_s``."""
         tr = self._trial
         a = self._outward_deg(pose, i0, ref, tr.direction)
         tr.peak_deg = max(tr.peak_deg, float(a.max()))
@@ -246,14 +247,16 @@ class RelocationDrill(_DrillEngine):
                 tr.reached_t_s = float(pose.t_s[i0 + hit[0]])
         if np.isnan(tr.reached_t_s):
             return None
-        return settled_index(pose, i0, self.hold_s, tr.reached_t_s)
+        return settled_index(pose, i0, hold_s, tr.reached_t_s)
 
     def _timed_out(self, pose, limit_s) -> bool:
         return float(pose.t_s[-1]) - self._phase_t_s > limit_s
 
     def _phase_move(self, pose, i0):
         tr = self._trial
-        j = self._track_move(pose, i0, 0.5, tr.q_ref_head)
+        # The target posture is a reference: its whole averaging window must be settled.
+        hold = self.hold_s if self.task == "neutral" else self.settle_s
+        j = self._track_move(pose, i0, 0.5, tr.q_ref_head, hold)
         if j is None:
             if self._timed_out(pose, self.move_timeout_s):
                 return len(pose) - 1, self._skip(pose.t_s[-1], "no movement was detected")
