@@ -100,3 +100,22 @@ def test_the_session_ends_with_its_own_done_prompt_and_without_the_calibrations(
     assert kinds.count("done") == 1 and kinds[-1] == "done"
     assert "Session finished" in prompts[-1]["text"]
     assert kinds[:3] == ["sit_still", "nod", "turn"]  # the functional calibration comes first
+
+
+@pytest.mark.slow
+def test_a_12_day_program_progresses_and_the_flare_day_stops(tmp_path):
+    """The 21-day run of docs/training.md, shortened to keep the suite fast."""
+    from cervitrack.trainer.training.simulate import simulate_program
+    from cervitrack.trainer.training.store import TrainingStore
+
+    with TrainingStore(tmp_path / "sim.db") as store:
+        days = simulate_program(12, store, seed=1, flare_day=7)
+    levels = [d["level"] for d in days]
+    stops = [(d["day"], d["reason"]) for d in days if d["stopped"]]
+    assert stops == [(7, "pain")]
+    assert days[6]["pain_after"] - days[6]["pain_before"] >= 2
+    assert levels[7] == levels[6] - 1  # the flare-up costs one level
+    rises = [b - a for a, b in zip(levels, levels[1:])]
+    assert all(r >= 0 for i, r in enumerate(rises) if i != 6)  # otherwise never easier
+    assert levels[0] == 1 and levels[6] >= 3 and levels[-1] >= 4
+    assert days[-1]["adherence"]["current_streak_days"] == 12
