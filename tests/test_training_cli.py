@@ -169,3 +169,24 @@ def test_a_device_that_cannot_be_opened_is_one_clear_line_before_any_question(ca
     code, out, err = run_cli(capsys, "train", "--device", f"replay:{tmp_path / 'missing.cvtrec'}")
     assert code == 2 and err.startswith("cervitrack: error: ") and len(err.strip().splitlines()) == 1
     assert person.asked == []
+
+
+def test_ctrl_c_stops_the_session_with_advice_and_it_is_stored(capsys, monkeypatch):
+    assert run_cli(capsys, "train-plan", "set", "reps_per_direction=1", 'blocks=["relocation"]',
+                   'directions=["flexion"]')[0] == 0
+
+    class Stopper(Terminal):
+        """Answers the checks, then presses Ctrl-C at the first rating after a block."""
+
+        def __call__(self, text):
+            if "How is your neck pain" in text and sum("How is your neck pain" in q for q in self.asked) == 1:
+                raise KeyboardInterrupt
+            return super().__call__(text)
+
+    monkeypatch.setattr("builtins.input", Stopper())
+    code, out, err = run_cli(capsys, "train", "--device", "sim", "--seed", "2")
+    assert code == 0, err
+    assert "[stop] You stopped the session" in out and "urgent care" in out
+    code, out, _ = run_cli(capsys, "train-progress", "--json")
+    doc = json.loads(out)
+    assert doc["weekly"][0]["stops"] == 1

@@ -30,21 +30,26 @@ def run_sim_interactive(args, store, plan, mode, before, today: str, ask, say) -
                          patient_factory=TrainingPatient)
     say("The simulated headset is worn by a virtual trainee, who does the movements. "
         "You answer the questions.")
-    while not engine.done:
-        if session.t_s >= MAX_SESSION_S:
-            raise RuntimeError("the training session did not finish")
-        step = session.step()
-        for p in step.prompts:
-            if p.kind not in QUIET:
-                say(f"[{p.kind}] {p.text}")
-        question = engine.question
-        if question:
-            value = cli_flow.ask_rating(ask) if question == "rate_symptoms" else cli_flow.ask_estimate(ask)
-            t = float(step.pose.t_s[-1]) if len(step.pose) else session.t_s
-            for p in engine.answer(t, question, value):
+    say("Press Ctrl-C at any moment to stop.")
+    try:
+        while not engine.done:
+            if session.t_s >= MAX_SESSION_S:
+                raise RuntimeError("the training session did not finish")
+            step = session.step()
+            for p in step.prompts:
                 if p.kind not in QUIET:
                     say(f"[{p.kind}] {p.text}")
-                session.patient.on_prompt(p, session.t_s)
+            question = engine.question
+            if question:
+                value = cli_flow.ask_rating(ask) if question == "rate_symptoms" else cli_flow.ask_estimate(ask)
+                t = float(step.pose.t_s[-1]) if len(step.pose) else session.t_s
+                for p in engine.answer(t, question, value):
+                    if p.kind not in QUIET:
+                        say(f"[{p.kind}] {p.text}")
+                    session.patient.on_prompt(p, session.t_s)
+    except KeyboardInterrupt:
+        for p in engine.stop_now(session.t_s):
+            say(f"[{p.kind}] {p.text}")
     return _finish(store, plan, engine, today, say)
 
 
@@ -53,8 +58,13 @@ def finish_live(args, store, plan, mode, before, today: str, source, ask, say) -
     from cervitrack.trainer.training.live import run_device_session
 
     engine = TrainingSession(plan, mode, before, rate_hz=source.nominal_rate_hz)
+    say("Press Ctrl-C at any moment to stop.")
     try:
         finished = run_device_session(source, engine, ask, say)
+    except KeyboardInterrupt:
+        finished = True
+        for p in engine.stop_now(float(source.now_s())):
+            say(f"[{p.kind}] {p.text}")
     finally:
         source.close()
     if not finished:

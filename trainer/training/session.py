@@ -12,6 +12,9 @@ decides the day's mode with :func:`cervitrack.trainer.training.symptoms.readines
    the session with the advice (``stop`` prompt);
 3. ``done``.
 
+The person can stop at any moment (:meth:`TrainingSession.stop_now`): the session ends with
+advice and is stored as stopped (reason ``person``), which holds the level.
+
 Questions (``rate_symptoms``, ``estimate``) are answered with ``answer(t_s, kind, value)``;
 time keeps running (the person sits still) while a question is open.
 """
@@ -133,6 +136,13 @@ class TrainingSession:
                 prompts += self._end_block(t_s)
             return prompts
         raise ValueError(f"no {kind} question is open")
+
+    def stop_now(self, t_s: float) -> list[Prompt]:
+        """The person stops the session (a stop button, Ctrl-C): it ends now, with advice."""
+        if self.done:
+            return []
+        self.stop = symptoms.StopDecision(True, "person", symptoms.ADVICE["person"])
+        return self._finish(t_s, DrillPrompt(kind="stop", t_s=float(t_s), text=self.stop.advice))
 
     # ------------------------------------------------------------------ blocks
     def _collect(self, prompts):

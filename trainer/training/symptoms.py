@@ -52,6 +52,9 @@ ADVICE = {
     "nausea": ("You felt sick, so we stopped. Sit quietly until it passes. Contact your "
                "clinician before training again. If it is sudden or severe, seek urgent care."),
     "red_flag": "We stopped because of the symptom you reported. " + SEE_CLINICIAN,
+    "person": ("You stopped the session. That is always fine. If you stopped because of pain, "
+               "dizziness or nausea, rest until it settles and contact your clinician before training "
+               "again; if it is sudden or severe, seek urgent care."),
     "severe_pain": ("Your pain is high today, so there is no training today: training in pain "
                     "does not help the exercises work. Rest, and contact your physiotherapist if "
                     "it stays this high."),
