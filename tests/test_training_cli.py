@@ -163,10 +163,11 @@ def test_a_new_neurological_symptom_between_blocks_stops_the_session(capsys, mon
     assert sum("How is your neck pain" in q for q in person.asked) == 2  # before, after block 1 only
 
 
-def test_a_device_that_cannot_be_opened_is_one_clear_line_before_any_question(capsys, monkeypatch, tmp_path):
+@pytest.mark.parametrize("spec", ["serial:/nonexistent/ttyUSB9", "replay:missing.cvtrec", "bogus:x"])
+def test_a_device_that_cannot_be_opened_is_one_clear_line_before_any_question(capsys, monkeypatch, spec):
     person = Terminal()
     monkeypatch.setattr("builtins.input", person)
-    code, out, err = run_cli(capsys, "train", "--device", f"replay:{tmp_path / 'missing.cvtrec'}")
+    code, out, err = run_cli(capsys, "train", "--device", spec)
     assert code == 2 and err.startswith("cervitrack: error: ") and len(err.strip().splitlines()) == 1
     assert person.asked == []
 

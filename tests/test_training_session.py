@@ -119,3 +119,45 @@ def test_a_12_day_program_progresses_and_the_flare_day_stops(tmp_path):
     assert all(r >= 0 for i, r in enumerate(rises) if i != 6)  # otherwise never easier
     assert levels[0] == 1 and levels[6] >= 3 and levels[-1] >= 4
     assert days[-1]["adherence"]["current_streak_days"] == 12
+
+
+def test_a_live_device_session_runs_through_the_decoder_and_asks_on_the_terminal():
+    """The live path (bytes → decoder → pipeline → session, questions on the terminal) with the
+    simulated headset as the device and the virtual trainee as the person wearing it."""
+    from cervitrack.firmware_bridge.sim.device import SimulatedHeadset
+    from cervitrack.trainer.training.live import OpenedDevice, run_device_session
+    from cervitrack.trainer.training.sim_patient import TrainingPatient
+
+    cfg = SimConfig(seed=3, sensor=SensorConfig(rate_hz=SIM_RATE_HZ), patient=skill_for_practice(0))
+    trainee = TrainingPatient(cfg.patient, np.random.default_rng(3))
+    headset = SimulatedHeadset(cfg, trainee)
+    clock = {"t_s": 0.0}
+
+    class Source:
+        protocol = headset.protocol
+        nominal_rate_hz = cfg.sensor.rate_hz
+
+        def polls(self):
+            while clock["t_s"] < 600:
+                clock["t_s"] += 0.5
+                yield headset.advance(clock["t_s"])
+
+        def close(self):
+            pass
+
+    answers = iter(["2", "0", "n", "n"])  # one rating after the block: pain 2, dizziness 0, no, no
+    said = []
+    plan = Plan(level=2, reps_per_direction=1, blocks=("relocation",), relocation_blocks=1,
+                directions=("rotation_left", "extension"))
+    engine = TrainingSession(plan, "normal", R(2), rate_hz=cfg.sensor.rate_hz)
+    source = Source()
+    finished = run_device_session(OpenedDevice(source, source.polls()), engine,
+                                  ask=lambda text: "o" if "Where do you think" in text else next(answers),
+                                  say=said.append, on_prompt=lambda p: trainee.on_prompt(p, clock["t_s"]))
+    assert finished and not engine.stop.stop
+    trials = engine.relocation_trials()
+    assert [t["valid"] for t in trials] == [True, True]
+    assert [t["estimate"] for t in trials] == ["on_target", "on_target"]
+    drawn = [r["error_deg"] for r in trainee.drill_relocations]
+    assert np.array([t["signed_error_deg"] for t in trials]) == pytest.approx(drawn, abs=1.0)
+    assert said[-1].startswith("[done]") and any(s.startswith("[feedback]") for s in said)

@@ -88,7 +88,7 @@ def run_interactive(args, ask=None, say=print) -> int:
     if args.device != "sim":
         from cervitrack.trainer.training.live import open_device
 
-        source = open_device(args.device, args.seed)  # before the questions: fail early
+        source = open_device(args.device, args.seed, args.protocol, args.baud)  # fail before the questions
     today = dt.date.today().isoformat()
     say(safety.DISCLAIMER)
     with TrainingStore(args.db) as store:
@@ -140,7 +140,11 @@ def run(args) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("train", help="home training program (safety screen, drills, progression, history)")
-    p.add_argument("--device", default="sim", metavar="SPEC", help="device (default sim: simulated headset)")
+    p.add_argument("--device", default="sim", metavar="SPEC",
+                   help="sim (default: simulated headset and virtual trainee), serial:PORT, ble:ADDRESS_OR_NAME, "
+                   "udp:PORT")
+    p.add_argument("--protocol", metavar="P", help="live device: wire protocol (as for cervitrack stream)")
+    p.add_argument("--baud", type=int, metavar="B", help="live serial device: line speed")
     p.add_argument("--patient", default="default", help="patient id (default 'default')")
     p.add_argument("--headless", action="store_true", help="no window; with --device sim: simulate")
     p.add_argument("--json", action="store_true", help="print one JSON object (simulation)")

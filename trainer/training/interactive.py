@@ -54,16 +54,16 @@ def run_sim_interactive(args, store, plan, mode, before, today: str, ask, say) -
 
 
 def finish_live(args, store, plan, mode, before, today: str, source, ask, say) -> int:
-    """A session with a device source (see :mod:`cervitrack.trainer.training.live`)."""
+    """A session with an opened device (:class:`cervitrack.trainer.training.live.OpenedDevice`)."""
     from cervitrack.trainer.training.live import run_device_session
 
-    engine = TrainingSession(plan, mode, before, rate_hz=source.nominal_rate_hz)
+    engine = TrainingSession(plan, mode, before, rate_hz=source.source.nominal_rate_hz)
     say("Press Ctrl-C at any moment to stop.")
     try:
         finished = run_device_session(source, engine, ask, say)
     except KeyboardInterrupt:
         finished = True
-        for p in engine.stop_now(float(source.now_s())):
+        for p in engine.stop_now(float(source.source.now_s())):
             say(f"[{p.kind}] {p.text}")
     finally:
         source.close()

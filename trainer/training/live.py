@@ -7,6 +7,9 @@ installed; otherwise says so in one line.
 from __future__ import annotations
 
 import importlib
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 from cervitrack.firmware_bridge.protocols import make_decoder
 from cervitrack.firmware_bridge.samples import SampleBatch, concat
@@ -17,15 +20,40 @@ from cervitrack.trainer.training.session import TrainingSession
 QUIET = {"trial_recorded", "estimate", "rate_symptoms"}
 
 
-def open_device(spec: str, seed=None):
+@dataclass
+class OpenedDevice:
+    """A device source whose polling has started: ``polls`` continues ``source.polls()``."""
+
+    source: object
+    polls: Iterator
+
+    def close(self) -> None:
+        self.source.close()
+
+
+def open_device(spec: str, seed=None, protocol: str | None = None, baud: int | None = None):
     """Open a device source by its spec (real time); ValueError when device sources are not
-    installed (:mod:`cervitrack.trainer.devices`)."""
+    installed (:mod:`cervitrack.trainer.devices`). ``protocol`` and ``baud`` as for
+    ``cervitrack stream``."""
     try:
         devices = importlib.import_module("cervitrack.trainer.devices")
     except ImportError:
         raise ValueError(f"device {spec!r}: device sources are not available in this build; "
                          "use --device sim") from None
-    return devices.open_device(spec, speed=1.0, seed=seed)
+    if protocol is not None:
+        make_decoder(protocol)  # a bad protocol name is reported before opening a device
+    source = devices.open_device(spec, speed=1.0, seed=seed, protocol=protocol, baud=baud)
+    # Live transports open the port when polling starts: poll once now, so that a missing
+    # device is reported before the questions, and keep that poll's items.
+    polls = source.polls()
+    try:
+        first = next(polls)
+    except StopIteration:
+        first = []
+    except BaseException:
+        source.close()
+        raise
+    return OpenedDevice(source, itertools.chain([first], polls))
 
 
 def _poses(pipeline: Pipeline, items):
@@ -41,13 +69,26 @@ def _poses(pipeline: Pipeline, items):
     return poses
 
 
-def run_device_session(source, engine: TrainingSession, ask, say) -> bool:
-    """Run ``engine`` on ``source`` until done; False if the source ended first."""
+def run_device_session(device: OpenedDevice, engine: TrainingSession, ask, say, on_prompt=None) -> bool:
+    """Run ``engine`` on the device until done; False if the stream ended first.
+
+    ``on_prompt(prompt)`` is called for every prompt (audio cues; the tests' virtual person).
+    """
+    source = device.source
     pipeline = Pipeline(make_decoder(source.protocol)) if source.protocol else None
     if pipeline is None:
         raise ValueError("this device source delivers no decodable stream")
     started = False
-    for items in source.polls():
+    bias_applied = None
+
+    def emit(prompts):
+        for p in prompts:
+            if p.kind not in QUIET:
+                say(f"[{p.kind}] {p.text}")
+            if on_prompt is not None:
+                on_prompt(p)
+
+    for items in device.polls:
         for pose in _poses(pipeline, items):
             if len(pose) == 0:
                 continue
@@ -57,17 +98,14 @@ def run_device_session(source, engine: TrainingSession, ask, say) -> bool:
                 prompts = engine.update(pose)
             if engine.calibration is not None and pipeline.calibration is None:
                 pipeline.calibration = engine.calibration
-            if engine.gyro_bias_update is not None:
+            if engine.gyro_bias_update is not None and engine.gyro_bias_update is not bias_applied:
                 pipeline.set_gyro_bias(engine.gyro_bias_update)
-            for p in prompts:
-                if p.kind not in QUIET:
-                    say(f"[{p.kind}] {p.text}")
+                bias_applied = engine.gyro_bias_update
+            emit(prompts)
             question = engine.question
             if question:
                 value = cli_flow.ask_rating(ask) if question == "rate_symptoms" else cli_flow.ask_estimate(ask)
-                for p in engine.answer(float(pose.t_s[-1]), question, value):
-                    if p.kind not in QUIET:
-                        say(f"[{p.kind}] {p.text}")
+                emit(engine.answer(float(pose.t_s[-1]), question, value))
         if engine.done:
             return True
     return engine.done
