@@ -228,7 +228,7 @@ class RelocationDrill(_DrillEngine):
         if self.task == "neutral":
             eyes = ("Keep your eyes open and watch the dot." if self.vision == "laser"
                     else "Close your eyes.")
-            text = f"{eyes} {DIRECTION_TEXT[d].capitalize()} {how}, about {amp:.0f}°, then hold."
+            text = f"{eyes} {DIRECTION_TEXT[d].capitalize()}, {how}, about {amp:.0f}°, then hold."
         else:
             text = (f"Eyes open: {DIRECTION_TEXT[d]} {how} until the dot is on the target "
                     f"({amp:.0f}°), then hold and remember where it is.")
@@ -431,8 +431,8 @@ class RomWarmup(_DrillEngine):
         tr = self._trial
         tr.q_ref_head, _ = self._mean_head(float(pose.t_s[j]))
         d = tr.direction
-        text = (f"Gently {DIRECTION_TEXT[d]} up to the marker, only as far as it is comfortable, "
-                "then come back.")
+        text = (f"Gently {DIRECTION_TEXT[d]}, as far as the marker and only as far as is "
+                "comfortable, then come back.")
         kw = {"amplitude_deg": self.limit_deg[d], "vision": "laser", "speed_deg_s": SPEEDS["slow"][1]}
         return j, self._enter("move", _prompt("warmup_move", pose.t_s[j], text, d, **kw))
 

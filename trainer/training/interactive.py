@@ -83,5 +83,6 @@ def _finish(store, plan, engine, today: str, say) -> int:
     if new_plan.level != plan.level:
         say(f"Next time: level {new_plan.level} ({record['level_reason']}).")
     a = record["adherence"]
-    say(f"Streak: {a['current_streak_days']} days in a row.")
+    n = a["current_streak_days"]
+    say(f"Streak: {n} day{'s' if n != 1 else ''} in a row.")
     return 0
