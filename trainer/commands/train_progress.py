@@ -36,8 +36,11 @@ def run(args) -> int:
         print(json.dumps(doc))
     else:
         a = doc["adherence"]
+        def days(n):
+            return f"{n} day" if n == 1 else f"{n} days"
+
         print(f"{patient}: {a['checkin_days']} of {a['planned_days']} planned days ({a['adherence_pct']:.0f} %), "
-              f"current streak {a['current_streak_days']} days, longest {a['longest_streak_days']} days")
+              f"current streak {days(a['current_streak_days'])}, longest {days(a['longest_streak_days'])}")
         for w in doc["weekly"]:
             pain = "-" if w["mean_pain_before_nrs"] is None else f"{w['mean_pain_before_nrs']:.1f}"
             print(f"  week {w['week']}: mean pain before {pain}/10, stops {w['stops']}, "

@@ -22,6 +22,10 @@ DIRECTION_STYLE = {
 }
 
 
+def _days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
 def _ensure_app():
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -40,12 +44,14 @@ def progress_widget(sessions: list[dict], trials: list[dict], diary: list[dict],
     win = pg.GraphicsLayoutWidget()
     win.resize(1200, 980)
     days = np.array([s["day"] for s in sessions], dtype=float)
+    #: At least a week on the axis, so a new patient's first days read as days.
+    last_day = max(7.0, float(days.max()) if days.size else 1.0)
     end = sessions[-1]["date"] if sessions else start
     adh = progress.adherence(sessions, start, end, days_per_week)
     head = (f"<span style='font-size:15pt'><b>{title}</b></span><br>"
             f"<span style='font-size:11pt'>{adh['checkin_days']} of {adh['planned_days']} planned days "
-            f"({adh['adherence_pct']:.0f} %), current streak {adh['current_streak_days']} days, "
-            f"longest {adh['longest_streak_days']} days</span>")
+            f"({adh['adherence_pct']:.0f} %), current streak {_days(adh['current_streak_days'])}, "
+            f"longest {_days(adh['longest_streak_days'])}</span>")
     win.addLabel(head, row=0, col=0)
     font_axis = {"font-size": "11pt"}
 
@@ -56,7 +62,8 @@ def progress_widget(sessions: list[dict], trials: list[dict], diary: list[dict],
         p.setLabel("bottom", "program day", **font_axis)
         p.showGrid(x=True, y=True, alpha=0.25)
         p.getAxis("left").setWidth(60)
-        p.setXRange(0.5, max(days.max() if days.size else 1, 1) + 0.5, padding=0)
+        p.setXRange(0.5, last_day + 0.5, padding=0)
+        p.getAxis("bottom").setTickSpacing(1 if last_day <= 14 else 2, 1)  # whole days
         return p
 
     # 1. accuracy per direction
@@ -73,7 +80,7 @@ def progress_widget(sessions: list[dict], trials: list[dict], diary: list[dict],
         ymax = max(ymax, float(y.max()) + 1.0)
         p1.plot(x, y, pen=pg.mkPen(color, width=2), symbol=symbol, symbolSize=8, symbolBrush=color,
                 symbolPen=color, name=label)
-    p1.plot([0.5, max(days.max() if days.size else 1, 1) + 0.5], [THRESHOLD_DEFAULT_DEG] * 2,
+    p1.plot([0.5, last_day + 0.5], [THRESHOLD_DEFAULT_DEG] * 2,
             pen=pg.mkPen((120, 120, 120), width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine),
             name=f"{THRESHOLD_DEFAULT_DEG}° screening threshold")
     p1.setYRange(0, ymax + 1.5, padding=0)
