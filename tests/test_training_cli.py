@@ -121,6 +121,11 @@ def test_an_interactive_session_runs_stores_and_remembers_the_screen(capsys, mon
     assert "[estimate]" not in out  # the question is asked, not printed as a prompt
     assert sum("Where do you think" in q for q in person.asked) == 4  # level 2: every trial
     assert "Today: 4 tries" in out
+    from cervitrack.trainer.store import Store
+
+    with Store() as clinical:  # the session is also in the clinical sessions store
+        hist = clinical.history("default", "training")
+        assert len(hist) == 1 and hist[0]["scores"]["level"] == 2 and hist[0]["scores"]["n_trials"] == 4
     first_run = sum("cancer" in q for q in person.asked)
     assert first_run == 1
     person2 = Terminal(pain=8)  # next time: the screen is not repeated; severe pain → no training

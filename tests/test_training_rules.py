@@ -270,3 +270,21 @@ def test_posture_ignores_moderate_flexion_and_gaps():
     keep = (t < 6 * 60) | (t > 8 * 60)  # the sensor was off for 2 minutes
     got = _feed(det, t[keep], flex[keep])
     assert got and got[0] >= 8 * 60 + 10 * 60 - 2
+
+
+def test_soft_limits_use_the_measured_rom_when_it_is_smaller(tmp_path):
+    from cervitrack.trainer.store import Store
+    from cervitrack.trainer.training.clinical_link import plan_with_measured_rom
+
+    plan = Plan(patient="p1")
+    with Store(tmp_path / "s.sqlite3") as store:
+        assert plan_with_measured_rom(plan, store) == (plan, None)
+        store.ensure_patient("p1")
+        sid = store.add_session("sim", "p1")
+        rom = {"directions": {"rotation_left": {"max_deg": 40.0}, "rotation_right": {"max_deg": 75.0},
+                              "flexion": {"max_deg": None}, "lateral_left": {"max_deg": 30.0}}}
+        store.add_test(sid, "rom", "rom", {}, rom, {}, [])
+        adjusted, measured = plan_with_measured_rom(plan, store)
+    assert measured["rotation_left"] == 40.0
+    assert adjusted.pain_free_rom_deg == {**plan.pain_free_rom_deg, "rotation_left": 40.0}  # only lower
+    assert levels.drill_amplitude_deg(levels.level(8), "rotation_left", adjusted.pain_free_rom_deg) == 30.0
