@@ -130,9 +130,10 @@ class SymptomModel:
     """Deterministic simulated symptoms.
 
     Pain before a session starts at ``pain_start_nrs`` and eases by ``pain_drop_nrs`` over
-    ``days`` (with ±1 day-to-day noise); each block adds a point with probability
-    ``block_rise_p``. On ``flare_day`` the pain before the session is 2 points higher and the
-    first block raises it by 3. Headaches occur on a share of days that falls from
+    ``days`` (with ±1 day-to-day noise); after each block the pain is the day's starting pain
+    plus a transient point with probability ``block_rise_p`` (rises do not accumulate). On
+    ``flare_day`` the pain before the session is 2 points higher and the first block raises it
+    by 3. Headaches occur on a share of days that falls from
     ``headache_p_start`` to half of it, intensity 2-5 (6 on the flare day).
     """
 
@@ -185,7 +186,7 @@ class SimResponder:
         if kind == "estimate":
             return self.patient.estimate()
         if kind == "rate_symptoms":
-            self._pain = min(10, self._pain + self.model.block_rise(self.day, self._blocks))
+            pain = min(10, self._pain + self.model.block_rise(self.day, self._blocks))
             self._blocks += 1
-            return SymptomRating(self._pain)
+            return SymptomRating(pain)
         raise ValueError(f"the simulated patient cannot answer {kind!r}")
