@@ -12,7 +12,8 @@ improves with practice (:func:`~cervitrack.trainer.training.sim_patient.skill_fo
 an optional flare-up day raises pain during the first block.
 
 A simulated day is a compressed session (one warm-up movement and one relocation trial per
-direction: :data:`SIM_PLAN`) so that 21 days run in well under a minute; the progression rule
+direction, one relocation block, and the Butterfly run when available: :data:`SIM_PLAN`) so
+that 21 days run in well under a minute of CPU; the progression rule
 therefore needs about two days per level (8 trials). Real plans have 2-3 trials per direction
 and two relocation blocks.
 """
