@@ -161,3 +161,27 @@ def test_a_live_device_session_runs_through_the_decoder_and_asks_on_the_terminal
     drawn = [r["error_deg"] for r in trainee.drill_relocations]
     assert np.array([t["signed_error_deg"] for t in trials]) == pytest.approx(drawn, abs=1.0)
     assert said[-1].startswith("[done]") and any(s.startswith("[feedback]") for s in said)
+
+
+def test_posture_monitor_reminds_a_head_held_down_on_the_simulated_pipeline():
+    """Calibrate, then the virtual person looks down 30° and stays there: with a 1-minute hold
+    and a 2-minute interval (shortened for the test), reminders come at about 1 and 3 minutes."""
+    from cervitrack.trainer.jpe import JpeSettings, JpeTest
+    from cervitrack.trainer.prompts import make_prompt
+    from cervitrack.trainer.runner import SimSession
+    from cervitrack.trainer.training.posture import PostureMonitor, PostureSettings
+
+    cfg = SimConfig(seed=2, sensor=SensorConfig(rate_hz=SIM_RATE_HZ))
+    cfg.patient.amplitude_deg = {**cfg.patient.amplitude_deg, "flexion": 30.0}
+    session = SimSession(cfg, JpeTest(JpeSettings(directions=()), rate_hz=SIM_RATE_HZ), step_s=0.5)
+    session.run()
+    monitor = PostureMonitor(session.engine.calibration, PostureSettings(hold_min=1.0, min_interval_min=2.0),
+                             duration_s=200.0)
+    session.engine = monitor
+    monitor.start(session.t_s)
+    t_down = session.t_s
+    session.patient.on_prompt(make_prompt("move", t_down, "flexion"), t_down)  # and never comes back
+    session.run()
+    after = np.array(monitor.reminders_t_s) - t_down
+    assert len(after) == 2
+    assert after[0] == pytest.approx(61.0, abs=4.0) and after[1] - after[0] == pytest.approx(120.0, abs=2.0)

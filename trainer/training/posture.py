@@ -103,3 +103,46 @@ class PostureDetector:
                 self.last_reminder_t_s = ti
                 self.flexed_since_t_s = ti
         return out
+
+
+class PostureMonitor:
+    """The detector as an engine (``start``/``update``/``done``/``events``) over calibrated
+    poses: issues a ``posture_reminder`` prompt per reminder; ``done`` after ``duration_s``
+    (None: never, for an open-ended desk session)."""
+
+    name = "posture"
+
+    def __init__(self, calibration, settings: PostureSettings = PostureSettings(),
+                 duration_s: float | None = None) -> None:
+        from cervitrack.signal import kinematics
+
+        self._angles = kinematics.head_angles_deg
+        self.calibration = calibration
+        self.detector = PostureDetector(settings)
+        self.duration_s = duration_s
+        self.events: list[dict] = []
+        self.reminders_t_s: list[float] = []
+        self._t0_s: float | None = None
+        self.done = False
+        self.gyro_bias_update = None
+
+    def start(self, t_s: float) -> list:
+        self._t0_s = float(t_s)
+        self.events.append({"t_s": float(t_s), "kind": "posture_start"})
+        return []
+
+    def update(self, pose) -> list:
+        from cervitrack.trainer.prompts import Prompt
+
+        if len(pose) == 0 or self.done:
+            return []
+        flexion = self._angles(self.calibration.neutral_head(pose.q_world_sensor))["flexion"]
+        prompts = []
+        for t in self.detector.update(pose.t_s, flexion):
+            self.reminders_t_s.append(t)
+            prompt = Prompt(kind="posture_reminder", t_s=t, text=REMINDER_TEXT)
+            self.events.append(prompt.as_event())
+            prompts.append(prompt)
+        if self.duration_s is not None and pose.t_s[-1] - self._t0_s >= self.duration_s:
+            self.done = True
+        return prompts
