@@ -29,9 +29,15 @@ def _days(n: int) -> str:
 def _ensure_app():
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6 import QtWidgets  # pinned binding, imported before pyqtgraph
+    from PySide6 import QtGui, QtWidgets  # pinned binding, imported before pyqtgraph
 
-    return QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    app = QtGui.QGuiApplication.instance()
+    if app is None:
+        return QtWidgets.QApplication([])
+    if not isinstance(app, QtWidgets.QApplication):
+        # Widgets in a process whose application is a plain QGuiApplication abort Qt.
+        raise RuntimeError("cannot draw the progress figure: this process's Qt application has no widgets")
+    return app
 
 
 def progress_widget(sessions: list[dict], trials: list[dict], diary: list[dict], start: str,
