@@ -28,9 +28,11 @@ SAFETY = ("Stop any test or exercise on pain, dizziness or nausea. Red-flag symp
 
 
 def ensure_app():
-    """The Qt application (offscreen when there is no display). A QApplication (a
-    QGuiApplication that also allows widgets), so that the application's windows can be opened
-    later in the same process: Qt allows one application object per process."""
+    """A QGuiApplication (offscreen when there is no display).
+
+    It is created as a QApplication (a QGuiApplication subclass): a process can hold only one
+    application object, and a plain QGuiApplication would make every later widget (GUI,
+    pyqtgraph figures) abort the process."""
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtGui import QGuiApplication
