@@ -4,7 +4,10 @@
   disclaimer, first-run safety screen (red flags), daily 5D/3N check, pain/dizziness rating,
   then the drills; questions (ratings, "where do you think you are?") are asked in the
   terminal. With ``--device sim`` a virtual trainee wears the simulated headset and moves;
-  you answer.
+  you answer. With a display (and without ``--terminal``) the same session runs in the
+  patient training window (:mod:`cervitrack.trainer.gui.training_window`).
+- ``cervitrack train --device sim --screenshot PATH [--moment drill|summary]``: the training
+  window rendered offscreen with the virtual trainee.
 - ``cervitrack train --device sim --headless --simulate-days N [--pain-flare-day D] [--json]``:
   a virtual trainee who improves with practice does the program day by day (real drill
   sessions through the simulated pipeline); prints one record per day (``--json``:
@@ -135,7 +138,35 @@ def run(args) -> int:
         return run_simulation(args)
     if args.json or args.headless:
         raise CliError("--json and --headless are for the simulation (--device sim); a live session is interactive")
+    if args.screenshot:
+        return run_screenshot(args)
+    from cervitrack.trainer.commands.demo import has_display
+
+    if not args.terminal and has_display():
+        return run_gui(args)
     return run_interactive(args)
+
+
+def run_screenshot(args) -> int:
+    """The training window offscreen (virtual trainee, a few simulated days of history in a
+    temporary file): mid-drill or at the summary."""
+    if args.device != "sim":
+        raise CliError("--screenshot needs --device sim (the virtual trainee does the session)")
+    from cervitrack.trainer.gui.training_app import render_training_screenshot
+
+    path = render_training_screenshot(args.screenshot, args.moment, seed=args.seed)
+    print(f"saved {path}")
+    return 0
+
+
+def run_gui(args) -> int:
+    """The patient training window (safety screen, ratings, drills, summary)."""
+    from cervitrack.trainer.gui.training_app import run_training_gui
+    from cervitrack.trainer.training.interactive import _session_plan
+
+    with TrainingStore(args.db) as store:
+        return run_training_gui(args.device, store, args.patient, dt.date.today().isoformat(),
+                                protocol=args.protocol, plan_for_session=lambda plan: _session_plan(plan, print))
 
 
 def register(sub) -> None:
@@ -153,4 +184,9 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=1, help="simulation seed (default 1)")
     p.add_argument("--progress-png", metavar="FILE.png", help="also save the progress figure (simulation)")
     p.add_argument("--db", metavar="FILE", help="training history file (default: in the data dir)")
+    p.add_argument("--terminal", action="store_true", help="ask in the terminal even when a display is present")
+    p.add_argument("--screenshot", metavar="PATH.png",
+                   help="render the training window offscreen with the virtual trainee and save a PNG (--device sim)")
+    p.add_argument("--moment", choices=("drill", "summary"), default="drill",
+                   help="what --screenshot shows: mid-drill (default) or the summary with the progress figure")
     p.set_defaults(func=run)
