@@ -1,0 +1,131 @@
+"""The patient training window: safety screen, ratings and stop rules, drills through the
+session engine, summary. Offscreen, with the simulated headset worn by the virtual trainee;
+answers are injected the way the buttons give them."""
+
+import numpy as np
+import pytest
+
+from cervitrack.firmware_bridge.sim.config import SensorConfig, SimConfig
+from cervitrack.trainer.gui.application import qt_app
+from cervitrack.trainer.gui.training_app import SimAnswers, drive, open_training_window, short_plan
+from cervitrack.trainer.training import safety, symptoms
+from cervitrack.trainer.training.store import TrainingStore
+from cervitrack.trainer.training.symptoms import SymptomRating
+
+TODAY = "2026-03-02"
+
+
+@pytest.fixture
+def store(tmp_path):
+    with TrainingStore(tmp_path / "training.db") as s:
+        yield s
+
+
+def _window(store, level=2):
+    qt_app()
+    cfg = SimConfig(seed=5, sensor=SensorConfig(rate_hz=50.0))
+    window = open_training_window("sim", store, "p1", TODAY, cfg,
+                                  plan_for_session=lambda plan: short_plan(plan, level))
+    window.show()
+    return window
+
+
+def test_a_short_session_runs_from_the_safety_screen_to_the_summary(store):
+    window = _window(store)
+    assert window.pages.currentWidget() is window.first_screen  # first run: the red-flag screen
+    answers = SimAnswers(ratings=(SymptomRating(2), SymptomRating(2)))
+    frames = drive(window, answers, lambda w: w.stage == "summary")
+    try:
+        assert frames >= 500
+        assert window.pages.currentWidget() is window.summary_page
+        record = window.record
+        assert not record["stopped"]
+        assert record["n_trials"] == 8  # 4 directions × 2 tries, one block
+        assert record["estimate_agreement"] is not None  # level 2: "where do you think you are?" asked
+        assert answers.n_ratings == 2  # before the session and after the block
+        # Stored: screens, diary, session; the summary shows the progress figure.
+        assert [s["date"] for s in store.sessions("p1")] == [TODAY]
+        assert store.first_run_screening("p1")["positive"] is False
+        assert window.progress is not None and "tries" in window.summary_text.text()
+        # The dot was hidden while the eyes were closed (level 2).
+        assert window.drill_page.wall.vision == "closed"
+    finally:
+        window.close()
+
+
+def test_the_dot_is_hidden_at_the_estimate_question_and_shown_at_the_laser_level(store):
+    window = _window(store)
+    try:
+        drive(window, SimAnswers(), lambda w: w.drill_page.estimate_box.isVisible())
+        assert window.drill_page.wall.cursor_hidden
+        assert window.worker.feed.state["question"] == "estimate"
+    finally:
+        window.close()
+    laser = _window(store, level=1)
+    try:
+        drive(laser, SimAnswers(), lambda w: w.drill_page.wall.phase_prompt == "drill_move")
+        assert not laser.drill_page.wall.cursor_hidden
+    finally:
+        laser.close()
+
+
+def test_a_positive_safety_screen_blocks_training(store):
+    window = _window(store)
+    try:
+        window.submit_screen("first_run", {q.key: q.key == "recent_trauma" for q in safety.FIRST_RUN_QUESTIONS})
+        assert window.stage == "ended"
+        assert window.pages.currentWidget() is window.message_page
+        assert safety.SEE_CLINICIAN in window.message.text()
+        assert window.engine is None  # no session was started
+        assert store.first_run_screening("p1")["positive"] is True
+        for _ in range(60):
+            window.worker.step_to(window.worker.t_s + 1 / 30)
+            window.tick()
+        assert window.engine is None and store.sessions("p1") == []
+    finally:
+        window.close()
+
+
+def test_an_unanswered_safety_question_is_never_a_no(store):
+    window = _window(store)
+    try:
+        window.first_screen.next.click()
+        assert window.pages.currentWidget() is window.first_screen
+        assert "every question" in window.first_screen.note.text()
+    finally:
+        window.close()
+
+
+def test_a_pain_rise_after_the_block_stops_the_session_with_advice(store):
+    window = _window(store)
+    answers = SimAnswers(ratings=(SymptomRating(2), SymptomRating(4)))  # up by 2: the stop rule
+    try:
+        drive(window, answers, lambda w: w.stage == "summary")
+        assert window.record["stopped"] and window.record["reason"] == "pain"
+        assert window.engine.stop.advice == symptoms.ADVICE["pain"]
+        assert symptoms.ADVICE["pain"] in window.summary_text.text()
+        assert store.sessions("p1")[0]["stopped"]
+    finally:
+        window.close()
+
+
+def test_the_stop_button_ends_the_session_at_once(store):
+    window = _window(store)
+    try:
+        drive(window, SimAnswers(), lambda w: w.drill_page.wall.phase_prompt == "drill_move")
+        window.drill_page.stop.click()
+        drive(window, None, lambda w: w.stage == "summary", max_sim_s=window.worker.t_s + 1.0)
+        assert window.record["stopped"] and window.record["reason"] == "person"
+        assert np.isfinite(window.worker.last_sample_t_s)
+    finally:
+        window.close()
+
+
+def test_severe_pain_before_means_no_training_today(store):
+    window = _window(store)
+    try:
+        drive(window, SimAnswers(ratings=(SymptomRating(8),)), lambda w: w.stage == "ended", max_sim_s=5.0)
+        assert window.engine is None
+        assert window.message_title.text() == "No training today"
+    finally:
+        window.close()
