@@ -7,7 +7,8 @@ import pytest
 
 from cervitrack.firmware_bridge.sim.config import SensorConfig, SimConfig
 from cervitrack.trainer.gui.application import qt_app
-from cervitrack.trainer.gui.training_app import SimAnswers, drive, open_training_window, short_plan
+from cervitrack.trainer.gui.training_app import SimAnswers, drive, open_training_window, short_plan, store_clinical
+from cervitrack.trainer.store import Store
 from cervitrack.trainer.training import safety, symptoms
 from cervitrack.trainer.training.store import TrainingStore
 from cervitrack.trainer.training.symptoms import SymptomRating
@@ -34,6 +35,7 @@ def test_a_short_session_runs_from_the_safety_screen_to_the_summary(store):
     window = _window(store)
     assert window.pages.currentWidget() is window.first_screen  # first run: the red-flag screen
     answers = SimAnswers(ratings=(SymptomRating(2), SymptomRating(2)))
+    window.on_finished = lambda record: store_clinical("sim", window, record)
     frames = drive(window, answers, lambda w: w.stage == "summary")
     try:
         assert frames >= 500
@@ -47,6 +49,8 @@ def test_a_short_session_runs_from_the_safety_screen_to_the_summary(store):
         assert [s["date"] for s in store.sessions("p1")] == [TODAY]
         assert store.first_run_screening("p1")["positive"] is False
         assert window.progress is not None and "tries" in window.summary_text.text()
+        with Store() as clinical:  # as on the command line, also in the clinical store
+            assert [t["scores"]["n_trials"] for t in clinical.history("p1", "training")] == [8]
         # The dot was hidden while the eyes were closed (level 2).
         assert window.drill_page.wall.vision == "closed"
     finally:
@@ -127,5 +131,33 @@ def test_severe_pain_before_means_no_training_today(store):
         drive(window, SimAnswers(ratings=(SymptomRating(8),)), lambda w: w.stage == "ended", max_sim_s=5.0)
         assert window.engine is None
         assert window.message_title.text() == "No training today"
+    finally:
+        window.close()
+
+
+def test_faded_feedback_tries_without_feedback_never_show_the_dot(store):
+    """Level 3 gives feedback after every other try: between an eyes-closed relocation and
+    its feedback (or the next movement) the dot is never drawn."""
+    window = _window(store, level=3)
+    wall = window.drill_page.wall
+    seen = []
+    original = wall.on_event
+    wall.on_event = lambda event: (seen.append(event.get("prompt")) if event.get("kind") == "prompt" else None,
+                                   original(event))
+    answers = SimAnswers()
+    checked = 0
+    try:
+        while window.stage != "summary":
+            assert window.worker.t_s < 900.0
+            answers.answer(window)
+            window.worker.step_to(window.worker.t_s + 1 / 30)
+            window.tick()
+            last = [p for p in seen if p in ("drill_return", "feedback", "drill_move")]
+            if last and last[-1] == "drill_return" and window.pages.currentWidget() is window.drill_page:
+                assert not wall.cursor.isVisible()
+                checked += 1
+        relocations, feedbacks = seen.count("drill_return"), seen.count("feedback")
+        assert relocations == 8 and 0 < feedbacks < relocations  # faded: some tries without feedback
+        assert checked > 100
     finally:
         window.close()

@@ -137,6 +137,15 @@ def render_training_screenshot(path, moment: str = "drill", seed: int | None = 1
     return path
 
 
+def store_clinical(device: str, window, record: dict) -> None:
+    """The session also goes into the clinical store, as on the command line."""
+    from cervitrack.trainer.store import Store
+    from cervitrack.trainer.training.clinical_link import store_training_session
+
+    with Store() as clinical:
+        store_training_session(clinical, device, window.plan, window.engine, record)
+
+
 def run_training_gui(device: str, store, patient: str, today: str, sim_config: SimConfig | None = None,
                      protocol: str | None = None, plan_for_session=None) -> int:
     """Open the training window on the display and run until it is closed."""
@@ -149,6 +158,7 @@ def run_training_gui(device: str, store, patient: str, today: str, sim_config: S
     player, _ = default_player()
     audio = AudioCues(player, paths.data_dir() / "cache" / "audio")
     window = open_training_window(device, store, patient, today, sim_config, protocol, plan_for_session, audio)
+    window.on_finished = lambda record: store_clinical(device, window, record)
     window.show()
     window.worker.start()
     window.timer.start(int(FRAME_S * 1000))

@@ -9,7 +9,8 @@ One window, one page at a time, in plain words:
    symptoms, headache diary) and the readiness rule (:func:`symptoms.readiness`);
 3. the drills: the laser wall with the drill's feedback (the dot always visible at the laser
    levels; hidden while the eyes are closed and revealed only when the drill gives feedback,
-   after the "where do you think you are?" question), the drill's prompts, and a big **Stop**
+   after the "where do you think you are?" question, so tries without feedback at the faded
+   levels show nothing), the drill's prompts, and a big **Stop**
    button at all times. After each block the ratings are asked again and the session engine
    applies the stop rules (:func:`symptoms.stop_decision`);
 4. the summary (today's tries, average error, level, advice when stopped) and the progress
@@ -35,8 +36,12 @@ from cervitrack.trainer.training import levels, program, safety, symptoms
 from cervitrack.trainer.training.session import TrainingSession
 from cervitrack.trainer.training.sim_patient import TrainingPatient
 
-#: Drill prompts during which the eyes are closed: the dot is hidden until feedback.
+#: Drill prompts during which the eyes are closed (eyes-closed levels): the dot is hidden.
 EYES_CLOSED_DRILL_PROMPTS = ("drill_return", "drill_relocate", "estimate")
+#: After an eyes-closed relocation the dot stays hidden until the drill gives feedback on it,
+#: or the next movement starts, so a try without feedback (faded feedback) shows nothing.
+RELOCATION_PROMPTS = ("drill_return", "drill_relocate")
+KR_END_PROMPTS = ("feedback", "drill_move", "drill_back", "warmup_move")
 #: Drill prompt → the application's audio cue prompt (eyes-closed drills only).
 DRILL_CUES = {"drill_return": "return", "drill_relocate": "return", "feedback": "trial_recorded",
               "block_done": "done"}
@@ -106,12 +111,19 @@ class DrillWall(WallView):
     def __init__(self, **kw) -> None:
         super().__init__(**kw)
         self.vision = "laser"
+        self.task = "neutral"
+        self.awaiting_kr = False
         self.tries: dict[str, int] = {}
         self.prompt.setText("Getting ready...")
 
     def on_event(self, event: dict) -> None:
-        if event.get("kind") == "prompt" and event["prompt"] == "drill_move":
-            self.tries[event["direction"]] = self.tries.get(event["direction"], 0) + 1
+        if event.get("kind") == "prompt":
+            if event["prompt"] == "drill_move":
+                self.tries[event["direction"]] = self.tries.get(event["direction"], 0) + 1
+            if event["prompt"] in RELOCATION_PROMPTS:
+                self.awaiting_kr = True
+            elif event["prompt"] in KR_END_PROMPTS:
+                self.awaiting_kr = False
         super().on_event(event)
 
     def _trial_label(self, direction: str) -> str:
@@ -119,7 +131,12 @@ class DrillWall(WallView):
 
     @property
     def cursor_hidden(self) -> bool:
-        return self.vision == "closed" and self.phase_prompt in EYES_CLOSED_DRILL_PROMPTS
+        """Eyes-closed levels: hidden while the eyes are closed (for the neutral task also on
+        the way out) and after a relocation until its feedback; laser levels: always shown."""
+        if self.vision != "closed":
+            return False
+        return (self.phase_prompt in EYES_CLOSED_DRILL_PROMPTS or self.awaiting_kr
+                or (self.task == "neutral" and self.phase_prompt == "drill_move"))
 
 
 def _big_button(text: str, colour: str | None = None) -> QtWidgets.QPushButton:
@@ -398,6 +415,7 @@ class TrainingWindow(QtWidgets.QWidget):
         lv = levels.level(self.session_plan.level)
         self.engine = TrainingSession(self.session_plan, mode, self.before, rate_hz=self.worker.source.rate_hz)
         self.drill_page.wall.vision = lv.vision
+        self.drill_page.wall.task = lv.task
         self.drill_page.level.setText(lv.describe() + (". Gentle day: small movements only." if mode == "gentle"
                                                        else "."))
         self.stage = "session"
