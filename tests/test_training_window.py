@@ -161,3 +161,21 @@ def test_faded_feedback_tries_without_feedback_never_show_the_dot(store):
         assert checked > 100
     finally:
         window.close()
+
+
+def test_the_training_window_renders_offscreen_mid_drill(tmp_path):
+    from PySide6 import QtGui
+
+    from cervitrack.trainer.gui.training_app import render_training_screenshot
+
+    path = render_training_screenshot(tmp_path / "training.png", "drill", history_days=0)
+    image = QtGui.QImage(str(path))
+    assert (image.width(), image.height()) == (1100, 950)
+
+
+def test_train_screenshot_needs_the_simulated_device(tmp_path, capsys):
+    from cervitrack.trainer.cli import main
+
+    assert main(["train", "--device", "serial:/dev/null", "--screenshot", str(tmp_path / "x.png")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("cervitrack: error: ") and "--device sim" in err and "\n" not in err
