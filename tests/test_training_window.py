@@ -22,11 +22,19 @@ def store(tmp_path):
         yield s
 
 
-def _window(store, level=2):
+class Recorder:
+    def __init__(self):
+        self.played = []
+
+    def play(self, name, path):
+        self.played.append(name)
+
+
+def _window(store, level=2, audio=None):
     qt_app()
     cfg = SimConfig(seed=5, sensor=SensorConfig(rate_hz=50.0))
     window = open_training_window("sim", store, "p1", TODAY, cfg,
-                                  plan_for_session=lambda plan: short_plan(plan, level))
+                                  plan_for_session=lambda plan: short_plan(plan, level), audio=audio)
     window.show()
     return window
 
@@ -135,10 +143,14 @@ def test_severe_pain_before_means_no_training_today(store):
         window.close()
 
 
-def test_faded_feedback_tries_without_feedback_never_show_the_dot(store):
+def test_faded_feedback_tries_without_feedback_never_show_the_dot(store, tmp_path):
     """Level 3 gives feedback after every other try: between an eyes-closed relocation and
-    its feedback (or the next movement) the dot is never drawn."""
-    window = _window(store, level=3)
+    its feedback (or the next movement) the dot is never drawn. Eyes closed, the audio cues
+    say when to move and when to come back."""
+    from cervitrack.trainer.gui.audio import AudioCues
+
+    player = Recorder()
+    window = _window(store, level=3, audio=AudioCues(player, tmp_path / "audio"))
     wall = window.drill_page.wall
     seen = []
     original = wall.on_event
@@ -159,6 +171,7 @@ def test_faded_feedback_tries_without_feedback_never_show_the_dot(store):
         relocations, feedbacks = seen.count("drill_return"), seen.count("feedback")
         assert relocations == 8 and 0 < feedbacks < relocations  # faded: some tries without feedback
         assert checked > 100
+        assert player.played.count("move") == 8 and player.played.count("return") == 8
     finally:
         window.close()
 

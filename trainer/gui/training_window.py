@@ -43,7 +43,7 @@ EYES_CLOSED_DRILL_PROMPTS = ("drill_return", "drill_relocate", "estimate")
 RELOCATION_PROMPTS = ("drill_return", "drill_relocate")
 KR_END_PROMPTS = ("feedback", "drill_move", "drill_back", "warmup_move")
 #: Drill prompt → the application's audio cue prompt (eyes-closed drills only).
-DRILL_CUES = {"drill_return": "return", "drill_relocate": "return", "feedback": "trial_recorded",
+DRILL_CUES = {"drill_move": "move", "drill_return": "return", "drill_relocate": "return", "feedback": "trial_recorded",
               "block_done": "done"}
 #: Buttons for the self-estimate, in plain words.
 ESTIMATE_BUTTONS = (("on_target", "On the target"), ("left", "Left"), ("right", "Right"),
@@ -437,8 +437,9 @@ class TrainingWindow(QtWidgets.QWidget):
             wall.on_event(event)
             if event.get("kind") == "prompt" and self.audio is not None:
                 cue = DRILL_CUES.get(event["prompt"])
+                eyes_closed = wall.vision == "closed" and not (wall.task == "target" and cue == "move")
                 if cue is not None:
-                    self.audio.on_prompt(cue, wall.vision == "closed")
+                    self.audio.on_prompt(cue, eyes_closed)
         if self.stage != "session":
             return
         state = feed.state
