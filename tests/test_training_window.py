@@ -192,3 +192,23 @@ def test_train_screenshot_needs_the_simulated_device(tmp_path, capsys):
     assert main(["train", "--device", "serial:/dev/null", "--screenshot", str(tmp_path / "x.png")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("cervitrack: error: ") and "--device sim" in err and "\n" not in err
+
+
+def test_the_threaded_window_runs_the_session_in_the_pipeline_thread_and_closes_cleanly(store):
+    from PySide6.QtTest import QTest
+
+    window = _window(store)
+    answers = SimAnswers()
+    answers.answer(window)  # safety screen
+    answers.answer(window)  # daily check
+    answers.answer(window)  # rating before: the session starts
+    window.worker.start()
+    window.timer.start(33)
+    try:
+        QTest.qWait(1500)
+        state = window.worker.feed.state
+        assert state["test"] == "training" and state["phase"] in ("calibrate", "block")
+        assert window.worker.feed.ring.count > 0  # the wall drew samples from the thread
+    finally:
+        window.close()
+    assert window.worker.source.status()["state"] == "disconnected"  # closing stops the worker
