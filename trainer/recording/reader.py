@@ -102,4 +102,8 @@ def load(path) -> Recording:
         OSError: the path does not exist or cannot be read.
         format.FormatError: the file is not a Cervitrack recording.
     """
-    return parse(read_bytes(path), path)
+    data = read_bytes(path)
+    try:
+        return parse(data, path)
+    except fmt.FormatError as exc:
+        raise fmt.FormatError(f"{path}: {exc}") from None
