@@ -79,16 +79,16 @@ class FormatError(ValueError):
 # --------------------------------------------------------------------------------------------
 
 
-def _plain(value):
+def to_plain(value):
     """``value`` made JSON-safe: numpy scalars/arrays to Python, non-finite floats to None."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): to_plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [to_plain(v) for v in value]
     if isinstance(value, np.ndarray):
-        return _plain(value.tolist())
+        return to_plain(value.tolist())
     if isinstance(value, np.generic):
-        return _plain(value.item())
+        return to_plain(value.item())
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
@@ -96,7 +96,7 @@ def _plain(value):
 
 def json_bytes(obj) -> bytes:
     """Compact UTF-8 JSON (RFC 8259: NaN and infinities become null)."""
-    return json.dumps(_plain(obj), separators=(",", ":"), ensure_ascii=False,
+    return json.dumps(to_plain(obj), separators=(",", ":"), ensure_ascii=False,
                       allow_nan=False).encode("utf-8")
 
 

@@ -25,6 +25,8 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import threading
+import time
+import uuid
 from pathlib import Path
 
 from cervitrack.firmware_bridge.samples import Chunk, Gap, SampleBatch
@@ -60,7 +62,9 @@ class Recorder:
         path: the new file (must not exist; recordings are never overwritten). Created with
             mode 0600 (health data).
         metadata: the header: device, protocol, firmware, calibration, settings... Keys
-            ``format``, ``format_version``, ``created_utc`` and ``software`` are filled in.
+            ``format``, ``format_version``, ``recording_id``, ``created_utc`` and
+            ``created_monotonic_s`` are set; ``software`` and ``host_clock`` ("monotonic", or
+            "simulated" when the source's host times are simulated) are defaulted.
             ``protocol`` names the decoder of the recorded chunks
             (:func:`cervitrack.firmware_bridge.protocols.make_decoder`).
         flush_interval_s: longest time a fed record stays in memory, s (0 < x ≤ 0.5).
@@ -88,8 +92,12 @@ class Recorder:
         header.update({
             "format": "cervitrack-recording",
             "format_version": fmt.VERSION,
+            "recording_id": uuid.uuid4().hex,
+            # The same instant on both clocks: maps host monotonic times to UTC.
             "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds"),
+            "created_monotonic_s": time.monotonic(),
         })
+        header.setdefault("host_clock", "monotonic")
         header.setdefault("software", software_metadata())
         header_bytes = fmt.FILE_HEADER + fmt.encode_meta(header)
         self.path.parent.mkdir(parents=True, exist_ok=True)
