@@ -21,6 +21,8 @@ Record kinds and their payloads:
     0x05 SAMPLES  u32 H, H bytes of UTF-8 JSON {"n": N, "arrays": [{"name", "dtype", "shape"}]},
                   then each array's bytes in that order (C order; dtypes "<i8", "<f8", "|u1").
     0x06 END      UTF-8 JSON object written by a clean close ({"records": {...}, ...}).
+    0x07 STEP     f64 t_host_s: the live run processed the stream items since the previous
+                  STEP as one pipeline step, at host time t_host_s (replay repeats the steps).
 
 The sync bytes let a reader find the next record after damage: 0xFF never occurs in UTF-8, and
 a false sync inside binary data is rejected by the CRC. A record whose extent runs past the end
@@ -59,8 +61,9 @@ GAP = 0x03
 EVENT = 0x04
 SAMPLES = 0x05
 END = 0x06
+STEP = 0x07
 KIND_NAMES = {META: "meta", CHUNK: "chunk", GAP: "gap", EVENT: "event", SAMPLES: "samples",
-              END: "end"}
+              END: "end", STEP: "step"}
 #: Kinds a reader may meet in a later version are 0x01..0x7F; 0x00 and 0x80.. are invalid.
 MAX_KIND = 0x7F
 
@@ -141,6 +144,24 @@ def encode_samples(batch: SampleBatch) -> bytes:
         parts.append(arr.tobytes())
     head = json_bytes({"n": len(batch), "arrays": arrays})
     return encode_record(SAMPLES, struct.pack("<I", len(head)) + head + b"".join(parts))
+
+
+@dataclass(frozen=True)
+class Step:
+    """A pipeline-step boundary: the items before it (since the previous Step) were processed
+    together by the live run, at host time ``t_host_s`` (s)."""
+
+    t_host_s: float
+
+
+def encode_step(step: Step) -> bytes:
+    return encode_record(STEP, struct.pack("<d", step.t_host_s))
+
+
+def decode_step(payload: bytes) -> Step:
+    if len(payload) != 8:
+        raise ValueError("step record must hold one f64")
+    return Step(struct.unpack("<d", payload)[0])
 
 
 def encode_end(summary: dict) -> bytes:

@@ -7,6 +7,7 @@ not a Cervitrack recording at all.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,8 +23,9 @@ class Recording:
         path: where it was read from.
         header: the first META record (empty if it was lost).
         metadata: the header updated by every later META record, in order.
-        stream: the stream items in file order: :class:`Chunk`, :class:`Gap` and
-            :class:`SampleBatch` (with the times as recorded).
+        stream: the stream items in file order: :class:`Chunk`, :class:`Gap`,
+            :class:`SampleBatch` (with the times as recorded) and :class:`format.Step`
+            pipeline-step boundaries.
         events: event dicts in file order (``t_s`` host monotonic s, ``kind``...).
         end: the END record of a clean close, or None.
         integrity: what the scan skipped (see :class:`format.Integrity`).
@@ -51,8 +53,49 @@ class Recording:
         return [item for item in self.stream if isinstance(item, Gap)]
 
     @property
+    def steps(self) -> list[fmt.Step]:
+        return [item for item in self.stream if isinstance(item, fmt.Step)]
+
+    def polls(self, step_s: float = 0.1) -> list[list]:
+        """The stream items grouped into the live run's pipeline steps.
+
+        With STEP records, each group is what the live run processed together. Without
+        them, items are grouped by host time into ``step_s`` bins (an approximation).
+        """
+        groups, current = [], []
+        if self.steps:
+            for item in self.stream:
+                if isinstance(item, fmt.Step):
+                    groups.append(current)
+                    current = []
+                else:
+                    current.append(item)
+        else:
+            edge = None
+            for item in self.stream:
+                t = _item_time(item)
+                if edge is None and math.isfinite(t):
+                    edge = (math.floor(t / step_s) + 1) * step_s
+                elif edge is not None and math.isfinite(t) and t > edge:
+                    groups.append(current)
+                    current = []
+                    edge = (math.floor(t / step_s) + 1) * step_s
+                current.append(item)
+        if current:
+            groups.append(current)
+        return groups
+
+    @property
     def sample_batches(self) -> list[SampleBatch]:
         return [item for item in self.stream if isinstance(item, SampleBatch)]
+
+
+def _item_time(item) -> float:
+    if isinstance(item, (Chunk, Gap)):
+        return item.t_host_s
+    if isinstance(item, SampleBatch) and len(item):
+        return float(item.t_host_s[-1])
+    return math.nan
 
 
 def read_bytes(path) -> bytes:
@@ -87,6 +130,8 @@ def parse(data: bytes, path=None) -> Recording:
                 rec.stream.append(fmt.decode_samples(record.payload))
             elif record.kind == fmt.EVENT:
                 rec.events.append(fmt.decode_json(record.payload))
+            elif record.kind == fmt.STEP:
+                rec.stream.append(fmt.decode_step(record.payload))
             elif record.kind == fmt.END:
                 rec.end = fmt.decode_json(record.payload)
         except (ValueError, KeyError, TypeError, UnicodeDecodeError):

@@ -122,7 +122,8 @@ class Recorder:
     # ------------------------------------------------------------------ feeding
 
     def write(self, item) -> None:
-        """Record a :class:`Chunk`, :class:`Gap`, :class:`SampleBatch` or event dict."""
+        """Record a :class:`Chunk`, :class:`Gap`, :class:`SampleBatch`, :class:`format.Step`
+        or event dict."""
         if isinstance(item, Chunk):
             self.chunk(item)
         elif isinstance(item, Gap):
@@ -131,6 +132,8 @@ class Recorder:
             self.samples(item)
         elif isinstance(item, dict):
             self.event(item)
+        elif isinstance(item, fmt.Step):
+            self.step(item.t_host_s)
         else:
             raise TypeError(f"cannot record a {type(item).__name__}")
 
@@ -143,6 +146,11 @@ class Recorder:
     def samples(self, batch: SampleBatch) -> None:
         if len(batch):
             self._append("samples", fmt.encode_samples(batch))
+
+    def step(self, t_host_s: float) -> None:
+        """Mark a pipeline-step boundary: the items since the previous step were processed
+        together at host time ``t_host_s`` (s). Replay repeats the same steps."""
+        self._append("step", fmt.encode_step(fmt.Step(float(t_host_s))))
 
     def event(self, event: dict) -> None:
         """An event dict ``{"t_s": float, "kind": str, ...}`` (JSON-serialisable)."""
