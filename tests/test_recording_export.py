@@ -236,3 +236,38 @@ def test_bad_paths_are_one_line_errors(tmp_path, capsys):
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert err.startswith("cervitrack: error: ") and err.count("\n") == 1
+
+
+def test_recordings_of_decoded_samples_inspect_and_export(tmp_path, capsys):
+    """Sources without raw bytes record SampleBatch records; exports use them as recorded."""
+    from cervitrack.firmware_bridge.samples import SampleBatch
+
+    path = tmp_path / "samples.cvtrec"
+    n = 250
+    t = 10.0 + np.arange(n) / 50.0
+    with Recorder(path, {"nominal_rate_hz": 50.0, "device": {"spec": "csv"}}) as rec:
+        for i in range(0, n, 50):
+            sl = slice(i, i + 50)
+            rec.write(SampleBatch.build(np.arange(n)[sl], t_device_s=t[sl] - 10.0, t_s=t[sl],
+                                        t_host_s=t[sl] + 0.01,
+                                        gyr_rad_s=np.ones((50, 3)) * 0.1,
+                                        acc_m_s2=np.tile([0, 0, 9.81], (50, 1)),
+                                        mag_uT=np.tile([20.0, 0, -40.0], (50, 1))))
+    assert main(["inspect", str(path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["samples"] == n and report["rate_hz"] == pytest.approx(50.0)
+    out = tmp_path / "csv"
+    assert main(["export", str(path), "--to", "csv", "--out", str(out)]) == 0
+    header = (out / "samples.csv").read_text().splitlines()[0].split(",")
+    assert header[7:10] == ["mag_x_uT", "mag_y_uT", "mag_z_uT"]
+    table = np.genfromtxt(out / "samples.csv", delimiter=",", skip_header=1)
+    assert np.allclose(table[:, 0], t) and np.isnan(table[:, header.index("quat_w")]).all()
+    bids = tmp_path / "bids"
+    assert main(["export", str(path), "--to", "bids", "--out", str(bids)]) == 0
+    rows = next(bids.glob("sub-*/motion/*_channels.tsv")).read_text().splitlines()
+    types = [r.split("\t")[2] for r in rows[1:]]
+    assert types == ["GYRO"] * 3 + ["ACCEL"] * 3 + ["MAGN"] * 3 + ["LATENCY"]
+    assert "\tuT\t" in rows[7]
+    capsys.readouterr()
+    assert main(["export", str(path), "--to", "sto", "--out", str(tmp_path / "sto")]) == 2
+    assert "no orientation" in capsys.readouterr().err

@@ -169,3 +169,47 @@ def test_writer_rejects_bad_settings_and_items(tmp_path):
             rec.write({"no": "kind"})
     with pytest.raises(ValueError):
         rec.write(Chunk(0.0, b""))
+
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+_FUZZ_BASE = None
+
+
+def _fuzz_base():
+    global _FUZZ_BASE
+    if _FUZZ_BASE is None:
+        data = bytearray(fmt.FILE_HEADER + fmt.encode_meta({"protocol": "reference"}))
+        for i in range(12):
+            data += fmt.encode_chunk(Chunk(float(i), _frames(2, 2 * i)))
+            if i % 4 == 0:
+                data += fmt.encode_event({"t_s": float(i), "kind": "mark"})
+        data += fmt.encode_end({})
+        _FUZZ_BASE = bytes(data)
+    return _FUZZ_BASE
+
+
+@settings(max_examples=150, deadline=None)
+@given(flips=st.lists(st.tuples(st.integers(fmt.FILE_HEADER_BYTES, 10_000), st.integers(1, 255)),
+                      max_size=6),
+       cut=st.integers(fmt.FILE_HEADER_BYTES, 10_000))
+def test_damage_never_raises_and_keeps_intact_records(flips, cut):
+    base = _fuzz_base()
+    data = bytearray(base)
+    body = len(base) - fmt.FILE_HEADER_BYTES
+    positions = [fmt.FILE_HEADER_BYTES + pos % body for pos, _ in flips]
+    for pos, (_, mask) in zip(positions, flips):
+        data[pos] ^= mask
+    data = bytes(data[: min(cut, len(data))])
+    rec = parse(data)  # must not raise
+    good = list(fmt.scan(base))
+    damaged = set(positions)
+    first_damage = min(damaged | {len(data)})
+    # Every record that ends before the first damaged byte is read back unchanged.
+    intact = [r for r in good if r.offset + fmt.RECORD_OVERHEAD_BYTES + len(r.payload)
+              <= first_damage]
+    got = list(fmt.scan(data))
+    assert [(r.kind, r.payload) for r in got[: len(intact)]] == \
+        [(r.kind, r.payload) for r in intact]
+    assert rec.integrity.records == len(got)
