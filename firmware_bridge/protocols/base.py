@@ -49,6 +49,36 @@ class Decoder:
             self._buf.clear()
             return SampleBatch.empty()
 
+    def feed_chunks(self, chunks) -> SampleBatch:
+        """Decode several :class:`Chunk` items at once (one vectorised pass).
+
+        Each sample gets the arrival time of the chunk that completed its frame. Decoders that
+        report frame end offsets (``_frame_ends``) are decoded in one call; others chunk by
+        chunk.
+        """
+        from cervitrack.firmware_bridge.samples import concat
+
+        chunks = [c for c in chunks if c.data]
+        if not chunks:
+            return SampleBatch.empty()
+        if not self.reports_frame_ends or len(chunks) == 1:
+            return concat([self.feed(c.data, c.t_host_s) for c in chunks])
+        import numpy as np
+
+        base = len(self._buf)
+        ends = base + np.cumsum([len(c.data) for c in chunks])
+        batch = self.feed(b"".join(c.data for c in chunks), chunks[-1].t_host_s)
+        frame_ends = getattr(self, "_frame_ends", None)
+        if frame_ends is None or len(frame_ends) != len(batch):
+            return batch
+        which = np.searchsorted(ends, frame_ends, side="left")
+        t_host = np.array([c.t_host_s for c in chunks])[np.minimum(which, len(chunks) - 1)]
+        return batch.with_(t_host_s=t_host)
+
+    #: Whether ``_decode`` sets ``self._frame_ends``: for each returned sample, the offset just
+    #: past its frame in the buffer as it was when ``_decode`` started.
+    reports_frame_ends = False
+
     def flush(self) -> None:
         """Drop any buffered partial frame (after a disconnect), counting it as skipped."""
         self.stats.skipped_bytes += len(self._buf)

@@ -175,6 +175,7 @@ class ReferenceDecoder(Decoder):
     name = "reference"
     seq_modulus = SEQ_MODULUS
     has_clock = True
+    reports_frame_ends = True
     clock_wrap_s = CLOCK_WRAP_S
     nominal_rate_hz = 100.0
 
@@ -183,11 +184,15 @@ class ReferenceDecoder(Decoder):
         self.device_info: dict | None = None
         self.log_lines: list[str] = []
 
+    #: Below this many buffered bytes, frames are parsed one by one in Python: for a handful of
+    #: frames (a BLE notification) that is ~10x cheaper than the vectorised path's fixed cost.
+    SCALAR_PATH_MAX_BYTES = 400
+
     def _decode(self, t_host_s: float) -> SampleBatch:
+        if len(self._buf) <= self.SCALAR_PATH_MAX_BYTES:
+            return self._decode_scalar(t_host_s)
         buf = np.frombuffer(bytes(self._buf), dtype=np.uint8)
         n = buf.size
-        if n < OVERHEAD_BYTES:
-            return SampleBatch.empty()
         cand = np.flatnonzero((buf[:-1] == 0xA5) & (buf[1:] == 0x5A))
         # Candidates need the 4-byte prefix up to `len` to know their size.
         header_ok = cand + 4 <= n
@@ -234,7 +239,69 @@ class ReferenceDecoder(Decoder):
         del self._buf[:keep_from]
         return self._samples(buf, vstarts, vlengths, t_host_s)
 
+    def _decode_scalar(self, t_host_s: float) -> SampleBatch:
+        buf = self._buf
+        pos = 0
+        n = len(buf)
+        rows = {TYPE_QUAT: [], TYPE_QUAT_IMU: []}
+        order, ends = [], []
+        while True:
+            start = buf.find(SYNC, pos)
+            if start < 0:
+                keep = n - 1 if n and buf[-1] == 0xA5 else n
+                self.stats.skipped_bytes += max(0, keep - pos)
+                pos = max(pos, keep)
+                break
+            if start + 4 > n:
+                self.stats.skipped_bytes += start - pos
+                pos = start
+                break
+            length = OVERHEAD_BYTES + buf[start + 3]
+            if start + length > n:
+                self.stats.skipped_bytes += start - pos
+                pos = start
+                break
+            body = bytes(buf[start + 2: start + length - 2])
+            crc = buf[start + length - 2] | (buf[start + length - 1] << 8)
+            if binascii.crc_hqx(body, 0xFFFF) != crc:
+                self.stats.rejected_frames += 1
+                pos_next = start + 1
+                self.stats.skipped_bytes += pos_next - pos
+                pos = pos_next
+                continue
+            self.stats.skipped_bytes += start - pos
+            frame_type, plen = body[0], body[1]
+            if frame_type in rows:
+                if plen != PAYLOAD_LEN[frame_type]:
+                    self.stats.rejected_frames += 1
+                else:
+                    rows[frame_type].append(body)
+                    order.append(frame_type)
+                    ends.append(start + length)
+            else:
+                self._other_frame(frame_type, body[8:])
+            pos = start + length
+        del self._buf[:pos]
+        if not order:
+            self._frame_ends = np.zeros(0, dtype=np.int64)
+            return SampleBatch.empty()
+        batches, kept_ends = [], []
+        ends_arr, order_arr = np.array(ends), np.array(order)
+        for frame_type, bodies in rows.items():
+            if bodies:
+                raw = np.frombuffer(b"".join(b"\xa5\x5a" + b for b in bodies), dtype=np.uint8)
+                raw = raw.reshape(len(bodies), -1)
+                batch, kept = self._data_frames(raw, ends_arr[order_arr == frame_type],
+                                                frame_type, t_host_s, flat=False)
+                batches.append(batch)
+                kept_ends.append(kept)
+        kept_ends = np.concatenate(kept_ends)
+        order = np.argsort(kept_ends, kind="stable")
+        self._frame_ends = kept_ends[order]
+        return batches[0] if len(batches) == 1 else concat(batches).take(order)
+
     def _samples(self, buf, starts, lengths, t_host_s) -> SampleBatch:
+        self._frame_ends = np.zeros(0, dtype=np.int64)
         if starts.size == 0:
             return SampleBatch.empty()
         types = buf[starts + 2]
@@ -245,7 +312,7 @@ class ReferenceDecoder(Decoder):
             if np.any(sel):
                 batch, kept = self._data_frames(buf, starts[sel], frame_type, t_host_s)
                 batches.append(batch)
-                positions.append(kept)
+                positions.append(kept + OVERHEAD_BYTES + PAYLOAD_LEN[frame_type])
         other = ~np.isin(types, (TYPE_QUAT, TYPE_QUAT_IMU))
         wrong_len = np.isin(types, (TYPE_QUAT, TYPE_QUAT_IMU)) & ~(
             ((types == TYPE_QUAT) & (plen == 10)) | ((types == TYPE_QUAT_IMU) & (plen == 22)))
@@ -256,15 +323,20 @@ class ReferenceDecoder(Decoder):
             self._other_frame(frame_type, payload)
         if not batches:
             return SampleBatch.empty()
+        frame_ends = np.concatenate(positions)
+        order = np.argsort(frame_ends, kind="stable")
+        self._frame_ends = frame_ends[order]
         if len(batches) == 1:
             return batches[0]
         # Mixed frame types in one chunk: restore wire order.
-        return concat(batches).take(np.argsort(np.concatenate(positions), kind="stable"))
+        return concat(batches).take(order)
 
-    def _data_frames(self, buf, starts, frame_type, t_host_s) -> SampleBatch:
+    def _data_frames(self, buf, starts, frame_type, t_host_s, flat=True):
         plen = PAYLOAD_LEN[frame_type]
-        rows = buf[starts[:, None] + np.arange(HEADER_BYTES + plen)]
-        raw = np.ascontiguousarray(rows)
+        if flat:
+            raw = np.ascontiguousarray(buf[starts[:, None] + np.arange(HEADER_BYTES + plen)])
+        else:
+            raw = buf
         seq = raw[:, 4:6].copy().view("<u2").reshape(-1).astype(np.int64)
         t_us = raw[:, 6:10].copy().view("<u4").reshape(-1).astype(np.int64)
         quat = raw[:, 10:18].copy().view("<i2").reshape(-1, 4) / QUAT_SCALE

@@ -1,0 +1,122 @@
+"""Head kinematics relative to neutral: anatomical angles, global angle, laser point, speed.
+
+Frames (docs/architecture.md): the head frame is x anterior, y left, z superior ("ALS").
+``q_neutral_head`` (N, 4) is the head's rotation relative to its neutral posture, in head axes.
+
+Decomposition: intrinsic Z-X-Y on head axes: axial rotation about z first, then lateral
+flexion about the rotated x, then flexion/extension about the twice-rotated y. This is the ISB
+spine sequence with axial rotation first (Y-X-Z on ISB axes: Y superior, X anterior, Z right;
+Xu et al. 2015, see ../shared/reference/fusion-and-angles.md §3.2). Signs:
+
+- ``axial_deg`` > 0: rotation to the left.
+- ``lateral_deg`` > 0: lateral flexion to the right (right ear towards the right shoulder).
+- ``flexion_deg`` > 0: flexion (chin down); < 0: extension.
+
+The global angle is the sequence-free geodesic angle 2·atan2(|v|, |w|).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from cervitrack.signal import quaternion as quat
+
+#: scipy's intrinsic sequence for (axial about z, lateral about x, flexion about y).
+SEQUENCE = "ZXY"
+COMPONENTS = ("axial", "flexion", "lateral")
+
+
+def head_angles_deg(q_neutral_head) -> dict[str, np.ndarray]:
+    """Anatomical angles of head pose(s) relative to neutral.
+
+    Args:
+        q_neutral_head: (4,) or (N, 4) head rotation relative to neutral, scalar first.
+
+    Returns:
+        dict with ``axial``, ``flexion``, ``lateral`` and ``global`` angles in degrees, each a
+        scalar or (N,) array. Signs as in the module docstring.
+    """
+    q = np.asarray(q_neutral_head, dtype=np.float64)
+    z_axial, x_lateral, y_flexion = np.moveaxis(
+        quat.to_rotation(q).as_euler(SEQUENCE, degrees=True), -1, 0)
+    # Right-hand rotation about +x (anterior) lowers the right ear: positive = right.
+    return {
+        "axial": z_axial,
+        "flexion": y_flexion,
+        "lateral": x_lateral,
+        "global": quat.angle_deg(q),
+    }
+
+
+def pose_from_angles_deg(axial_deg, flexion_deg, lateral_deg) -> np.ndarray:
+    """Inverse of :func:`head_angles_deg`: q_neutral_head (…, 4) from anatomical angles (deg)."""
+    angles = np.stack(np.broadcast_arrays(
+        np.asarray(axial_deg, float), np.asarray(lateral_deg, float),
+        np.asarray(flexion_deg, float)), axis=-1)
+    return quat.from_rotation(Rotation.from_euler(SEQUENCE, angles, degrees=True))
+
+
+def rotvec_deg(q_neutral_head) -> np.ndarray:
+    """Rotation vector θ·n in degrees on head axes (x anterior, y left, z superior), (…, 3)."""
+    return np.degrees(quat.to_rotvec(q_neutral_head))
+
+
+def laser_point(q_neutral_head, distance_cm: float = 90.0) -> dict[str, np.ndarray]:
+    """Where a head-fixed laser along the anterior axis hits a wall facing the neutral head.
+
+    The wall is perpendicular to the neutral anterior axis at ``distance_cm``. Wall axes as the
+    patient sees them: ``x_cm`` positive to the patient's left, ``y_cm`` positive up.
+    Degrees are the visual angles atan(x/D) and atan(y/D). Points where the laser does not hit
+    the wall (pointing 90° or more away) are NaN.
+
+    Returns:
+        dict with ``x_cm``, ``y_cm``, ``x_deg``, ``y_deg`` and ``pointing_deg`` (angle between the
+        neutral and current anterior axes, blind to roll about that axis).
+    """
+    forward = quat.rotate(q_neutral_head, np.array([1.0, 0.0, 0.0]))
+    forward = np.atleast_2d(forward)
+    fx, fy, fz = forward[:, 0], forward[:, 1], forward[:, 2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(fx > 1e-9, distance_cm / fx, np.nan)
+    x_cm, y_cm = fy * scale, fz * scale
+    out = {
+        "x_cm": x_cm,
+        "y_cm": y_cm,
+        "x_deg": np.degrees(np.arctan2(x_cm, distance_cm)),
+        "y_deg": np.degrees(np.arctan2(y_cm, distance_cm)),
+        "pointing_deg": np.degrees(np.arccos(np.clip(fx, -1.0, 1.0))),
+    }
+    if np.ndim(q_neutral_head) == 1:
+        out = {k: v[0] for k, v in out.items()}
+    return out
+
+
+def cm_to_deg(distance_on_wall_cm, wall_distance_cm: float = 90.0):
+    """Visual angle θ = atan(d / D) in degrees (clinical-protocols.md §1.5)."""
+    return np.degrees(np.arctan2(distance_on_wall_cm, wall_distance_cm))
+
+
+def deg_to_cm(angle_deg, wall_distance_cm: float = 90.0):
+    """Wall displacement d = D·tan θ in cm (clinical-protocols.md §1.5)."""
+    return wall_distance_cm * np.tan(np.radians(angle_deg))
+
+
+def angular_speed_deg_s(t_s, quat_wxyz, lag: int = 1) -> np.ndarray:
+    """Angular speed (N,) in deg/s from an orientation series (any fixed frame pair).
+
+    The speed at sample i is the angle between samples i-lag and i divided by their time
+    difference; the first ``lag`` samples repeat the first computed value. A lag spanning
+    ~50 ms keeps sensor noise (which grows as 1/baseline) well below head-movement speeds.
+    NaN where the time difference is not positive.
+    """
+    t = np.asarray(t_s, dtype=np.float64)
+    q = np.asarray(quat_wxyz, dtype=np.float64).reshape(-1, 4)
+    lag = max(1, int(lag))
+    if len(t) <= lag:
+        return np.zeros(len(t))
+    step_deg = quat.angle_deg(quat.relative(q[:-lag], q[lag:]))
+    dt = t[lag:] - t[:-lag]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        speed = np.where(dt > 0, step_deg / dt, np.nan)
+    return np.concatenate([np.full(lag, speed[0]), speed])

@@ -1,0 +1,124 @@
+"""Quaternion helpers, scalar first ``[w, x, y, z]``, Hamilton product.
+
+This module is the only boundary between Cervitrack's scalar-first quaternions and
+:class:`scipy.spatial.transform.Rotation`, which is scalar last. Arrays have shape (4,) or
+(N, 4). Frame names follow ``q_a_b``: the rotation that maps b-frame coordinates to a-frame
+coordinates, so ``q_a_c = multiply(q_a_b, q_b_c)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+IDENTITY_WXYZ = np.array([1.0, 0.0, 0.0, 0.0])
+
+
+def to_rotation(quat_wxyz) -> Rotation:
+    """scipy Rotation from scalar-first quaternion(s) of shape (4,) or (N, 4)."""
+    q = np.asarray(quat_wxyz, dtype=np.float64)
+    return Rotation.from_quat(q[..., [1, 2, 3, 0]])
+
+
+def from_rotation(rotation: Rotation) -> np.ndarray:
+    """Scalar-first quaternion(s) from a scipy Rotation, with w >= 0."""
+    q = rotation.as_quat()[..., [3, 0, 1, 2]]
+    return positive_w(q)
+
+
+def positive_w(quat_wxyz) -> np.ndarray:
+    """The same rotations with w >= 0 (q and -q are the same rotation)."""
+    q = np.array(quat_wxyz, dtype=np.float64)
+    sign = np.where(q[..., :1] < 0, -1.0, 1.0)
+    return q * sign
+
+
+def normalize(quat_wxyz) -> np.ndarray:
+    q = np.asarray(quat_wxyz, dtype=np.float64)
+    return q / np.linalg.norm(q, axis=-1, keepdims=True)
+
+
+def conjugate(quat_wxyz) -> np.ndarray:
+    """Inverse of unit quaternion(s): q_b_a from q_a_b."""
+    q = np.array(quat_wxyz, dtype=np.float64)
+    q[..., 1:] *= -1.0
+    return q
+
+
+def multiply(q1_wxyz, q2_wxyz) -> np.ndarray:
+    """Hamilton product q1 ⊗ q2, broadcasting over leading axes."""
+    a = np.asarray(q1_wxyz, dtype=np.float64)
+    b = np.asarray(q2_wxyz, dtype=np.float64)
+    w1, x1, y1, z1 = np.moveaxis(a, -1, 0)
+    w2, x2, y2, z2 = np.moveaxis(b, -1, 0)
+    return np.stack([
+        w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
+        w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
+        w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
+        w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2,
+    ], axis=-1)
+
+
+def relative(q_ref_wxyz, q_wxyz) -> np.ndarray:
+    """q_ref⁻¹ ⊗ q: the rotation from the reference to q, in the reference's own axes."""
+    return multiply(conjugate(q_ref_wxyz), q_wxyz)
+
+
+def rotate(quat_wxyz, vectors) -> np.ndarray:
+    """Rotate vectors (3,) or (N, 3) by q: v' = q ⊗ v ⊗ q*."""
+    return to_rotation(quat_wxyz).apply(vectors)
+
+
+def angle_deg(quat_wxyz) -> np.ndarray:
+    """Rotation angle in degrees, 2·atan2(|v|, |w|), in [0, 180]."""
+    q = np.asarray(quat_wxyz, dtype=np.float64)
+    return np.degrees(2.0 * np.arctan2(np.linalg.norm(q[..., 1:], axis=-1), np.abs(q[..., 0])))
+
+
+def from_rotvec(rotvec_rad) -> np.ndarray:
+    """Quaternion(s) from rotation vector(s) θ·n in rad."""
+    return from_rotation(Rotation.from_rotvec(np.asarray(rotvec_rad, dtype=np.float64)))
+
+
+def to_rotvec(quat_wxyz) -> np.ndarray:
+    """Rotation vector(s) θ·n in rad, θ in [0, π]."""
+    return to_rotation(quat_wxyz).as_rotvec()
+
+
+def from_axis_angle(axis, angle_rad) -> np.ndarray:
+    """Quaternion(s) for rotations by angle_rad (scalar or (N,)) about a unit axis (3,)."""
+    axis = np.asarray(axis, dtype=np.float64)
+    axis = axis / np.linalg.norm(axis)
+    half = 0.5 * np.asarray(angle_rad, dtype=np.float64)
+    return np.concatenate([np.cos(half)[..., None], np.sin(half)[..., None] * axis], axis=-1)
+
+
+def sign_align(quat_wxyz, reference_wxyz=None) -> np.ndarray:
+    """Flip the sign of each quaternion so it lies in the hemisphere of the reference.
+
+    The reference defaults to the first quaternion. Needed before averaging.
+    """
+    q = np.array(quat_wxyz, dtype=np.float64).reshape(-1, 4)
+    ref = q[0] if reference_wxyz is None else np.asarray(reference_wxyz, dtype=np.float64)
+    return np.where((q @ ref)[:, None] < 0, -q, q)
+
+
+def mean(quat_wxyz, weights=None) -> np.ndarray:
+    """Mean rotation of (N, 4) quaternions (Markley's eigenvector method, via scipy).
+
+    Uses :meth:`scipy.spatial.transform.Rotation.mean`, the chordal L2 mean; for the small
+    spread of a held posture it equals the sign-aligned normalised arithmetic mean.
+    """
+    q = np.asarray(quat_wxyz, dtype=np.float64).reshape(-1, 4)
+    if q.shape[0] == 0:
+        raise ValueError("cannot average an empty set of quaternions")
+    return from_rotation(to_rotation(q).mean(weights=weights))
+
+
+def slerp(t_s, quat_wxyz, t_new_s) -> np.ndarray:
+    """Spherical linear interpolation of (N, 4) quaternions at times t_s onto t_new_s."""
+    from scipy.spatial.transform import Slerp
+
+    t_s = np.asarray(t_s, dtype=np.float64)
+    t_new = np.clip(np.asarray(t_new_s, dtype=np.float64), t_s[0], t_s[-1])
+    return from_rotation(Slerp(t_s, to_rotation(quat_wxyz))(t_new))

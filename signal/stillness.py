@@ -1,0 +1,83 @@
+"""Stillness detection: when has the head settled?
+
+A sample is *still* when the causally smoothed angular speed is below
+``speed_threshold_deg_s``; the head is *settled* once it has been still for at least
+``settle_s``. Defaults follow the design in ../shared/reference/clinical-protocols.md §1.7
+("mean orientation over a settled window, e.g. 1 s after |ω| < ~5°/s"):
+
+- ``speed_threshold_deg_s`` = 5 deg/s,
+- ``smoothing_s`` = 0.15 s (time constant of a first-order low-pass on the speed; suppresses
+  physiological tremor at 8-12 Hz, whose speed peaks are a few deg/s),
+- ``settle_s`` = 1.0 s (the averaging window for a relocation mark).
+
+The detector is streaming and causal: feed chunks in order; the state carries over.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import signal as sps
+
+
+@dataclass(frozen=True)
+class StillnessParams:
+    speed_threshold_deg_s: float = 5.0
+    smoothing_s: float = 0.15
+    settle_s: float = 1.0
+
+
+class StillnessDetector:
+    """Streaming stillness detector over (t_s, angular speed) samples."""
+
+    def __init__(self, params: StillnessParams = StillnessParams()) -> None:
+        self.params = params
+        self._zi: np.ndarray | None = None
+        self._last_t_s = np.nan
+        #: Start time of the current still run, s (NaN while moving).
+        self.still_since_t_s = np.nan
+
+    def reset(self) -> None:
+        self._zi = None
+        self._last_t_s = np.nan
+        self.still_since_t_s = np.nan
+
+    def update(self, t_s, speed_deg_s) -> dict[str, np.ndarray]:
+        """Process one chunk.
+
+        Args:
+            t_s: (N,) sample times, s, increasing.
+            speed_deg_s: (N,) angular speed, deg/s (NaN is treated as moving).
+
+        Returns:
+            dict of (N,) arrays: ``smoothed_deg_s``, ``still`` (bool), ``settled`` (bool) and
+            ``still_since_t_s`` (start of the current still run, NaN while moving).
+        """
+        t = np.asarray(t_s, dtype=np.float64)
+        speed = np.asarray(speed_deg_s, dtype=np.float64)
+        n = len(t)
+        if n == 0:
+            empty = np.zeros(0)
+            return {"smoothed_deg_s": empty, "still": empty.astype(bool),
+                    "settled": empty.astype(bool), "still_since_t_s": empty}
+        dt = np.diff(t, prepend=t[0] if np.isnan(self._last_t_s) else self._last_t_s)
+        dt_typ = float(np.median(dt[dt > 0])) if np.any(dt > 0) else 0.01
+        alpha = 1.0 - np.exp(-dt_typ / self.params.smoothing_s)
+        x = np.where(np.isfinite(speed), speed, 1e3)
+        if self._zi is None:
+            self._zi = np.array([(1 - alpha) * x[0]])
+        smoothed, self._zi = sps.lfilter([alpha], [1.0, -(1.0 - alpha)], x, zi=self._zi)
+        still = smoothed < self.params.speed_threshold_deg_s
+        # Start time of each still run: the time of the first still sample after a moving one.
+        run_start = np.where(still & ~np.concatenate([[False], still[:-1]]), t, np.nan)
+        if still[0] and np.isfinite(self.still_since_t_s):
+            run_start[0] = self.still_since_t_s
+        idx = np.where(np.isfinite(run_start), np.arange(n), 0)
+        idx = np.maximum.accumulate(idx)
+        since = np.where(still, run_start[idx], np.nan)
+        settled = still & (t - since >= self.params.settle_s - 1e-9)
+        self.still_since_t_s = since[-1]
+        self._last_t_s = t[-1]
+        return {"smoothed_deg_s": smoothed, "still": still, "settled": settled,
+                "still_since_t_s": since}

@@ -1,0 +1,60 @@
+"""``cervitrack demo``: a full JPE test with the simulated headset and virtual patient.
+
+With a display it shows the test live; without one, or with ``--headless``, it runs on
+simulated time as fast as it can and prints a table (``--json``: one JSON object).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from cervitrack.firmware_bridge.sim.config import load_config
+from cervitrack.trainer.jpe import JpeSettings, JpeTest
+from cervitrack.trainer.jpe_report import format_table, result_document
+from cervitrack.trainer.runner import SimSession, true_trial_errors
+
+
+def has_display() -> bool:
+    """Whether a GUI can be shown (a display server on Linux; always on Windows and macOS)."""
+    if sys.platform.startswith(("win", "darwin")):
+        return True
+    if os.environ.get("QT_QPA_PLATFORM", "") in ("offscreen", "minimal"):
+        return False
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def build_session(args) -> SimSession:
+    cfg = load_config(args.sim_config, seed=args.seed)
+    settings = JpeSettings(trials_per_direction=args.trials)
+    engine = JpeTest(settings, rate_hz=cfg.sensor.rate_hz)
+    return SimSession(cfg, engine)
+
+
+def run(args) -> int:
+    if args.trials < 1:
+        raise ValueError("--trials must be at least 1")
+    session = build_session(args)
+    if not args.headless and not args.json and has_display():
+        from cervitrack.trainer.live_view import run_live
+
+        return run_live(session)
+    session.run()
+    doc = result_document(session.engine, "sim", lambda tr: true_trial_errors(session.device, tr))
+    if args.json:
+        print(json.dumps(doc))
+    else:
+        print(format_table(doc))
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("demo", help="run a JPE test with the simulated headset and virtual patient")
+    p.add_argument("--headless", action="store_true", help="no window: run on simulated time")
+    p.add_argument("--json", action="store_true", help="print one JSON object (implies --headless)")
+    p.add_argument("--seed", type=int, default=None, help="simulation seed (overrides the config file)")
+    p.add_argument("--sim-config", metavar="FILE.toml", default=None,
+                   help="simulator settings (docs/simulator.md)")
+    p.add_argument("--trials", type=int, default=8, help="trials per direction (default 8)")
+    p.set_defaults(func=run)

@@ -1,0 +1,401 @@
+"""The neutral-head-position joint position error test (cervicocephalic relocation test).
+
+Protocol (../shared/reference/clinical-protocols.md §1.2, §1.7): seated, the person looks
+straight ahead (the reference is captured), closes the eyes, moves in one direction as far as
+comfortable, holds, returns to the perceived neutral and keeps still; the relocation is marked
+automatically on stillness (mean orientation over the settled window, §1.7) or manually. Then
+eyes open, re-centre, next trial. Default 8 trials per direction (≥ 8 recommended for
+reliability, Pinsault et al. 2008) in the order rotation left, rotation right, flexion,
+extension (lateral flexion optional).
+
+Before the trials, a functional calibration: keep still (gyro bias, up direction, neutral),
+nod, turn (:mod:`cervitrack.calibration.alignment`).
+
+A trial is invalid, and redone up to ``max_redos_per_direction`` times, when the head did not
+move at least ``min_amplitude_deg`` (a Cervitrack design default: 20° for rotation, 15° for
+flexion/extension, 12° for lateral flexion; the literature asks for maximal or "comfortable"
+range without a number), when it was still moving at a manual mark, or when a data gap fell
+between the start of the reference window and the end of the relocation window.
+
+The engine is pure: it consumes :class:`~cervitrack.trainer.pipeline.PoseBatch` objects and
+returns :class:`~cervitrack.trainer.prompts.Prompt` objects; time is the samples' ``t_s``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from cervitrack.calibration.alignment import functional_alignment
+from cervitrack.calibration.head import HeadCalibration
+from cervitrack.calibration.rest import GyroBiasAverager, estimate_rest
+from cervitrack.signal import kinematics
+from cervitrack.signal import quaternion as quat
+from cervitrack.signal.stillness import StillnessParams
+from cervitrack.trainer import scoring
+from cervitrack.trainer.history import PoseHistory
+from cervitrack.trainer.prompts import Prompt, make_prompt
+
+DIRECTIONS = ("rotation_left", "rotation_right", "flexion", "extension")
+OPTIONAL_DIRECTIONS = ("lateral_left", "lateral_right")
+#: Direction → (component name, sign of the outward movement in that component).
+DIRECTION_COMPONENT = {
+    "rotation_left": ("axial", +1.0),
+    "rotation_right": ("axial", -1.0),
+    "flexion": ("flexion", +1.0),
+    "extension": ("flexion", -1.0),
+    "lateral_left": ("lateral", -1.0),
+    "lateral_right": ("lateral", +1.0),
+}
+
+
+@dataclass(frozen=True)
+class JpeSettings:
+    """Test settings (times in s, angles in deg)."""
+
+    directions: tuple = DIRECTIONS
+    trials_per_direction: int = 8
+    min_amplitude_deg: dict = field(default_factory=lambda: {
+        "rotation_left": 20.0, "rotation_right": 20.0, "flexion": 15.0, "extension": 15.0,
+        "lateral_left": 12.0, "lateral_right": 12.0})
+    stillness: StillnessParams = StillnessParams()
+    rest_s: float = 4.0
+    #: The rest window starts no earlier than this after "sit still": the gyro bias is its mean
+    #: gyro reading, so the settling movement must be over (a design default).
+    rest_start_s: float = 2.5
+    #: After "recenter" (and "sit still"), a still window starts no earlier than this: time to
+    #: open the eyes and find the centre (a design default).
+    recenter_min_s: float = 1.5
+    hold_s: float = 0.5
+    calibration_motion_deg: float = 8.0
+    max_redos_per_direction: int = 4
+    move_timeout_s: float = 12.0
+    return_timeout_s: float = 15.0
+    max_calibration_attempts: int = 3
+    #: Windows with fewer than this share of the expected samples count as a data gap.
+    min_window_fill: float = 0.8
+    threshold_deg: float = scoring.THRESHOLD_DEFAULT_DEG
+
+
+@dataclass
+class _Trial:
+    direction: str
+    attempt: int
+    t_prompt_s: float = np.nan
+    ref: dict | None = None
+    q_ref_head: np.ndarray | None = None
+    peak_deg: float = 0.0
+    reached_t_s: float = np.nan
+    came_back_t_s: float = np.nan
+
+
+class JpeTest:
+    """Neutral-head-position JPE test engine.
+
+    Args:
+        settings: test settings.
+        rate_hz: the device's nominal sample rate (for window completeness checks).
+        calibration: an existing calibration to reuse; None runs the functional calibration.
+    """
+
+    name = "jpe-neutral"
+
+    def __init__(self, settings: JpeSettings = JpeSettings(), rate_hz: float = 100.0,
+                 calibration: HeadCalibration | None = None) -> None:
+        self.settings = settings
+        self.rate_hz = rate_hz
+        self.calibration = calibration
+        self.history = PoseHistory()
+        self.events: list[dict] = []
+        self.trials: list[dict] = []
+        self.phase = "idle"
+        self._queue: deque[str] = deque(d for d in settings.directions
+                                        for _ in range(settings.trials_per_direction))
+        self._redos = {d: 0 for d in settings.directions}
+        self._trial: _Trial | None = None
+        self._phase_t_s = np.nan
+        self._gap_times: list[float] = []
+        self._manual_mark_t_s: float | None = None
+        self._cal_attempts = 0
+        self._rest = None
+        self._nod = None
+        self._moved_t_s = np.nan
+        #: Gyro bias (3,) rad/s from the rest and reference windows, for the fusion to use;
+        #: updated whenever a window adds to it (None without raw gyro data).
+        self.gyro_bias_update: np.ndarray | None = None
+        self._bias = GyroBiasAverager()
+
+    # --------------------------------------------------------------------------- API
+    @property
+    def done(self) -> bool:
+        return self.phase == "done"
+
+    def start(self, t_s: float) -> list[Prompt]:
+        """Begin the test at sample time t_s."""
+        self._emit_event({"t_s": t_s, "kind": "test_start", "test": self.name,
+                          "settings": {"directions": list(self.settings.directions),
+                                       "trials_per_direction": self.settings.trials_per_direction}})
+        if self.calibration is None:
+            return [self._enter("cal_rest", t_s, "sit_still")]
+        return [self._next_trial(t_s)]
+
+    def mark(self, t_s: float) -> None:
+        """Manual mark (key or button) at sample time t_s: record the relocation now."""
+        self._manual_mark_t_s = float(t_s)
+
+    def update(self, pose) -> list[Prompt]:
+        """Consume a PoseBatch; return the prompts issued."""
+        for gap in pose.gaps:
+            self._gap_times.append(float(self.history.t_s[-1]) if len(self.history.t_s) else -np.inf)
+            self._emit_event({"t_s": self._gap_times[-1], "kind": "gap", "reason": gap.reason})
+        if len(pose) == 0:
+            return []
+        self.history.append(pose)
+        prompts = []
+        t = pose.t_s
+        i = 0
+        while i < len(t) and not self.done:
+            handler = getattr(self, f"_phase_{self.phase}", None)
+            if handler is None:
+                break
+            j, prompt = handler(pose, i)
+            if prompt is not None:
+                prompts.extend(prompt if isinstance(prompt, list) else [prompt])
+            if j is None:
+                break
+            i = j + 1
+        return prompts
+
+    # --------------------------------------------------------------------------- helpers
+    def _emit_event(self, event: dict) -> None:
+        self.events.append(event)
+
+    def _enter(self, phase: str, t_s: float, prompt_kind: str, direction=None, reason="") -> Prompt:
+        self.phase = phase
+        self._phase_t_s = float(t_s)
+        prompt = make_prompt(prompt_kind, float(t_s), direction, reason)
+        self._emit_event(prompt.as_event())
+        return prompt
+
+    def _settled_index(self, pose, i0: int, hold_s: float, after_t_s: float) -> int | None:
+        """First index >= i0 where the head has been still for hold_s, counting only time
+        after after_t_s."""
+        t = pose.t_s[i0:]
+        since = np.maximum(pose.still_since_t_s[i0:], after_t_s)
+        ok = pose.still[i0:] & (t - since >= hold_s - 1e-9)
+        hit = np.flatnonzero(ok)
+        return None if hit.size == 0 else i0 + int(hit[0])
+
+    def _window(self, t1_s: float, length_s: float) -> dict:
+        sl = self.history.window(t1_s - length_s, t1_s)
+        return {"t0_s": float(self.history.t_s[sl][0]), "t1_s": float(self.history.t_s[sl][-1]),
+                "seq_first": int(self.history.seq[sl][0]), "seq_last": int(self.history.seq[sl][-1]),
+                "n": int(sl.stop - sl.start), "slice": sl}
+
+    def _mean_head(self, window: dict) -> np.ndarray:
+        return quat.mean(self.calibration.world_head(self.history.q_world_sensor[window["slice"]]))
+
+    def _component(self, pose, i0: int, q_ref_head: np.ndarray, direction: str) -> np.ndarray:
+        name, sign = DIRECTION_COMPONENT[direction]
+        q_wh = self.calibration.world_head(pose.q_world_sensor[i0:])
+        return sign * kinematics.head_angles_deg(quat.relative(q_ref_head, q_wh))[name]
+
+    def _add_bias_window(self, window: dict) -> None:
+        """Refine the gyro bias with a window in which the head was settled by protocol."""
+        gyr = self.history.gyr_rad_s
+        if gyr is None:
+            return
+        self._bias.add(gyr[window["slice"]], window["t1_s"] - window["t0_s"],
+                       self.history.smoothed_speed_deg_s[window["slice"]])
+        if self._bias.bias_rad_s is not None:
+            self.gyro_bias_update = self._bias.bias_rad_s
+            if self.calibration is not None:
+                self.calibration.gyr_bias_rad_s = self.gyro_bias_update
+
+    # --------------------------------------------------------------------------- calibration
+    def _phase_cal_rest(self, pose, i0):
+        j = self._settled_index(pose, i0, self.settings.rest_s,
+                                self._phase_t_s + self.settings.rest_start_s)
+        if j is None:
+            return None, None
+        w = self._window(float(pose.t_s[j]), self.settings.rest_s)
+        gyr = None if self.history.gyr_rad_s is None else self.history.gyr_rad_s[w["slice"]]
+        if gyr is not None and np.isnan(gyr).any():
+            gyr = None
+        self._rest = (w, estimate_rest(self.history.t_s[w["slice"]],
+                                       self.history.q_world_sensor[w["slice"]], gyr))
+        self._add_bias_window(w)
+        return j, self._enter("cal_nod", pose.t_s[j], "nod")
+
+    def _movement(self, pose, i0, kind: str):
+        """Common part of nod and turn: moved beyond the threshold, then settled."""
+        start = self.history.window(self._phase_t_s, self._phase_t_s + 1.0)
+        q0 = self.history.q_world_sensor[start.start] if start.stop > start.start else pose.q_world_sensor[i0]
+        if np.isnan(self._moved_t_s):
+            ang = quat.angle_deg(quat.relative(q0, pose.q_world_sensor[i0:]))
+            hit = np.flatnonzero(ang > self.settings.calibration_motion_deg)
+            if hit.size == 0:
+                return None
+            self._moved_t_s = float(pose.t_s[i0 + hit[0]])
+        j = self._settled_index(pose, i0, self.settings.stillness.settle_s, self._moved_t_s)
+        if j is None:
+            return None
+        sl = self.history.window(self._phase_t_s, float(pose.t_s[j]))
+        self._moved_t_s = np.nan
+        return j, self.history.q_world_sensor[sl]
+
+    def _phase_cal_nod(self, pose, i0):
+        found = self._movement(pose, i0, "nod")
+        if found is None:
+            return None, None
+        j, self._nod = found
+        return j, self._enter("cal_turn", pose.t_s[j], "turn")
+
+    def _phase_cal_turn(self, pose, i0):
+        found = self._movement(pose, i0, "turn")
+        if found is None:
+            return None, None
+        j, turn = found
+        t = float(pose.t_s[j])
+        rest_window, rest = self._rest
+        alignment = functional_alignment(rest.up_sensor, self._nod, turn)
+        self._cal_attempts += 1
+        self._emit_event({"t_s": t, "kind": "calibration", "attempt": self._cal_attempts,
+                          "ok": alignment.ok, "score": alignment.score,
+                          "quality": alignment.quality, "problems": list(alignment.problems)})
+        if not alignment.ok and self._cal_attempts < self.settings.max_calibration_attempts:
+            return j, self._enter("cal_rest", t, "redo", reason=" ".join(alignment.problems))
+        self.calibration = HeadCalibration(
+            q_sensor_head=alignment.q_sensor_head,
+            q_world_neutral=quat.multiply(rest.q_world_sensor, alignment.q_sensor_head),
+            gyr_bias_rad_s=rest.gyr_bias_rad_s if rest.bias_usable else None,
+            quality={**alignment.quality, "score": alignment.score, "ok": alignment.ok},
+        )
+        return j, self._next_trial(t)
+
+    # --------------------------------------------------------------------------- trials
+    def _next_trial(self, t_s: float) -> Prompt:
+        if not self._queue:
+            self._emit_event({"t_s": t_s, "kind": "test_end", "test": self.name})
+            return self._enter("done", t_s, "done")
+        direction = self._queue[0]
+        attempt = self._redos[direction]
+        self._trial = _Trial(direction, attempt)
+        return self._enter("recenter", t_s, "recenter")
+
+    def _phase_recenter(self, pose, i0):
+        settle = self.settings.stillness.settle_s
+        j = self._settled_index(pose, i0, settle, self._phase_t_s + self.settings.recenter_min_s)
+        if j is None:
+            return None, None
+        tr = self._trial
+        tr.ref = self._window(float(pose.t_s[j]), settle)
+        tr.q_ref_head = self._mean_head(tr.ref)
+        self._add_bias_window(tr.ref)
+        prompt = self._enter("move", pose.t_s[j], "move", tr.direction)
+        tr.t_prompt_s = float(pose.t_s[j])
+        return j, prompt
+
+    def _phase_move(self, pose, i0):
+        tr = self._trial
+        s = self.settings
+        a = self._component(pose, i0, tr.q_ref_head, tr.direction)
+        t = pose.t_s[i0:]
+        tr.peak_deg = max(tr.peak_deg, float(a.max()))
+        if np.isnan(tr.reached_t_s):
+            hit = np.flatnonzero(a >= s.min_amplitude_deg[tr.direction])
+            if hit.size:
+                tr.reached_t_s = float(t[hit[0]])
+        if not np.isnan(tr.reached_t_s):
+            j = self._settled_index(pose, i0, s.hold_s, tr.reached_t_s)
+            if j is not None:
+                tr.peak_deg = max(tr.peak_deg, float(a[: j - i0 + 1].max()))
+                return j, self._enter("return", pose.t_s[j], "return")
+            return None, None
+        if tr.peak_deg >= 5.0:
+            j = self._settled_index(pose, i0, 1.5, tr.t_prompt_s + 0.5)
+            if j is not None:
+                return j, self._finish(pose.t_s[j], invalid="the movement was not large enough")
+        if t[-1] - tr.t_prompt_s > s.move_timeout_s:
+            return len(pose) - 1, self._finish(t[-1], invalid="no movement was detected")
+        return None, None
+
+    def _phase_return(self, pose, i0):
+        tr = self._trial
+        s = self.settings
+        settle = s.stillness.settle_s
+        t = pose.t_s[i0:]
+        if self._manual_mark_t_s is not None and t[-1] >= self._manual_mark_t_s:
+            j = i0 + int(np.searchsorted(t, self._manual_mark_t_s))
+            j = min(j, len(pose) - 1)
+            self._manual_mark_t_s = None
+            window = self._window(float(pose.t_s[j]), settle)
+            moving = self.history.smoothed_speed_deg_s[window["slice"]].max() >= s.stillness.speed_threshold_deg_s
+            return j, self._finish(pose.t_s[j], window=window,
+                                   invalid="the head was still moving at the mark" if moving else None)
+        if np.isnan(tr.came_back_t_s):
+            a = self._component(pose, i0, tr.q_ref_head, tr.direction)
+            hit = np.flatnonzero(a <= 0.5 * tr.peak_deg)
+            if hit.size:
+                tr.came_back_t_s = float(t[hit[0]])
+        if not np.isnan(tr.came_back_t_s):
+            j = self._settled_index(pose, i0, settle, tr.came_back_t_s)
+            if j is not None:
+                return j, self._finish(pose.t_s[j], window=self._window(float(pose.t_s[j]), settle))
+        if t[-1] - self._phase_t_s > s.return_timeout_s:
+            return len(pose) - 1, self._finish(t[-1], invalid="no stable relocation was found")
+        return None, None
+
+    def _finish(self, t_s: float, window: dict | None = None, invalid: str | None = None) -> list[Prompt]:
+        tr = self._trial
+        s = self.settings
+        t_s = float(t_s)
+        record = {"direction": tr.direction, "attempt": tr.attempt, "valid": False,
+                  "reason": invalid, "peak_deg": tr.peak_deg}
+        if window is not None and invalid is None:
+            t0 = tr.ref["t0_s"]
+            if any(t0 <= g <= window["t1_s"] for g in self._gap_times):
+                invalid = "a data gap occurred during the trial"
+            expected = s.stillness.settle_s * self.rate_hz
+            if min(tr.ref["n"], window["n"]) < s.min_window_fill * expected:
+                invalid = "samples were lost during the trial"
+        if window is not None:
+            q_ret_head = self._mean_head(window)
+            q_err = quat.relative(tr.q_ref_head, q_ret_head)
+            angles = kinematics.head_angles_deg(q_err)
+            name, sign = DIRECTION_COMPONENT[tr.direction]
+            record.update({
+                "error_deg": {k: float(angles[k]) for k in ("axial", "flexion", "lateral", "global")},
+                "signed_error_deg": float(-sign * angles[name]),
+                "ref_window": {k: v for k, v in tr.ref.items() if k != "slice"},
+                "ret_window": {k: v for k, v in window.items() if k != "slice"},
+            })
+        record["valid"] = invalid is None and window is not None
+        record["reason"] = invalid
+        self.trials.append(record)
+        self._emit_event({"t_s": t_s, "kind": "trial", **record})
+        prompts = []
+        if record["valid"]:
+            self._queue.popleft()
+            prompts.append(self._enter(self.phase, t_s, "trial_recorded"))
+        elif self._redos[tr.direction] < s.max_redos_per_direction:
+            self._redos[tr.direction] += 1
+            prompts.append(self._enter(self.phase, t_s, "redo", reason=f"Reason: {invalid}."))
+        else:
+            self._queue.popleft()
+        prompts.append(self._next_trial(t_s))
+        return prompts
+
+    # --------------------------------------------------------------------------- results
+    def scores(self) -> dict:
+        """Per-direction scores over valid trials (see :mod:`cervitrack.trainer.scoring`)."""
+        out = {}
+        for d in self.settings.directions:
+            valid = [tr for tr in self.trials if tr["direction"] == d and tr["valid"]]
+            sc = scoring.direction_scores([tr["signed_error_deg"] for tr in valid],
+                                          [tr["error_deg"]["global"] for tr in valid])
+            sc["flag"] = scoring.flag(sc["ae_deg"], self.settings.threshold_deg)
+            out[d] = sc
+        return out

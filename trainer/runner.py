@@ -1,0 +1,105 @@
+"""Runs a test against a device source, step by step, on the samples' time.
+
+:class:`SimSession` wires the simulated headset and virtual patient to the pipeline and a test
+engine: every ``step_s`` of simulated time it collects what the link delivered, processes it,
+hands the poses to the engine, and passes the engine's prompts to the virtual patient. It is
+deterministic for a given configuration. :func:`true_trial_errors` compares each trial with the
+simulator's ground truth over the same frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from cervitrack.firmware_bridge.protocols import make_decoder
+from cervitrack.firmware_bridge.sim.config import SimConfig
+from cervitrack.firmware_bridge.sim.device import SimulatedHeadset
+from cervitrack.signal import kinematics
+from cervitrack.signal import quaternion as quat
+from cervitrack.trainer.pipeline import Pipeline
+from cervitrack.trainer.virtual_patient import VirtualPatient
+
+
+@dataclass
+class StepResult:
+    """What one step produced: the pose batch, the prompts issued, transport items."""
+
+    t_s: float
+    pose: object
+    prompts: list = field(default_factory=list)
+    items: list = field(default_factory=list)
+
+
+class SimSession:
+    """A test engine driven by the simulated headset and virtual patient.
+
+    Args:
+        cfg: simulator settings.
+        engine: a test engine with ``start(t_s)``, ``update(pose)`` and ``done``.
+        step_s: simulated time per step, s.
+        max_duration_s: give up after this much simulated time.
+    """
+
+    def __init__(self, cfg: SimConfig, engine, step_s: float = 0.1,
+                 max_duration_s: float = 3600.0) -> None:
+        self.cfg = cfg
+        root = np.random.SeedSequence([cfg.seed, 0x7E57])
+        self.patient = VirtualPatient(cfg.patient, np.random.default_rng(root))
+        self.device = SimulatedHeadset(cfg, self.patient)
+        self.pipeline = Pipeline(make_decoder(self.device.protocol))
+        self.engine = engine
+        self.step_s = step_s
+        self.max_duration_s = max_duration_s
+        self.t_s = 0.0
+        self.started = False
+        self.item_log: list | None = None
+        self._bias_applied = None
+
+    def step(self) -> StepResult:
+        """Advance one step of simulated time."""
+        self.t_s = round(self.t_s + self.step_s, 9)
+        items = self.device.advance(self.t_s)
+        if self.item_log is not None:
+            self.item_log.extend(items)
+        pose = self.pipeline.process(items)
+        prompts = []
+        if not self.started and len(pose):
+            self.started = True
+            prompts = self.engine.start(float(pose.t_s[-1]))
+        elif self.started:
+            prompts = self.engine.update(pose)
+        if getattr(self.engine, "calibration", None) is not None and self.pipeline.calibration is None:
+            self.pipeline.calibration = self.engine.calibration
+        bias = getattr(self.engine, "gyro_bias_update", None)
+        if bias is not None and bias is not self._bias_applied:
+            self.pipeline.set_gyro_bias(bias)
+            self._bias_applied = bias
+        for prompt in prompts:
+            self.patient.on_prompt(prompt, self.t_s)
+        return StepResult(self.t_s, pose, prompts, items)
+
+    def run(self) -> None:
+        """Run until the engine is done (or max_duration_s)."""
+        while not self.engine.done and self.t_s < self.max_duration_s:
+            self.step()
+        if not self.engine.done:
+            raise RuntimeError(f"the test did not finish within {self.max_duration_s:.0f} s of simulated time")
+
+
+def true_trial_errors(device: SimulatedHeadset, trial: dict) -> dict[str, float] | None:
+    """The ground-truth error of a trial over the frames its windows used.
+
+    The truth is the mean true head orientation over the frames (by counter) of the reference
+    and relocation windows; the error is their relative rotation in head axes, decomposed as
+    the measurement is.
+    """
+    if "ref_window" not in trial:
+        return None
+    truth = device.truth
+    ref = truth.between(trial["ref_window"]["seq_first"], trial["ref_window"]["seq_last"])
+    ret = truth.between(trial["ret_window"]["seq_first"], trial["ret_window"]["seq_last"])
+    q_err = quat.relative(quat.mean(ref.q_world_head), quat.mean(ret.q_world_head))
+    angles = kinematics.head_angles_deg(q_err)
+    return {k: float(angles[k]) for k in ("axial", "flexion", "lateral", "global")}

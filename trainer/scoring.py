@@ -1,0 +1,64 @@
+"""Joint position error scores (../shared/reference/clinical-protocols.md §1.3).
+
+For trials i = 1..n with signed errors e_i (deg):
+
+- CE = (1/n) Σ e_i                       constant error (bias)
+- AE = (1/n) Σ |e_i|                     absolute error (accuracy)
+- VE = sqrt((1/n) Σ (e_i − CE)²)         variable error, **n denominator**
+- RMSE = sqrt((1/n) Σ e_i²)              total error; RMSE² = CE² + VE² exactly
+
+Sign: e_i is the error along the movement's plane projected on the direction of the return
+movement: positive = overshoot (past the target), negative = undershoot (stopped short).
+The global error is the sequence-free 3D angle of the error rotation; ``global_ae_deg`` is its
+mean.
+
+Flags are screening aids, not diagnoses: a direction is flagged when its AE exceeds the
+threshold, 4.5° by default (Revel et al. 1994, Arch Phys Med Rehabil 75:895–899; confirmed by
+Eur Spine J 2015;24, doi:10.1007/s00586-015-4263-9) or 3.5° in sensitive mode (adolescent
+concussion cut-point, Clin J Sport Med 2024, PMID 38953712).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+THRESHOLD_DEFAULT_DEG = 4.5
+THRESHOLD_SENSITIVE_DEG = 3.5
+THRESHOLD_SOURCES = {
+    THRESHOLD_DEFAULT_DEG: "Revel et al. 1994, Arch Phys Med Rehabil 75:895-899; "
+                           "Eur Spine J 2015;24, doi:10.1007/s00586-015-4263-9",
+    THRESHOLD_SENSITIVE_DEG: "Clin J Sport Med 2024, PMID 38953712 (3.5 deg cut-point)",
+}
+VE_DENOMINATOR = "n"
+
+
+def error_scores(signed_error_deg) -> dict[str, float]:
+    """AE, CE, VE (n denominator) and RMSE of signed errors (n,), deg.
+
+    Returns a dict with ``n``, ``ae_deg``, ``ce_deg``, ``ve_deg``, ``rmse_deg`` (NaN when n = 0).
+    """
+    e = np.asarray(signed_error_deg, dtype=np.float64)
+    n = int(e.size)
+    if n == 0:
+        return {"n": 0, "ae_deg": np.nan, "ce_deg": np.nan, "ve_deg": np.nan, "rmse_deg": np.nan}
+    ce = float(e.mean())
+    return {
+        "n": n,
+        "ae_deg": float(np.abs(e).mean()),
+        "ce_deg": ce,
+        "ve_deg": float(np.sqrt(np.mean((e - ce) ** 2))),
+        "rmse_deg": float(np.sqrt(np.mean(e**2))),
+    }
+
+
+def direction_scores(signed_error_deg, global_error_deg) -> dict[str, float]:
+    """Scores of one direction: :func:`error_scores` plus ``global_ae_deg``."""
+    scores = error_scores(signed_error_deg)
+    g = np.asarray(global_error_deg, dtype=np.float64)
+    scores["global_ae_deg"] = float(g.mean()) if g.size else np.nan
+    return scores
+
+
+def flag(ae_deg: float, threshold_deg: float = THRESHOLD_DEFAULT_DEG) -> bool:
+    """Whether an AE is above the screening threshold."""
+    return bool(np.isfinite(ae_deg) and ae_deg > threshold_deg)
