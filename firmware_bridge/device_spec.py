@@ -19,7 +19,9 @@ A *source* is what a spec opens. It provides:
 - ``close()``.
 
 Transports register a factory with :func:`register_source`; the factory receives the parsed
-:class:`DeviceSpec` and the keyword options the command passed (e.g. ``speed``, ``seed``).
+:class:`DeviceSpec` and the keyword options the command passed (e.g. ``speed``, ``seed``) and
+ignores options it does not use. :func:`cervitrack.trainer.devices.open_device` imports the
+modules that register the built-in kinds and opens a spec.
 """
 
 from __future__ import annotations
@@ -62,16 +64,8 @@ def register_source(kind: str, factory: Callable, usage: str) -> None:
     _FACTORIES[kind] = (factory, usage)
 
 
-def _load_builtin_sources() -> None:
-    """Import the modules that register the built-in kinds (kept lazy: heavy imports)."""
-    import importlib
-
-    for module in ("cervitrack.trainer.recording.replay",):
-        importlib.import_module(module)
-
-
 def available_kinds() -> list[str]:
-    _load_builtin_sources()
+    """The kinds registered so far."""
     return sorted(_FACTORIES)
 
 
@@ -83,7 +77,6 @@ def open_source(text: str, **options):
         OSError: the device or file cannot be opened.
     """
     spec = parse_device_spec(text)
-    _load_builtin_sources()
     if spec.kind not in _FACTORIES:
         forms = ", ".join(usage for _, usage in sorted(_FACTORIES.values(), key=lambda v: v[1]))
         raise ValueError(f"unknown device kind {spec.kind!r} in {text!r}; available: {forms}")

@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from cervitrack.firmware_bridge.device_spec import open_source, parse_device_spec
+from cervitrack.firmware_bridge.device_spec import parse_device_spec
+from cervitrack.trainer.devices import open_device
 from cervitrack.firmware_bridge.protocols.reference import encode_samples
 from cervitrack.firmware_bridge.samples import Chunk, Gap
 from cervitrack.trainer.cli import main
@@ -89,7 +90,7 @@ def test_device_specs(tmp_path, capsys):
         with pytest.raises(ValueError):
             parse_device_spec(bad)
     with pytest.raises(ValueError, match="available: .*replay:PATH"):
-        open_source("nosuchkind:x")
+        open_device("nosuchkind:x")
     for argv in (["record", "--device", "nosuch", "--duration", "1", "--out",
                   str(tmp_path / "a.cvtrec")],
                  ["record", "--device", f"replay:{tmp_path / 'missing.cvtrec'}",

@@ -13,6 +13,7 @@ import sys
 from cervitrack.firmware_bridge.sim.config import load_config
 from cervitrack.trainer.jpe import JpeSettings, JpeTest
 from cervitrack.trainer.jpe_report import format_table, result_document
+from cervitrack.trainer.recording import test_io
 from cervitrack.trainer.runner import SimSession, true_trial_errors
 
 
@@ -35,17 +36,33 @@ def build_session(args) -> SimSession:
 def run(args) -> int:
     if args.trials < 1:
         raise ValueError("--trials must be at least 1")
+    if args.device != "sim":
+        return run_replay(args)
     session = build_session(args)
-    if not args.headless and not args.json and has_display():
-        from cervitrack.trainer.live_view import run_live
+    with test_io.capture(session, args, "sim"):
+        if not args.headless and not args.json and has_display():
+            from cervitrack.trainer.live_view import run_live
 
-        return run_live(session)
-    session.run()
+            return run_live(session)
+        session.run()
     doc = result_document(session.engine, "sim", lambda tr: true_trial_errors(session.device, tr))
     if args.json:
         print(json.dumps(doc))
     else:
         print(format_table(doc))
+    return 0
+
+
+def run_replay(args) -> int:
+    """Re-score a recorded test (``--device replay:PATH``): exactly the live scores."""
+    if args.record:
+        raise ValueError("--record with --device replay: the recording exists already")
+    session = test_io.replay(args)
+    if not session.engine.done:
+        print("cervitrack: note: the recording ends before the test did; partial scores",
+              file=sys.stderr)
+    doc = result_document(session.engine, args.device)
+    print(json.dumps(doc) if args.json else format_table(doc))
     return 0
 
 
@@ -57,4 +74,5 @@ def register(sub) -> None:
     p.add_argument("--sim-config", metavar="FILE.toml", default=None,
                    help="simulator settings (docs/simulator.md)")
     p.add_argument("--trials", type=int, default=8, help="trials per direction (default 8)")
+    test_io.add_arguments(p)
     p.set_defaults(func=run)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 
-from cervitrack.firmware_bridge.device_spec import open_source
+from cervitrack.trainer.devices import open_device
 from cervitrack.trainer.recording.session import record_source, recording_metadata
 from cervitrack.trainer.recording.writer import DEFAULT_FLUSH_INTERVAL_S, Recorder
 
@@ -37,7 +37,7 @@ def source_options(args) -> dict:
 def run(args) -> int:
     if not (math.isfinite(args.duration) and args.duration > 0):
         raise ValueError(f"--duration must be a positive number of seconds, not {args.duration}")
-    source = open_source(args.device, **source_options(args))
+    source = open_device(args.device, **source_options(args))
     lsl = on_step = None
     if args.lsl:
         from cervitrack.trainer.recording.live import LslPoseTap

@@ -81,8 +81,9 @@ def pseudonym(recording) -> str:
     return digest[:10]
 
 
-def channels(samples) -> list[dict]:
-    """The channel rows for the fields ``samples`` carries, in column order."""
+def channels(samples, q_world_sensor=None) -> list[dict]:
+    """The channel rows for the fields ``samples`` carries, in column order (ORNT when
+    ``q_world_sensor`` (N, 4) is given)."""
     rows = []
 
     def add(name, component, ctype, units, frame, description):
@@ -91,7 +92,7 @@ def channels(samples) -> list[dict]:
                      "units": units, "placement": PLACEMENT if ctype != "LATENCY" else "n/a",
                      "reference_frame": frame, "description": description})
 
-    if samples.quat_wxyz is not None:
+    if q_world_sensor is not None:
         for c in "wxyz":
             add(f"head_quat_{c}", f"quat_{c}", "ORNT", "n/a", "global",
                 f"orientation of the sensor in the world frame, quaternion {c} component"
@@ -108,11 +109,11 @@ def channels(samples) -> list[dict]:
     return rows
 
 
-def motion_array(samples) -> np.ndarray:
+def motion_array(samples, q_world_sensor=None) -> np.ndarray:
     """The (N, C) data matrix in :func:`channels` order."""
     cols = []
-    if samples.quat_wxyz is not None:
-        cols.append(samples.quat_wxyz)
+    if q_world_sensor is not None:
+        cols.append(np.asarray(q_world_sensor, dtype=np.float64))
     for field in ("gyr_rad_s", "acc_m_s2", "mag_uT"):
         if getattr(samples, field) is not None:
             cols.append(getattr(samples, field))
@@ -234,8 +235,8 @@ def export_bids(decoded, recording, out_dir, *, subject: str | None = None,
     _append_tsv(participants, ["participant_id"], [f"sub-{sub}"])
     written.append(participants)
 
-    rows = channels(samples)
-    data = motion_array(samples)
+    rows = channels(samples, decoded.q_world_sensor)
+    data = motion_array(samples, decoded.q_world_sensor)
     with open(motion_tsv, "w", newline="") as f:
         for row in data:
             # Latency (last column) with µs resolution whatever the duration.

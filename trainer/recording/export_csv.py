@@ -37,9 +37,12 @@ def _col(arr, n, width):
     return np.full((n, width), np.nan) if arr is None else np.asarray(arr, dtype=np.float64)
 
 
-def table(samples) -> tuple[list[str], np.ndarray, list[str]]:
-    """Column names, an (N, C) float array and a printf format per column."""
+def table(samples, q_world_sensor=None) -> tuple[list[str], np.ndarray, list[str]]:
+    """Column names, an (N, C) float array and a printf format per column.
+
+    ``q_world_sensor`` (N, 4) fills the quat columns (default ``samples.quat_wxyz``)."""
     n = len(samples)
+    quat = samples.quat_wxyz if q_world_sensor is None else q_world_sensor
     cols = [samples.t_s[:, None], _col(samples.acc_m_s2, n, 3), _col(samples.gyr_rad_s, n, 3)]
     names = list(PROCESS_COLUMNS)
     fmts = ["%.6f"] + ["%.8g"] * 6
@@ -48,7 +51,7 @@ def table(samples) -> tuple[list[str], np.ndarray, list[str]]:
         names += MAG_COLUMNS
         fmts += ["%.8g"] * 3
     cols += [samples.seq[:, None].astype(np.float64), samples.t_device_s[:, None],
-             samples.t_host_s[:, None], _col(samples.quat_wxyz, n, 4),
+             samples.t_host_s[:, None], _col(quat, n, 4),
              (np.full((n, 1), np.nan) if samples.status is None
               else samples.status[:, None].astype(np.float64))]
     names += TAIL_COLUMNS
@@ -84,7 +87,7 @@ def export_csv(decoded, recording, out_dir, stem: str | None = None) -> list[Pat
         if p.exists():
             raise FileExistsError(f"{p} already exists; not overwriting")
     out_dir.mkdir(parents=True, exist_ok=True)
-    names, data, fmts = table(decoded.samples)
+    names, data, fmts = table(decoded.samples, decoded.q_world_sensor)
     with open(paths[0], "w", newline="") as f:
         f.write(",".join(names) + "\n")
         for line in _format_rows(data, fmts):
@@ -110,11 +113,13 @@ def export_csv(decoded, recording, out_dir, stem: str | None = None) -> list[Pat
             "t_device_s": "device clock, unwrapped, s",
             "t_host_s": "host monotonic arrival time of the chunk carrying the frame, s",
             "quat_w..quat_z": "orientation q_world_sensor (sensor to world), Hamilton, scalar "
-                              "first; world frame right-handed, z up",
+                              "first; world frame right-handed, z up; from the device or "
+                              "the fusion (see OrientationSource)",
             "status": "device status byte",
         },
         "SensorFrame": "device axes; headset worn: x forward (nose), y left, z up",
         "MissingValues": "nan",
+        "OrientationSource": decoded.orientation_source,
         "SamplingFrequencyNominal_hz": decoded.nominal_rate_hz,
         "Protocol": recording.protocol,
         "Metadata": to_plain(recording.metadata),

@@ -18,8 +18,9 @@ so set ``sensor_to_opensim_rotations`` to (-π/2, 0, 0) in the IMUPlacer setting
 named ``head_imu``: OpenSense maps ``<body>_imu`` columns to model bodies, so rename it to the
 body your model carries the head on (the Rajagopal model has no separate head body).
 
-Samples without an orientation (a raw-only protocol before fusion) cannot be exported; a
-ValueError says so.
+The orientation is the device's quaternion when it sends one, else the live pipeline's fusion
+(VQF) of the raw gyro and accelerometer data. Recordings of decoded samples without either
+cannot be exported; a ValueError says so.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def sto_text(t_s: np.ndarray, quat_wxyz: np.ndarray, rate_hz: float) -> str:
 def export_sto(decoded, recording, out_dir, stem: str | None = None) -> list[Path]:
     """Write ``<stem>_orientations.sto`` into ``out_dir`` (never overwriting); return it."""
     samples = decoded.samples
-    if samples.quat_wxyz is None or not len(samples):
+    if decoded.q_world_sensor is None or not len(samples):
         raise ValueError(f"{recording.path}: no orientation samples to export as .sto")
     out_dir = Path(out_dir)
     path = out_dir / f"{stem or Path(recording.path).stem}_orientations.sto"
@@ -54,5 +55,5 @@ def export_sto(decoded, recording, out_dir, stem: str | None = None) -> list[Pat
         raise FileExistsError(f"{path} already exists; not overwriting")
     out_dir.mkdir(parents=True, exist_ok=True)
     rate = decoded.nominal_rate_hz or 100.0
-    path.write_text(sto_text(samples.t_s, samples.quat_wxyz, rate))
+    path.write_text(sto_text(samples.t_s, decoded.q_world_sensor, rate))
     return [path]
