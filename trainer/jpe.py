@@ -15,7 +15,9 @@ A trial is invalid, and redone up to ``max_redos_per_direction`` times, when the
 move at least ``min_amplitude_deg`` (a Cervitrack design default: 20° for rotation, 15° for
 flexion/extension, 12° for lateral flexion; the literature asks for maximal or "comfortable"
 range without a number), when it was still moving at a manual mark, or when a data gap fell
-between the start of the reference window and the end of the relocation window.
+between the start of the reference window and the end of the relocation window. A manual
+mark is invalid when the head had not come back (less than half-way) or was still moving at
+the mark (smoothed angular speed at or above the stillness threshold).
 
 The engine is pure: it consumes :class:`~cervitrack.trainer.pipeline.PoseBatch` objects and
 returns :class:`~cervitrack.trainer.prompts.Prompt` objects; time is the samples' ``t_s``.
@@ -327,19 +329,22 @@ class JpeTest:
         s = self.settings
         settle = s.stillness.settle_s
         t = pose.t_s[i0:]
-        if self._manual_mark_t_s is not None and t[-1] >= self._manual_mark_t_s:
-            j = i0 + int(np.searchsorted(t, self._manual_mark_t_s))
-            j = min(j, len(pose) - 1)
-            self._manual_mark_t_s = None
-            window = self._window(float(pose.t_s[j]), settle)
-            moving = self.history.smoothed_speed_deg_s[window["slice"]].max() >= s.stillness.speed_threshold_deg_s
-            return j, self._finish(pose.t_s[j], window=window,
-                                   invalid="the head was still moving at the mark" if moving else None)
         if np.isnan(tr.came_back_t_s):
             a = self._component(pose, i0, tr.q_ref_head, tr.direction)
             hit = np.flatnonzero(a <= 0.5 * tr.peak_deg)
             if hit.size:
                 tr.came_back_t_s = float(t[hit[0]])
+        if self._manual_mark_t_s is not None and t[-1] >= self._manual_mark_t_s:
+            j = min(i0 + int(np.searchsorted(t, self._manual_mark_t_s)), len(pose) - 1)
+            self._manual_mark_t_s = None
+            window = self._window(float(pose.t_s[j]), settle)
+            if np.isnan(tr.came_back_t_s) or tr.came_back_t_s > pose.t_s[j]:
+                invalid = "the head had not come back at the mark"
+            elif self.history.smoothed_speed_deg_s[window["slice"]][-1] >= s.stillness.speed_threshold_deg_s:
+                invalid = "the head was still moving at the mark"
+            else:
+                invalid = None
+            return j, self._finish(pose.t_s[j], window=window, invalid=invalid)
         if not np.isnan(tr.came_back_t_s):
             j = self._settled_index(pose, i0, settle, tr.came_back_t_s)
             if j is not None:
