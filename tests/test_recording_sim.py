@@ -166,3 +166,15 @@ def test_sim_source_items_are_transport_items():
     items = [i for _ in range(20) for i in next(polls)]
     assert items and all(isinstance(i, (Chunk, Gap)) for i in items)
     assert source.now_s() == pytest.approx(2.0)
+
+
+def test_record_cli_lsl_pushes_every_sample(tmp_path, monkeypatch, capsys):
+    cfg_file = tmp_path / "lsl_api.cfg"
+    cfg_file.write_text("[multicast]\nResolveScope = machine\n")
+    monkeypatch.setenv("LSLAPICFG", str(cfg_file))
+    path = tmp_path / "lsl.cvtrec"
+    summary = _run_json(["record", "--device", "sim", "--fast", "--duration", "2", "--lsl",
+                         "--out", str(path), "--json"], capsys)
+    report = _run_json(["inspect", str(path), "--json"], capsys)
+    assert summary["lsl_samples"] == report["samples"] > 150
+    assert report["steps"] == summary["steps"]

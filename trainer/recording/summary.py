@@ -49,6 +49,7 @@ def summarise(recording) -> dict:
         "rate_hz": rate_hz,
         "nominal_rate_hz": decoded.nominal_rate_hz,
         "chunks": len(chunks),
+        "steps": len(recording.steps),
         "chunk_bytes": sum(len(c.data) for c in chunks),
         "host_first_s": hosts[0] if hosts else None,
         "host_last_s": hosts[-1] if hosts else None,
