@@ -144,7 +144,7 @@ class PatientConfig:
         amplitude_deg: excursion per direction when asked to move, deg.
         speed_deg_s: mean angular speed of deliberate movements, deg/s.
         reaction_s: mean reaction time to a prompt, s (at least 0.4 s: the simulated headset
-            samples up to 0.25 s ahead, and the drawn reaction time is 0.8-1.25 × this).
+            samples up to 0.3 s ahead, and the drawn reaction time is 0.8-1.25 × this).
         tremor_deg: physiological tremor amplitude (8-12 Hz), deg.
         sway_deg: postural sway amplitude (0.1-0.6 Hz), deg.
         posture_sd_deg: variability of the natural head posture between re-centrings, deg.
@@ -241,7 +241,7 @@ _PATIENT_RULES = {
     "offaxis_sd_deg": lambda k, v: _number(k, v, 0, 20),
     "amplitude_deg": lambda k, v: _direction_table(k, v, 5, 80, PatientConfig().amplitude_deg),
     "speed_deg_s": lambda k, v: _number(k, v, 5, 200),
-    "reaction_s": lambda k, v: _number(k, v, 0.4, 3),
+    "reaction_s": lambda k, v: _number(k, v, 0.4, 3),  # 0.8 × 0.4 > LOOKAHEAD_S
     "tremor_deg": lambda k, v: _number(k, v, 0, 1),
     "sway_deg": lambda k, v: _number(k, v, 0, 3),
     "posture_sd_deg": lambda k, v: _number(k, v, 0, 5),

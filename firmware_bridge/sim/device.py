@@ -67,7 +67,7 @@ class SimulatedHeadset:
     #: Samples are generated this far ahead of the requested time, in blocks, to batch the
     #: numpy work. It must stay below the patient's shortest reaction time, so that no prompt
     #: can change a trajectory that was already sampled.
-    LOOKAHEAD_S = 0.25
+    LOOKAHEAD_S = 0.3
 
     def advance(self, until_s: float) -> list:
         """Sample up to true time ``until_s`` and return the items arrived by then."""

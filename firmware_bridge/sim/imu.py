@@ -67,7 +67,13 @@ class VirtualImu:
         """
         t = np.asarray(t_s, dtype=np.float64)
         n = len(t)
-        q_wh = head(t)
+        raw = self.cfg.output != "quaternion"
+        h = _DIFF_STEP_S
+        # One trajectory evaluation for every time needed: t, and for raw output the previous
+        # sample (gyro) and t ± h (lever-arm acceleration).
+        times = np.concatenate([t, t - self.period_s, t - h, t + h]) if raw else t
+        q_all = head(times)
+        q_wh = q_all[:n]
         q_ws = self.q_world_sensor(q_wh)
         # The on-device fusion estimate: sent in both output modes (OHT/1 frames always carry
         # the device quaternion); with raw output the host fuses gyro + acc itself.
@@ -78,11 +84,10 @@ class VirtualImu:
                "quat_wxyz": quat.positive_w(quat.multiply(quat.multiply(q_drift, q_ws), noise))}
         if self.cfg.output == "quaternion":
             return out
-        q_prev = self.q_world_sensor(head(t - self.period_s))
+        q_prev = self.q_world_sensor(q_all[n:2 * n])
         gyr = quat.to_rotvec(quat.relative(q_prev, q_ws)) / self.period_s
         gyr += self.gyro_bias_rad_s + self.rng.normal(0, self.gyro_noise_rad_s, size=(n, 3))
-        h = _DIFF_STEP_S
-        pos = [quat.rotate(head(t + d), self.lever_arm_m) for d in (-h, 0.0, h)]
+        pos = [quat.rotate(q, self.lever_arm_m) for q in (q_all[2 * n:3 * n], q_wh, q_all[3 * n:])]
         acc_world = (pos[0] - 2 * pos[1] + pos[2]) / h**2
         acc_world[:, 2] += GRAVITY_M_S2
         acc = quat.rotate(quat.conjugate(q_ws), acc_world)
