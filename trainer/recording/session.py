@@ -58,19 +58,22 @@ def record_source(source, recorder: Recorder, duration_s: float | None, *,
     t_first = math.nan
     now = math.nan
     stopped = "source ended"
-    for items in source.polls():
-        for item in items:
-            recorder.write(item)
-        now = source.now_s()
-        recorder.step(now)
-        steps += 1
-        if on_step is not None:
-            on_step(items)
-        if math.isnan(t_first) and math.isfinite(now):
-            t_first = now
-        if duration_s is not None and math.isfinite(now) and now - t_first >= duration_s:
-            stopped = "duration reached"
-            break
+    try:
+        for items in source.polls():
+            for item in items:
+                recorder.write(item)
+            now = source.now_s()
+            recorder.step(now)
+            steps += 1
+            if on_step is not None:
+                on_step(items)
+            if math.isnan(t_first) and math.isfinite(now):
+                t_first = now
+            if duration_s is not None and math.isfinite(now) and now - t_first >= duration_s:
+                stopped = "duration reached"
+                break
+    except KeyboardInterrupt:  # Ctrl-C is the normal way to stop an open-ended recording
+        stopped = "interrupted"
     for name in counts:
         counts[name] = recorder.counts[name]
     span = now - t_first if math.isfinite(now) and math.isfinite(t_first) else 0.0

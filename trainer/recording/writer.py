@@ -71,7 +71,8 @@ class Recorder:
         fsync: sync to the disk after each flush (see the module docstring).
 
     Thread safety: :meth:`write` and friends may be called from one producer thread; the
-    internal flusher thread shares a lock with them.
+    internal flusher thread swaps the pending buffer under a short lock and writes outside
+    it, so producers (e.g. a BLE callback) never wait for a disk sync.
     """
 
     def __init__(self, path, metadata: dict | None = None, *,
@@ -85,7 +86,8 @@ class Recorder:
         self.bytes_written = 0
         self.flushes = 0
         self._pending = bytearray()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _pending and counts
+        self._io_lock = threading.Lock()  # orders writes to the file
         self._error: BaseException | None = None
         self._closed = False
         header = dict(metadata or {})
@@ -164,8 +166,7 @@ class Recorder:
 
     def flush(self) -> None:
         """Write everything pending to the OS now (and fsync when enabled)."""
-        with self._lock:
-            self._flush_locked()
+        self._flush()
         self._raise_error()
 
     def close(self, summary: dict | None = None) -> None:
@@ -176,14 +177,14 @@ class Recorder:
         self._thread.join()
         with self._lock:
             self._closed = True
-            try:
-                if self._error is None:
-                    end = {"records": dict(self.counts), **(summary or {})}
-                    self.counts["end"] += 1
-                    self._pending += fmt.encode_end(end)
-                    self._flush_locked(force_sync=True)
-            finally:
-                os.close(self._fd)
+            if self._error is None:
+                end = {"records": dict(self.counts), **(summary or {})}
+                self.counts["end"] += 1
+                self._pending += fmt.encode_end(end)
+        try:
+            self._flush(force_sync=True)
+        finally:
+            os.close(self._fd)
         self._raise_error()
 
     def __enter__(self) -> "Recorder":
@@ -201,22 +202,26 @@ class Recorder:
         with self._lock:
             self._pending += record
             self.counts[kind_name] += 1
-            if len(self._pending) >= _BACKLOG_BYTES:
-                self._flush_locked()
+            backlog = len(self._pending) >= _BACKLOG_BYTES
+        if backlog:
+            self._flush()
 
     def _flush_loop(self) -> None:
         while not self._stop.wait(self.flush_interval_s):
-            with self._lock:
-                self._flush_locked()
+            self._flush()
 
-    def _flush_locked(self, force_sync: bool = False) -> None:
-        if self._error is not None or (not self._pending and not force_sync):
-            return
-        data, self._pending = bytes(self._pending), bytearray()
-        try:
-            self._write_now(data, sync=self.fsync or force_sync)
-        except OSError as exc:  # disk full, device gone: surface it to the producer
-            self._error = exc
+    def _flush(self, force_sync: bool = False) -> None:
+        """Write the pending bytes. The I/O lock keeps writes in order; the buffer lock is
+        held only to swap the buffer, so a producer never waits for a disk sync."""
+        with self._io_lock:
+            with self._lock:
+                if self._error is not None or (not self._pending and not force_sync):
+                    return
+                data, self._pending = bytes(self._pending), bytearray()
+            try:
+                self._write_now(data, sync=self.fsync or force_sync)
+            except OSError as exc:  # disk full, device gone: surface it to the producer
+                self._error = exc
 
     def _write_now(self, data: bytes, sync: bool = True) -> None:
         view = memoryview(data)
