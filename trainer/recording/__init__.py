@@ -12,7 +12,13 @@ Modules (one concept each):
 - :mod:`.reader`: :func:`~.reader.load` a recording into memory, with an integrity report.
 - :mod:`.decode`: decode the recorded stream into samples (same decoder and timebase as live).
 - :mod:`.summary`: what ``cervitrack inspect`` reports.
-- :mod:`.replay`: a source that yields the recorded Chunk/Gap items again.
+- :mod:`.replay`: ``replay:PATH``, a source that yields the recorded items in the recorded
+  pipeline steps.
+- :mod:`.session`: the ``cervitrack record`` loop (source → recorder).
+- :mod:`.capture`: a test-session step observer that records (and streams) a running test.
+- :mod:`.rescore`: re-run a recorded test from its recording (exactly the live scores).
+- :mod:`.test_io`: the ``--record`` / ``--lsl`` / ``--device replay:`` options of test commands.
 - :mod:`.export_csv`, :mod:`.export_sto`, :mod:`.export_bids`: research exports.
-- :mod:`.lsl`: Lab Streaming Layer outlets (pylsl imported lazily).
+- :mod:`.lsl`: Lab Streaming Layer outlets (pylsl imported lazily); :mod:`.live` feeds them
+  head poses from the live pipeline.
 """
