@@ -8,8 +8,6 @@ import pytest
 from cervitrack.firmware_bridge.samples import Chunk, Gap
 from cervitrack.firmware_bridge.sim.config import config_from_dict
 from cervitrack.trainer.cli import main
-from cervitrack.trainer.pipeline import Pipeline
-from cervitrack.firmware_bridge.protocols import make_decoder
 from cervitrack.trainer.recording.decode import decode_recording
 from cervitrack.trainer.recording.reader import load
 from cervitrack.trainer.sim_source import SimSource
@@ -17,15 +15,19 @@ from cervitrack.trainer.sim_source import SimSource
 
 @pytest.fixture(scope="module")
 def recorded_test(tmp_path_factory):
-    """A one-trial-per-direction simulated JPE test, recorded; its live JSON result."""
-    path = tmp_path_factory.mktemp("rec") / "jpe.cvtrec"
+    """A one-trial-per-direction simulated JPE test with raw sensor output (host VQF fusion,
+    gyro bias seeding), recorded by `demo --record`; its live JSON result."""
+    folder = tmp_path_factory.mktemp("rec")
+    path = folder / "jpe.cvtrec"
+    sim_config = folder / "raw.toml"
+    sim_config.write_text('[sensor]\noutput = "raw"\n')
     import contextlib
     import io
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        assert main(["demo", "--json", "--trials", "1", "--seed", "11",
-                     "--record", str(path)]) == 0
+        assert main(["demo", "--json", "--trials", "1", "--seed", "11", "--sim-config",
+                     str(sim_config), "--record", str(path)]) == 0
     return path, json.loads(out.getvalue())
 
 
@@ -57,21 +59,6 @@ def test_recorded_test_holds_events_calibration_and_metadata(recorded_test, caps
     assert rec.metadata["host_clock"] == "simulated" and rec.header["protocol"] == "reference"
     assert rec.end["test_done"] is True
     assert len(rec.steps) > 100
-
-
-def test_decoding_a_recording_reproduces_the_live_samples(recorded_test):
-    """The export path (decode) gives the same samples as a fresh live pipeline run."""
-    path, _ = recorded_test
-    rec = load(path)
-    pipeline = Pipeline(make_decoder("reference"))
-    live_t, live_seq = [], []
-    for group in rec.polls():
-        pose = pipeline.process(group)
-        live_t.append(pose.t_s)
-        live_seq.append(pose.seq)
-    decoded = decode_recording(rec).samples
-    assert np.array_equal(decoded.t_s, np.concatenate(live_t))
-    assert np.array_equal(decoded.seq, np.concatenate(live_seq))
 
 
 def test_bids_export_of_a_recorded_test_has_events_on_the_sample_clock(recorded_test,
@@ -178,3 +165,30 @@ def test_record_cli_lsl_pushes_every_sample(tmp_path, monkeypatch, capsys):
     report = _run_json(["inspect", str(path), "--json"], capsys)
     assert summary["lsl_samples"] == report["samples"] > 150
     assert report["steps"] == summary["steps"]
+
+
+def test_exports_reproduce_the_live_head_pose(recorded_test, tmp_path):
+    """Decoding applies the recorded calibration and gyro bias (META updates) at the recorded
+    steps, so the exported orientation and head pose are the ones the test computed. The
+    reference poses come from re-running the test loop, where the engine itself sets them."""
+    from cervitrack.trainer.recording.replay import ReplaySource
+    from cervitrack.trainer.recording.rescore import replay_test
+
+    path, _ = recorded_test
+    live_t, live_q, live_head = [], [], []
+    replay_test(ReplaySource(path, speed=None), observers=[
+        lambda s, r: (live_t.append(r.pose.t_s), live_q.append(r.pose.q_world_sensor),
+                      live_head.append(r.pose.q_neutral_head))])
+    rec = load(path)
+    assert "pipeline_gyro_bias_rad_s" in rec.metadata and "calibration" in rec.metadata
+    decoded = decode_recording(rec)
+    assert np.array_equal(decoded.samples.t_s, np.concatenate(live_t))  # the timebase's times
+    assert np.array_equal(decoded.q_world_fused, np.concatenate(live_q))
+    n_before = sum(len(q) for q, h in zip(live_q, live_head) if h is None)
+    head = np.concatenate([h for h in live_head if h is not None])
+    assert n_before > 0 and np.isnan(decoded.q_neutral_head[:n_before]).all()
+    assert np.array_equal(decoded.q_neutral_head[n_before:], head)
+    out = tmp_path / "csv"
+    assert main(["export", str(path), "--to", "csv", "--out", str(out)]) == 0
+    header = (out / "jpe.csv").read_text().splitlines()[0].split(",")
+    assert header[-3:] == ["axial_deg", "lateral_deg", "flexion_deg"]

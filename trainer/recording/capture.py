@@ -1,8 +1,11 @@
 """Record (and stream) a running test: a step observer for :class:`~cervitrack.trainer.runner.SimSession`.
 
 After every step, :class:`SessionCapture` writes the step's transport items and a STEP
-boundary, the test engine's new events, and the calibration once the engine has one (a META
-update); with LSL it pushes the step's head poses and events. :func:`session_metadata` is the
+boundary, the test engine's new events, and META updates for what the session handed to the
+pipeline after that step: the calibration (``calibration``) once the engine has one, and each
+gyro bias seed for the fusion (``pipeline_gyro_bias_rad_s``). Decoding applies them at the same
+step, so exports reproduce the live orientation and head pose. With LSL it pushes the step's
+head poses and events. :func:`session_metadata` is the
 recording header: everything :mod:`cervitrack.trainer.recording.rescore` needs to rebuild the
 same test engine for a replay.
 """
@@ -51,6 +54,7 @@ class SessionCapture:
         self.lsl = lsl
         self._events_done = 0
         self._calibration_done = False
+        self._bias_done = None
 
     def __call__(self, session, result) -> None:
         rec = self.recorder
@@ -70,5 +74,11 @@ class SessionCapture:
             self._calibration_done = True
             if rec is not None:
                 rec.metadata({"calibration": calibration.to_dict()})
+        # The gyro bias the session handed to the fusion (changes the fused orientation).
+        bias = getattr(session.engine, "gyro_bias_update", None)
+        if bias is not None and bias is not self._bias_done:
+            self._bias_done = bias
+            if rec is not None:
+                rec.metadata({"pipeline_gyro_bias_rad_s": [float(v) for v in bias]})
         if self.lsl is not None:
             self.lsl.push_pose(result.pose)

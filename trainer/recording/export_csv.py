@@ -11,6 +11,8 @@ Columns, in order (``cervitrack process`` reads the first seven by name)::
     t_host_s                          host arrival time of the frame's chunk, s
     quat_w, quat_x, quat_y, quat_z    orientation q_world_sensor, Hamilton, scalar first
     status                            device status byte
+    axial_deg, lateral_deg, flexion_deg   head angles from the recorded test calibration, deg
+                                      (only for recordings with one; nan before it was set)
 
 Values a device does not provide are written ``nan``. Events go to ``<stem>_events.csv``
 (``t_s,kind,data_json``). The sidecar ``<stem>.json`` states units, frames and provenance.
@@ -37,10 +39,15 @@ def _col(arr, n, width):
     return np.full((n, width), np.nan) if arr is None else np.asarray(arr, dtype=np.float64)
 
 
-def table(samples, q_world_sensor=None) -> tuple[list[str], np.ndarray, list[str]]:
+HEAD_COLUMNS = ("axial_deg", "lateral_deg", "flexion_deg")
+
+
+def table(samples, q_world_sensor=None, q_neutral_head=None
+          ) -> tuple[list[str], np.ndarray, list[str]]:
     """Column names, an (N, C) float array and a printf format per column.
 
-    ``q_world_sensor`` (N, 4) fills the quat columns (default ``samples.quat_wxyz``)."""
+    ``q_world_sensor`` (N, 4) fills the quat columns (default ``samples.quat_wxyz``);
+    ``q_neutral_head`` (N, 4, NaN rows where unknown) adds the head-angle columns."""
     n = len(samples)
     quat = samples.quat_wxyz if q_world_sensor is None else q_world_sensor
     cols = [samples.t_s[:, None], _col(samples.acc_m_s2, n, 3), _col(samples.gyr_rad_s, n, 3)]
@@ -56,6 +63,17 @@ def table(samples, q_world_sensor=None) -> tuple[list[str], np.ndarray, list[str
               else samples.status[:, None].astype(np.float64))]
     names += TAIL_COLUMNS
     fmts += ["%d", "%.6f", "%.6f"] + ["%.8g"] * 4 + ["%d"]
+    if q_neutral_head is not None:
+        from cervitrack.signal.kinematics import head_angles_deg
+
+        known = np.all(np.isfinite(q_neutral_head), axis=1)
+        angles = np.full((n, 3), np.nan)
+        if np.any(known):
+            a = head_angles_deg(q_neutral_head[known])
+            angles[known] = np.stack([a["axial"], a["lateral"], a["flexion"]], axis=1)
+        cols.append(angles)
+        names += HEAD_COLUMNS
+        fmts += ["%.6f"] * 3
     data = np.hstack(cols) if n else np.zeros((0, len(names)))
     return names, data, fmts
 
@@ -87,7 +105,7 @@ def export_csv(decoded, recording, out_dir, stem: str | None = None) -> list[Pat
         if p.exists():
             raise FileExistsError(f"{p} already exists; not overwriting")
     out_dir.mkdir(parents=True, exist_ok=True)
-    names, data, fmts = table(decoded.samples, decoded.q_world_sensor)
+    names, data, fmts = table(decoded.samples, decoded.q_world_sensor, decoded.q_neutral_head)
     with open(paths[0], "w", newline="") as f:
         f.write(",".join(names) + "\n")
         for line in _format_rows(data, fmts):
@@ -116,6 +134,10 @@ def export_csv(decoded, recording, out_dir, stem: str | None = None) -> list[Pat
                               "first; world frame right-handed, z up; from the device or "
                               "the fusion (see OrientationSource)",
             "status": "device status byte",
+            "axial_deg, lateral_deg, flexion_deg": "head angles relative to the calibrated "
+                "neutral, intrinsic Z-X-Y on head axes (x anterior, y left, z superior): axial "
+                "+ to the left, lateral + to the right, flexion + chin down; deg; present when "
+                "the recording holds a test calibration, nan before it was captured",
         },
         "SensorFrame": "device axes; headset worn: x forward (nose), y left, z up",
         "MissingValues": "nan",

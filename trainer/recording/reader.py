@@ -27,6 +27,9 @@ class Recording:
             :class:`SampleBatch` (with the times as recorded) and :class:`format.Step`
             pipeline-step boundaries.
         events: event dicts in file order (``t_s`` host monotonic s, ``kind``...).
+        meta_updates: the META records after the header as ``(position, dict)``, where
+            ``position`` is the number of stream items before it (to apply a calibration or
+            pipeline setting at the step where the live run applied it).
         end: the END record of a clean close, or None.
         integrity: what the scan skipped (see :class:`format.Integrity`).
     """
@@ -36,6 +39,7 @@ class Recording:
     metadata: dict = field(default_factory=dict)
     stream: list = field(default_factory=list)
     events: list = field(default_factory=list)
+    meta_updates: list = field(default_factory=list)
     end: dict | None = None
     integrity: fmt.Integrity = field(default_factory=fmt.Integrity)
 
@@ -121,6 +125,8 @@ def parse(data: bytes, path=None) -> Recording:
                 meta = fmt.decode_json(record.payload)
                 if first:
                     rec.header = dict(meta)
+                else:
+                    rec.meta_updates.append((len(rec.stream), meta))
                 rec.metadata.update(meta)
             elif record.kind == fmt.CHUNK:
                 rec.stream.append(fmt.decode_chunk(record.payload))
