@@ -53,7 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except (CliError, ValueError, OSError) as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if isinstance(exc, OSError) and exc.strerror and exc.filename is not None:
+            message = f"{exc.filename}: {exc.strerror.lower()}"
+        else:
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"cervitrack: error: {message}", file=sys.stderr)
         return 2
 

@@ -1,26 +1,64 @@
 """Wire protocols: one incremental decoder per device family.
 
 :data:`DECODERS` maps each ``--protocol`` name to its decoder class. Register a new protocol by
-adding it here.
+adding it here. :func:`make_decoder` also accepts ``NAME:OPTION`` for decoders with one
+constructor option: the Movella DOT payload mode (``movella-dot:2``) and the text preset
+(``text:razor``).
 """
 
 from cervitrack.firmware_bridge.protocols.base import Decoder
+from cervitrack.firmware_bridge.protocols.bno08x_rvc import Bno08xRvcDecoder
+from cervitrack.firmware_bridge.protocols.hatire import HatireDecoder
+from cervitrack.firmware_bridge.protocols.metawear import MetaWearDecoder
+from cervitrack.firmware_bridge.protocols.movella_dot import MovellaDotDecoder
+from cervitrack.firmware_bridge.protocols.opentrack_udp import OpentrackUdpDecoder
 from cervitrack.firmware_bridge.protocols.reference import ReferenceDecoder, ReferenceTextDecoder
+from cervitrack.firmware_bridge.protocols.text import TextDecoder
+from cervitrack.firmware_bridge.protocols.witmotion import (
+    WitMotionBleDecoder, WitMotionSerialDecoder)
 
 DECODERS: dict[str, type[Decoder]] = {
-    ReferenceDecoder.name: ReferenceDecoder,
-    ReferenceTextDecoder.name: ReferenceTextDecoder,
+    cls.name: cls
+    for cls in (
+        ReferenceDecoder,
+        ReferenceTextDecoder,
+        WitMotionSerialDecoder,
+        WitMotionBleDecoder,
+        Bno08xRvcDecoder,
+        MovellaDotDecoder,
+        MetaWearDecoder,
+        HatireDecoder,
+        TextDecoder,
+        OpentrackUdpDecoder,
+    )
 }
+
+#: Decoders taking one option after a colon, and how to convert it.
+_OPTION = {MovellaDotDecoder.name: int, TextDecoder.name: str}
 
 
 def make_decoder(name: str) -> Decoder:
-    """A new decoder for protocol ``name``; ValueError naming the choices when unknown."""
+    """A new decoder for protocol ``name`` (``NAME`` or ``NAME:OPTION``).
+
+    Raises:
+        ValueError naming the choices when the protocol or its option is unknown.
+    """
+    base, _, option = name.partition(":")
     try:
-        return DECODERS[name]()
+        cls = DECODERS[base]
     except KeyError:
         raise ValueError(
-            f"unknown protocol {name!r}; choose one of: {', '.join(sorted(DECODERS))}"
+            f"unknown protocol {base!r}; choose one of: {', '.join(sorted(DECODERS))}"
         ) from None
+    if not option:
+        return cls()
+    if base not in _OPTION:
+        raise ValueError(f"protocol {base!r} takes no option (got {option!r})")
+    try:
+        value = _OPTION[base](option)
+    except ValueError:
+        raise ValueError(f"invalid option {option!r} for protocol {base!r}") from None
+    return cls(value)
 
 
 __all__ = ["DECODERS", "Decoder", "make_decoder"]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from cervitrack.firmware_bridge.samples import LinkStats, SampleBatch
 
 
@@ -41,13 +43,31 @@ class Decoder:
         if data:
             self._buf += data
         try:
-            return self._decode(t_host_s)
+            # Arbitrary bytes read as floats overflow or are NaN: no warnings either.
+            with np.errstate(all="ignore"):
+                return self._decode(t_host_s)
         except Exception as exc:  # a decoder bug must never take the link down
             self.stats.extra["internal_errors"] = self.stats.extra.get("internal_errors", 0) + 1
             self.stats.extra["last_internal_error"] = repr(exc)
             self.stats.skipped_bytes += len(self._buf)
             self._buf.clear()
             return SampleBatch.empty()
+
+    def finish(self, t_host_s: float = math.nan) -> SampleBatch:
+        """End of stream: samples held back waiting for more bytes (most decoders hold none).
+
+        Call before :meth:`flush` when a capture ends; never raises.
+        """
+        try:
+            with np.errstate(all="ignore"):
+                return self._finish(t_host_s)
+        except Exception as exc:  # same contract as feed()
+            self.stats.extra["internal_errors"] = self.stats.extra.get("internal_errors", 0) + 1
+            self.stats.extra["last_internal_error"] = repr(exc)
+            return SampleBatch.empty()
+
+    def _finish(self, t_host_s: float) -> SampleBatch:
+        return SampleBatch.empty()
 
     def feed_chunks(self, chunks) -> SampleBatch:
         """Decode several :class:`Chunk` items at once (one vectorised pass).

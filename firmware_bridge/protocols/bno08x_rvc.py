@@ -1,0 +1,89 @@
+"""BNO080/085/086 UART-RVC ("robot vacuum cleaner") mode, 19-byte frames at 100 Hz.
+
+Source: ../shared/reference/sensor-protocols.md §2 (BNO080 datasheet 1000-3927 §1.3.5.2).
+Little-endian::
+
+    off 0  AA AA          header
+    off 2  index u8       +1 per report (wraps at 256)
+    off 3  yaw   int16    0.01°, ±180 (relative heading since reset)
+    off 5  pitch int16    0.01°, ±90
+    off 7  roll  int16    0.01°, ±180
+    off 9  ax ay az int16 mg
+    off 15 3 bytes        reserved
+    off 18 csum = sum(bytes 2..17) & 0xFF
+
+Integrity: the sum8 plus angle ranges. ``AA AA`` can occur inside a payload; candidates are
+accepted leftmost first and never overlap, so a false header inside a valid frame is skipped.
+
+Euler → quaternion: the datasheet's order is yaw, then pitch, then roll, i.e. intrinsic Z-Y-X,
+``q = Rz(yaw) · Ry(pitch) · Rx(roll)``: sensor→world in the chip's axes, world heading relative
+to the heading at reset. ``acc_m_s2`` = mg × 9.80665e-3 in the sensor frame (+1 g up at rest).
+No gyro, magnetometer or calibration status is sent.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+
+from cervitrack.firmware_bridge.protocols._convert import G_M_S2, euler_deg_to_quat_wxyz
+from cervitrack.firmware_bridge.protocols._framing import scan_fixed
+from cervitrack.firmware_bridge.protocols.base import Decoder
+from cervitrack.firmware_bridge.samples import SampleBatch
+
+HEADER = b"\xaa\xaa"
+FRAME_BYTES = 19
+ANGLE_DEG_PER_LSB = 0.01
+ACC_M_S2_PER_LSB = G_M_S2 / 1000.0
+YAW_LIMIT_LSB = 18000
+PITCH_LIMIT_LSB = 9000
+ROLL_LIMIT_LSB = 18000
+
+
+def encode_frames(index, yaw_pitch_roll_deg, acc_m_s2) -> bytes:
+    """N frames from indices (N,), (N, 3) yaw, pitch, roll in ° and (N, 3) acc in m/s²."""
+    idx = np.asarray(index, dtype=np.int64) % 256
+    n = idx.size
+    angles = np.rint(np.asarray(yaw_pitch_roll_deg, dtype=np.float64).reshape(n, 3) / 0.01)
+    acc = np.rint(np.asarray(acc_m_s2, dtype=np.float64).reshape(n, 3) / ACC_M_S2_PER_LSB)
+    out = bytearray()
+    for i in range(n):
+        body = struct.pack("<B3h3h3x", int(idx[i]), *(int(v) for v in angles[i]),
+                           *(int(v) for v in np.clip(acc[i], -32768, 32767)))
+        out += HEADER + body + bytes([sum(body) & 0xFF])
+    return bytes(out)
+
+
+def _check(rows: np.ndarray) -> np.ndarray:
+    ok = rows[:, 2:18].sum(axis=1, dtype=np.uint8) == rows[:, 18]
+    a = np.abs(np.ascontiguousarray(rows[:, 3:9]).view("<i2").astype(np.int32))
+    return (ok & (a[:, 0] <= YAW_LIMIT_LSB) & (a[:, 1] <= PITCH_LIMIT_LSB)
+            & (a[:, 2] <= ROLL_LIMIT_LSB))
+
+
+class Bno08xRvcDecoder(Decoder):
+    """UART-RVC frames → ``quat_wxyz`` (from yaw, pitch, roll) and ``acc_m_s2``; seq = index."""
+
+    name = "bno08x-rvc"
+    seq_modulus = 256
+    has_clock = False
+    clock_wrap_s = None
+    nominal_rate_hz = 100.0
+
+    def _decode(self, t_host_s: float) -> SampleBatch:
+        buf = np.frombuffer(bytes(self._buf), dtype=np.uint8)
+        if buf.size < FRAME_BYTES:
+            return SampleBatch.empty()
+        scan = scan_fixed(buf, FRAME_BYTES, _check, HEADER)
+        del self._buf[:scan.keep_from]
+        self.stats.skipped_bytes += scan.skipped
+        self.stats.rejected_frames += scan.rejected
+        self.stats.frames += scan.starts.size
+        rows = scan.rows
+        if rows.shape[0] == 0:
+            return SampleBatch.empty()
+        w = np.ascontiguousarray(rows[:, 3:15]).view("<i2")
+        quat = euler_deg_to_quat_wxyz("ZYX", w[:, 0:3] * ANGLE_DEG_PER_LSB)
+        return SampleBatch.build(rows[:, 2], t_host_s=t_host_s, quat_wxyz=quat,
+                                 acc_m_s2=w[:, 3:6] * ACC_M_S2_PER_LSB)

@@ -1,0 +1,65 @@
+"""Movella DOT decoder: the mode-5 vector (sensor-protocols.md §8), every payload mode."""
+
+import json
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from cervitrack.firmware_bridge.protocols import make_decoder
+from cervitrack.firmware_bridge.protocols.movella_dot import (
+    MODES, MovellaDotDecoder, encode_records)
+from cervitrack.trainer.cli import main
+
+VECTOR = bytes.fromhex("40 E2 01 00 00 00 80 3F") + bytes(12)
+
+
+def test_vector_decoder_and_cli(tmp_path, capsys):
+    d = MovellaDotDecoder()
+    assert d.mode == 5 and d.has_clock and d.clock_wrap_s == 2**32 / 1e6
+    b = d.feed(VECTOR)
+    assert b.t_device_s[0] == 0.123456
+    np.testing.assert_array_equal(b.quat_wxyz[0], [1, 0, 0, 0])
+    f = tmp_path / "dot.bin"
+    f.write_bytes(VECTOR)
+    assert main(["decode", str(f), "--protocol", "movella-dot"]) == 0
+    out, err = capsys.readouterr()
+    row = json.loads(out)
+    assert row["t_s"] == 0.123456 and row["quat_wxyz"] == [1.0, 0.0, 0.0, 0.0]
+    assert err.strip() == "frames=1 rejected=0 skipped_bytes=0"
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_every_mode_roundtrip(mode):
+    n = 40
+    q = Rotation.random(n, random_state=mode).as_quat()[:, [3, 0, 1, 2]]
+    q *= np.sign(q[:, :1])
+    ypr = Rotation.from_quat(q[:, [1, 2, 3, 0]]).as_euler("ZYX", degrees=True)
+    t_us = 2**32 - 20 * 16667 + np.arange(n) * 16667  # wraps inside the capture
+    data = encode_records(mode, t_us, quat_wxyz=q, euler_deg=ypr[:, ::-1],
+                          free_acc_m_s2=np.ones((n, 3)), status=5)
+    d = make_decoder(f"movella-dot:{mode}")
+    parts = [d.feed(data[i:i + 7]) for i in range(0, len(data), 7)]
+    from cervitrack.firmware_bridge.samples import concat
+    b = concat(parts)
+    assert len(b) == n and d.stats.frames == n and d.stats.skipped_bytes == 0
+    np.testing.assert_allclose(np.abs(np.sum(b.quat_wxyz * q, axis=1)), 1, atol=1e-5)
+    np.testing.assert_allclose(b.t_device_s, (t_us % 2**32) / 1e6)
+    if MODES[mode][2]:
+        np.testing.assert_allclose(d.last_free_acc_m_s2, [1, 1, 1])
+    if MODES[mode][3]:
+        assert (b.status == 5).all()
+
+
+def test_padded_records_and_garbage():
+    n = 10
+    q = np.tile([1.0, 0, 0, 0], (n, 1))
+    data = encode_records(3, np.arange(n) * 1000, quat_wxyz=q, record_bytes=40)
+    d = MovellaDotDecoder(3, record_bytes=40)
+    b = d.feed(b"\x13\x37" + data)
+    assert len(b) == n and d.stats.skipped_bytes == 2 and d.stats.rejected_frames == 1
+
+
+def test_unknown_mode_is_an_error():
+    with pytest.raises(ValueError, match="mode 9"):
+        MovellaDotDecoder(9)
