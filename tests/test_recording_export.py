@@ -103,7 +103,7 @@ def test_bids_names_validate_and_columns_follow_the_rules(recording, tmp_path):
 
     frames = json.loads((sub_dir / "motion" / f"{prefix}_channels.json").read_text())
     levels = frames["reference_frame"]["Levels"]
-    assert set(levels) == {"global", "local"} and levels["local"]["SpatialAxes"] == "ALS"
+    assert set(levels) == {"global", "local"} and levels["local"]["SpatialAxes"] == "FLU"
     assert {r["reference_frame"] for r in by_type["ORNT"]} == {"global"}
 
     with open(sub_dir / "motion" / f"{prefix}_events.tsv", newline="") as f:
@@ -131,6 +131,64 @@ def test_bids_names_validate_and_columns_follow_the_rules(recording, tmp_path):
         assert np.allclose(cols[f"head_gyro_{c}"], decoded.gyr_rad_s[:, i], atol=1e-8)
         assert np.allclose(cols[f"head_acc_{c}"], decoded.acc_m_s2[:, i], atol=1e-8)
     assert np.allclose(cols["latency"], decoded.t_s - decoded.t_s[0], atol=1e-6)
+
+
+def test_bids_files_follow_the_schema_rules(recording, tmp_path):
+    """Sidecar keys, channel columns and channel values against bidsschematools' own schema."""
+    from bidsschematools.schema import load_schema
+
+    schema = load_schema()
+    out = tmp_path / "bids"
+    assert main(["export", str(recording), "--to", "bids", "--out", str(out)]) == 0
+    motion_json = next(out.glob("sub-*/motion/*_motion.json"))
+    sidecar = json.loads(motion_json.read_text())
+    fields = {}
+    for group in schema.rules.sidecars.motion.values():
+        for key, level in group["fields"].items():
+            fields[key] = level if isinstance(level, str) else level["level"]
+    assert set(sidecar) <= set(fields), set(sidecar) - set(fields)
+    assert {k for k, v in fields.items() if v == "required"} <= set(sidecar)
+    assert "deprecated" not in {fields[k] for k in sidecar}
+    metadata = schema.objects.metadata
+    for key, value in sidecar.items():
+        kind = metadata[key].get("type")
+        if kind == "number":
+            assert isinstance(value, (int, float)) and not isinstance(value, bool), key
+        elif kind == "integer":
+            assert isinstance(value, int), key
+        elif kind == "string":
+            assert isinstance(value, str), key
+
+    rule = schema.rules.tabular_data.motion.motionChannels
+    channels_tsv = next(out.glob("sub-*/motion/*_channels.tsv"))
+    header = channels_tsv.read_text().splitlines()[0].split("\t")
+    columns = schema.objects.columns
+    names = [columns[c]["name"] for c in rule["initial_columns"]]
+    assert header[: len(names)] == names
+    allowed = {columns[c]["name"]: level for c, level in rule["columns"].items()}
+    assert set(header) <= set(allowed)
+    assert {c for c, level in allowed.items() if level == "required"} <= set(header)
+    with open(channels_tsv, newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    types = set(columns["type__channels"]["definition"]["enum"]) if "definition" in \
+        columns["type__channels"] else None
+    components = columns["component"]["enum"] if "enum" in columns["component"] else \
+        columns["component"]["definition"]["enum"]
+    component_values = {c["value"] if isinstance(c, dict) else c for c in components}
+    # "n/a" is BIDS' missing-value marker in every TSV column (the LATENCY channel has no
+    # spatial component, as in the spec's own motion examples).
+    assert {r["component"] for r in rows if r["type"] != "LATENCY"} <= component_values
+    assert [r["component"] for r in rows if r["type"] == "LATENCY"] == ["n/a"]
+    if types is not None:
+        assert {r["type"] for r in rows} <= {t["value"] if isinstance(t, dict) else t
+                                              for t in types}
+    levels = json.loads(next(out.glob("sub-*/motion/*_channels.json")).read_text())[
+        "reference_frame"]["Levels"]
+    for level in levels.values():
+        assert set(level) <= {"SpatialAxes", "RotationRule", "RotationOrder", "Description"}
+        assert level.get("RotationRule", "n/a") in metadata["RotationRule"]["enum"]
+        axes = level.get("SpatialAxes", "FLU")
+        assert len(axes) == 3 and set(axes) <= set("FBLRUD_")
 
 
 def test_bids_subject_option_run_and_no_overwrite(recording, tmp_path, capsys):

@@ -222,7 +222,8 @@ def export_bids(decoded, recording, out_dir, *, subject: str | None = None,
             "Name": "Cervitrack head-motion recordings",
             "BIDSVersion": BIDS_VERSION,
             "DatasetType": "raw",
-            "GeneratedBy": [{"Name": "cervitrack", "Version": cervitrack.__version__}],
+            "GeneratedBy": [{"Name": "cervitrack", "Version": cervitrack.__version__,
+                             "Description": "exported from Cervitrack recordings (.cvtrec)"}],
         }, indent=2) + "\n")
         written.append(description)
     readme = out / "README"
@@ -255,10 +256,10 @@ def export_bids(decoded, recording, out_dir, *, subject: str | None = None,
         "LongName": "reference frame",
         "Description": "the frame each channel is expressed in",
         "Levels": {
+            # No SpatialAxes: the world frame's horizontal axes have no fixed direction
+            # without a magnetometer (SpatialAxes is only for data mappable to a fixed frame).
             "global": {
-                "SpatialAxes": "__S",
                 "RotationRule": "right-hand",
-                "RotationOrder": "n/a",
                 "Description": "world frame of the orientation estimate: right-handed, z "
                                "superior (against gravity), heading arbitrary (6-axis fusion) "
                                "or east with a magnetometer. Quaternions (head_quat_*) rotate "
@@ -266,10 +267,10 @@ def export_bids(decoded, recording, out_dir, *, subject: str | None = None,
                                "convention, scalar first.",
             },
             "local": {
-                "SpatialAxes": "ALS",
+                "SpatialAxes": "FLU",
                 "RotationRule": "right-hand",
-                "Description": "IMU sensor frame as worn on the headband: x anterior (nose), "
-                               "y left, z superior",
+                "Description": "IMU sensor frame as worn on the headband: x forward "
+                               "(anterior, towards the nose), y left, z up (superior)",
             },
         }}}, indent=2) + "\n")
     written.append(channels_json)
@@ -280,18 +281,16 @@ def export_bids(decoded, recording, out_dir, *, subject: str | None = None,
     for row in rows:
         counts[row["type"]] = counts.get(row["type"], 0) + 1
     device = meta.get("device") if isinstance(meta.get("device"), dict) else {}
-    software = meta.get("software") or {}
     sidecar = {
         "TaskName": task,
         "TaskDescription": meta.get("task_description", f"Cervitrack {task} session"),
         "SamplingFrequency": float(decoded.nominal_rate_hz or 100.0),
-        "RecordingDuration": duration,
         "TrackingSystemName": device.get("name") or "head-worn IMU",
         "Manufacturer": device.get("manufacturer", "n/a"),
         "ManufacturersModelName": device.get("model", device.get("spec", "n/a")),
         "DeviceSerialNumber": str(device.get("serial", "n/a")),
-        "SoftwareVersions": "; ".join(f"{k} {v}" for k, v in software.items()
-                                      if k in ("cervitrack", "numpy", "vqf") and v),
+        # The equipment's (device firmware) version; Cervitrack's own is in GeneratedBy.
+        "SoftwareVersions": str(meta.get("firmware") or device.get("firmware") or "n/a"),
         "TrackedPointsCount": 1,
         "MotionChannelCount": len(rows),
         "MissingValues": "n/a",
@@ -300,8 +299,6 @@ def export_bids(decoded, recording, out_dir, *, subject: str | None = None,
         sidecar["SamplingFrequencyEffective"] = (len(t) - 1) / duration
     for ctype, n in counts.items():
         sidecar[f"{ctype}ChannelCount"] = n
-    if meta.get("firmware"):
-        sidecar["FirmwareVersion"] = str(meta["firmware"])
     if meta.get("instructions"):
         sidecar["Instructions"] = str(meta["instructions"])
     motion_json = motion_dir / f"{prefix}_motion.json"
