@@ -58,7 +58,7 @@ def test_bids_names_validate_and_columns_follow_the_rules(recording, tmp_path):
     assert main(["export", str(recording), "--to", "bids", "--out", str(out)]) == 0
     result = validator.validate_bids(str(out))
     assert result["path_tracking"] == []  # every file name matches the BIDS schema
-    assert len(result["path_listing"]) == 9
+    assert len(result["path_listing"]) == 10
 
     (sub_dir,) = out.glob("sub-*")
     assert re.fullmatch(r"sub-[0-9a-f]{10}", sub_dir.name)  # pseudonymous by default

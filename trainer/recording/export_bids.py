@@ -11,6 +11,7 @@ One recording becomes one ``_motion.tsv`` of a raw BIDS dataset::
     OUT/sub-<s>/[ses-<e>/]motion/<prefix>_channels.tsv     one row per data column
     OUT/sub-<s>/[ses-<e>/]motion/<prefix>_channels.json    reference-frame levels
     OUT/sub-<s>/[ses-<e>/]motion/<prefix>_events.tsv       onset, duration, trial_type, ...
+    OUT/sub-<s>/[ses-<e>/]motion/<prefix>_events.json      the events columns described
 
 with ``<prefix> = sub-<s>[_ses-<e>]_task-<t>_tracksys-headimu[_run-<r>]``.
 
@@ -182,6 +183,31 @@ def _event_rows(events: list[dict], t0_s: float) -> tuple[list[str], list[list[s
     return header, rows
 
 
+_UNIT_SUFFIXES = {"_deg": "deg", "_s": "s", "_hz": "Hz", "_cm": "cm", "_rad_s": "rad/s"}
+
+
+def _events_sidecar(header: list[str], events: list[dict]) -> dict:
+    """Column descriptions for the events file (the extra columns are Cervitrack fields)."""
+    kinds = sorted({str(e.get("kind")) for e in events})
+    doc = {
+        "onset": {"Description": "event time since the first sample of the motion file",
+                  "Units": "s"},
+        "duration": {"Description": "event duration (0 for instantaneous events)",
+                     "Units": "s"},
+        "trial_type": {"Description": "Cervitrack event kind",
+                       "Levels": {k: f"Cervitrack '{k}' event" for k in kinds}},
+    }
+    for column in header[3:]:
+        entry = {"Description": f"Cervitrack event field '{column}'; nested values are JSON "
+                                "text, n/a where an event has no such field"}
+        for suffix, unit in sorted(_UNIT_SUFFIXES.items(), key=lambda kv: -len(kv[0])):
+            if column.endswith(suffix):
+                entry["Units"] = unit
+                break
+        doc[column] = entry
+    return doc
+
+
 def export_bids(decoded, recording, out_dir, *, subject: str | None = None,
                 session: str | None = None, task: str | None = None,
                 run: int | None = None) -> list[Path]:
@@ -313,6 +339,10 @@ def export_bids(decoded, recording, out_dir, *, subject: str | None = None,
             for row in event_rows:
                 f.write("\t".join(row) + "\n")
         written.append(events_tsv)
+        events_json = motion_dir / f"{prefix}_events.json"
+        events_json.write_text(json.dumps(_events_sidecar(header, recording.events),
+                                          indent=2, ensure_ascii=False) + "\n")
+        written.append(events_json)
 
     scans = subject_dir / (f"sub-{sub}" + (f"_ses-{ses}" if ses else "") + "_scans.tsv")
     _append_tsv(scans, ["filename", "acq_time"],
