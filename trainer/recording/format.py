@@ -98,9 +98,10 @@ def to_plain(value):
 
 
 def json_bytes(obj) -> bytes:
-    """Compact UTF-8 JSON (RFC 8259: NaN and infinities become null)."""
+    """Compact UTF-8 JSON (RFC 8259: NaN and infinities become null; objects JSON does not
+    know, such as paths, are written as their ``str``)."""
     return json.dumps(to_plain(obj), separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
+                      allow_nan=False, default=str).encode("utf-8")
 
 
 def encode_record(kind: int, payload: bytes) -> bytes:
