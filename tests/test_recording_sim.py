@@ -174,11 +174,26 @@ def test_exports_reproduce_the_live_head_pose(recorded_test, tmp_path):
     from cervitrack.trainer.recording.replay import ReplaySource
     from cervitrack.trainer.recording.rescore import replay_test
 
+    from cervitrack.trainer.recording.capture import SessionCapture
+
+    class FakeTap:  # the LSL side of `demo --lsl`
+        def __init__(self):
+            self.events, self.poses = [], 0
+
+        def push_event(self, event):
+            self.events.append(event)
+
+        def push_pose(self, pose):
+            if len(pose) and pose.q_neutral_head is not None:
+                self.poses += len(pose)
+
     path, _ = recorded_test
     live_t, live_q, live_head = [], [], []
+    tap = FakeTap()
     replay_test(ReplaySource(path, speed=None), observers=[
         lambda s, r: (live_t.append(r.pose.t_s), live_q.append(r.pose.q_world_sensor),
-                      live_head.append(r.pose.q_neutral_head))])
+                      live_head.append(r.pose.q_neutral_head)),
+        SessionCapture(None, tap)])
     rec = load(path)
     assert "pipeline_gyro_bias_rad_s" in rec.metadata and "calibration" in rec.metadata
     decoded = decode_recording(rec)
@@ -188,6 +203,9 @@ def test_exports_reproduce_the_live_head_pose(recorded_test, tmp_path):
     head = np.concatenate([h for h in live_head if h is not None])
     assert n_before > 0 and np.isnan(decoded.q_neutral_head[:n_before]).all()
     assert np.array_equal(decoded.q_neutral_head[n_before:], head)
+    # A test run streams every event and every calibrated pose.
+    assert [e["kind"] for e in tap.events] == [e["kind"] for e in rec.events]
+    assert tap.poses == len(head)
     out = tmp_path / "csv"
     assert main(["export", str(path), "--to", "csv", "--out", str(out)]) == 0
     header = (out / "jpe.csv").read_text().splitlines()[0].split(",")
