@@ -4,22 +4,34 @@ Why: BLE delivers samples in bunches per connection event and serial adapters bu
 arrival times (``t_host_s``) carry tens of milliseconds of jitter. A device clock (or the frame
 counter times the nominal period) is regular; what is unknown is its offset and its drift
 relative to the host clock. This module estimates both and stamps every sample with
-``t_s = offset_s + (1 + drift) · t_device_s`` on the host monotonic clock.
+``t_s = offset_s + (1 + drift) · (t_device_s - anchor)`` on the host monotonic clock.
 
-Estimator (lower envelope): every chunk's last sample cannot have arrived before it was
-sampled, so ``t_host - t_device`` is the true offset plus a non-negative latency. The smallest
-values over time trace the offset with minimal latency. Offsets are collected per chunk; the
-minimum per ``bin_s`` bin over the last ``window_s`` is taken, and a line through those minima
-(least squares on the lower envelope) gives drift and offset. Until ``min_span_s`` of data has
-been seen, the drift is taken as 0 and the offset as the running minimum.
+Estimator (lower envelope, Moon, Skelly & Towsley 1999, "Estimation and removal of clock skew
+from network delay measurements", IEEE INFOCOM): a sample cannot arrive before it was taken, so
+every point ``(t_device, t_host - t_device)`` lies on or above the line ``offset + drift ·
+t_device`` by its transport latency (connection-event wait, adapter buffering, scheduling). The
+minimum per ``bin_s`` bin of device time is kept for the last ``window_s``; the line is the
+one that lies below every kept point and is as high as possible in the middle of their device
+time range, i.e. the edge of the points' lower convex hull spanning that middle (Moon et al.'s
+linear programme, which maximises the mean height). It is refitted once per new bin, so the mapping is constant in between and
+sample times carry no arrival jitter at all. A new point below the line lowers the offset at
+once (the line must stay below every arrival). Until ``min_span_s`` of device time has been
+seen, the previous drift (0 at start) is kept and only the offset is estimated.
 
-Unwrapping: a counter with modulus M advances by ``(seq - last) mod M`` frames. After a gap
+The mapped time is the sampling instant plus the smallest transport latency seen (about a
+millisecond on BLE); that constant is common to all samples of a link.
+
+Unwrapping (:mod:`cervitrack.signal.unwrap`): a counter with modulus M advances by
+``(seq - last) mod M`` frames (a small backward step stays backward). After a gap
 (disconnect), the number of whole wraps missed is estimated from the host time elapsed, so a
 reconnect after longer than one wrap period still continues the count. Clocks are unwrapped
-the same way in seconds.
+the same way in seconds. A device clock that jumps back (device restarted) or far off the line
+restarts the estimate.
 
 The mapped times are kept strictly increasing: a later estimate that would move a sample
 before its predecessor is slewed to lie just after it.
+
+See docs/timebase.md.
 """
 
 from __future__ import annotations
@@ -30,66 +42,93 @@ from dataclasses import dataclass
 import numpy as np
 
 from cervitrack.firmware_bridge.samples import SampleBatch
+from cervitrack.signal.unwrap import unwrap_clock, unwrap_counter
 
 
-class Unwrapper:
-    """Streaming unwrap of a wrapping counter or clock.
+class _GapAwareUnwrap:
+    """Streaming unwrap (:mod:`cervitrack.signal.unwrap`) that, after a gap, also counts the
+    whole wraps missed, from the advance expected over the elapsed host time.
 
     Args:
-        modulus: the value at which the raw signal wraps (e.g. 65536 frames, 4294.967296 s);
-            None for a signal that does not wrap.
+        wrap: the value at which the raw signal wraps (65536 frames, 4294.967296 s...); None
+            for a signal that does not wrap.
+        counter: True for an integer counter, False for a clock in seconds.
     """
 
-    def __init__(self, modulus: float | None) -> None:
-        self.modulus = modulus
-        self._offset = 0.0
-        self._last_raw: float | None = None
-        self._last_unwrapped: float | None = None
+    def __init__(self, wrap, counter: bool) -> None:
+        self.wrap = wrap
+        self._unwrap = unwrap_counter if counter else unwrap_clock
+        self.last = None
 
     def feed(self, raw, expected_advance: float | None = None) -> np.ndarray:
-        """Unwrap raw values (N,) that continue the previous call's values.
-
-        Args:
-            raw: (N,) raw values in [0, modulus).
-            expected_advance: after a gap, the approximate advance expected between the last
-                value seen and ``raw[0]`` (e.g. elapsed host seconds × rate for a counter); used
-                to count whole wraps missed. None for a continuous stream.
-        """
-        x = np.asarray(raw, dtype=np.float64)
-        if x.size == 0:
-            return x
-        if self.modulus is None:
-            out = x.copy()
+        """Unwrap raw values (N,) continuing the previous call's; ``expected_advance``: after a
+        gap, the approximate advance between the last value seen and ``raw[0]``."""
+        raw = np.asarray(raw)
+        if raw.size == 0:
+            return raw.astype(np.float64)
+        if (self.last is not None and self.wrap is not None and expected_advance is not None
+                and expected_advance > self.wrap / 2):
+            first_step = (raw[0] - self.last) % self.wrap
+            wraps = max(0, round((expected_advance - first_step) / self.wrap))
+            relative = self._unwrap(raw, self.wrap)
+            out = relative - relative[0] + self.last + first_step + wraps * self.wrap
         else:
-            m = float(self.modulus)
-            prev = x[0] if self._last_raw is None else self._last_raw
-            steps = np.diff(x, prepend=prev)
-            # A step back by more than half the modulus is a wrap forward.
-            steps = np.where(steps < -m / 2, steps + m, steps)
-            steps = np.where(steps > m / 2, steps - m, steps)
-            if self._last_raw is None:
-                base = x[0]
-            else:
-                base = self._last_unwrapped
-                if expected_advance is not None and expected_advance > m / 2:
-                    first_step = (x[0] - self._last_raw) % m
-                    wraps = round((expected_advance - first_step) / m)
-                    steps[0] = first_step + max(0, wraps) * m
-            out = base + np.cumsum(steps)
-            if self._last_raw is None:
-                out -= steps[0]
-        self._last_raw = float(x[-1])
-        self._last_unwrapped = float(out[-1])
-        return out
+            out = self._unwrap(raw, self.wrap, self.last)
+        self.last = out[-1].item()
+        return out.astype(np.float64)
 
 
 @dataclass(frozen=True)
 class TimebaseParams:
-    """Estimator settings (see module docstring)."""
+    """Estimator settings (see module docstring).
 
-    window_s: float = 120.0
-    bin_s: float = 2.0
-    min_span_s: float = 20.0
+    Attributes:
+        window_s: arrival minima are kept for the newest ``window_s / bin_s`` bins that
+            received data (a disconnect does not empty the window: the device clock runs on,
+            and points on both sides of a gap give a long baseline), s of device time.
+        bin_s: one minimum is kept per bin of this much device time, s.
+        min_span_s: device time needed before the drift is estimated, s.
+        max_drift_ppm: estimates beyond this are implausible for a clock and are clipped.
+        restart_s: a point this far from the current line means the device clock restarted
+            (or was replaced); the estimate starts over, s.
+    """
+
+    window_s: float = 600.0
+    bin_s: float = 1.0
+    min_span_s: float = 10.0
+    max_drift_ppm: float = 20000.0
+    restart_s: float = 2.0
+
+
+def lower_envelope_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """The line ``y = a + b·x`` below all points (x, y) that is highest at the middle of their
+    x range: the edge of the lower convex hull spanning that middle. (Moon et al. 1999 take
+    the mean of ``x``; the middle of the range differs only when the points are uneven, e.g.
+    across a disconnect, where it picks the edge bridging the gap: the longest baseline.)
+
+    Args:
+        x: (N,) strictly increasing abscissae, N >= 2.
+        y: (N,) values.
+
+    Returns:
+        (a, b): intercept and slope.
+    """
+    hull: list[int] = []
+    for i in range(len(x)):
+        while len(hull) >= 2:
+            i0, i1 = hull[-2], hull[-1]
+            # Drop i1 when it lies on or above the segment i0 → i (not a lower-hull vertex).
+            if (y[i1] - y[i0]) * (x[i] - x[i0]) >= (y[i] - y[i0]) * (x[i1] - x[i0]):
+                hull.pop()
+            else:
+                break
+        hull.append(i)
+    xm = 0.5 * float(x[0] + x[-1])
+    hx = x[hull]
+    k = int(np.clip(np.searchsorted(hx, xm, side="right") - 1, 0, len(hull) - 2))
+    i0, i1 = hull[k], hull[k + 1]
+    b = float((y[i1] - y[i0]) / (x[i1] - x[i0]))
+    return float(y[i0] - b * x[i0]), b
 
 
 class Timebase:
@@ -108,15 +147,17 @@ class Timebase:
         self.has_clock = has_clock
         self.nominal_rate_hz = float(nominal_rate_hz)
         self.params = params
-        self._seq = Unwrapper(seq_modulus)
-        self._clock = Unwrapper(clock_wrap_s)
-        self._bins: dict[int, float] = {}
-        self._offset_s = math.nan
+        self._seq = _GapAwareUnwrap(seq_modulus, counter=True)
+        self._clock = _GapAwareUnwrap(clock_wrap_s, counter=False)
+        # Per-bin minima: bin key → (device time of the minimum, host - device at it).
+        self._bins: dict[int, tuple[float, float]] = {}
+        self._offset_s = math.nan  # host - device at the anchor
         self._drift = 0.0
         self._t_dev_anchor = math.nan
         self._last_t_s = -math.inf
         self._last_host_s = math.nan
         self._after_gap = False
+        self.restarts = 0
 
     @classmethod
     def for_decoder(cls, decoder, **kwargs) -> "Timebase":
@@ -125,12 +166,14 @@ class Timebase:
 
     @property
     def offset_s(self) -> float:
-        """Current estimate of host time at device time 0, s."""
+        """Current estimate of host time minus device time at the anchor (the first device
+        time seen), s."""
         return self._offset_s
 
     @property
     def drift_ppm(self) -> float:
-        """Current estimate of device clock drift relative to the host, parts per million."""
+        """Current estimate of the host clock's rate relative to the device's, minus 1, in
+        parts per million (a device clock running 40 ppm fast gives about -40)."""
         return self._drift * 1e6
 
     def mark_gap(self) -> None:
@@ -162,54 +205,67 @@ class Timebase:
         if math.isnan(self._offset_s):
             t_s = t_dev.copy()
         else:
-            t_s = self._offset_s + t_dev + self._drift * (t_dev - self._t_dev_anchor)
+            x = t_dev - self._t_dev_anchor
+            t_s = t_dev + self._offset_s + self._drift * x
         # Keep strictly increasing: slew any backward step forward by a tenth of a period.
         min_step = 0.1 / self.nominal_rate_hz
         floor = np.maximum.accumulate(np.concatenate([[self._last_t_s], t_s]))[:-1] + min_step
         t_s = np.maximum(t_s, floor)
-        t_s = np.maximum.accumulate(t_s)
         self._last_t_s = float(t_s[-1])
         return batch.with_(seq=seq.astype(np.int64), t_device_s=t_dev, t_s=t_s)
 
+    def _line(self, x) -> np.ndarray:
+        return self._offset_s + self._drift * x
+
     def _update_fit(self, t_dev: np.ndarray, host: np.ndarray) -> None:
-        # The last sample of each chunk (same host time) bounds the offset from above.
         finite = np.isfinite(host)
-        t_dev, host = t_dev[finite], host[finite]
-        last_of_chunk = np.concatenate([host[1:] != host[:-1], [True]])
-        cand = host[last_of_chunk] - t_dev[last_of_chunk]
-        keys = np.floor(t_dev[last_of_chunk] / self.params.bin_s).astype(np.int64)
+        x = t_dev[finite] - self._t_dev_anchor
+        c = host[finite] - t_dev[finite]
+        if not math.isnan(self._offset_s):
+            off = c - self._line(x)
+            if np.any(np.abs(off) > self.params.restart_s) or np.any(np.diff(x) < -self.params.restart_s):
+                self._restart(float(t_dev[finite][0]))
+                x = t_dev[finite] - self._t_dev_anchor
+        keys = np.floor(x / self.params.bin_s).astype(np.int64)
+        # Minimum per bin within this batch (keys are non-decreasing in a continuous stream).
+        order = np.lexsort((c, keys))
+        first = np.concatenate([[True], keys[order][1:] != keys[order][:-1]])
         new_bin = False
-        for key, c in zip(keys.tolist(), cand.tolist()):
+        for i in order[first].tolist():
+            key = int(keys[i])
             old = self._bins.get(key)
             if old is None:
                 new_bin = True
-                self._bins[key] = c
-            elif c < old:
-                self._bins[key] = c
-                # Between refits, a lower point below the line shifts the line down to it.
-                if not math.isnan(self._offset_s):
-                    line = self._offset_s + self._drift * ((key + 0.5) * self.params.bin_s
-                                                           - self._t_dev_anchor)
-                    if c < line:
-                        self._offset_s -= line - c
+            if old is None or c[i] < old[1]:
+                self._bins[key] = (float(x[i]), float(c[i]))
         if new_bin or math.isnan(self._offset_s):
             self._refit()
+        # The line must stay below every arrival: lower it at once when a point is below.
+        below = float(np.min(c - self._line(x)))
+        if below < 0:
+            self._offset_s += below
+
+    def _restart(self, t_dev_first: float) -> None:
+        self.restarts += 1
+        self._bins.clear()
+        self._t_dev_anchor = t_dev_first
+        self._offset_s = math.nan
+        self._drift = 0.0
 
     def _refit(self) -> None:
         p = self.params
-        newest = max(self._bins)
-        for key in [k for k in self._bins if k < newest - p.window_s / p.bin_s]:
+        keys = sorted(self._bins)
+        excess = len(keys) - max(3, int(p.window_s / p.bin_s))
+        for key in keys[:max(0, excess)]:
             del self._bins[key]
-        keys = np.array(sorted(self._bins))
-        vals = np.array([self._bins[k] for k in keys])
-        centres = (keys + 0.5) * p.bin_s
-        if len(keys) >= 3 and centres[-1] - centres[0] >= p.min_span_s:
-            x = centres - self._t_dev_anchor
-            slope, intercept = np.polyfit(x, vals, 1)
-            # Lower envelope of a line: shift down to touch the lowest residual.
-            resid = vals - (intercept + slope * x)
-            self._drift = float(slope)
-            self._offset_s = float(intercept + resid.min())
-        else:
-            self._offset_s = float(vals.min())
-            self._drift = 0.0
+        keys = keys[max(0, excess):]
+        pts = np.array([self._bins[k] for k in keys])
+        x, c = pts[:, 0], pts[:, 1]
+        if len(keys) >= 3 and x[-1] - x[0] >= p.min_span_s:
+            offset, drift = lower_envelope_line(x, c)
+            limit = p.max_drift_ppm * 1e-6
+            if abs(drift) <= limit:
+                self._offset_s, self._drift = offset, drift
+                return
+        # Not enough span (or an implausible slope): keep the drift, fit the offset only.
+        self._offset_s = float(np.min(c - self._drift * x))

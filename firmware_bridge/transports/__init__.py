@@ -1,0 +1,114 @@
+"""Device links: serial, BLE and UDP transports as supervised device sources.
+
+Importing this package registers the live ``--device`` kinds with
+:mod:`cervitrack.firmware_bridge.device_spec` (``sim`` and ``replay:PATH`` are registered by
+:mod:`cervitrack.trainer.sim_source` and the recording's replay module;
+:func:`cervitrack.trainer.devices.open_device` imports them all):
+
+============================  =============================================================
+``serial:PORT``               a serial port (:mod:`.serial_link`); ``--baud`` overrides the
+                              protocol's default line speed
+``ble:ADDRESS_OR_NAME``       a BLE peripheral (:mod:`.ble`); the device profile follows
+                              ``--protocol`` or is recognised from the advertised name
+``udp:PORT``, ``udp:HOST:PORT``  UDP datagrams (:mod:`.udp`), default port 4242
+============================  =============================================================
+
+Every live transport runs under the link supervisor (:mod:`.base`,
+:mod:`cervitrack.firmware_bridge.supervisor`). See docs/transports.md.
+"""
+
+from __future__ import annotations
+
+from cervitrack.firmware_bridge import profiles
+from cervitrack.firmware_bridge.device_spec import register_source
+from cervitrack.firmware_bridge.protocols import make_decoder
+from cervitrack.firmware_bridge.transports.base import (
+    LinkError, LinkLost, LinkRunner, LinkUnavailable, LiveSource)
+
+#: Serial line speed when no device profile names one (most IMU boards and adapters).
+DEFAULT_BAUD = 115200
+
+
+def _serial_settings(protocol: str, baud: int | None) -> tuple[int, bool]:
+    """(baud, rtscts) for ``protocol``: the device profile's defaults, ``baud`` overriding."""
+    try:
+        profile = profiles.serial_profile(protocol)
+        default, rtscts = profile.baud, profile.rtscts
+    except ValueError:  # a protocol without serial defaults (e.g. a BLE-only one)
+        default, rtscts = DEFAULT_BAUD, False
+    if baud is not None and not (isinstance(baud, int) and 50 <= baud <= 12_000_000):
+        raise ValueError(f"--baud must be a line speed such as 115200, not {baud}")
+    return (baud or default), rtscts
+
+
+def open_serial(spec, protocol: str | None = None, baud: int | None = None,
+                wait_for_device: bool = False, **_options) -> LiveSource:
+    from cervitrack.firmware_bridge.transports.serial_link import SerialDriver
+
+    protocol = protocol or "reference"
+    decoder = make_decoder(protocol)
+    rate, rtscts = _serial_settings(protocol, baud)
+    driver = SerialDriver(spec.target, rate, rtscts)
+    return LiveSource(driver, protocol, decoder.nominal_rate_hz, spec.text,
+                      wait_for_device=wait_for_device)
+
+
+def ble_profile_chooser(protocol: str | None):
+    """The profile for ``protocol`` (a profile key or decoder name), or, when None, a function
+    that recognises the profile from the advertised name after the scan."""
+    if protocol is None:
+        return profiles.profile_for_name
+    if protocol in profiles.BLE_PROFILES:
+        return profiles.BLE_PROFILES[protocol]
+    base, _, option = protocol.partition(":")
+    if base == "movella-dot" and option:
+        if not option.isdigit():
+            raise ValueError(f"bad Movella DOT payload mode {option!r} in {protocol!r}")
+        return profiles.movella_dot_profile(int(option))
+    for profile in profiles.BLE_PROFILES.values():
+        if profile.protocol == protocol:
+            return profile
+    known = sorted(set(profiles.BLE_PROFILES) | {p.protocol for p in profiles.BLE_PROFILES.values()})
+    raise ValueError(f"no BLE profile for protocol {protocol!r}; choose one of: {', '.join(known)}")
+
+
+def open_ble(spec, protocol: str | None = None, wait_for_device: bool = False,
+             **_options) -> LiveSource:
+    from cervitrack.firmware_bridge.transports.ble import BleDriver
+
+    choice = ble_profile_chooser(protocol)
+    driver = BleDriver(spec.target, choice)
+    # Without --protocol the profile (and so the decoder) is known only after a scan.
+    profile = driver.identify() if callable(choice) else choice
+    make_decoder(profile.protocol)
+    return LiveSource(driver, profile.protocol, profile.nominal_rate_hz, spec.text,
+                      wait_for_device=wait_for_device)
+
+
+def parse_udp_target(target: str) -> tuple[str, int]:
+    """``PORT`` or ``HOST:PORT`` (empty: all interfaces, port 4242) → (host, port)."""
+    from cervitrack.firmware_bridge.transports.udp import DEFAULT_PORT
+
+    host, _, port_text = target.rpartition(":")
+    port_text = port_text or str(DEFAULT_PORT)
+    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ValueError(f"bad UDP port {port_text!r}: expected udp:PORT or udp:HOST:PORT, "
+                         "e.g. udp:4242")
+    return host or "0.0.0.0", int(port_text)
+
+
+def open_udp(spec, protocol: str | None = None, **_options) -> LiveSource:
+    from cervitrack.firmware_bridge.transports.udp import UdpDriver
+
+    protocol = protocol or "opentrack-udp"
+    decoder = make_decoder(protocol)
+    host, port = parse_udp_target(spec.target)
+    return LiveSource(UdpDriver(port, host), protocol, decoder.nominal_rate_hz, spec.text)
+
+
+register_source("serial", open_serial, "serial:PORT")
+register_source("ble", open_ble, "ble:ADDRESS_OR_NAME")
+register_source("udp", open_udp, "udp:PORT")
+
+__all__ = ["LinkError", "LinkLost", "LinkRunner", "LinkUnavailable", "LiveSource", "open_ble",
+           "open_serial", "open_udp"]

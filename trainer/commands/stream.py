@@ -1,0 +1,194 @@
+"""``cervitrack stream --device SPEC``: decoded, time-mapped samples from a live device.
+
+Prints one line per sample to stdout (``--format jsonl``, the default, or ``csv``) while the
+link is supervised: stalls and disconnects are reconnected with backoff and each interruption
+is reported once, as a ``{"gap": {...}}`` line in jsonl or a note on stderr in csv (so the csv
+columns stay uniform). The gap is reported when the stream resumes, with the number of frames
+lost according to the device's counter (-1 when unknown). The last stderr line is the link's
+statistics: ``frames=N rejected=M skipped_bytes=K gaps=G reconnects=R lost_frames=L
+rate_hz=X last_sample_age_s=Y battery_pct=Z``.
+
+``t_s`` is the sample time on the host monotonic clock (``time.monotonic()``), mapped from the
+device clock or counter by the timebase (docs/timebase.md); for ``--device sim`` it is the
+simulation's time. ``quat_wxyz`` is the device's own orientation (sensor to world, scalar
+first), without any remapping.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+
+import numpy as np
+
+from cervitrack.firmware_bridge.decoding import TimedDecoder
+from cervitrack.firmware_bridge.protocols import make_decoder
+from cervitrack.firmware_bridge.samples import Gap, SampleBatch
+from cervitrack.firmware_bridge.supervisor import StreamStats, link_stats
+from cervitrack.trainer.devices import open_device
+
+_CHANNELS = (
+    ("quat_wxyz", ("quat_w", "quat_x", "quat_y", "quat_z")),
+    ("acc_m_s2", ("acc_x_m_s2", "acc_y_m_s2", "acc_z_m_s2")),
+    ("gyr_rad_s", ("gyr_x_rad_s", "gyr_y_rad_s", "gyr_z_rad_s")),
+    ("mag_uT", ("mag_x_uT", "mag_y_uT", "mag_z_uT")),
+)
+
+
+def _num(x: float):
+    return x if math.isfinite(x) else None
+
+
+class SampleWriter:
+    """Formats timed samples and gaps as jsonl or csv lines (csv: gaps go to ``notes``)."""
+
+    def __init__(self, out, fmt: str, notes) -> None:
+        self.out = out
+        self.fmt = fmt
+        self.notes = notes
+        self._columns: tuple[str, ...] | None = None
+
+    def samples(self, batch: SampleBatch) -> None:
+        present = [name for name, _ in _CHANNELS if getattr(batch, name) is not None]
+        seq = batch.seq.tolist()
+        t = np.round(batch.t_s, 6).tolist()
+        values = {name: np.round(getattr(batch, name), 6).tolist() for name in present}
+        lines = []
+        if self.fmt == "jsonl":
+            for i, s in enumerate(seq):
+                row = {"seq": s, "t_s": _num(t[i])}
+                for name in present:
+                    row[name] = [_num(v) for v in values[name][i]]
+                lines.append(json.dumps(row))
+        else:
+            if self._columns is None:
+                self._columns = tuple(present)
+                header = ["t_s", "seq"] + [c for name, cols in _CHANNELS if name in present
+                                           for c in cols]
+                lines.append(",".join(header))
+            for i, s in enumerate(seq):
+                cells = [repr(t[i]), str(s)]
+                for name in self._columns:
+                    row = values[name][i] if name in values else [math.nan] * len(
+                        dict(_CHANNELS)[name])
+                    cells += ["" if not math.isfinite(x) else repr(x) for x in row]
+                lines.append(",".join(cells))
+        if lines:
+            self.out.write("\n".join(lines) + "\n")
+
+    def gap(self, gap: Gap, lost_frames: int) -> None:
+        doc = {"t_host_s": round(gap.t_host_s, 6), "reason": gap.reason,
+               "lost_frames": lost_frames}
+        if self.fmt == "jsonl":
+            self.out.write(json.dumps({"gap": doc}) + "\n")
+        else:
+            print(f"cervitrack: gap ({gap.reason}) at t_host_s={doc['t_host_s']}, "
+                  f"{lost_frames} frames lost", file=self.notes)
+
+
+def stream_source(source, protocol: str | None, duration_s: float | None, out, fmt: str,
+                  notes=sys.stderr) -> dict:
+    """Stream ``source`` to ``out`` until ``duration_s`` of the source's time has passed (None:
+    until interrupted or the source ends). Returns the final link statistics."""
+    protocol = protocol or source.protocol
+    if not protocol:
+        raise ValueError("this device source needs --protocol")
+    decoder = make_decoder(protocol)
+    timed = TimedDecoder(decoder)
+    stats = StreamStats()
+    writer = SampleWriter(out, fmt, notes)
+    pending_gap: Gap | None = None
+    last_seq: int | None = None
+    lost_frames = 0
+    t_first = math.nan
+
+    def emit(processed) -> None:
+        nonlocal pending_gap, last_seq, lost_frames
+        for item in processed:
+            if isinstance(item, Gap):
+                stats.on_gap(item)
+                if pending_gap is None:
+                    pending_gap = item
+                continue
+            seq = item.seq
+            if last_seq is not None:
+                jumps = np.diff(np.concatenate([[last_seq], seq])) - 1
+                missing = int(jumps[jumps > 0].sum())
+                lost_frames += missing
+                if pending_gap is not None:
+                    writer.gap(pending_gap, int(max(0, jumps[0])))
+                    pending_gap = None
+            elif pending_gap is not None:
+                writer.gap(pending_gap, -1)
+                pending_gap = None
+            last_seq = int(seq[-1])
+            stats.on_samples(item)
+            writer.samples(item)
+
+    try:
+        for items in source.polls():
+            now = source.now_s()
+            if math.isnan(t_first):
+                t_first = now
+            emit(timed.process(items))
+            out.flush()
+            if duration_s is not None and math.isfinite(now) and now - t_first >= duration_s:
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        source.close()
+    emit(timed.finish())
+    if pending_gap is not None:
+        writer.gap(pending_gap, -1)
+    out.flush()
+    now = source.now_s()
+    result = link_stats(stats, now, decoder.stats, getattr(source, "supervisor", None))
+    result["lost_frames"] = lost_frames
+    return result
+
+
+def format_stats(stats: dict) -> str:
+    def num(x, digits):
+        return "nan" if x is None or not math.isfinite(x) else f"{x:.{digits}f}"
+
+    battery = stats.get("battery_pct")
+    return (f"frames={stats['frames']} rejected={stats['rejected_frames']} "
+            f"skipped_bytes={stats['skipped_bytes']} gaps={stats['gaps']} "
+            f"reconnects={stats['reconnects']} lost_frames={stats['lost_frames']} "
+            f"rate_hz={num(stats['rate_hz'], 2)} "
+            f"last_sample_age_s={num(stats['last_sample_age_s'], 3)} "
+            f"battery_pct={'none' if battery is None else num(battery, 0)}")
+
+
+def run(args) -> int:
+    if args.duration is not None and not (math.isfinite(args.duration) and args.duration > 0):
+        raise ValueError(f"--duration must be a positive number of seconds, not {args.duration}")
+    if args.protocol is not None:
+        make_decoder(args.protocol)  # a bad protocol name is reported before opening a device
+    options = {"protocol": args.protocol, "baud": args.baud,
+               "speed": None if args.fast else 1.0, "seed": args.seed,
+               "sim_config": args.sim_config}
+    source = open_device(args.device, **options)
+    stats = stream_source(source, args.protocol, args.duration, sys.stdout, args.format)
+    print(format_stats(stats), file=sys.stderr)
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("stream", help="print decoded, time-mapped samples from a device")
+    p.add_argument("--device", required=True, metavar="SPEC",
+                   help="sim, serial:PORT, ble:ADDRESS_OR_NAME, udp:PORT or replay:PATH")
+    p.add_argument("--protocol", metavar="P",
+                   help="wire protocol (default: the device's own, or recognised)")
+    p.add_argument("--baud", type=int, metavar="B", help="serial line speed (default: the "
+                   "protocol's usual speed, 115200 for most)")
+    p.add_argument("--duration", type=float, metavar="S",
+                   help="stop after S seconds (default: until Ctrl-C)")
+    p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    p.add_argument("--fast", action="store_true",
+                   help="sim/replay: run as fast as possible instead of in real time")
+    p.add_argument("--seed", type=int, help="sim: simulation seed")
+    p.add_argument("--sim-config", metavar="FILE.toml", help="sim: simulator settings")
+    p.set_defaults(func=run)
