@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 
+from cervitrack.firmware_bridge.protocols import make_decoder
 from cervitrack.trainer.devices import open_device
 from cervitrack.trainer.recording.session import record_source, recording_metadata
 from cervitrack.trainer.recording.writer import DEFAULT_FLUSH_INTERVAL_S, Recorder
@@ -17,12 +18,17 @@ from cervitrack.trainer.recording.writer import DEFAULT_FLUSH_INTERVAL_S, Record
 def add_source_arguments(p) -> None:
     """The options every command that opens a ``--device`` shares."""
     p.add_argument("--device", default="sim", metavar="SPEC",
-                   help="sim (default), replay:FILE.cvtrec, or a transport spec")
+                   help="sim (default), serial:PORT, ble:ADDRESS_OR_NAME, udp:PORT or "
+                   "replay:FILE.cvtrec")
     pace = p.add_mutually_exclusive_group()
     pace.add_argument("--speed", type=float, default=1.0, metavar="X",
                       help="replay/simulation speed factor (default 1 = real time)")
     pace.add_argument("--fast", action="store_true",
                       help="replay/simulate as fast as possible instead of in real time")
+    p.add_argument("--protocol", metavar="P",
+                   help="wire protocol of a live device (default: the device's own, or "
+                   "recognised)")
+    p.add_argument("--baud", type=int, metavar="B", help="serial line speed")
     p.add_argument("--seed", type=int, help="simulator seed")
     p.add_argument("--sim-config", metavar="FILE.toml", help="simulator settings")
 
@@ -31,7 +37,10 @@ def source_options(args) -> dict:
     speed = None if args.fast else args.speed
     if speed is not None and not (math.isfinite(speed) and speed > 0):
         raise ValueError(f"--speed must be a positive number, not {speed}")
-    return {"speed": speed, "seed": args.seed, "sim_config": args.sim_config}
+    if args.protocol is not None:
+        make_decoder(args.protocol)  # a bad protocol name is reported before opening a device
+    return {"speed": speed, "seed": args.seed, "sim_config": args.sim_config,
+            "protocol": args.protocol, "baud": args.baud}
 
 
 def run(args) -> int:
@@ -46,7 +55,8 @@ def run(args) -> int:
         on_step = lsl.process
     settings = {"command": "record", "device": args.device, "duration_s": args.duration,
                 "speed": None if args.fast else args.speed, "seed": args.seed,
-                "sim_config": args.sim_config, "lsl": bool(args.lsl)}
+                "sim_config": args.sim_config, "protocol": args.protocol, "baud": args.baud,
+                "lsl": bool(args.lsl)}
     try:
         with Recorder(args.out, recording_metadata(source, settings),
                       flush_interval_s=args.flush_interval, fsync=not args.no_fsync) as rec:

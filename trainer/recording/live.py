@@ -41,9 +41,12 @@ class LslPoseTap:
 
         if not source.protocol:
             raise ValueError("--lsl needs a device that sends raw bytes with a known protocol")
+        from cervitrack.trainer.recording.session import source_metadata
+
+        device = source_metadata(source)
         self.streamer = LslStreamer(source.nominal_rate_hz, host_clock=source.host_clock,
-                                    source_id=str(source.metadata.get("spec", "cervitrack")),
-                                    metadata={"device": source.metadata})
+                                    source_id=str(device.get("spec", "cervitrack")),
+                                    metadata={"device": device})
         self.pipeline = Pipeline(make_decoder(source.protocol))
 
     @property
@@ -74,3 +77,35 @@ class LslPoseTap:
 
     def close(self) -> None:
         self.streamer.close()
+
+
+class TappedSource:
+    """A device source whose polls also go to an :class:`LslPoseTap` (for ``stream --lsl``).
+
+    Every other attribute (``protocol``, ``metadata``, ``now_s``, ``supervisor``...) is the
+    wrapped source's; :meth:`close` closes both.
+    """
+
+    def __init__(self, source, protocol: str | None = None) -> None:
+        self._source = source
+        if protocol:
+            self.protocol = protocol
+        try:
+            self.tap = LslPoseTap(self)
+        except BaseException:
+            source.close()
+            raise
+
+    def __getattr__(self, name):
+        return getattr(self._source, name)
+
+    def polls(self):
+        for items in self._source.polls():
+            self.tap.process(items)
+            yield items
+
+    def close(self) -> None:
+        try:
+            self._source.close()
+        finally:
+            self.tap.close()

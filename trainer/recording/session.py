@@ -28,9 +28,16 @@ class RecordResult:
     stopped: str
 
 
+def source_metadata(source) -> dict:
+    """The source's device metadata as a plain dict (a live link's grows once connected)."""
+    meta = getattr(source, "metadata", None)
+    meta = meta() if callable(meta) else meta
+    return dict(meta or {})
+
+
 def recording_metadata(source, settings: dict | None = None) -> dict:
     """The header for a recording of ``source``."""
-    device = dict(getattr(source, "metadata", {}) or {})
+    device = source_metadata(source)
     meta = {
         "protocol": source.protocol,
         "nominal_rate_hz": source.nominal_rate_hz,
@@ -58,10 +65,18 @@ def record_source(source, recorder: Recorder, duration_s: float | None, *,
     t_first = math.nan
     now = math.nan
     stopped = "source ended"
+    device = source_metadata(source)
+    device_updated = False
     try:
         for items in source.polls():
             for item in items:
                 recorder.write(item)
+            if items and not device_updated:
+                # A live link knows the device (name, firmware, battery) once data flows.
+                device_updated = True
+                now_meta = source_metadata(source)
+                if now_meta != device:
+                    recorder.metadata({"device": now_meta})
             now = source.now_s()
             recorder.step(now)
             steps += 1
