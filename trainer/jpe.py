@@ -78,7 +78,14 @@ class JpeSettings:
     max_calibration_attempts: int = 3
     #: Windows with fewer than this share of the expected samples count as a data gap.
     min_window_fill: float = 0.8
+    #: An automatic relocation mark also needs the head angles to stay within this range over
+    #: the settled window: a slow corrective drift (below the speed threshold) is waited out,
+    #: so the mark is the final resting position (a design default).
+    settle_range_deg: float = 0.5
     threshold_deg: float = scoring.THRESHOLD_DEFAULT_DEG
+    #: "auto": the relocation is marked on stillness; "manual": only :meth:`JpeTest.mark`
+    #: (a key or button) marks it (``return_timeout_s`` still applies).
+    marking: str = "auto"
 
 
 @dataclass
@@ -144,8 +151,11 @@ class JpeTest:
         return [self._next_trial(t_s)]
 
     def mark(self, t_s: float) -> None:
-        """Manual mark (key or button) at sample time t_s: record the relocation now."""
-        self._manual_mark_t_s = float(t_s)
+        """Manual mark (key or button) at sample time t_s: record the relocation now.
+
+        Only a mark given while the person is relocating (phase "return") counts."""
+        if self.phase == "return":
+            self._manual_mark_t_s = float(t_s)
 
     def update(self, pose) -> list[Prompt]:
         """Consume a PoseBatch; return the prompts issued."""
@@ -198,6 +208,13 @@ class JpeTest:
 
     def _mean_head(self, window: dict) -> np.ndarray:
         return quat.mean(self.calibration.world_head(self.history.q_world_sensor[window["slice"]]))
+
+    def _window_range_deg(self, window: dict, q_ref_head: np.ndarray) -> float:
+        """Largest peak-to-peak excursion of the three head angles (relative to the trial's
+        reference) over a window, deg."""
+        q_wh = self.calibration.world_head(self.history.q_world_sensor[window["slice"]])
+        angles = kinematics.head_angles_deg(quat.relative(q_ref_head, q_wh))
+        return max(float(np.ptp(angles[k])) for k in ("axial", "flexion", "lateral"))
 
     def _component(self, pose, i0: int, q_ref_head: np.ndarray, direction: str) -> np.ndarray:
         name, sign = DIRECTION_COMPONENT[direction]
@@ -345,10 +362,17 @@ class JpeTest:
             else:
                 invalid = None
             return j, self._finish(pose.t_s[j], window=window, invalid=invalid)
+        if s.marking == "manual":
+            if t[-1] - self._phase_t_s > s.return_timeout_s:
+                return len(pose) - 1, self._finish(t[-1], invalid="no mark was given in time")
+            return None, None
         if not np.isnan(tr.came_back_t_s):
-            j = self._settled_index(pose, i0, settle, tr.came_back_t_s)
-            if j is not None:
-                return j, self._finish(pose.t_s[j], window=self._window(float(pose.t_s[j]), settle))
+            start = i0
+            while (j := self._settled_index(pose, start, settle, tr.came_back_t_s)) is not None:
+                window = self._window(float(pose.t_s[j]), settle)
+                if self._window_range_deg(window, tr.q_ref_head) <= s.settle_range_deg:
+                    return j, self._finish(pose.t_s[j], window=window)
+                start = j + 1  # a slow corrective drift: slide the window on
         if t[-1] - self._phase_t_s > s.return_timeout_s:
             return len(pose) - 1, self._finish(t[-1], invalid="no stable relocation was found")
         return None, None

@@ -7,7 +7,7 @@ plain-language text shown or spoken to the person.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 DIRECTION_TEXT = {
     "rotation_left": "turn your head to the left",
@@ -33,21 +33,32 @@ class Prompt:
         ``trial_recorded``: the relocation was recorded.
         ``redo``: the trial must be repeated (``text`` says why).
         ``done``: the test is finished.
+
+    Kinds of the range-of-motion, target relocation, tracking and tracing tests
+    (docs/clinical-tests.md): ``move_max``, ``learn_target``, ``adjust``, ``hold_here``,
+    ``back_to_start``, ``relocate``, ``track``, ``trace_start``, ``trace``. Their ``target``
+    carries what the person is shown: ``angle_deg`` (a target angle), ``offset_deg`` (how far
+    from it), or the path spec of a tracking trajectory or tracing pattern with its
+    ``t_start_s``.
     """
 
     kind: str
     t_s: float
     direction: str | None = None
     text: str = ""
+    target: dict | None = field(default=None, compare=False)
 
     def as_event(self) -> dict:
         event = {"t_s": self.t_s, "kind": "prompt", "prompt": self.kind, "text": self.text}
         if self.direction:
             event["direction"] = self.direction
+        if self.target is not None:
+            event["target"] = dict(self.target)
         return event
 
 
-def make_prompt(kind: str, t_s: float, direction: str | None = None, reason: str = "") -> Prompt:
+def make_prompt(kind: str, t_s: float, direction: str | None = None, reason: str = "",
+                target: dict | None = None) -> Prompt:
     texts = {
         "sit_still": "Sit upright, look straight ahead and keep still.",
         "nod": "Nod slowly: chin down first, then up. Twice.",
@@ -57,9 +68,24 @@ def make_prompt(kind: str, t_s: float, direction: str | None = None, reason: str
         "trial_recorded": "Recorded.",
         "redo": f"Let's repeat that one. {reason}".strip(),
         "done": "Test finished. Well done.",
+        "hold_here": "Hold here and remember this position.",
+        "back_to_start": "Come back to the centre and keep still.",
+        "track": "Follow the moving target with the dot, smoothly.",
+        "trace_start": "Put the dot on the start of the pattern and keep still.",
+        "trace": "Trace the pattern with the dot, staying inside the band.",
     }
     if kind == "move":
         text = f"Close your eyes and {DIRECTION_TEXT[direction]} as far as is comfortable, then hold."
+    elif kind == "move_max":
+        text = (f"Eyes open: {DIRECTION_TEXT[direction]} as far as you can without pain, then hold. "
+                "Do not force it.")
+    elif kind == "learn_target":
+        text = (f"Eyes open: {DIRECTION_TEXT[direction]} until the dot is on the target "
+                "and keep still.")
+    elif kind == "adjust":
+        text = "A little less far." if (target or {}).get("offset_deg", 0.0) > 0 else "A little further."
+    elif kind == "relocate":
+        text = f"Close your eyes and {DIRECTION_TEXT[direction]} back to the target you learned, then hold."
     else:
         text = texts[kind]
-    return Prompt(kind=kind, t_s=t_s, direction=direction, text=text)
+    return Prompt(kind=kind, t_s=t_s, direction=direction, text=text, target=target)

@@ -62,3 +62,54 @@ def direction_scores(signed_error_deg, global_error_deg) -> dict[str, float]:
 def flag(ae_deg: float, threshold_deg: float = THRESHOLD_DEFAULT_DEG) -> bool:
     """Whether an AE is above the screening threshold."""
     return bool(np.isfinite(ae_deg) and ae_deg > threshold_deg)
+
+
+def threshold_source(threshold_deg: float) -> str:
+    """The published source of a flag threshold, or "user setting" for any other value."""
+    return THRESHOLD_SOURCES.get(float(threshold_deg), "user setting")
+
+
+def threshold_for(mode: str) -> float:
+    """The flag threshold of a mode: "default" (4.5°) or "sensitive" (3.5°), deg."""
+    modes = {"default": THRESHOLD_DEFAULT_DEG, "sensitive": THRESHOLD_SENSITIVE_DEG}
+    if mode not in modes:
+        raise ValueError(f"threshold mode must be one of {', '.join(modes)}, got {mode!r}")
+    return modes[mode]
+
+
+def overall_scores(signed_error_deg, global_error_deg) -> dict[str, float]:
+    """Scores over every valid trial of a test, all directions pooled.
+
+    The signed errors are already signed per direction (positive = past the target in the
+    direction of the return movement), so the pooled CE is the overall overshoot tendency;
+    ``mean_direction_ae_deg`` is not set here (see :func:`summary_scores`).
+    """
+    return direction_scores(signed_error_deg, global_error_deg)
+
+
+def summary_scores(per_direction: dict[str, dict], signed_by_direction: dict[str, list],
+                   global_by_direction: dict[str, list],
+                   threshold_deg: float = THRESHOLD_DEFAULT_DEG) -> dict:
+    """The overall line of a JPE or THP table.
+
+    Args:
+        per_direction: direction → :func:`direction_scores` result.
+        signed_by_direction: direction → signed errors (deg) of the valid trials.
+        global_by_direction: direction → global 3D errors (deg) of the valid trials.
+        threshold_deg: flag threshold.
+
+    Returns:
+        :func:`overall_scores` of the pooled trials plus ``mean_direction_ae_deg`` (the mean of
+        the per-direction AEs, each direction weighted equally, as the clinical "overall mean"),
+        ``flag`` (any direction's AE above the threshold: "positive if > 4.5° in any direction",
+        clinical-protocols.md §1.2) and ``flagged_directions``.
+    """
+    signed = [e for d in per_direction for e in signed_by_direction.get(d, [])]
+    glob = [e for d in per_direction for e in global_by_direction.get(d, [])]
+    out = overall_scores(signed, glob)
+    aes = [s["ae_deg"] for s in per_direction.values() if np.isfinite(s["ae_deg"])]
+    out["mean_direction_ae_deg"] = float(np.mean(aes)) if aes else np.nan
+    flagged = [d for d, s in per_direction.items() if flag(s["ae_deg"], threshold_deg)]
+    out["flag"] = bool(flagged)
+    out["flagged_directions"] = flagged
+    return out

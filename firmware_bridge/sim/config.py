@@ -148,6 +148,16 @@ class PatientConfig:
         tremor_deg: physiological tremor amplitude (8-12 Hz), deg.
         sway_deg: postural sway amplitude (0.1-0.6 Hz), deg.
         posture_sd_deg: variability of the natural head posture between re-centrings, deg.
+        rom_deg: maximal active range of motion per direction, deg (range-of-motion test).
+        rom_sd_deg: variability of the reached maximum between repetitions, deg.
+        learn_sd_deg: error of the first move to a shown target (target relocation test, before
+            feedback corrects it), deg.
+        tracking_lag_s: how far the cursor trails a moving target, s; negative: it leads
+            (anticipates) the target by that much (tracking test).
+        tracking_noise_deg: smooth random tracking error (0.1-0.5 Hz), RMS per axis, deg.
+        trace_speed_deg_s: mean speed along a tracing pattern, deg/s.
+        trace_error_deg: smooth random deviation from a tracing pattern (0.15-0.6 Hz), RMS per
+            axis, deg.
     """
 
     bias_deg: dict = field(default_factory=lambda: {
@@ -163,6 +173,15 @@ class PatientConfig:
     tremor_deg: float = 0.005
     sway_deg: float = 0.05
     posture_sd_deg: float = 0.4
+    rom_deg: dict = field(default_factory=lambda: {
+        "rotation_left": 75.0, "rotation_right": 72.0, "flexion": 55.0, "extension": 65.0,
+        "lateral_left": 40.0, "lateral_right": 42.0})
+    rom_sd_deg: float = 1.5
+    learn_sd_deg: float = 3.0
+    tracking_lag_s: float = 0.2
+    tracking_noise_deg: float = 0.4
+    trace_speed_deg_s: float = 6.0
+    trace_error_deg: float = 0.5
 
     def sd_for(self, direction: str) -> float:
         return float(self.sd_deg[direction] if isinstance(self.sd_deg, dict) else self.sd_deg)
@@ -245,6 +264,13 @@ _PATIENT_RULES = {
     "tremor_deg": lambda k, v: _number(k, v, 0, 1),
     "sway_deg": lambda k, v: _number(k, v, 0, 3),
     "posture_sd_deg": lambda k, v: _number(k, v, 0, 5),
+    "rom_deg": lambda k, v: _direction_table(k, v, 5, 100, PatientConfig().rom_deg),
+    "rom_sd_deg": lambda k, v: _number(k, v, 0, 20),
+    "learn_sd_deg": lambda k, v: _number(k, v, 0, 20),
+    "tracking_lag_s": lambda k, v: _number(k, v, -1, 1),
+    "tracking_noise_deg": lambda k, v: _number(k, v, 0, 10),
+    "trace_speed_deg_s": lambda k, v: _number(k, v, 1, 60),
+    "trace_error_deg": lambda k, v: _number(k, v, 0, 10),
 }
 
 

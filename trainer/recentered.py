@@ -1,0 +1,137 @@
+"""Common frame of the tests that follow the JPE protocol's outline: a functional calibration,
+then items (a direction's trial, a tracking repetition, a tracing pattern), each starting from a
+re-centred, settled head whose mean orientation is the item's reference.
+
+:class:`RecenteredTest` reuses :class:`~cervitrack.trainer.jpe.JpeTest`'s calibration phases,
+windows, gap bookkeeping and redo rule; a subclass lists its items, starts each item from the
+reference (:meth:`RecenteredTest._begin`) and records it with :meth:`RecenteredTest._record`.
+The re-centring is accepted only when the head is within ``recenter_tolerance_deg`` of the
+calibrated neutral, so a person still holding an end position is never taken as centred.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from cervitrack.signal import kinematics
+from cervitrack.signal import quaternion as quat
+from cervitrack.trainer.jpe import JpeSettings, JpeTest
+from cervitrack.trainer.prompts import Prompt, make_prompt
+
+
+@dataclass(frozen=True)
+class RecenteredSettings(JpeSettings):
+    """JPE settings plus: ``recenter_tolerance_deg``, the largest angle from the calibrated
+    neutral accepted as centred (deg; a design default)."""
+
+    recenter_tolerance_deg: float = 10.0
+
+
+@dataclass
+class Item:
+    """The state of one item (trial or repetition) being run."""
+
+    key: str
+    attempt: int
+    ref: dict | None = None
+    q_ref_head: np.ndarray | None = None
+    t_start_s: float = np.nan
+    data: dict = field(default_factory=dict)
+
+
+class RecenteredTest(JpeTest):
+    """Base engine; see the module docstring.
+
+    Args:
+        settings: a :class:`RecenteredSettings` (or subclass).
+        items: the item keys in order (a key may repeat: one run per occurrence).
+        rate_hz: nominal sample rate, Hz.
+        calibration: an existing calibration, or None to run the functional calibration.
+    """
+
+    def __init__(self, settings, items, rate_hz: float = 100.0, calibration=None) -> None:
+        super().__init__(settings, rate_hz, calibration)
+        self._queue = deque(items)
+        self._redos = {key: 0 for key in items}
+        self._item: Item | None = None
+
+    # ------------------------------------------------------------------ subclass hooks
+    def _begin(self, item: Item, t_s: float) -> list[Prompt] | Prompt:
+        """Start the item from its reference (set); return the prompt(s)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ helpers
+    def _say(self, phase: str, t_s: float, kind: str, direction=None, target=None,
+             reason: str = "") -> Prompt:
+        self.phase = phase
+        self._phase_t_s = float(t_s)
+        prompt = make_prompt(kind, float(t_s), direction, reason, target=target)
+        self._emit_event(prompt.as_event())
+        return prompt
+
+    def _relative_head(self, pose, i0: int, q_ref_head) -> np.ndarray:
+        """q_ref_head⁻¹ ⊗ q_world_head for pose samples i0… (N, 4): the head relative to the
+        item's reference, in head axes."""
+        return quat.relative(q_ref_head, self.calibration.world_head(pose.q_world_sensor[i0:]))
+
+    def _cursor_deg(self, pose, i0: int, q_ref_head, distance_cm: float = 90.0) -> np.ndarray:
+        """(N, 2) laser-dot position (x left, y up) in deg of visual angle on a wall facing the
+        reference head at ``distance_cm``."""
+        lp = kinematics.laser_point(self._relative_head(pose, i0, q_ref_head), distance_cm)
+        return np.stack([np.atleast_1d(lp["x_deg"]), np.atleast_1d(lp["y_deg"])], axis=1)
+
+    def _gap_between(self, t0_s: float, t1_s: float) -> bool:
+        return any(t0_s <= g <= t1_s for g in self._gap_times)
+
+    def _record(self, t_s: float, record: dict, invalid: str | None) -> list[Prompt]:
+        """Store an item's record (with ``valid``/``reason``) and move on: next item, or a redo
+        of this one (up to ``max_redos_per_direction`` per key)."""
+        item = self._item
+        record = {"key": item.key, "attempt": item.attempt, **record,
+                  "valid": invalid is None, "reason": invalid}
+        if item.ref is not None:
+            record["ref_window"] = {k: v for k, v in item.ref.items() if k != "slice"}
+        self.trials.append(record)
+        self._emit_event({"t_s": float(t_s), "kind": "trial",
+                          **{k: v for k, v in record.items() if k not in ("trace",)}})
+        prompts = []
+        if invalid is None:
+            self._queue.popleft()
+            prompts.append(self._say(self.phase, t_s, "trial_recorded"))
+        elif self._redos[item.key] < self.settings.max_redos_per_direction:
+            self._redos[item.key] += 1
+            prompts.append(self._say(self.phase, t_s, "redo", reason=f"Reason: {invalid}."))
+        else:
+            self._queue.popleft()
+        prompts.append(self._next_trial(t_s))
+        return prompts
+
+    # ------------------------------------------------------------------ shared phases
+    def _next_trial(self, t_s: float) -> Prompt:
+        if not self._queue:
+            self._emit_event({"t_s": t_s, "kind": "test_end", "test": self.name})
+            return self._enter("done", t_s, "done")
+        key = self._queue[0]
+        self._item = Item(key, self._redos[key])
+        return self._enter("recenter", t_s, "recenter")
+
+    def _phase_recenter(self, pose, i0):
+        settle = self.settings.stillness.settle_s
+        j = self._settled_index(pose, i0, settle, self._phase_t_s + self.settings.recenter_min_s)
+        if j is None:
+            return None, None
+        t = float(pose.t_s[j])
+        ref = self._window(t, settle)
+        q_ref_head = self._mean_head(ref)
+        off_deg = float(quat.angle_deg(quat.relative(self.calibration.q_world_neutral, q_ref_head)))
+        if off_deg > self.settings.recenter_tolerance_deg:
+            # Not back at the centre yet: wait for a new settled window.
+            self._phase_t_s = t
+            return j, None
+        item = self._item
+        item.ref, item.q_ref_head = ref, q_ref_head
+        self._add_bias_window(ref)
+        return j, self._begin(item, t)

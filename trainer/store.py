@@ -1,0 +1,333 @@
+"""The sessions store: patients, sessions, tests and trials in SQLite (stdlib ``sqlite3``).
+
+The database is ``<data dir>/sessions.sqlite3`` (:func:`cervitrack.trainer.paths.data_dir`;
+``CERVITRACK_HOME`` relocates it). It holds health data, so the folder is 0700 and the database
+and its ``-wal``/``-shm`` files 0600; it is a local file and nothing listens on the network.
+Journal mode is WAL (readers do not block the writer).
+
+Schema (version in ``PRAGMA user_version``; :data:`MIGRATIONS` brings any older file up to date,
+in order, each step in one transaction):
+
+- ``patients(id TEXT PK, name, birth_year, created_utc)``: a pseudonymous id, optional name and
+  birth year;
+- ``sessions(id INTEGER PK, patient_id → patients, started_utc, device, device_info JSON,
+  software_version, calibration JSON, sim_config JSON, raw_trace_path, notes)``;
+  ``raw_trace_path`` is the session's raw motion recording, if one was made (NULL otherwise);
+- ``tests(id INTEGER PK, session_id → sessions, kind, preset, preset_title, settings JSON,
+  scores JSON, result JSON, started_utc, raw_trace_path)``;
+- ``trials(id INTEGER PK, test_id → tests, idx, item, valid, data JSON)``;
+- ``recordings(id INTEGER PK, session_id → sessions, path, format, created_utc, meta JSON)``
+  (schema 2): raw recordings attached to a session (:meth:`Store.add_recording`).
+
+JSON columns hold plain data (NaN is stored as null).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import json
+import math
+import os
+import sqlite3
+from pathlib import Path
+
+import cervitrack
+from cervitrack.trainer.paths import data_dir
+
+DB_NAME = "sessions.sqlite3"
+
+
+def _run(db: sqlite3.Connection, script: str) -> None:
+    """Execute a script statement by statement (``executescript`` would commit the open
+    transaction first)."""
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _v1(db: sqlite3.Connection) -> None:
+    _run(db, """
+        CREATE TABLE patients (
+            id TEXT PRIMARY KEY,
+            name TEXT,
+            birth_year INTEGER,
+            created_utc TEXT NOT NULL
+        );
+        CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            patient_id TEXT REFERENCES patients(id),
+            started_utc TEXT NOT NULL,
+            device TEXT NOT NULL,
+            device_info TEXT,
+            software_version TEXT NOT NULL,
+            calibration TEXT,
+            notes TEXT
+        );
+        CREATE TABLE tests (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            preset TEXT,
+            settings TEXT,
+            scores TEXT,
+            result TEXT,
+            started_utc TEXT NOT NULL
+        );
+        CREATE TABLE trials (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            test_id INTEGER NOT NULL REFERENCES tests(id) ON DELETE CASCADE,
+            idx INTEGER NOT NULL,
+            item TEXT,
+            valid INTEGER NOT NULL,
+            data TEXT
+        );
+        CREATE INDEX sessions_patient ON sessions(patient_id, started_utc);
+        CREATE INDEX tests_session ON tests(session_id);
+        CREATE INDEX trials_test ON trials(test_id, idx);
+    """)
+
+
+def _v2(db: sqlite3.Connection) -> None:
+    _run(db, """
+        ALTER TABLE sessions ADD COLUMN raw_trace_path TEXT;
+        ALTER TABLE sessions ADD COLUMN sim_config TEXT;
+        ALTER TABLE tests ADD COLUMN raw_trace_path TEXT;
+        ALTER TABLE tests ADD COLUMN preset_title TEXT;
+        CREATE TABLE recordings (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            path TEXT NOT NULL,
+            format TEXT,
+            created_utc TEXT NOT NULL,
+            meta TEXT
+        );
+        CREATE INDEX recordings_session ON recordings(session_id);
+    """)
+
+
+#: Ordered migrations: MIGRATIONS[k] takes a schema at version k to version k + 1.
+MIGRATIONS = (_v1, _v2)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def plain(x):
+    """Plain data for JSON: NaN and infinities → None, numpy scalars → Python numbers."""
+    if isinstance(x, dict):
+        return {str(k): plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [plain(v) for v in x]
+    if hasattr(x, "tolist"):
+        return plain(x.tolist())
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def to_json(x) -> str | None:
+    return None if x is None else json.dumps(plain(x), allow_nan=False)
+
+
+def _from_json(text):
+    return None if text is None else json.loads(text)
+
+
+def now_utc() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def migrate(db: sqlite3.Connection) -> int:
+    """Bring the database to :data:`SCHEMA_VERSION`; returns the version it had."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise OSError(f"the sessions database has schema version {version}, newer than this "
+                      f"Cervitrack ({SCHEMA_VERSION}); update Cervitrack")
+    for v in range(version, SCHEMA_VERSION):
+        with transaction(db):
+            MIGRATIONS[v](db)
+            db.execute(f"PRAGMA user_version = {v + 1}")
+    return version
+
+
+@contextlib.contextmanager
+def transaction(db: sqlite3.Connection):
+    """BEGIN … COMMIT, or ROLLBACK on an exception (the connection is in autocommit mode)."""
+    db.execute("BEGIN")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def _private(path: Path) -> None:
+    """Owner-only permissions on the database and its WAL companions, where they exist."""
+    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if p.exists():
+            os.chmod(p, 0o600)
+
+
+class Store:
+    """The sessions database.
+
+    Args:
+        path: database file; default ``<data dir>/sessions.sqlite3``.
+    """
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else data_dir() / DB_NAME
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not self.path.exists():
+            # Create the file 0600 ourselves; SQLite gives -wal and -shm the same mode.
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        self.db = sqlite3.connect(self.path, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self.previous_version = migrate(self.db)
+        _private(self.path)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _private(self.path)
+        self.close()
+
+    # ------------------------------------------------------------------ patients
+    def ensure_patient(self, patient_id: str, name: str | None = None,
+                       birth_year: int | None = None) -> dict:
+        """The patient with this pseudonymous id, created if new (name/birth year updated when
+        given)."""
+        if not patient_id or not str(patient_id).strip():
+            raise ValueError("the patient id must not be empty")
+        if birth_year is not None and not 1900 <= int(birth_year) <= 2100:
+            raise ValueError(f"birth year {birth_year} is not plausible")
+        with transaction(self.db):
+            self.db.execute("INSERT OR IGNORE INTO patients(id, created_utc) VALUES (?, ?)",
+                            (patient_id, now_utc()))
+            if name is not None:
+                self.db.execute("UPDATE patients SET name = ? WHERE id = ?", (name, patient_id))
+            if birth_year is not None:
+                self.db.execute("UPDATE patients SET birth_year = ? WHERE id = ?",
+                                (int(birth_year), patient_id))
+        return self.patient(patient_id)
+
+    def patient(self, patient_id: str) -> dict | None:
+        row = self.db.execute("SELECT * FROM patients WHERE id = ?", (patient_id,)).fetchone()
+        return dict(row) if row else None
+
+    # ------------------------------------------------------------------ sessions
+    def add_session(self, device: str, patient_id: str | None = None, device_info=None,
+                    calibration=None, sim_config=None, started_utc: str | None = None,
+                    notes: str | None = None) -> int:
+        with transaction(self.db):
+            cur = self.db.execute(
+                "INSERT INTO sessions(patient_id, started_utc, device, device_info, "
+                "software_version, calibration, sim_config, notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (patient_id, started_utc or now_utc(), device, to_json(device_info),
+                 cervitrack.__version__, to_json(calibration), to_json(sim_config), notes))
+        return int(cur.lastrowid)
+
+    def set_calibration(self, session_id: int, calibration) -> None:
+        with transaction(self.db):
+            self.db.execute("UPDATE sessions SET calibration = ? WHERE id = ?",
+                            (to_json(calibration), session_id))
+
+    def set_raw_trace(self, session_id: int, path: str | Path | None) -> None:
+        """Attach the path of the session's raw motion recording (None clears it)."""
+        with transaction(self.db):
+            self.db.execute("UPDATE sessions SET raw_trace_path = ? WHERE id = ?",
+                            (None if path is None else str(path), session_id))
+
+    def add_recording(self, session_id: int, path: str | Path, fmt: str | None = None,
+                      meta=None) -> int:
+        """Register a raw recording of a session (the recorder's files)."""
+        with transaction(self.db):
+            cur = self.db.execute(
+                "INSERT INTO recordings(session_id, path, format, created_utc, meta) "
+                "VALUES (?, ?, ?, ?, ?)", (session_id, str(path), fmt, now_utc(), to_json(meta)))
+        return int(cur.lastrowid)
+
+    def recordings(self, session_id: int) -> list[dict]:
+        rows = self.db.execute("SELECT * FROM recordings WHERE session_id = ? ORDER BY id",
+                               (session_id,)).fetchall()
+        return [{**dict(r), "meta": _from_json(r["meta"])} for r in rows]
+
+    def _session_row(self, row) -> dict:
+        out = dict(row)
+        for k in ("device_info", "calibration", "sim_config"):
+            out[k] = _from_json(out.get(k))
+        return out
+
+    def session(self, session_id: int) -> dict | None:
+        row = self.db.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        return None if row is None else self._session_row(row)
+
+    def sessions(self, patient_id: str | None = None) -> list[dict]:
+        """Sessions, oldest first, each with ``tests``: a list of {id, kind, preset}."""
+        if patient_id is None:
+            rows = self.db.execute("SELECT * FROM sessions ORDER BY started_utc, id").fetchall()
+        else:
+            rows = self.db.execute("SELECT * FROM sessions WHERE patient_id = ? "
+                                   "ORDER BY started_utc, id", (patient_id,)).fetchall()
+        out = []
+        for row in rows:
+            s = self._session_row(row)
+            s["tests"] = [dict(r) for r in self.db.execute(
+                "SELECT id, kind, preset FROM tests WHERE session_id = ? ORDER BY id", (s["id"],))]
+            out.append(s)
+        return out
+
+    # ------------------------------------------------------------------ tests and trials
+    def add_test(self, session_id: int, kind: str, preset: str | None, settings, scores,
+                 result, trials: list[dict], preset_title: str | None = None,
+                 raw_trace_path: str | None = None) -> int:
+        """Store a finished test with its trials (one transaction)."""
+        with transaction(self.db):
+            cur = self.db.execute(
+                "INSERT INTO tests(session_id, kind, preset, preset_title, settings, scores, "
+                "result, started_utc, raw_trace_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (session_id, kind, preset, preset_title, to_json(settings), to_json(scores),
+                 to_json(result), now_utc(), raw_trace_path))
+            test_id = int(cur.lastrowid)
+            self.db.executemany(
+                "INSERT INTO trials(test_id, idx, item, valid, data) VALUES (?, ?, ?, ?, ?)",
+                [(test_id, i, tr.get("key", tr.get("direction")), int(bool(tr.get("valid"))),
+                  to_json(tr)) for i, tr in enumerate(trials)])
+        return test_id
+
+    def tests(self, session_id: int) -> list[dict]:
+        rows = self.db.execute("SELECT * FROM tests WHERE session_id = ? ORDER BY id",
+                               (session_id,)).fetchall()
+        out = []
+        for r in rows:
+            t = dict(r)
+            for k in ("settings", "scores", "result"):
+                t[k] = _from_json(t[k])
+            t["trials"] = [_from_json(x["data"]) for x in self.db.execute(
+                "SELECT data FROM trials WHERE test_id = ? ORDER BY idx", (t["id"],))]
+            out.append(t)
+        return out
+
+    def history(self, patient_id: str, kind: str) -> list[dict]:
+        """Every stored test of a kind for a patient, oldest first: {session_id, started_utc,
+        test_id, preset, scores}."""
+        rows = self.db.execute(
+            "SELECT s.id AS session_id, s.started_utc, t.id AS test_id, t.preset, t.scores "
+            "FROM tests t JOIN sessions s ON s.id = t.session_id "
+            "WHERE s.patient_id = ? AND t.kind = ? ORDER BY s.started_utc, t.id",
+            (patient_id, kind)).fetchall()
+        return [{**dict(r), "scores": _from_json(r["scores"])} for r in rows]
+
+    def latest_rom(self, patient_id: str) -> dict | None:
+        """The per-direction maxima (deg) of the patient's latest ROM test, or None."""
+        hist = self.history(patient_id, "rom")
+        if not hist:
+            return None
+        per = hist[-1]["scores"]["directions"]
+        return {d: v["max_deg"] for d, v in per.items() if v.get("max_deg") is not None}
