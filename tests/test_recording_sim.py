@@ -210,3 +210,26 @@ def test_exports_reproduce_the_live_head_pose(recorded_test, tmp_path):
     assert main(["export", str(path), "--to", "csv", "--out", str(out)]) == 0
     header = (out / "jpe.csv").read_text().splitlines()[0].split(",")
     assert header[-3:] == ["axial_deg", "lateral_deg", "flexion_deg"]
+
+
+def test_clinical_test_with_manual_marks_replays_exactly(tmp_path, capsys):
+    """`cervitrack test --record`, then `--device replay:`: the preset, its overrides and the
+    examiner's manual marks are recorded, so the re-scored test equals the live one."""
+    path = tmp_path / "manual.cvtrec"
+    live = _run_json(["test", "jpe", "--preset", "jpe-manual", "--device", "sim", "--trials",
+                      "1", "--seed", "3", "--json", "--record", str(path)], capsys)
+    rec = load(path)
+    marks = [e for e in rec.events if e["kind"] == "mark"]
+    assert marks and all(e["input"] == "manual" and e["after_step"] > 0 for e in marks)
+    assert rec.metadata["test"]["preset"]["name"] == "jpe-manual"
+    assert rec.metadata["task"] == "jpe" and rec.end["test_done"] is True
+    replayed = _run_json(["test", "jpe", "--device", f"replay:{path}", "--json"], capsys)
+    assert replayed["scores"] == live["scores"] and replayed["replayed"] is True
+
+    def strip(trials):
+        return [{k: v for k, v in t.items() if k != "true_error_deg"} for t in trials]
+
+    assert strip(replayed["trials"]) == strip(live["trials"])
+    # A recording of another test kind is refused with one line.
+    assert main(["test", "rom", "--device", f"replay:{path}"]) == 2
+    assert "does not hold a recorded rom test" in capsys.readouterr().err

@@ -57,7 +57,7 @@ def run_replay(args) -> int:
     """Re-score a recorded test (``--device replay:PATH``): exactly the live scores."""
     if args.record:
         raise ValueError("--record with --device replay: the recording exists already")
-    session = test_io.replay(args)
+    session, _ = test_io.replay(args)
     if not session.engine.done:
         print("cervitrack: note: the recording ends before the test did; partial scores",
               file=sys.stderr)
