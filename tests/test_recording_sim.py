@@ -212,12 +212,15 @@ def test_exports_reproduce_the_live_head_pose(recorded_test, tmp_path):
     assert header[-3:] == ["axial_deg", "lateral_deg", "flexion_deg"]
 
 
-def test_clinical_test_with_manual_marks_replays_exactly(tmp_path, capsys):
-    """`cervitrack test --record`, then `--device replay:`: the preset, its overrides and the
-    examiner's manual marks are recorded, so the re-scored test equals the live one."""
+def test_clinical_test_with_manual_marks_replays_exactly(tmp_path, capsys, monkeypatch):
+    """`cervitrack test --record --lsl`, then `--device replay:`: the preset, its overrides
+    and the examiner's manual marks are recorded, so the re-scored test equals the live one."""
+    cfg_file = tmp_path / "lsl_api.cfg"
+    cfg_file.write_text("[multicast]\nResolveScope = machine\n")
+    monkeypatch.setenv("LSLAPICFG", str(cfg_file))
     path = tmp_path / "manual.cvtrec"
     live = _run_json(["test", "jpe", "--preset", "jpe-manual", "--device", "sim", "--trials",
-                      "1", "--seed", "3", "--json", "--record", str(path)], capsys)
+                      "1", "--seed", "3", "--json", "--record", str(path), "--lsl"], capsys)
     rec = load(path)
     marks = [e for e in rec.events if e["kind"] == "mark"]
     assert marks and all(e["input"] == "manual" and e["after_step"] > 0 for e in marks)
