@@ -22,7 +22,9 @@ Head y is the nod axis made orthogonal to up; head x = y × z. Quality:
 
 :data:`QUALITY_LIMITS` are Cervitrack design limits (no published standard exists): beyond
 them the calibration is reported poor and the person is asked to redo it. The score is
-100 · (1 − worst ratio of a quality figure to its limit), floored at 0.
+100 · (1 − worst ratio), floored at 0, over the ratios of each quality figure to its limit and,
+for the ranges, 2 − range / minimum range (0 from twice the minimum on: an axis fitted from a
+larger movement is no longer limited by its amplitude; 1 at the minimum).
 """
 
 from __future__ import annotations
@@ -119,7 +121,7 @@ def functional_alignment(up_sensor, q_world_sensor_nod, q_world_sensor_turn) -> 
     problems = []
     ratios = [quality[k] / limit for k, limit in QUALITY_LIMITS.items()]
     for key, limit in MIN_RANGE_DEG.items():
-        ratios.append(limit / max(quality[key], 1e-6))
+        ratios.append(max(0.0, 2.0 - quality[key] / limit))
     if quality["nod_range_deg"] < MIN_RANGE_DEG["nod_range_deg"]:
         problems.append("The nod was too small: nod further, slowly.")
     if quality["turn_range_deg"] < MIN_RANGE_DEG["turn_range_deg"]:

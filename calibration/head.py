@@ -33,10 +33,16 @@ class HeadCalibration:
 
     def neutral_head(self, q_world_sensor) -> np.ndarray:
         """q_neutral_head (…, 4): head pose relative to the neutral (identity neutral if unset)."""
-        q_wh = self.world_head(q_world_sensor)
-        if self.q_world_neutral is None:
-            return q_wh
-        return quat.relative(self.q_world_neutral, q_wh)
+        # q_world_neutral⁻¹ ⊗ q_world_sensor ⊗ q_sensor_head as one (4, 4) matrix product; the
+        # matrix is rebuilt only when the calibration's quaternions change.
+        q_wn = quat.IDENTITY_WXYZ if self.q_world_neutral is None else np.asarray(self.q_world_neutral, float)
+        q_sh = np.asarray(self.q_sensor_head, dtype=np.float64)
+        key = q_wn.tobytes() + q_sh.tobytes()
+        cached = self.__dict__.get("_sandwich")
+        if cached is None or cached[0] != key:
+            cached = (key, quat.sandwich_matrix(quat.conjugate(q_wn), q_sh))
+            self.__dict__["_sandwich"] = cached
+        return quat.apply_sandwich(q_world_sensor, cached[1])
 
     def to_dict(self) -> dict:
         return {

@@ -17,6 +17,8 @@ The global angle is the sequence-free geodesic angle 2·atan2(|v|, |w|).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.spatial.transform import Rotation
 
@@ -38,15 +40,57 @@ def head_angles_deg(q_neutral_head) -> dict[str, np.ndarray]:
         scalar or (N,) array. Signs as in the module docstring.
     """
     q = np.asarray(q_neutral_head, dtype=np.float64)
-    z_axial, x_lateral, y_flexion = np.moveaxis(
-        quat.to_rotation(q).as_euler(SEQUENCE, degrees=True), -1, 0)
+    if q.ndim == 2 and len(q) <= _SCALAR_MAX:
+        return _head_angles_scalar(q)
+    else:
+        # Contiguous components (strided column views are several times slower on long arrays).
+        w, x, y, z = np.ascontiguousarray(np.moveaxis(q, -1, 0))
+    ww, xx, yy, zz = w * w, x * x, y * y, z * z
+    norm2 = ww + xx + yy + zz
+    # Closed form of scipy's as_euler("ZXY") (R = Rz(a)·Rx(b)·Ry(c)) in terms homogeneous in q
+    # (no normalisation needed), without the per-call overhead of building a Rotation:
+    # R21 = sin b, tan a = −R01/R11, tan c = −R20/R22. Equal to scipy away from gimbal lock
+    # (lateral ±90°, far outside any neck's range).
+    x_lateral = np.degrees(np.arcsin(np.clip(2.0 * (y * z + w * x) / norm2, -1.0, 1.0)))
+    z_axial = np.degrees(np.arctan2(2.0 * (w * z - x * y), ww - xx + yy - zz))
+    y_flexion = np.degrees(np.arctan2(2.0 * (w * y - x * z), ww - xx - yy + zz))
     # Right-hand rotation about +x (anterior) lowers the right ear: positive = right.
     return {
         "axial": z_axial,
         "flexion": y_flexion,
         "lateral": x_lateral,
-        "global": quat.angle_deg(q),
+        "global": np.degrees(2.0 * np.arctan2(np.sqrt(xx + yy + zz), np.abs(w))),
     }
+
+
+#: Batches up to this many poses (a live chunk) take the plain-float path.
+_SCALAR_MAX = 16
+
+
+def _head_angles_scalar(q: np.ndarray) -> dict[str, np.ndarray]:
+    """:func:`head_angles_deg` for a few poses with plain floats (same formulas)."""
+    deg = 180.0 / math.pi
+    out = {"axial": [], "flexion": [], "lateral": [], "global": []}
+    for w, x, y, z in q.tolist():
+        ww, xx, yy, zz = w * w, x * x, y * y, z * z
+        s = 2.0 * (y * z + w * x) / (ww + xx + yy + zz)
+        out["lateral"].append(deg * math.asin(min(1.0, max(-1.0, s))))
+        out["axial"].append(deg * math.atan2(2.0 * (w * z - x * y), ww - xx + yy - zz))
+        out["flexion"].append(deg * math.atan2(2.0 * (w * y - x * z), ww - xx - yy + zz))
+        out["global"].append(deg * 2.0 * math.atan2(math.sqrt(xx + yy + zz), abs(w)))
+    return {k: np.array(v) for k, v in out.items()}
+
+
+def _angular_speed_scalar(t: list, q: list, lag: int) -> np.ndarray:
+    """:func:`angular_speed_deg_s` for a few samples with plain floats (same formulas)."""
+    speed = []
+    for i in range(lag, len(t)):
+        a, b = q[i - lag], q[i]
+        dot = abs(a[0] * b[0] + a[1] * b[1] + a[2] * b[2] + a[3] * b[3])
+        step = math.degrees(2.0 * math.atan2(math.sqrt(max(1.0 - dot * dot, 0.0)), dot))
+        dt = t[i] - t[i - lag]
+        speed.append(step / dt if dt > 0 else math.nan)
+    return np.array([speed[0]] * lag + speed)
 
 
 def pose_from_angles_deg(axial_deg, flexion_deg, lateral_deg) -> np.ndarray:
@@ -105,8 +149,8 @@ def deg_to_cm(angle_deg, wall_distance_cm: float = 90.0):
 def angular_speed_deg_s(t_s, quat_wxyz, lag: int = 1) -> np.ndarray:
     """Angular speed (N,) in deg/s from an orientation series (any fixed frame pair).
 
-    The speed at sample i is the angle between samples i-lag and i divided by their time
-    difference; the first ``lag`` samples repeat the first computed value. A lag spanning
+    Quaternions must be unit length (as fusion outputs are). The speed at sample i is the
+    angle between samples i-lag and i divided by their time difference; the first ``lag`` samples repeat the first computed value. A lag spanning
     ~50 ms keeps sensor noise (which grows as 1/baseline) well below head-movement speeds.
     NaN where the time difference is not positive.
     """
@@ -115,7 +159,12 @@ def angular_speed_deg_s(t_s, quat_wxyz, lag: int = 1) -> np.ndarray:
     lag = max(1, int(lag))
     if len(t) <= lag:
         return np.zeros(len(t))
-    step_deg = quat.angle_deg(quat.relative(q[:-lag], q[lag:]))
+    # Angle between unit quaternions a and b: |w| of a⁻¹ ⊗ b is |a · b| and the vector part's
+    # norm is sqrt(1 − (a · b)²), so no product is needed (one dot product per sample).
+    if len(t) - lag <= _SCALAR_MAX:
+        return _angular_speed_scalar(t.tolist(), q.tolist(), lag)
+    dot = np.abs((q[:-lag] * q[lag:]).sum(axis=1))
+    step_deg = np.degrees(2.0 * np.arctan2(np.sqrt(np.maximum(1.0 - dot * dot, 0.0)), dot))
     dt = t[lag:] - t[:-lag]
     with np.errstate(divide="ignore", invalid="ignore"):
         speed = np.where(dt > 0, step_deg / dt, np.nan)

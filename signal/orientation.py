@@ -7,7 +7,16 @@ frame is z up with arbitrary heading (6-axis) or ENU (9-axis); see
 VQF assumes a fixed sample period (its accelerometer low-pass is designed for it). Real
 streams jitter, so each gyro sample is scaled by ``actual_dt / nominal_dt`` before it is fed:
 the integrated rotation over each real interval is then exact (dlaidig/vqf#9, as cited in
-../shared/reference/fusion-and-angles.md §2.4).
+../shared/reference/fusion-and-angles.md §2.4). The streaming form (:class:`VqfOrientation`,
+``VQF.updateBatch`` per chunk) and the offline form (:func:`fuse_offline`, ``offlineVQF``,
+non-causal, or one causal ``updateBatch`` over the whole recording) scale the same way
+(:func:`gyro_period_scale`).
+
+Forms and profiles:
+
+- 6-axis (gyro + acc) is the default; 9-axis (``use_mag``) is opt-in.
+- :data:`HEAD_VQF_PARAMS` (the head profile) with a gyro bias seeded from averaged rest
+  windows; ``params={}`` gives VQF's own defaults (used for the BROAD comparison).
 """
 
 from __future__ import annotations
@@ -21,16 +30,92 @@ from cervitrack.firmware_bridge.samples import SampleBatch
 from cervitrack.signal import quaternion as quat
 
 
-#: VQF parameters for a head-worn sensor (all others are VQF's defaults). Measured on simulated
-#: JPE sessions (postural sway 0.05 deg, mount [20, -30, 45] deg; tests/test_accuracy*.py):
-#: VQF's rest-bias update treats every sample of a "rest" as a bias measurement, but a living
-#: head is never at rest: its slow sway pulled the vertical bias estimate 0.1 deg/s off within
-#: two seconds of each hold, i.e. about 1 deg of heading error per trial. Cervitrack therefore
-#: turns VQF's rest-bias update off and seeds the bias from the averaged rest calibration
-#: (:mod:`cervitrack.calibration.rest`) instead; motion bias estimation stays on. A slower
-#: accelerometer correction (tauAcc 6 s instead of 3 s) lets less of the lever-arm
-#: acceleration of head rotations into the inclination.
-HEAD_VQF_PARAMS = {"tauAcc": 6.0, "restBiasEstEnabled": False, "motionBiasEstEnabled": False}
+#: VQF parameters for a head-worn sensor once a rest-averaged gyro bias is known (all others
+#: are VQF's defaults). Measured on simulated JPE sessions (postural sway 0.05 deg, ten random
+#: mounts; tests/test_calibration_accuracy.py):
+#:
+#: - VQF's rest-bias update treats every sample of a "rest" as a bias measurement, but a living
+#:   head is never at rest: its slow sway pulled the vertical bias estimate 0.1 deg/s off within
+#:   two seconds of each hold, i.e. about 1 deg of heading error per trial. Cervitrack turns it
+#:   off and seeds the bias from averaged rest windows instead
+#:   (:class:`cervitrack.calibration.rest.GyroBiasAverager`, whose horizontal part is measured
+#:   against the accelerometer's tilt).
+#: - Motion bias estimation is off too (it observes only the horizontal axes, and with a head's
+#:   slow, small movements it wandered more than the averaged rest bias it would refine).
+#: - With a good bias the gyro alone holds the orientation over a trial's 5-15 s to a few
+#:   hundredths of a degree, while the accelerometer correction lets lever-arm accelerations
+#:   of head rotations into the inclination: tauAcc 20 s instead of 6 s lowered the relative
+#:   orientation error between a trial's reference and relocation windows from 0.13 to
+#:   0.08 deg on average (largest 0.27 -> 0.22 deg; three mounts × six directions).
+HEAD_VQF_PARAMS = {"tauAcc": 20.0, "restBiasEstEnabled": False, "motionBiasEstEnabled": False}
+
+#: Until the first rest-averaged bias arrives (:meth:`VqfOrientation.set_bias`), the head profile
+#: runs VQF's own bias estimation and accelerometer time constant (its defaults): with an
+#: unknown bias of a few tenths of a deg/s the tilt would otherwise drift during the first
+#: rest window, which the calibration's neutral is taken from.
+STARTUP_VQF_PARAMS = {"tauAcc": 3.0, "restBiasEstEnabled": True, "motionBiasEstEnabled": True}
+
+
+def gyro_period_scale(t_s, nominal_dt_s: float, t_prev_s: float = math.nan) -> np.ndarray:
+    """Per-sample factor actual_dt / nominal_dt for feeding VQF a jittered stream (N,).
+
+    The interval of sample i is t_i − t_{i−1} (``t_prev_s`` before the first sample; without
+    it the first interval is nominal). Non-finite or non-positive intervals count as nominal;
+    factors are clipped to [0, 10] so that a stall (a gap) cannot inject a huge rotation.
+    """
+    t = np.asarray(t_s, dtype=np.float64)
+    n = len(t)
+    if n == 0:
+        return np.zeros(0)
+    dt = np.empty(n)
+    dt[0] = nominal_dt_s if math.isnan(t_prev_s) else t[0] - t_prev_s
+    np.subtract(t[1:], t[:-1], out=dt[1:])
+    scale = dt * (1.0 / nominal_dt_s)
+    scale[~(scale > 0) | ~np.isfinite(scale)] = 1.0
+    return np.minimum(scale, 10.0, out=scale)
+
+
+def fuse_offline(t_s, gyr_rad_s, acc_m_s2, mag_uT=None, *, rate_hz: float | None = None,
+                 params: dict | None = None, gyr_bias_rad_s=None, causal: bool = False) -> np.ndarray:
+    """Orientation of a whole recording: (N, 4) q_world_sensor, scalar first.
+
+    Args:
+        t_s: (N,) sample times, s, increasing (jitter allowed: the gyro is scaled by the true
+            per-sample period, :func:`gyro_period_scale`).
+        gyr_rad_s, acc_m_s2: (N, 3) sensor frame.
+        mag_uT: (N, 3) or None; given → 9-axis (ENU world), None → 6-axis.
+        rate_hz: nominal rate; default 1 / median interval.
+        params: VQF parameters; default :data:`HEAD_VQF_PARAMS`; ``{}`` for VQF's defaults.
+        gyr_bias_rad_s: (3,) bias subtracted from the gyro first (e.g. from
+            :func:`cervitrack.calibration.rest.rest_bias_from_raw`), or None.
+        causal: False → ``offlineVQF`` (non-causal, the most accurate offline form;
+            fusion-and-angles.md §1.5); True → one causal ``VQF.updateBatch`` run, exactly
+            what the live chain computes.
+    """
+    from vqf import offlineVQF
+
+    t = np.asarray(t_s, dtype=np.float64)
+    if rate_hz is None:
+        dt = np.diff(t)
+        dt = dt[np.isfinite(dt) & (dt > 0)]
+        if dt.size == 0:
+            raise ValueError("cannot infer the sample rate: fewer than two increasing times")
+        rate_hz = 1.0 / float(np.median(dt))
+    ts = 1.0 / float(rate_hz)
+    gyr = np.asarray(gyr_rad_s, dtype=np.float64)
+    if gyr_bias_rad_s is not None:
+        gyr = gyr - np.asarray(gyr_bias_rad_s, dtype=np.float64)
+    gyr = np.ascontiguousarray(gyr * gyro_period_scale(t, ts)[:, None])
+    acc = np.ascontiguousarray(acc_m_s2, dtype=np.float64)
+    mag = None if mag_uT is None else np.ascontiguousarray(mag_uT, dtype=np.float64)
+    p = dict(HEAD_VQF_PARAMS if params is None else params)
+    key = "quat6D" if mag is None else "quat9D"
+    if causal:
+        v = VQF(ts, **p)
+        out = v.updateBatch(gyr, acc) if mag is None else v.updateBatch(gyr, acc, mag)
+    else:
+        out = offlineVQF(gyr, acc, mag, ts, p)
+    return out[key]
 
 
 class VqfOrientation:
@@ -48,7 +133,9 @@ class VqfOrientation:
         self.dt_s = 1.0 / self.rate_hz
         self.use_mag = use_mag
         self.params = dict(HEAD_VQF_PARAMS if params is None else params)
-        self._vqf = VQF(self.dt_s, **self.params)
+        #: The head profile starts with VQF's own bias estimation until a bias is seeded.
+        self.startup = params is None
+        self._vqf = VQF(self.dt_s, **(STARTUP_VQF_PARAMS if self.startup else self.params))
         self._last_t_s = math.nan
 
     def process(self, batch: SampleBatch) -> np.ndarray:
@@ -60,9 +147,7 @@ class VqfOrientation:
         # Sampling intervals come from the (unwrapped) device clock where there is one: the
         # host mapping t_s may be re-estimated between samples, the device clock is not.
         t = batch.t_device_s if np.all(np.isfinite(batch.t_device_s)) else batch.t_s
-        prev = t[0] - self.dt_s if math.isnan(self._last_t_s) else self._last_t_s
-        dt = np.diff(t, prepend=prev)
-        scale = np.clip(np.where(np.isfinite(dt) & (dt > 0), dt / self.dt_s, 1.0), 0.0, 10.0)
+        scale = gyro_period_scale(t, self.dt_s, self._last_t_s)
         gyr = np.ascontiguousarray(batch.gyr_rad_s * scale[:, None])
         acc = np.ascontiguousarray(batch.acc_m_s2, dtype=np.float64)
         if self.use_mag:
@@ -78,8 +163,15 @@ class VqfOrientation:
     def set_bias(self, gyr_bias_rad_s, sigma_deg_s: float = 0.1) -> None:
         """Seed VQF's gyro bias estimate (3,), rad/s, e.g. from a rest calibration.
 
-        VQF keeps refining it during rest; ``sigma_deg_s`` is the uncertainty of the seed.
+        ``sigma_deg_s`` is the uncertainty of the seed (used where VQF's own bias estimation is
+        on). The first seed ends the head profile's start-up phase: from then on
+        :attr:`params` apply.
         """
+        if self.startup:
+            self.startup = False
+            self._vqf.setTauAcc(self.params.get("tauAcc", 3.0))
+            self._vqf.setRestBiasEstEnabled(self.params.get("restBiasEstEnabled", True))
+            self._vqf.setMotionBiasEstEnabled(self.params.get("motionBiasEstEnabled", True))
         self._vqf.setBiasEstimate(np.asarray(gyr_bias_rad_s, dtype=np.float64), sigma_deg_s)
 
     @property
@@ -94,10 +186,11 @@ class VqfOrientation:
 
 
 class DeviceOrientation:
-    """Pass the device's own fused quaternion through (normalised, sign-continuous)."""
+    """Pass the device's own fused quaternion through, only normalised.
 
-    def __init__(self) -> None:
-        self._last = None
+    Its heading may drift (on-board 6-axis fusion); the pipeline measures the drift rate with
+    :class:`cervitrack.signal.drift.HeadingDriftMonitor` rather than altering the data.
+    """
 
     def process(self, batch: SampleBatch) -> np.ndarray:
         if len(batch) == 0:

@@ -4,8 +4,15 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# Property tests draw the same examples on every run (the suite replays deterministically, like
+# the product); set CERVITRACK_HYPOTHESIS=explore to draw fresh examples when hunting bugs.
+settings.register_profile("deterministic", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("explore", deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("CERVITRACK_HYPOTHESIS", "deterministic"))
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("CERVITRACK_SHARED", REPO.parent / "shared"))

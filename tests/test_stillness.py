@@ -1,28 +1,54 @@
-"""Stillness detection: still below the speed threshold, settled after settle_s."""
+"""Stillness detector: documented thresholds, settle time, streaming equivalence."""
 
 import numpy as np
+import pytest
 
 from cervitrack.signal.stillness import StillnessDetector, StillnessParams
 
 
-def test_settles_one_second_after_movement_stops_across_chunks():
-    rate = 100.0
-    t = np.arange(0, 6, 1 / rate)
-    speed = np.where((t > 2) & (t < 3.5), 60.0, 0.5)  # a 1.5 s movement
-    det = StillnessDetector(StillnessParams(speed_threshold_deg_s=5, smoothing_s=0.1, settle_s=1.0))
-    parts = [det.update(t[i:i + 7], speed[i:i + 7]) for i in range(0, len(t), 7)]
-    still = np.concatenate([p["still"] for p in parts])
-    settled = np.concatenate([p["settled"] for p in parts])
-    assert not still[(t > 2.5) & (t < 3.5)].any()
-    first_still_after = t[(t > 3.5) & still][0]
-    assert 3.5 < first_still_after < 3.9  # the low-pass lets the speed decay first
-    first_settled = t[(t > 3.5) & settled][0]
-    assert first_settled == np.round(first_still_after + 1.0, 2)
-    assert not settled[t < 0.99].any()  # a still start settles after settle_s too
-    assert settled[(t >= 1.0) & (t < 2.0)].all()
+def speed_profile(rate_hz=100.0):
+    """Moving at 20 deg/s for 2 s, then 1 deg/s (still) for 3 s, moving again 1 s, still 2 s."""
+    t = np.arange(int(8 * rate_hz)) / rate_hz
+    speed = np.where(t < 2, 20.0, np.where(t < 5, 1.0, np.where(t < 6, 20.0, 1.0)))
+    return t, speed
 
 
-def test_nan_speed_counts_as_moving():
+def test_defaults_are_the_documented_thresholds():
+    p = StillnessParams()
+    assert (p.speed_threshold_deg_s, p.smoothing_s, p.settle_s) == (5.0, 0.15, 1.0)
+
+
+def test_still_after_the_smoothed_speed_drops_below_threshold_and_settled_one_second_later():
+    t, speed = speed_profile()
+    out = StillnessDetector().update(t, speed)
+    first_still = t[np.flatnonzero(out["still"])[0]]
+    # First-order low-pass from 20 to 1 deg/s crosses 5 deg/s after 0.15·ln(19/4) ≈ 0.23 s.
+    assert first_still == pytest.approx(2.0 + 0.15 * np.log(19 / 4), abs=0.02)
+    first_settled = t[np.flatnonzero(out["settled"])[0]]
+    assert first_settled == pytest.approx(first_still + 1.0, abs=0.011)
+    assert out["still_since_t_s"][np.flatnonzero(out["settled"])[0]] == pytest.approx(first_still)
+    assert not out["still"][(t > 5.3) & (t < 6.0)].any()  # moving again
+    assert np.isnan(out["still_since_t_s"][(t > 5.3) & (t < 6.0)]).all()
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 4, 16, 17, 250])
+def test_chunked_streaming_equals_one_call(chunk):
+    t, speed = speed_profile()
+    speed = speed + np.random.default_rng(0).normal(0, 0.5, len(t))
+    whole = StillnessDetector().update(t, speed)
     det = StillnessDetector()
-    out = det.update(np.arange(5) * 0.01, np.array([0, 0, np.nan, 0, 0.0]))
-    assert out["still"][2] == False  # noqa: E712
+    parts = [det.update(t[i:i + chunk], speed[i:i + chunk]) for i in range(0, len(t), chunk)]
+    for key, value in whole.items():
+        got = np.concatenate([p[key] for p in parts])
+        np.testing.assert_allclose(got.astype(float), value.astype(float), atol=1e-9, equal_nan=True)
+
+
+def test_nan_speed_counts_as_moving_and_reset_forgets():
+    t = np.arange(300) / 100.0
+    speed = np.full(300, 0.5)
+    speed[150] = np.nan
+    det = StillnessDetector()
+    out = det.update(t, speed)
+    assert not out["still"][150] and out["still"][140]
+    det.reset()
+    assert np.isnan(det.still_since_t_s)

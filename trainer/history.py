@@ -1,7 +1,7 @@
 """A rolling window of recent poses, for windows that span several pipeline batches.
 
 Keeps the last ``horizon_s`` seconds of sample times, counters, sensor orientations, gyro
-readings and stillness; consumers select time windows from it. Appends concatenate numpy arrays
+and accelerometer readings and stillness; consumers select time windows from it. Appends concatenate numpy arrays
 (a few hundred µs at most per batch for a 60 s horizon at 400 Hz).
 """
 
@@ -17,6 +17,7 @@ class PoseHistory:
         self.seq = np.zeros(0, dtype=np.int64)
         self.q_world_sensor = np.zeros((0, 4))
         self.gyr_rad_s: np.ndarray | None = None
+        self.acc_m_s2: np.ndarray | None = None
         self.smoothed_speed_deg_s = np.zeros(0)
 
     def append(self, pose) -> None:
@@ -28,11 +29,13 @@ class PoseHistory:
         self.seq = np.concatenate([self.seq, s.seq])
         self.q_world_sensor = np.concatenate([self.q_world_sensor, pose.q_world_sensor])
         self.smoothed_speed_deg_s = np.concatenate([self.smoothed_speed_deg_s, pose.smoothed_speed_deg_s])
-        if s.gyr_rad_s is not None:
-            old = self.gyr_rad_s if self.gyr_rad_s is not None else np.full((len(self.t_s) - len(s), 3), np.nan)
-            self.gyr_rad_s = np.concatenate([old, s.gyr_rad_s])
-        elif self.gyr_rad_s is not None:
-            self.gyr_rad_s = np.concatenate([self.gyr_rad_s, np.full((len(s), 3), np.nan)])
+        for name in ("gyr_rad_s", "acc_m_s2"):
+            new, kept = getattr(s, name), getattr(self, name)
+            if new is not None:
+                old = kept if kept is not None else np.full((len(self.t_s) - len(s), 3), np.nan)
+                setattr(self, name, np.concatenate([old, new]))
+            elif kept is not None:
+                setattr(self, name, np.concatenate([kept, np.full((len(s), 3), np.nan)]))
         cut = np.searchsorted(self.t_s, self.t_s[-1] - self.horizon_s)
         if cut > 0:
             self.t_s, self.seq = self.t_s[cut:], self.seq[cut:]
@@ -40,6 +43,8 @@ class PoseHistory:
             self.smoothed_speed_deg_s = self.smoothed_speed_deg_s[cut:]
             if self.gyr_rad_s is not None:
                 self.gyr_rad_s = self.gyr_rad_s[cut:]
+            if self.acc_m_s2 is not None:
+                self.acc_m_s2 = self.acc_m_s2[cut:]
 
     def window(self, t0_s: float, t1_s: float) -> slice:
         """Slice of the samples with t0_s <= t_s <= t1_s."""

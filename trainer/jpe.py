@@ -226,8 +226,10 @@ class JpeTest:
         gyr = self.history.gyr_rad_s
         if gyr is None:
             return
+        acc = self.history.acc_m_s2
         self._bias.add(gyr[window["slice"]], window["t1_s"] - window["t0_s"],
-                       self.history.smoothed_speed_deg_s[window["slice"]])
+                       self.history.smoothed_speed_deg_s[window["slice"]],
+                       acc_m_s2=None if acc is None else acc[window["slice"]])
         if self._bias.bias_rad_s is not None:
             self.gyro_bias_update = self._bias.bias_rad_s
             if self.calibration is not None:
@@ -243,8 +245,9 @@ class JpeTest:
         gyr = None if self.history.gyr_rad_s is None else self.history.gyr_rad_s[w["slice"]]
         if gyr is not None and np.isnan(gyr).any():
             gyr = None
+        acc = None if self.history.acc_m_s2 is None else self.history.acc_m_s2[w["slice"]]
         self._rest = (w, estimate_rest(self.history.t_s[w["slice"]],
-                                       self.history.q_world_sensor[w["slice"]], gyr))
+                                       self.history.q_world_sensor[w["slice"]], gyr, acc))
         self._add_bias_window(w)
         return j, self._enter("cal_nod", pose.t_s[j], "nod")
 

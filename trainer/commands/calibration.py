@@ -1,0 +1,48 @@
+"""``cervitrack calibration``: the head calibrations saved per device.
+
+``list`` shows the saved calibrations, ``show DEVICE`` prints one as JSON (usable as
+``cervitrack process --calibration``), ``delete DEVICE`` removes one so the next session
+calibrates afresh. Files live in the user data directory (:mod:`cervitrack.calibration.store`).
+"""
+
+from __future__ import annotations
+
+import json
+
+from cervitrack.calibration import store
+from cervitrack.trainer.cli import CliError
+
+
+def run(args) -> int:
+    if args.action == "list":
+        folder = store.calibration_dir(create=False)
+        files = sorted(folder.glob("*.json")) if folder.is_dir() else []
+        if not files:
+            print("no saved calibrations")
+        for path in files:
+            try:
+                doc = json.loads(path.read_text(encoding="utf-8"))
+                score = doc.get("calibration", {}).get("quality", {}).get("score")
+                print(f"{doc.get('device_id', '?')}\tscore {score if score is not None else '-'}\t{path}")
+            except (OSError, ValueError):
+                print(f"?\tunreadable\t{path}")
+        return 0
+    if not args.device:
+        raise CliError(f"calibration {args.action} needs a DEVICE id")
+    if args.action == "show":
+        cal = store.load_calibration(args.device)
+        if cal is None:
+            raise CliError(f"no saved calibration for device {args.device!r}")
+        print(json.dumps(cal.to_dict(), indent=1))
+        return 0
+    if not store.delete_calibration(args.device):
+        raise CliError(f"no saved calibration for device {args.device!r}")
+    print(f"deleted the calibration of {args.device}")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("calibration", help="list, show or delete the head calibrations saved per device")
+    p.add_argument("action", choices=("list", "show", "delete"))
+    p.add_argument("device", nargs="?", default=None, help="device id (as saved)")
+    p.set_defaults(func=run)
