@@ -210,6 +210,10 @@ def test_exports_reproduce_the_live_head_pose(recorded_test, tmp_path):
     assert main(["export", str(path), "--to", "csv", "--out", str(out)]) == 0
     header = (out / "jpe.csv").read_text().splitlines()[0].split(",")
     assert header[-3:] == ["axial_deg", "lateral_deg", "flexion_deg"]
+    # `cervitrack process` reads the export as it is.
+    processed = tmp_path / "processed.csv"
+    assert main(["process", str(out / "jpe.csv"), "--out", str(processed)]) == 0
+    assert len(processed.read_text().splitlines()) == len(decoded.samples) + 1
 
 
 def test_clinical_test_with_manual_marks_replays_exactly(tmp_path, capsys, monkeypatch):
