@@ -227,11 +227,16 @@ class Timebase:
                 self._restart(float(t_dev[finite][0]))
                 x = t_dev[finite] - self._t_dev_anchor
         keys = np.floor(x / self.params.bin_s).astype(np.int64)
-        # Minimum per bin within this batch (keys are non-decreasing in a continuous stream).
-        order = np.lexsort((c, keys))
-        first = np.concatenate([[True], keys[order][1:] != keys[order][:-1]])
+        if keys[0] == keys[-1]:
+            # A live chunk (a few ms) lies in one bin: its minimum is the only candidate.
+            candidates = [int(np.argmin(c))]
+        else:
+            # Minimum per bin within this batch (keys non-decreasing in a continuous stream).
+            order = np.lexsort((c, keys))
+            first = np.concatenate([[True], keys[order][1:] != keys[order][:-1]])
+            candidates = order[first].tolist()
         new_bin = False
-        for i in order[first].tolist():
+        for i in candidates:
             key = int(keys[i])
             old = self._bins.get(key)
             if old is None:

@@ -136,15 +136,24 @@ class Pipeline:
             self.orientation.set_bias(gyr_bias_rad_s)
 
     def process(self, items) -> PoseBatch:
-        """Process transport items (Chunk and Gap, in arrival order) into poses."""
+        """Process transport items (Chunk and Gap, in arrival order) into poses.
+
+        At a gap, samples a decoder still holds back are finished, its partial frame is
+        dropped, and the timebase is told, after the samples before the gap were timed.
+        """
+        from cervitrack.firmware_bridge.samples import concat
+
         gaps = []
         pending: list[Chunk] = []
-        parts = []
+        timed = []
         for item in items:
             if isinstance(item, Gap):
-                if pending:
-                    parts.append(self.decoder.feed_chunks(pending))
-                    pending = []
+                before = [self.decoder.feed_chunks(pending)] if pending else []
+                before.append(self.decoder.finish(item.t_host_s))
+                pending = []
+                segment = concat(before)
+                if len(segment):
+                    timed.append(self.timebase.process(segment))
                 self.decoder.flush()
                 self.timebase.mark_gap()
                 gaps.append(item)
@@ -152,15 +161,15 @@ class Pipeline:
             else:
                 pending.append(item)
         if pending:
-            parts.append(self.decoder.feed_chunks(pending))
-        from cervitrack.firmware_bridge.samples import concat
+            segment = self.decoder.feed_chunks(pending)
+            if len(segment):
+                timed.append(self.timebase.process(segment))
+        return self.process_samples(concat(timed), gaps, timed=True)
 
-        raw = concat(parts)
-        return self.process_samples(raw, gaps)
-
-    def process_samples(self, raw: SampleBatch, gaps=()) -> PoseBatch:
-        """Process decoded (untimed) samples; used by :meth:`process` and by file replays."""
-        samples = self.timebase.process(raw) if len(raw) else raw
+    def process_samples(self, raw: SampleBatch, gaps=(), timed: bool = False) -> PoseBatch:
+        """Process decoded samples (untimed unless ``timed``); used by :meth:`process` and by
+        file replays."""
+        samples = raw if timed or not len(raw) else self.timebase.process(raw)
         if len(samples) and self.orientation is None:
             self.orientation = self._orientation_for(samples)
             if isinstance(self.orientation, DeviceOrientation):
