@@ -10,6 +10,8 @@ Run it from outside the repository root (e.g. ``cd /tmp``). Prints one JSON obje
 - ``replay``: per seed, a simulated JPE test recorded live, then re-scored from the file;
   whether the per-direction scores and per-trial errors are exactly equal, and the CPU time
   of the live run with and without recording.
+- ``clinical_replay``: each ``cervitrack test`` kind recorded with ``--record`` and re-scored
+  with ``--device replay:``; whether scores and trials are exactly equal.
 - ``bids``: unmatched file names reported by bidsschematools for the export of the first
   recording (an empty list means every name is valid).
 - ``lsl``: samples pushed to and received by an LSL inlet on this machine for a 5 s simulated
@@ -109,6 +111,27 @@ def replay(tmp: Path, seeds: int, trials: int) -> tuple[dict, Path]:
                                            for r in runs)}, first
 
 
+def clinical(tmp: Path) -> dict:
+    """Each clinical test kind (and the manually marked JPE preset), recorded and re-scored."""
+    runs = {}
+    for name, argv in (("jpe-manual", ["jpe", "--preset", "jpe-manual"]), ("rom", ["rom"]),
+                       ("thp", ["thp"]), ("butterfly", ["butterfly"]), ("trace", ["trace"])):
+        path = tmp / f"{name}.cvtrec"
+        _, live = _cli(["test", *argv, "--device", "sim", "--trials", "1", "--json",
+                        "--record", str(path)])
+        _, again = _cli(["test", argv[0], "--device", f"replay:{path}", "--json"])
+        live, again = json.loads(live), json.loads(again)
+
+        def strip(doc):
+            return [{k: v for k, v in t.items() if k not in ("true_error_deg", "truth")}
+                    for t in doc["trials"]]
+
+        runs[name] = {"scores_equal": live["scores"] == again["scores"],
+                      "trials_equal": strip(live) == strip(again),
+                      "trials": len(live["trials"])}
+    return runs
+
+
 def bids(tmp: Path, recording: Path) -> dict:
     from bidsschematools import validator
 
@@ -165,6 +188,7 @@ def main() -> None:
         os.environ["CERVITRACK_HOME"] = str(tmp / "home")
         out = {"kill9": kill9(tmp, args.kills)}
         out["replay"], first = replay(tmp, args.seeds, args.trials)
+        out["clinical_replay"] = clinical(tmp)
         out["bids"] = bids(tmp, first)
         out["lsl"] = lsl(tmp)
     print(json.dumps(out))
