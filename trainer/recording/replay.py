@@ -40,7 +40,8 @@ class ReplaySource:
     Attributes:
         recording: the loaded :class:`~cervitrack.trainer.recording.reader.Recording`.
         protocol, nominal_rate_hz, host_clock: as recorded.
-        metadata: the recording's metadata, with ``replay_of`` naming the file.
+        metadata: the recording's metadata, with ``replay_of`` naming the file and ``spec``
+            the ``replay:PATH`` device spec.
         events: the recorded events (a replayed test makes its own; compare with these).
     """
 
@@ -56,6 +57,7 @@ class ReplaySource:
         self.host_clock = meta.get("host_clock", "monotonic")
         self.metadata = dict(meta)
         self.metadata["replay_of"] = str(path)
+        self.metadata["spec"] = f"replay:{path}"
         self.events = self.recording.events
         self._sleep = sleep
         self._clock = clock
