@@ -28,12 +28,17 @@ SAFETY = ("Stop any test or exercise on pain, dizziness or nausea. Red-flag symp
 
 
 def ensure_app():
-    """A QGuiApplication (offscreen when there is no display)."""
+    """A QGuiApplication (offscreen when there is no display).
+
+    It is created as a QApplication (a QGuiApplication subclass): a process can hold only one
+    application object, and a plain QGuiApplication would make every later widget (GUI,
+    pyqtgraph figures) abort the process."""
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
 
-    return QGuiApplication.instance() or QGuiApplication([])
+    return QGuiApplication.instance() or QApplication([])
 
 
 def report_data(store: Store, session_id: int) -> dict:

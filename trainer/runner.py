@@ -40,13 +40,15 @@ class SimSession:
         engine: a test engine with ``start(t_s)``, ``update(pose)`` and ``done``.
         step_s: simulated time per step, s.
         max_duration_s: give up after this much simulated time.
+        patient_factory: callable (PatientConfig, Generator) → patient; VirtualPatient by
+            default (the training program passes its learning trainee).
     """
 
     def __init__(self, cfg: SimConfig, engine, step_s: float = 0.1,
-                 max_duration_s: float = 3600.0) -> None:
+                 max_duration_s: float = 3600.0, patient_factory=VirtualPatient) -> None:
         self.cfg = cfg
         root = np.random.SeedSequence([cfg.seed, 0x7E57])
-        self.patient = VirtualPatient(cfg.patient, np.random.default_rng(root))
+        self.patient = patient_factory(cfg.patient, np.random.default_rng(root))
         self.device = SimulatedHeadset(cfg, self.patient)
         self.pipeline = Pipeline(make_decoder(self.device.protocol))
         self.engine = engine

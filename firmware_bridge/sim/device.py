@@ -43,11 +43,13 @@ class SimulatedHeadset:
     Args:
         cfg: simulator settings (the ``seed`` seeds every random draw).
         head: callable t_s (N,) → q_world_head (N, 4); the virtual patient.
+        keep_truth_s: keep the ground truth of only the last this many seconds (None: all of
+            it; a long live session, such as the application's, bounds its memory this way).
     """
 
     protocol = "reference"
 
-    def __init__(self, cfg: SimConfig, head) -> None:
+    def __init__(self, cfg: SimConfig, head, keep_truth_s: float | None = None) -> None:
         self.cfg = cfg
         self.head = head
         root = np.random.SeedSequence(cfg.seed)
@@ -59,6 +61,7 @@ class SimulatedHeadset:
         self.period_true_s = 1.0 / (self.rate_hz * (1.0 + cfg.sensor.clock_drift_ppm * 1e-6))
         self._next_k = 0
         self._truth_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.keep_truth_s = keep_truth_s
         self._truth_cache: Truth | None = None
         self.frame_size = 34 if cfg.sensor.output == "raw" else 22
         self.device_info = {"name": "OHT-sim", "firmware": "sim-1", "protocol": "OHT/1",
@@ -79,6 +82,9 @@ class SimulatedHeadset:
             t_true = k * self.period_true_s
             reading = self.imu.read(self.head, t_true)
             self._truth_parts.append((k, t_true, reading["q_world_head"]))
+            if self.keep_truth_s is not None:
+                horizon = t_true[-1] - self.keep_truth_s
+                self._truth_parts = [p for p in self._truth_parts if p[1][-1] >= horizon]
             self._truth_cache = None
             t_dev_us = np.rint((self.cfg.sensor.clock_offset_s + k / self.rate_hz) * 1e6)
             frames = reference.encode_samples(

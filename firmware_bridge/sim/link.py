@@ -100,6 +100,11 @@ class SimLink:
             else:
                 self._push(arrival, Chunk(arrival, data))
 
+    def next_arrival_s(self) -> float:
+        """Host time of the next queued item (inf when nothing is queued): lets a reader sleep
+        until data arrives, as a real transport's reader blocks on its port."""
+        return self._pending[0][0] if self._pending else float("inf")
+
     def receive(self, until_s: float) -> list:
         """Chunks and gaps that have arrived by host time ``until_s``, in arrival order."""
         out = []

@@ -1,7 +1,9 @@
 """``cervitrack demo``: a full JPE test with the simulated headset and virtual patient.
 
-With a display it shows the test live; without one, or with ``--headless``, it runs on
-simulated time as fast as it can and prints a table (``--json``: one JSON object).
+With a display it opens the application (:mod:`cervitrack.trainer.gui`) running the test live;
+without one, or with ``--headless``, it runs on simulated time as fast as it can and prints a
+table (``--json``: one JSON object). ``--screenshot PATH`` renders the test's laser-wall view
+offscreen after a few trials of the virtual patient and saves a PNG.
 """
 
 from __future__ import annotations
@@ -38,12 +40,19 @@ def run(args) -> int:
         raise ValueError("--trials must be at least 1")
     if args.device != "sim":
         return run_replay(args)
+    if args.screenshot and not args.json:
+        from cervitrack.trainer.gui.application import render_screenshot
+
+        cfg = load_config(args.sim_config, seed=args.seed)
+        print(f"saved {render_screenshot('wall', args.screenshot, cfg, min(args.trials, 3))}")
+        return 0
+    capturing = bool(args.record or args.lsl)  # recording and LSL run the test headless
+    if not args.headless and not args.json and not capturing and has_display():
+        from cervitrack.trainer.gui.application import run_app
+
+        return run_app("sim", "jpe", load_config(args.sim_config, seed=args.seed), args.trials)
     session = build_session(args)
     with test_io.capture(session, args, "sim"):
-        if not args.headless and not args.json and has_display():
-            from cervitrack.trainer.live_view import run_live
-
-            return run_live(session)
         session.run()
     doc = result_document(session.engine, "sim", lambda tr: true_trial_errors(session.device, tr))
     if args.json:
@@ -74,5 +83,7 @@ def register(sub) -> None:
     p.add_argument("--sim-config", metavar="FILE.toml", default=None,
                    help="simulator settings (docs/simulator.md)")
     p.add_argument("--trials", type=int, default=8, help="trials per direction (default 8)")
+    p.add_argument("--screenshot", metavar="PATH", default=None,
+                   help="render the live view offscreen after a few trials and save a PNG")
     test_io.add_arguments(p)
     p.set_defaults(func=run)

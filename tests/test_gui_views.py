@@ -1,0 +1,254 @@
+"""The application's views, driven offscreen by the simulated device.
+
+Each view is redrawn (tick, then its paint events) for at least 500 frames while the virtual patient
+streams, which guards against the Qt binding's repaint crash (PySide6 6.12.0 on Python 3.11,
+../shared/reference/ecosystem-and-style.md §5.3), and then checked for what it shows.
+"""
+
+import numpy as np
+import pytest
+from PySide6 import QtCore, QtWidgets  # the pinned binding, before pyqtgraph
+from PySide6.QtTest import QTest
+
+import pyqtgraph as pg
+
+from cervitrack.firmware_bridge.sim.config import config_from_dict
+from cervitrack.trainer.gui.application import make_window
+from cervitrack.trainer.gui.main_window import AppSettings
+
+FRAME_S = 1 / 30  # simulated time per frame: faster than real time
+
+
+class RecordingPlayer:
+    def __init__(self):
+        self.cues = []
+
+    def play(self, name, path):
+        self.cues.append(name)
+
+
+@pytest.fixture(scope="module")
+def qapp():
+    return QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+
+
+def test_plain_pyqtgraph_survives_500_repaints(qapp):
+    w = pg.PlotWidget()
+    curve = w.plot(pen=pg.mkPen("b", width=1))
+    w.show()
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        curve.setData(rng.standard_normal(3000))
+        w.repaint()
+    assert curve.getData()[1].shape == (3000,)
+    w.close()
+
+
+def drive(window, frames, until=None, frame_s=FRAME_S):
+    """Step the worker and redraw the window frame by frame (tick, then the paint events)."""
+    worker = window.worker
+    for i in range(frames):
+        worker.step_to(round(worker.t_s + frame_s, 9))
+        window.tick()
+        QtWidgets.QApplication.processEvents()  # the paint events a real frame delivers
+        if until is not None and until():
+            return i + 1
+    return frames
+
+
+@pytest.fixture(scope="module")
+def session(qapp, tmp_path_factory):
+    """One JPE session (1 trial per direction) in which every view gets ≥ 500 frames."""
+    with pytest.MonkeyPatch.context() as mp:  # module scope: its own data folder
+        mp.setenv("CERVITRACK_HOME", str(tmp_path_factory.mktemp("home")))
+        yield from _session()
+
+
+def _session():
+    player = RecordingPlayer()
+    window = make_window(trials_per_direction=1, settings=AppSettings(follow=False),
+                         threaded=False, player=player, save_calibrations=False)
+    window.resize(900, 700)
+    window.show()
+    window.connect_device("sim")
+    window.timer.stop()
+    log = {"player": player, "frames": {}, "hidden_during": set(), "shown_during": set(),
+           "shown_frames": 0}
+    window.show_tab("device")
+    log["frames"]["device"] = drive(window, 500)
+    window.start_test("jpe")
+    window.show_tab("calibration")
+    log["frames"]["calibration"] = drive(window, 500)
+    log["calibration_range"] = window.calibration_view.range_label.text()
+    drive(window, 2000, until=lambda: window.calibration_view.result is not None, frame_s=0.1)
+    window.show_tab("test")
+    wall = window.wall_view
+
+    def watch():
+        state = wall.phase_prompt
+        (log["hidden_during"] if not wall.cursor.isVisible() else log["shown_during"]).add(state)
+        log["shown_frames"] += wall.trail.isVisible()
+        return False
+
+    paints = {"n": 0}
+    paint = pg.PlotCurveItem.paint
+
+    def counting_paint(item, *args):
+        paints["n"] += 1
+        return paint(item, *args)
+
+    pg.PlotCurveItem.paint = counting_paint
+    try:
+        log["frames"]["wall"] = drive(window, 500, until=watch)
+    finally:
+        pg.PlotCurveItem.paint = paint
+    log["trail_paints"] = paints["n"]
+    log["trail_shown_frames"] = log["shown_frames"]
+    window.toggle_patient_window()
+    log["frames"]["patient"] = drive(window, 500, until=watch)
+    window.patient_window.close()
+    window.show_tab("research")
+    log["frames"]["research"] = drive(window, 500)
+    window.show_tab("results")
+    n = drive(window, 4000, until=lambda: window.worker.feed.state.get("done"), frame_s=0.2)
+    log["frames"]["results"] = n + drive(window, max(0, 500 - n))
+    yield window, log
+    window.close()
+
+
+def test_each_view_is_drawn_for_500_frames_of_the_simulated_device(session):
+    window, log = session
+    assert all(n >= 500 for n in log["frames"].values()), log["frames"]
+    assert set(log["frames"]) == {"device", "calibration", "wall", "patient", "research", "results"}
+
+
+def test_device_panel_shows_the_live_rate_and_link_counters(session):
+    window, _ = session
+    v = window.device_view.values
+    window.device_view.refresh(window.worker.feed, window.worker.feed.ring.count)
+    rate = float(v["rate"].text().split()[0])
+    assert rate == pytest.approx(100.0, rel=0.05)
+    assert v["rejected_frames"].text() == "0" and v["gaps"].text() == "0"
+    assert v["battery"].text().startswith("not reported")
+
+
+def test_calibration_wizard_shows_live_checks_and_the_score(session):
+    window, log = session
+    assert "need ≥" in log["calibration_range"] or log["calibration_range"] == "–"
+    assert window.calibration_view.result["ok"]
+    assert window.calibration_view.score_label.text().startswith("Score ")
+
+
+def test_the_trail_is_really_painted_frame_after_frame(session):
+    _, log = session
+    # Every frame in which the trail is visible (not blind) paints it.
+    assert log["trail_shown_frames"] >= 100
+    assert log["trail_paints"] >= log["trail_shown_frames"] - 1
+
+
+def test_blind_mode_hides_the_cursor_only_while_the_eyes_are_closed(session):
+    _, log = session
+    assert {"move", "return"} <= log["hidden_during"]
+    assert "recenter" in log["shown_during"]
+    assert not ({"move", "return"} & log["shown_during"])
+
+
+def test_wall_shows_one_relocation_mark_per_trial(session):
+    window, _ = session
+    trials = [t for t in window.wall_view.trials if t["valid"]]
+    assert len(trials) == 4
+    shown = sum(len(item.data) for item in window.wall_view.marks.values())
+    assert shown == 4
+
+
+def test_results_table_has_a_row_per_direction_with_the_engine_scores(session):
+    window, _ = session
+    table = window.results_view.table
+    state = window.worker.feed.state
+    assert table.rowCount() == 4
+    for row, (direction, sc) in enumerate(state["scores"].items()):
+        assert table.item(row, 0).text() == direction.replace("_", " ")
+        assert table.item(row, 2).text() == f"{sc['ae_deg']:.2f}"
+
+
+def test_audio_cues_follow_the_eyes_closed_trials(session):
+    _, log = session
+    cues = log["player"].cues
+    assert cues[:3] == ["move", "return", "recorded"]
+    assert cues.count("move") == 4 and cues[-1] == "done"
+
+
+def test_research_view_pause_holds_the_plot_and_allows_zoom(qapp):
+    raw = config_from_dict({"sensor": {"output": "raw"}})
+    window = make_window(raw, settings=AppSettings(follow=False), threaded=False, player=RecordingPlayer())
+    window.show()
+    window.connect_device("sim")
+    window.timer.stop()
+    window.show_tab("research")
+    drive(window, 30)
+    view = window.research_view
+    view.toggle_pause()
+    before = view.curves["acc"][2].getData()[1].copy()
+    drive(window, 30)
+    np.testing.assert_array_equal(view.curves["acc"][2].getData()[1], before)
+    assert view.plots["angles"].getViewBox().state["mouseEnabled"] == [True, True]
+    view.toggle_pause()
+    drive(window, 2)
+    after = view.curves["acc"][2].getData()[1]
+    assert len(after) > len(before) or not np.array_equal(after, before)
+    window.close()
+
+
+def test_keyboard_space_marks_r_rezeroes_esc_stops_f_fullscreen(qapp):
+    window = make_window(trials_per_direction=1, settings=AppSettings(follow=False),
+                         threaded=False, player=RecordingPlayer())
+    window.show()
+    window.connect_device("sim")
+    window.timer.stop()
+    window.start_test("jpe")
+    seen = []
+    orig = window._dispatch
+
+    def record(event, count):
+        seen.append(event.get("prompt", event["kind"]))
+        orig(event, count)
+
+    window._dispatch = record
+    drive(window, 3000, until=lambda: "return" in seen, frame_s=0.1)
+    QTest.keyClick(window, QtCore.Qt.Key.Key_Space)
+    drive(window, 300, until=lambda: "mark" in seen)
+    QTest.keyClick(window, QtCore.Qt.Key.Key_R)
+    drive(window, 5, until=lambda: "rezero" in seen)
+    QTest.keyClick(window, QtCore.Qt.Key.Key_Escape)
+    drive(window, 5, until=lambda: "aborted" in seen)
+    assert {"mark", "rezero", "aborted"} <= set(seen)
+    assert not window.buttons["stop"].isEnabled()
+    QTest.keyClick(window, QtCore.Qt.Key.Key_F)
+    assert window.isFullScreen()
+    QTest.keyClick(window, QtCore.Qt.Key.Key_F)
+    assert not window.isFullScreen()
+    window.close()
+
+
+def test_the_threaded_app_runs_its_own_event_loop(qapp):
+    """As `cervitrack app` runs: the pipeline thread at real-time pace, the 60 Hz timer
+    drawing, the event loop in charge (stopped here after 300 frames, or after 120 s)."""
+    window = make_window(trials_per_direction=1, threaded=True, player=RecordingPlayer(),
+                         save_calibrations=False)
+    window.show()
+    window.connect_device("sim")
+    window.start_test("jpe")
+    watch = QtCore.QTimer()
+    watch.timeout.connect(lambda: window.frames >= 300 and qapp.quit())
+    watch.start(50)
+    limit = QtCore.QTimer()
+    limit.setSingleShot(True)
+    limit.timeout.connect(qapp.quit)
+    limit.start(120_000)
+    qapp.exec()
+    watch.stop()
+    limit.stop()
+    count = window.worker.feed.ring.count
+    window.close()
+    assert window.frames >= 300
+    assert count > 0 and window.worker.feed.status["state"] == "disconnected"  # closed cleanly

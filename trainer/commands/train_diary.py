@@ -1,0 +1,57 @@
+"""``cervitrack train-diary``: the symptom and headache diary.
+
+``--headache N`` (0-10, 0 = no headache) records today's (or ``--date``'s) worst headache,
+with an optional ``--note``; without ``--headache`` it lists the diary with the days with
+headache per week. The daily training session asks the same question; this command is for
+days without training, so the diary has no holes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from cervitrack.trainer.cli import CliError
+from cervitrack.trainer.training import progress
+from cervitrack.trainer.training.store import TrainingStore
+
+
+def run(args) -> int:
+    date = args.date or dt.date.today().isoformat()
+    try:
+        dt.date.fromisoformat(date)
+    except ValueError:
+        raise CliError(f"--date must be YYYY-MM-DD, got {date!r}") from None
+    with TrainingStore(args.db) as store:
+        if args.headache is not None:
+            store.save_diary(args.patient, date, args.headache, args.note or "")
+        entries = store.diary(args.patient)
+        sessions = store.sessions(args.patient)
+    if args.headache is not None and not args.json:
+        print(f"recorded headache {args.headache}/10 on {date} for {args.patient}")
+        return 0
+    start = min([e["date"] for e in entries] + [s["date"] for s in sessions], default=date)
+    weekly = progress.weekly_symptoms(sessions, entries, start)
+    if args.json:
+        print(json.dumps({"patient": args.patient, "diary": entries, "weekly": weekly}))
+        return 0
+    if not entries:
+        print(f"no diary entries for {args.patient}")
+        return 0
+    for e in entries:
+        print(f"{e['date']}  headache {e['headache_nrs']:>2}/10  {e['note']}")
+    for w in weekly:
+        print(f"week {w['week']}: {w['headache_days']} days with headache")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train-diary", help="symptom and headache diary (record or list)")
+    p.add_argument("--patient", default="default", help="patient id (default 'default')")
+    p.add_argument("--headache", type=int, choices=range(11), metavar="N",
+                   help="worst headache today, 0 (none) to 10")
+    p.add_argument("--date", help="the day (YYYY-MM-DD, default today)")
+    p.add_argument("--note", help="a short note")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--db", metavar="FILE", help="training history file (default: in the data dir)")
+    p.set_defaults(func=run)

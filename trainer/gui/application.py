@@ -1,0 +1,194 @@
+"""Building and running the application, and rendering screenshots offscreen.
+
+:func:`run_app` opens the window, connects the device and (optionally) starts a test; the
+pipeline runs in its own thread at real-time pace. :func:`render_screenshot` runs the
+simulated device faster than real time in the calling thread, drives the window frame by
+frame, and saves a PNG of one view once the virtual patient has reached a moment that shows
+it well (:data:`VIEWS`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cervitrack.firmware_bridge.sim.config import SimConfig
+from cervitrack.trainer import paths
+from cervitrack.trainer.gui.catalog import catalog as make_catalog
+from cervitrack.trainer.gui.sources import available_specs, ble_scan_specs, can_scan_ble, open_source
+from cervitrack.trainer.gui.worker import PipelineWorker
+
+#: Screenshot views: name → (tab, what to run, when to stop).
+VIEWS = {
+    "device": "the device panel after a few seconds of streaming",
+    "calibration": "the calibration wizard with its quality score",
+    "wall": "the laser wall during a JPE test, with relocation marks",
+    "blind": "the laser wall during an eyes-closed relocation (cursor hidden)",
+    "results": "the results of a finished JPE test",
+    "research": "live angles, gyro and accelerometer traces",
+    "patient": "the large patient display",
+    "settings": "the settings",
+    "butterfly": "Butterfly-style tracking: the moving target and the cursor (needs the clinical tests)",
+    "tracing": "pattern tracing: the figure-eight and its band (needs the clinical tests)",
+}
+#: Views that need a test of the clinical protocols, and that test's preset.
+VIEW_TESTS = {"butterfly": "butterfly", "tracing": "trace-figure8"}
+
+
+def available_views() -> list[str]:
+    """The screenshot views this build can show (tests it does not have are left out)."""
+    from cervitrack.trainer.gui.catalog import catalog
+
+    tests = catalog(1)
+    return [v for v in VIEWS if v not in VIEW_TESTS or VIEW_TESTS[v] in tests]
+
+
+#: Python's thread switch interval in the application, s. The default 5 ms lets the GUI thread
+#: hold the GIL for up to 5 ms while the pipeline thread has samples waiting (and the other way
+#: round); 1 ms lowers the sample-to-screen latency (bench/gui.py measures both).
+SWITCH_INTERVAL_S = 0.001
+
+
+def tune_threads() -> None:
+    """Set the thread switch interval for a responsive pipeline thread."""
+    import sys
+
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+
+
+def qt_app(offscreen: bool = False):
+    """The QApplication (created once); ``offscreen`` selects the offscreen platform when no
+    application exists yet."""
+    if offscreen:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6 import QtGui, QtWidgets  # the pinned binding, imported before pyqtgraph
+
+    app = QtGui.QGuiApplication.instance()
+    if app is not None and not isinstance(app, QtWidgets.QApplication):
+        raise RuntimeError("a QGuiApplication already exists in this process; windows need a QApplication")
+    return app or QtWidgets.QApplication(["cervitrack"])
+
+
+def make_window(sim_config: SimConfig | None = None, trials_per_direction: int = 8,
+                settings=None, threaded: bool = True, player=None, save_calibrations: bool = True):
+    """The application window (not shown), with its worker factory and audio cues.
+
+    ``player``: the audio player (None: the platform default; tests pass a recorder);
+    ``save_calibrations``: keep good calibrations per device in the user data folder."""
+    from cervitrack.trainer.gui.audio import AudioCues, default_player
+    from cervitrack.trainer.gui.main_window import AppSettings, AppWindow
+
+    settings = settings or AppSettings()
+    tests = make_catalog(trials_per_direction)
+    if player is None:
+        player, note = default_player()
+    else:
+        note = type(player).__name__
+    audio = AudioCues(player, paths.data_dir() / "cache" / "audio", settings.audio)
+
+    def open_worker(spec: str, protocol: str | None = None) -> PipelineWorker:
+        source = open_source(spec, sim_config, protocol)
+        return PipelineWorker(source, catalog=tests, save_calibrations=save_calibrations)
+
+    return AppWindow(settings, tests, open_worker, available_specs(), audio, note, threaded=threaded,
+                     scanner=ble_scan_specs if can_scan_ble() else None)
+
+
+def run_app(device: str = "sim", test: str | None = None, sim_config: SimConfig | None = None,
+            trials_per_direction: int = 8, fullscreen: bool = False, protocol: str | None = None) -> int:
+    """Open the application; connect ``device`` and start ``test`` when given."""
+    app = qt_app()
+    tune_threads()
+    window = make_window(sim_config, trials_per_direction)
+    window.show()
+    window.connect_device(device, protocol or "")
+    if test:
+        window.start_test(test)
+    if fullscreen:
+        window.toggle_patient_window()
+        window.toggle_fullscreen()
+    app.exec()
+    return 0
+
+
+def _stop_condition(view: str, total_trials: int):
+    """(test to start or "calibrate" or None, predicate(window, feed, phase_age_s) → ready);
+    phase_age_s is the simulated time since the current prompt."""
+    def trials(feed):
+        return [t for t in feed.state.get("trials", ()) if t.get("valid")]
+
+    some = max(1, min(6, total_trials - 1))  # trials on the wall before the picture
+    conditions = {
+        "device": (None, lambda w, f, age: f.status.get("t_s", 0) >= 5.0),
+        "calibration": ("calibrate", lambda w, f, age: w.calibration_view.result is not None),
+        "wall": ("jpe", lambda w, f, age: len(trials(f)) >= some and w.wall_view.phase_prompt == "recenter"),
+        "blind": ("jpe", lambda w, f, age: len(trials(f)) >= some // 2 and w.wall_view.phase_prompt == "return"),
+        "results": ("jpe", lambda w, f, age: f.state.get("done", False)),
+        "research": ("jpe", lambda w, f, age: len(trials(f)) >= 1 and w.wall_view.phase_prompt == "move"
+                     and age >= 2.5),
+        "patient": ("jpe", lambda w, f, age: len(trials(f)) >= some and w.wall_view.phase_prompt == "recenter"),
+        "settings": (None, lambda w, f, age: f.status.get("t_s", 0) >= 1.0),
+        "butterfly": ("butterfly", lambda w, f, age: w.test_views["butterfly"].trajectory is not None
+                      and f.status.get("t_s", 0) - w.test_views["butterfly"].t_start_s >= 7.0),
+        "tracing": ("trace-figure8", lambda w, f, age: f.state.get("phase") == "trace" and age >= 6.0),
+    }
+    return conditions[view]
+
+
+def render_screenshot(view: str, path, sim_config: SimConfig | None = None,
+                      trials_per_direction: int = 3, frame_s: float = 1 / 30,
+                      max_sim_s: float = 900.0, window=None, player=None, seed: int | None = None) -> Path:
+    """Run the simulator faster than real time, then save a PNG of ``view`` at ``path``.
+
+    ``sim_config`` None: the default simulator (with ``seed``), with raw gyro and accelerometer
+    output for the research view."""
+    views = available_views()
+    if view not in views:
+        raise ValueError(f"unknown view {view!r} (views: {', '.join(views)})")
+    qt_app(offscreen=True)
+    from cervitrack.trainer.gui.main_window import AppSettings
+
+    if sim_config is None:
+        from cervitrack.firmware_bridge.sim.config import config_from_dict
+
+        # Without a configuration the research view gets a raw (gyro + acc) sensor to show.
+        sim_config = config_from_dict({"sensor": {"output": "raw"}} if view == "research" else {}, seed=seed)
+
+    if window is None:
+        window = make_window(sim_config, trials_per_direction, AppSettings(follow=False),
+                             threaded=False, player=player, save_calibrations=False)
+    window.show()
+    window.connect_device("sim")
+    window.timer.stop()
+    tab = {"wall": "test", "blind": "test", "patient": "test", "butterfly": "test",
+           "tracing": "test"}.get(view, view)
+    window.show_tab(tab)
+    start, ready = _stop_condition(view, 4 * trials_per_direction)
+    if start == "calibrate":
+        window.start_calibration()
+    elif start is not None:
+        window.start_test(start)
+    if view == "patient":
+        window.toggle_patient_window()
+    worker = window.worker
+    last_prompt, phase_t_s = None, 0.0
+    t_s = 0.0
+    while t_s < max_sim_s:
+        t_s += frame_s
+        worker.step_to(t_s)
+        window.tick()
+        phase = worker.feed.state.get("phase")
+        if phase != last_prompt:
+            last_prompt = phase
+            phase_t_s = t_s
+        if ready(window, worker.feed, t_s - phase_t_s):
+            break
+    else:
+        raise RuntimeError(f"the {view} view did not reach its screenshot moment in {max_sim_s:.0f} s")
+    window.tick()
+    target = window.patient_window if view == "patient" else window
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not target.grab().save(str(path)):
+        raise OSError(f"could not write {path}")
+    return path

@@ -1,0 +1,163 @@
+"""The device panel: choose (or scan for) a device, connect, and watch the link.
+
+The choices are the simulator, the serial ports the system lists, UDP input and, after a BLE
+scan (run in its own thread), the BLE peripherals found; any spec can also be typed. The
+protocol is "automatic" (the device profile's, or OHT/1 for serial) or chosen.
+
+Shows the state (connected, reconnecting, disconnected), the measured sample rate over the
+last 2 s of sample times, the nominal rate, frames, rejected frames, gaps, frames lost on the
+link where the source knows it, the battery where the device reports it, and the age of the
+newest sample (in sample time).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6 import QtCore, QtWidgets
+
+RATE_WINDOW_S = 2.0
+
+
+def protocol_names() -> list[str]:
+    from cervitrack.firmware_bridge.protocols import DECODERS
+
+    return sorted(DECODERS)
+
+
+def measured_rate_hz(t_s: np.ndarray) -> float:
+    """Samples per second over the sample times t_s (N,), NaN for fewer than 2 samples."""
+    t = t_s[np.isfinite(t_s)]
+    if len(t) < 2 or t[-1] <= t[0]:
+        return float("nan")
+    return (len(t) - 1) / float(t[-1] - t[0])
+
+
+class DeviceView(QtWidgets.QWidget):
+    """``connect_requested(spec)``, ``disconnect_requested()`` and ``scan_requested()`` are
+    emitted by the buttons; the Scan button only exists when a scanner is given."""
+
+    connect_requested = QtCore.Signal(str, str)
+    disconnect_requested = QtCore.Signal()
+    scan_requested = QtCore.Signal()
+
+    FIELDS = (("state", "Link"), ("device", "Device"), ("rate", "Sample rate"),
+              ("frames", "Frames"), ("rejected_frames", "Rejected frames"), ("gaps", "Gaps"),
+              ("lost_frames", "Frames lost on the link"), ("battery", "Battery"),
+              ("age", "Newest sample"))
+
+    def __init__(self, specs, can_scan: bool = False, parent=None) -> None:
+        super().__init__(parent)
+        layout = QtWidgets.QVBoxLayout(self)
+        title = QtWidgets.QLabel("Device")
+        title.setStyleSheet("font-size: 18px; font-weight: bold;")
+        layout.addWidget(title)
+        row = QtWidgets.QHBoxLayout()
+        self.combo = QtWidgets.QComboBox()
+        self.combo.setEditable(True)  # any spec: serial:PORT, ble:ADDRESS_OR_NAME, udp:PORT
+        self.combo.setToolTip("Choose a device, or type serial:PORT, ble:ADDRESS_OR_NAME or udp:PORT")
+        self.set_specs(specs)
+        row.addWidget(self.combo, 1)
+        row.addWidget(QtWidgets.QLabel("protocol"))
+        self.protocol = QtWidgets.QComboBox()
+        self.protocol.addItem("automatic", "")
+        for name in protocol_names():
+            self.protocol.addItem(name, name)
+        row.addWidget(self.protocol)
+        self.scan_button = QtWidgets.QPushButton("Scan")
+        self.scan_button.clicked.connect(self.scan_requested.emit)
+        self.scan_button.setVisible(can_scan)
+        self.connect_button = QtWidgets.QPushButton("Connect")
+        self.connect_button.clicked.connect(self._toggle)
+        for b in (self.scan_button, self.connect_button):
+            b.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+            row.addWidget(b)
+        layout.addLayout(row)
+        box = QtWidgets.QGroupBox("Link")
+        grid = QtWidgets.QGridLayout(box)
+        self.values = {}
+        self.message = QtWidgets.QLabel("")
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #a00;")
+        for i, (key, label) in enumerate(self.FIELDS):
+            grid.addWidget(QtWidgets.QLabel(label), i, 0)
+            value = QtWidgets.QLabel("–")
+            value.setStyleSheet("font-weight: bold;")
+            grid.addWidget(value, i, 1)
+            self.values[key] = value
+        grid.setColumnStretch(1, 1)
+        layout.addWidget(box)
+        layout.addWidget(self.message)
+        help_text = QtWidgets.QLabel(
+            "Wear the sensor firmly on the headband. Rejected frames failed their checksum or "
+            "plausibility check; gaps are interruptions of the stream (each one is marked in "
+            "the data, and a trial with a gap is redone).")
+        help_text.setWordWrap(True)
+        help_text.setStyleSheet("color: #555;")
+        layout.addWidget(help_text)
+        layout.addStretch(1)
+        self.connected = False
+
+    def set_specs(self, specs) -> None:
+        self.combo.clear()
+        for spec, label in specs:
+            self.combo.addItem(f"{label}  [{spec}]", spec)
+
+    def current_spec(self) -> str:
+        """The chosen spec, or the typed one (text in [brackets] or the whole text)."""
+        text = self.combo.currentText().strip()
+        index = self.combo.findText(text)
+        if index >= 0 and self.combo.itemData(index):
+            return self.combo.itemData(index)
+        if text.endswith("]") and "[" in text:
+            return text[text.rindex("[") + 1:-1]
+        return text
+
+    def show_message(self, text: str) -> None:
+        self.message.setText(text)
+
+    def set_scanning(self, scanning: bool) -> None:
+        self.scan_button.setEnabled(not scanning)
+        self.scan_button.setText("Scanning…" if scanning else "Scan")
+
+    def _toggle(self) -> None:
+        if self.connected:
+            self.disconnect_requested.emit()
+        else:
+            self.connect_requested.emit(self.current_spec(), self.protocol.currentData() or "")
+
+    def set_connected(self, connected: bool) -> None:
+        self.connected = connected
+        self.connect_button.setText("Disconnect" if connected else "Connect")
+        self.combo.setEnabled(not connected)
+        self.protocol.setEnabled(not connected)
+
+    #: Text is refreshed every this many display frames (5 Hz at 60 Hz): readable, and
+    #: relayouting labels every frame costs more than drawing the plots.
+    TEXT_EVERY_FRAMES = 12
+
+    def refresh(self, feed, count: int) -> None:
+        self._frame = getattr(self, "_frame", -1) + 1
+        if self._frame % self.TEXT_EVERY_FRAMES:
+            return
+        s = feed.status
+        state = s.get("state", "disconnected")
+        if state == "reconnecting" and s.get("attempt"):
+            state = f"reconnecting (attempt {s['attempt']})"
+        self.values["state"].setText(state)
+        self.values["device"].setText(s.get("spec", "–") + (f" ({s['last_error']})" if s.get("last_error") else ""))
+        t = feed.ring.channel("t_s", feed.samples_for(RATE_WINDOW_S), count)
+        rate = measured_rate_hz(t)
+        nominal = s.get("nominal_rate_hz")
+        self.values["rate"].setText(("–" if not np.isfinite(rate) else f"{rate:.1f} Hz")
+                                    + (f"  (nominal {nominal:g} Hz)" if nominal else ""))
+        if s.get("reconnects"):
+            state += f" · {s['reconnects']} reconnects"
+            self.values["state"].setText(state)
+        for key in ("frames", "rejected_frames", "gaps", "lost_frames"):
+            self.values[key].setText(str(s[key]) if key in s else "not reported")
+        battery = s.get("battery_pct")
+        self.values["battery"].setText("not reported by this device" if battery is None else f"{battery:.0f} %")
+        if len(t) and np.isfinite(t[-1]) and "t_s" in s:
+            self.values["age"].setText(f"{max(0.0, s['t_s'] - t[-1]) * 1e3:.0f} ms old")
+        else:
+            self.values["age"].setText("no samples yet")

@@ -1,0 +1,413 @@
+"""The application window: device, calibration, test, results, research and settings tabs,
+the display timer, keyboard shortcuts and the patient display.
+
+The window is a thin consumer: :meth:`AppWindow.tick`, run by a QTimer at the display rate,
+drains the feed's events, then redraws only the visible view from ring-buffer views. It never
+touches the pipeline or the engine; it sends commands to the worker.
+
+Keyboard: Space marks a relocation, R re-zeroes (re-captures the neutral), Esc stops the test,
+F toggles fullscreen (of the patient display when it is open).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6 import QtCore, QtWidgets
+
+from cervitrack.trainer.gui import style
+from cervitrack.trainer.gui.calibration_view import CalibrationView
+from cervitrack.trainer.gui.device_view import DeviceView
+from cervitrack.trainer.gui.patient_window import PatientWindow, make_test_views
+from cervitrack.trainer.gui.research_view import ResearchView
+from cervitrack.trainer.gui.results_view import ResultsView
+
+CALIBRATION_PROMPTS = ("sit_still", "nod", "turn")
+
+
+@dataclass
+class AppSettings:
+    """User settings (units in the names).
+
+    Attributes:
+        display_hz: redraw rate of the views, Hz.
+        wall_distance_cm: distance of the virtual wall, cm (90 cm in the laser protocols).
+        trail_s: length of the cursor trail, s.
+        blind: hide the cursor during relocation in eyes-closed tests.
+        audio: play audio cues in eyes-closed tests.
+        research_window_s: time window of the research plots, s.
+        follow: switch tabs to follow the test (calibration → test → results).
+    """
+
+    display_hz: float = 60.0
+    wall_distance_cm: float = 90.0
+    trail_s: float = 1.5
+    blind: bool = True
+    audio: bool = True
+    research_window_s: float = 10.0
+    follow: bool = True
+
+
+class AppWindow(QtWidgets.QMainWindow):
+    """Args:
+        settings: the user settings.
+        catalog: test name → TestSpec.
+        open_worker: (spec, protocol or None) → a PipelineWorker (not started).
+        specs: (spec, label) device choices.
+        audio: an :class:`~cervitrack.trainer.gui.audio.AudioCues` (or None: no cues).
+        audio_note: which player plays the cues (shown in the settings).
+        threaded: start each worker's thread on connect (False: the caller steps it).
+        scanner: callable → (spec, label) list, or None when no scan is possible.
+    """
+
+    TABS = ("device", "calibration", "test", "results", "research", "settings")
+    #: Emitted (from the scan thread) with the (spec, label) list a BLE scan found, or an error.
+    scan_finished = QtCore.Signal(list, str)
+
+    def __init__(self, settings: AppSettings, catalog: dict, open_worker, specs, audio=None,
+                 audio_note: str = "", threaded: bool = True, scanner=None) -> None:
+        super().__init__()
+        self.settings = settings
+        self.catalog = catalog
+        self.open_worker = open_worker
+        self.audio = audio
+        self.threaded = threaded
+        self.scanner = scanner
+        self.base_specs = list(specs)
+        self.worker = None
+        self.patient_window: PatientWindow | None = None
+        self.current_spec = None
+        self.frames = 0
+        self.setWindowTitle("Cervitrack")
+        style.configure_pyqtgraph()
+        central = QtWidgets.QWidget()
+        outer = QtWidgets.QVBoxLayout(central)
+        outer.addLayout(self._toolbar())
+        self.tabs = QtWidgets.QTabWidget()
+        self.tabs.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        self.device_view = DeviceView(specs, can_scan=scanner is not None)
+        self.device_view.connect_requested.connect(self.connect_device)
+        self.device_view.disconnect_requested.connect(self.disconnect_device)
+        self.device_view.scan_requested.connect(self.scan)
+        self.scan_finished.connect(self._scan_done)
+        self.calibration_view = CalibrationView()
+        self.calibration_view.start_requested.connect(self.start_calibration)
+        self.calibration_view.use_saved_requested.connect(self.use_saved_calibration)
+        self.view_kinds = {spec.view for spec in catalog.values()} | {"wall"}
+        self.test_views = make_test_views(settings.wall_distance_cm, settings.trail_s, settings.blind,
+                                          self.view_kinds)
+        self.wall_view = self.test_views["wall"]
+        self.test_stack = QtWidgets.QStackedWidget()
+        for view in self.test_views.values():
+            self.test_stack.addWidget(view)
+        self.results_view = ResultsView()
+        self.research_view = ResearchView(settings.research_window_s)
+        self.settings_view = self._settings_tab(audio_note)
+        for name, widget, label in (("device", self.device_view, "Device"),
+                                    ("calibration", self.calibration_view, "Calibration"),
+                                    ("test", self.test_stack, "Test"),
+                                    ("results", self.results_view, "Results"),
+                                    ("research", self.research_view, "Research"),
+                                    ("settings", self.settings_view, "Settings")):
+            self.tabs.addTab(widget, label)
+        outer.addWidget(self.tabs, 1)
+        safety = QtWidgets.QLabel(style.SAFETY_TEXT)
+        safety.setStyleSheet("color: #a00;")
+        safety.setWordWrap(True)
+        outer.addWidget(safety)
+        self.setCentralWidget(central)
+        self.status_label = QtWidgets.QLabel("")
+        self.statusBar().addWidget(self.status_label, 1)
+        self._shortcuts()
+        self.timer = QtCore.QTimer(self)
+        self.timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
+        self.timer.timeout.connect(self.tick)
+        self.resize(1200, 860)
+        self._set_running(False)
+
+    # ------------------------------------------------------------------ layout
+    def _toolbar(self):
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(QtWidgets.QLabel("Test:"))
+        self.test_combo = QtWidgets.QComboBox()
+        for spec in self.catalog.values():
+            self.test_combo.addItem(spec.label, spec.name)
+        row.addWidget(self.test_combo, 1)
+        self.buttons = {}
+        for key, text, slot in (("start", "Start", self.start_test),
+                                ("mark", "Mark (Space)", self.mark),
+                                ("rezero", "Re-zero (R)", self.rezero),
+                                ("stop", "Stop (Esc)", self.abort),
+                                ("patient", "Patient display", self.toggle_patient_window)):
+            b = QtWidgets.QPushButton(text)
+            b.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+            b.clicked.connect(slot)
+            row.addWidget(b)
+            self.buttons[key] = b
+        return row
+
+    def _settings_tab(self, audio_note: str):
+        w = QtWidgets.QWidget()
+        form = QtWidgets.QFormLayout(w)
+        self.distance_spin = QtWidgets.QDoubleSpinBox()
+        self.distance_spin.setRange(30.0, 400.0)
+        self.distance_spin.setSuffix(" cm")
+        self.distance_spin.setValue(self.settings.wall_distance_cm)
+        self.distance_spin.valueChanged.connect(self.set_wall_distance)
+        self.trail_spin = QtWidgets.QDoubleSpinBox()
+        self.trail_spin.setRange(0.0, 10.0)
+        self.trail_spin.setSuffix(" s")
+        self.trail_spin.setValue(self.settings.trail_s)
+        self.trail_spin.valueChanged.connect(self.set_trail)
+        self.blind_check = QtWidgets.QCheckBox("Hide the cursor while the eyes are closed; show the result after")
+        self.blind_check.setChecked(self.settings.blind)
+        self.blind_check.toggled.connect(self.set_blind)
+        self.audio_check = QtWidgets.QCheckBox("Play audio cues in eyes-closed tests")
+        self.audio_check.setChecked(self.settings.audio and self.audio is not None and self.audio.player is not None)
+        self.audio_check.setEnabled(self.audio is not None and self.audio.player is not None)
+        self.audio_check.toggled.connect(self.set_audio)
+        self.follow_check = QtWidgets.QCheckBox("Switch tabs to follow the test")
+        self.follow_check.setChecked(self.settings.follow)
+        self.follow_check.toggled.connect(lambda on: setattr(self.settings, "follow", on))
+        form.addRow("Virtual wall distance", self.distance_spin)
+        form.addRow("Cursor trail", self.trail_spin)
+        form.addRow("Blind mode", self.blind_check)
+        form.addRow("Audio cues", self.audio_check)
+        form.addRow("", QtWidgets.QLabel(f"Player: {audio_note or 'none'}"))
+        form.addRow("Tabs", self.follow_check)
+        form.addRow("Display rate", QtWidgets.QLabel(f"{self.settings.display_hz:g} Hz"))
+        return w
+
+    def _shortcuts(self) -> None:
+        """Space, R, Esc and F act in this window and the patient display, whatever has the
+        focus, except while typing in a number or text field."""
+        self._keys = {QtCore.Qt.Key.Key_Space: self.mark, QtCore.Qt.Key.Key_R: self.rezero,
+                      QtCore.Qt.Key.Key_Escape: self.abort, QtCore.Qt.Key.Key_F: self.toggle_fullscreen}
+        QtWidgets.QApplication.instance().installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() != QtCore.QEvent.Type.KeyPress or event.isAutoRepeat():
+            return False
+        action = self._keys.get(event.key())
+        if action is None or event.modifiers() & ~QtCore.Qt.KeyboardModifier.KeypadModifier:
+            return False
+        if not isinstance(obj, QtWidgets.QWidget) or obj.window() not in (self, self.patient_window):
+            return False
+        if isinstance(QtWidgets.QApplication.focusWidget(), (QtWidgets.QAbstractSpinBox, QtWidgets.QLineEdit)):
+            return False
+        action()
+        return True
+
+    def show_tab(self, name: str) -> None:
+        self.tabs.setCurrentIndex(self.TABS.index(name))
+
+    def _set_running(self, running: bool) -> None:
+        self.buttons["start"].setEnabled(self.worker is not None and not running)
+        for key in ("mark", "rezero", "stop"):
+            self.buttons[key].setEnabled(self.worker is not None and running)
+        self.test_combo.setEnabled(not running)
+        self.calibration_view.start_button.setEnabled(self.worker is not None and not running)
+        self.calibration_view.saved_button.setEnabled(self.worker is not None and not running)
+        self.running = running
+
+    # ------------------------------------------------------------------ device
+    def connect_device(self, spec: str, protocol: str = "") -> None:
+        self.disconnect_device()
+        try:
+            self.worker = self.open_worker(spec, protocol or None)
+        except (ValueError, OSError) as exc:
+            self.device_view.show_message(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            return
+        self.device_view.show_message("")
+        if self.threaded:
+            self.worker.start()
+        self.device_view.set_connected(True)
+        self._set_running(False)
+        self.timer.start(max(1, round(1000.0 / self.settings.display_hz)))
+
+    def disconnect_device(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+            self.device_view.refresh(self.worker.feed, self.worker.feed.ring.count)
+        self.worker = None
+        self.device_view.set_connected(False)
+        self._set_running(False)
+
+    def scan(self) -> None:
+        """BLE scan in its own thread (it takes seconds); results arrive by a queued signal."""
+        import threading
+
+        def run():
+            try:
+                found, error = self.scanner(), ""
+            except OSError as exc:  # Bluetooth off or missing: a message for the user
+                found, error = [], str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            self.scan_finished.emit(found, error)
+
+        self.device_view.set_scanning(True)
+        threading.Thread(target=run, name="cervitrack-ble-scan-ui", daemon=True).start()
+
+    def _scan_done(self, found: list, error: str) -> None:
+        self.device_view.set_scanning(False)
+        self.device_view.set_specs(self.base_specs + [tuple(f) for f in found])
+        self.device_view.show_message(error or (f"{len(found)} Bluetooth devices found." if found
+                                                else "No Bluetooth device found."))
+
+    # ------------------------------------------------------------------ commands
+    def start_test(self, name: str | None = None) -> None:
+        if self.worker is None:
+            return
+        name = name or self.test_combo.currentData()
+        self.current_spec = self.catalog[name]
+        self.test_combo.setCurrentIndex(list(self.catalog).index(name))
+        self.test_stack.setCurrentWidget(self.test_views[self.current_spec.view])
+        if self.patient_window is not None:
+            self.patient_window.show_view(self.current_spec.view)
+        for view in self._test_views_all():
+            view.reset(self.current_spec.eyes_closed)
+        self.results_view.reset()
+        self.calibration_view.reset()
+        self.worker.submit("test", name)
+        self._set_running(True)
+        if self.settings.follow:
+            self.show_tab("test")
+
+    def start_calibration(self) -> None:
+        if self.worker is None:
+            return
+        self.current_spec = None
+        self.calibration_view.reset()
+        self.worker.submit("calibrate")
+        self._set_running(True)
+        if self.settings.follow:
+            self.show_tab("calibration")
+
+    def use_saved_calibration(self) -> None:
+        if self.worker is not None:
+            self.worker.submit("use_saved")
+
+    def _test_views_all(self):
+        views = list(self.test_views.values())
+        if self.patient_window is not None:
+            views.extend(self.patient_window.views.values())
+        return views
+
+    def mark(self) -> None:
+        if self.worker is not None and self.running:
+            self.worker.submit("mark")
+
+    def rezero(self) -> None:
+        if self.worker is not None:
+            self.worker.submit("rezero")
+
+    def abort(self) -> None:
+        if self.worker is not None and self.running:
+            self.worker.submit("abort")
+
+    def toggle_fullscreen(self) -> None:
+        w = self.patient_window if self.patient_window is not None and self.patient_window.isVisible() else self
+        w.showNormal() if w.isFullScreen() else w.showFullScreen()
+
+    def toggle_patient_window(self) -> None:
+        if self.patient_window is not None and self.patient_window.isVisible():
+            self.patient_window.close()
+            return
+        if self.patient_window is None:
+            s = self.settings
+            self.patient_window = PatientWindow(s.wall_distance_cm, s.trail_s, s.blind, self.view_kinds)
+            self.patient_window.wall.reset(self.current_spec.eyes_closed if self.current_spec else True)
+            for t in self.wall_view.trials:
+                self.patient_window.wall.on_event(t)
+            self.patient_window.wall.phase_prompt = self.wall_view.phase_prompt
+            for name, view in self.patient_window.views.items():
+                view.prompt.setText(self.test_views[name].prompt.text())
+            if self.current_spec is not None:
+                self.patient_window.show_view(self.current_spec.view)
+        self.patient_window.show()
+
+    # ------------------------------------------------------------------ settings
+    def set_wall_distance(self, distance_cm: float) -> None:
+        self.settings.wall_distance_cm = float(distance_cm)
+        for view in self._test_views_all():
+            if hasattr(view, "set_distance_cm"):
+                view.set_distance_cm(distance_cm)
+
+    def set_trail(self, trail_s: float) -> None:
+        self.settings.trail_s = float(trail_s)
+        for view in self._test_views_all():
+            if hasattr(view, "set_distance_cm"):  # the wall; the target views keep their own
+                view.trail_s = float(trail_s)
+
+    def set_blind(self, on: bool) -> None:
+        self.settings.blind = bool(on)
+        for view in self._test_views_all():
+            view.blind = bool(on)
+
+    def set_audio(self, on: bool) -> None:
+        self.settings.audio = bool(on)
+        if self.audio is not None:
+            self.audio.enabled = bool(on)
+
+    # ------------------------------------------------------------------ frame
+    def _dispatch(self, event: dict, count: int) -> None:
+        kind = event.get("kind")
+        prompt = event.get("prompt") if kind == "prompt" else None
+        if prompt is not None and self.audio is not None:
+            self.audio.on_prompt(prompt, self.current_spec.eyes_closed if self.current_spec else False)
+        if kind == "message":
+            self.device_view.show_message(event["text"])
+            self.statusBar().showMessage(event["text"], 8000)
+        if prompt in CALIBRATION_PROMPTS or kind in ("calibration", "calibration_loaded") or (prompt == "redo" and self.calibration_view.step):
+            self.calibration_view.on_event(event, count)
+            if self.settings.follow and prompt in CALIBRATION_PROMPTS:
+                self.show_tab("calibration")
+        if prompt == "recenter" and self.settings.follow and self.tabs.currentIndex() == self.TABS.index("calibration"):
+            self.show_tab("test")
+        if kind == "test_start":
+            for view in self._test_views_all():
+                if hasattr(view, "set_settings"):
+                    view.set_settings(self.worker.feed.state.get("settings", {}))
+        for view in self._test_views_all():
+            view.on_event(event)
+        if kind in ("test_end", "aborted") or prompt == "done":
+            self._set_running(False)
+            if self.settings.follow and kind == "test_end" and self.current_spec is not None:
+                self.show_tab("results")
+
+    def tick(self) -> None:
+        """One display frame: events, then the visible views, from one ring count."""
+        if self.worker is None:
+            return
+        feed = self.worker.feed
+        count = feed.ring.count
+        for event in feed.drain_events():
+            self._dispatch(event, count)
+        name = self.TABS[self.tabs.currentIndex()]
+        if name == "device":
+            self.device_view.refresh(feed, count)
+        elif name == "calibration":
+            self.calibration_view.refresh(feed, count)
+        elif name == "test":
+            self.test_stack.currentWidget().refresh(feed, count)
+        elif name == "results":
+            self.results_view.show_state(feed.state)
+        elif name == "research":
+            self.research_view.refresh(feed, count)
+        if self.patient_window is not None and self.patient_window.isVisible():
+            self.patient_window.refresh(feed, count)
+        self.frames += 1
+        if self.frames % 15 == 1:
+            s = feed.status
+            self.status_label.setText(
+                f"{s.get('spec', '–')}: {s.get('state', '–')} · frames {s.get('frames', 0)} · "
+                f"rejected {s.get('rejected_frames', 0)} · gaps {s.get('gaps', 0)} · "
+                f"test: {feed.state.get('test') or '–'} ({feed.state.get('phase')})")
+
+    def closeEvent(self, event) -> None:
+        self.timer.stop()
+        QtWidgets.QApplication.instance().removeEventFilter(self)
+        if self.patient_window is not None:
+            self.patient_window.close()
+        if self.worker is not None:
+            self.worker.stop()
+        super().closeEvent(event)

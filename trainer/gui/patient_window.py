@@ -1,0 +1,47 @@
+"""The large patient-facing display: a second window (or fullscreen) with the current test's
+view (wall, tracking target or tracing pattern), big prompts and the safety line, and nothing
+else to distract."""
+
+from __future__ import annotations
+
+from PySide6 import QtWidgets
+
+from cervitrack.trainer.gui import style
+from cervitrack.trainer.gui.wall_view import WallView
+
+
+def make_test_views(distance_cm: float, trail_s: float, blind: bool, kinds, large: bool = False) -> dict:
+    """View name → view, for the views the catalog's tests use (``kinds``)."""
+    views = {"wall": WallView(distance_cm, trail_s, blind, large=large)}
+    if "butterfly" in kinds or "tracing" in kinds:
+        from cervitrack.trainer.gui.target_views import ButterflyView, TracingView
+
+        if "butterfly" in kinds:
+            views["butterfly"] = ButterflyView(large=large)
+        if "tracing" in kinds:
+            views["tracing"] = TracingView(large=large)
+    return views
+
+
+class PatientWindow(QtWidgets.QWidget):
+    def __init__(self, distance_cm: float, trail_s: float, blind: bool, kinds=("wall",), parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Cervitrack: patient display")
+        layout = QtWidgets.QVBoxLayout(self)
+        self.views = make_test_views(distance_cm, trail_s, blind, kinds, large=True)
+        self.wall = self.views["wall"]
+        self.stack = QtWidgets.QStackedWidget()
+        for view in self.views.values():
+            self.stack.addWidget(view)
+        layout.addWidget(self.stack, 1)
+        safety = QtWidgets.QLabel(style.SAFETY_TEXT)
+        safety.setWordWrap(True)
+        safety.setStyleSheet("font-size: 18px; color: #a00;")
+        layout.addWidget(safety)
+        self.resize(1000, 900)
+
+    def show_view(self, name: str) -> None:
+        self.stack.setCurrentWidget(self.views[name])
+
+    def refresh(self, feed, count: int) -> None:
+        self.stack.currentWidget().refresh(feed, count)

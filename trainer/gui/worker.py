@@ -1,0 +1,312 @@
+"""The pipeline thread: device source → pipeline → test engine → feed.
+
+:class:`PipelineWorker` owns the source, the :class:`~cervitrack.trainer.pipeline.Pipeline`
+and the current engine; nothing else touches them. The GUI talks to it only through
+:meth:`PipelineWorker.submit` (a command queue, applied at the next step) and reads what it
+produces from the :class:`~cervitrack.trainer.gui.feed.LiveFeed`.
+
+Two ways to run it:
+
+- :meth:`start` runs a thread that, every ``poll_s`` of wall time, reads what the source has
+  delivered (for the simulator: advances simulated time to the wall clock, times ``speed``)
+  and processes it;
+- :meth:`step_to` processes up to a given (simulated) time in the caller's thread: tests,
+  screenshots and benchmarks use it to run faster than real time, deterministically.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+
+import numpy as np
+
+from cervitrack.calibration.head import HeadCalibration
+from cervitrack.calibration.store import calibration_path, load_calibration, save_calibration
+from cervitrack.firmware_bridge.protocols import make_decoder
+from cervitrack.signal import quaternion as quat
+from cervitrack.signal.smoothing import OneEuroFilter, OneEuroParams
+from cervitrack.trainer.gui.catalog import calibration_engine
+from cervitrack.trainer.gui.feed import LiveFeed
+from cervitrack.trainer.pipeline import Pipeline
+
+#: The neutral captured by "re-zero" is the mean head orientation over this window, s.
+REZERO_WINDOW_S = 0.5
+#: Recent sensor orientations kept for re-zeroing and display references, s.
+RECENT_S = 3.0
+#: Prompts that start an item (a trial, a tracking run, a tracing run) from a settled
+#: reference: from then on the wall shows the head relative to that reference, the one the
+#: engine scores against (the mean head over the settled window ending at the prompt).
+ITEM_START_PROMPTS = ("move", "move_max", "learn_target", "track", "trace_start")
+#: Engine settings the views draw with (tracking target radius, tracing band, wall distance).
+VIEW_SETTINGS = ("radius_deg", "band_deg", "distance_cm", "threshold_deg")
+
+
+class PipelineWorker:
+    """Args:
+        source: a device source (:mod:`cervitrack.trainer.gui.sources`).
+        feed: where to publish; a new one sized for the source's rate when None.
+        catalog: test name → :class:`~cervitrack.trainer.gui.catalog.TestSpec`.
+        calibration: an existing head calibration to start with.
+        poll_s: wall time between reads in the threaded mode, s (sources that tell when their
+            next item arrives are read exactly then, at most ``max_wait_s`` apart; blocking
+            sources wait for their data themselves).
+        speed: simulated seconds per wall second (simulated sources, threaded mode).
+        save_calibrations: save each good calibration for the device in the user data folder
+            (:mod:`cervitrack.calibration.store`), and offer it again on the next connection.
+        smooth_cursor: smooth the wall cursor with the One Euro filter (default settings of
+            :mod:`cervitrack.signal.smoothing`: jitter and tremor removed at rest, little lag
+            while moving).
+    """
+
+    def __init__(self, source, feed: LiveFeed | None = None, catalog: dict | None = None,
+                 calibration: HeadCalibration | None = None, poll_s: float = 0.002,
+                 speed: float = 1.0, smooth_cursor: bool = True,
+                 save_calibrations: bool = False) -> None:
+        self.source = source
+        self.feed = feed if feed is not None else LiveFeed(rate_hz=source.rate_hz)
+        self.catalog = catalog or {}
+        self.pipeline = Pipeline(make_decoder(source.protocol))
+        self.pipeline.calibration = calibration
+        self.calibration = calibration
+        self.poll_s = poll_s
+        self.max_wait_s = 0.02
+        self.speed = speed
+        self.engine = None
+        self.spec = None
+        self.t_s = 0.0
+        self.last_sample_t_s = np.nan
+        self._started = False
+        self._events_seen = 0
+        self._bias_applied = None
+        self._commands: queue.Queue = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._recent_q = np.zeros((0, 4))
+        self._recent_t = np.zeros(0)
+        #: q_world_head the wall view is relative to (None: the calibrated neutral).
+        self.display_ref: np.ndarray | None = None
+        #: One Euro filter of the wall cursor (None: raw); reset when the reference changes.
+        self.cursor_filter = OneEuroFilter(OneEuroParams()) if smooth_cursor else None
+        self.wall_t0 = None
+        self.save_calibrations = save_calibrations
+        self.device_id = getattr(source, "device_id", None)
+        self.saved_calibration = bool(save_calibrations and self.device_id
+                                      and calibration_path(self.device_id).is_file())
+        self.source.open()
+        self._publish_status()
+
+    # ------------------------------------------------------------------ commands (any thread)
+    def submit(self, command: str, *args) -> None:
+        """Queue a command: ("test", name), ("calibrate",), ("use_saved",), ("mark",),
+        ("rezero",), ("abort",)."""
+        self._commands.put((command, *args))
+
+    def _apply_commands(self) -> None:
+        while True:
+            try:
+                command, *args = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            getattr(self, f"_cmd_{command}")(*args)
+
+    def _begin(self, engine, spec) -> None:
+        self.engine, self.spec = engine, spec
+        self._started = False
+        self._events_seen = 0
+        settings = getattr(engine, "settings", None)
+        shown = {k: getattr(settings, k) for k in VIEW_SETTINGS if hasattr(settings, k)}
+        self.feed.state = {"test": spec.name if spec else "calibration", "phase": "starting",
+                           "kind": spec.kind if spec else "calibration", "settings": shown,
+                           "trials": (), "scores": {}, "done": False,
+                           "calibrated": self.calibration is not None}
+
+    def _cmd_test(self, name: str) -> None:
+        spec = self.catalog[name]
+        self._begin(spec.factory(self.source.rate_hz, self.calibration), spec)
+
+    def _cmd_calibrate(self) -> None:
+        self.calibration = None
+        self.pipeline.calibration = None
+        self._begin(calibration_engine(self.source.rate_hz), None)
+
+    def _cmd_mark(self) -> None:
+        if self.engine is not None and hasattr(self.engine, "mark") and np.isfinite(self.last_sample_t_s):
+            self.engine.mark(float(self.last_sample_t_s))
+            self.feed.push_event({"t_s": float(self.last_sample_t_s), "kind": "mark"})
+
+    def _cmd_rezero(self) -> None:
+        """Re-capture the neutral: the mean head orientation over the last REZERO_WINDOW_S."""
+        if self.calibration is None or len(self._recent_q) == 0:
+            self.feed.push_event({"t_s": float(self.last_sample_t_s), "kind": "message",
+                                  "text": "Calibrate first: re-zeroing needs a calibration."})
+            return
+        recent = self._recent_t >= self._recent_t[-1] - REZERO_WINDOW_S
+        q_world_head = self.calibration.world_head(self._recent_q[recent])
+        self.calibration.q_world_neutral = quat.mean(q_world_head)
+        self.display_ref = None
+        if self.cursor_filter is not None:
+            self.cursor_filter.reset()
+        self.feed.push_event({"t_s": float(self.last_sample_t_s), "kind": "rezero"})
+
+    def _cmd_use_saved(self) -> None:
+        """Reuse the device's saved calibration (alignment and gyro bias); the neutral is
+        captured now, from the last REZERO_WINDOW_S (the person looks straight ahead)."""
+        t = float(self.last_sample_t_s)
+        try:
+            saved = load_calibration(self.device_id) if self.device_id else None
+        except ValueError as exc:
+            self.feed.push_event({"t_s": t, "kind": "message", "text": str(exc)})
+            return
+        if saved is None or len(self._recent_q) == 0:
+            text = "No saved calibration for this device." if saved is None else "Waiting for data from the device."
+            self.feed.push_event({"t_s": t, "kind": "message", "text": text})
+            return
+        self.calibration = HeadCalibration(saved.q_sensor_head, None, saved.gyr_bias_rad_s, dict(saved.quality))
+        if saved.gyr_bias_rad_s is not None:
+            self.pipeline.set_gyro_bias(saved.gyr_bias_rad_s)
+        self.pipeline.calibration = self.calibration
+        self._cmd_rezero()
+        self.feed.state = {**self.feed.state, "calibrated": True}
+        self.feed.push_event({"t_s": t, "kind": "calibration_loaded", "quality": dict(saved.quality)})
+
+    def _save_calibration(self, event: dict) -> None:
+        if not (self.save_calibrations and self.device_id and event.get("ok")):
+            return
+        try:
+            save_calibration(self.device_id, self.calibration, time.time())
+        except OSError as exc:
+            self.feed.push_event({"t_s": event["t_s"], "kind": "message",
+                                  "text": f"The calibration could not be saved: {exc.strerror or exc}"})
+            return
+        self.saved_calibration = True
+        self.feed.push_event({"t_s": event["t_s"], "kind": "message",
+                              "text": "Calibration saved for this device: next time it can be reused."})
+
+    def _cmd_abort(self) -> None:
+        if self.engine is not None and not self.engine.done:
+            self.feed.push_event({"t_s": float(self.last_sample_t_s), "kind": "aborted",
+                                  "test": self.feed.state.get("test")})
+            self.feed.state = {**self.feed.state, "phase": "aborted", "done": True}
+        self.engine, self.spec = None, None
+
+    # ------------------------------------------------------------------ processing
+    def step_to(self, until_s: float) -> None:
+        """Apply queued commands, then read and process everything delivered up to ``until_s``."""
+        self._apply_commands()
+        self.t_s = until_s
+        items = self.source.read(until_s)
+        pose = self.pipeline.process(items)
+        if len(pose):
+            self.last_sample_t_s = float(pose.t_s[-1])
+            # Publish first: the views need the samples now, the engine's decisions can follow.
+            self.feed.push_pose(pose, time.perf_counter(), self.calibration, self.display_ref,
+                                self.cursor_filter)
+            self._keep_recent(pose)
+        engine = self.engine
+        prompts = []
+        if engine is not None and len(pose) and not self._started:
+            self._started = True
+            prompts = engine.start(float(pose.t_s[-1]))
+        elif engine is not None and self._started and not engine.done:
+            prompts = engine.update(pose)
+        if engine is not None:
+            if getattr(engine, "calibration", None) is not None and engine.calibration is not self.calibration:
+                self.calibration = engine.calibration
+            bias = getattr(engine, "gyro_bias_update", None)
+            if bias is not None and bias is not self._bias_applied:
+                self.pipeline.set_gyro_bias(bias)
+                self._bias_applied = bias
+        if self.calibration is not None and self.pipeline.calibration is not self.calibration:
+            self.pipeline.calibration = self.calibration
+            if engine is not None:
+                for event in engine.events[self._events_seen:]:
+                    if event.get("kind") == "calibration":
+                        self._save_calibration(event)
+        for prompt in prompts:
+            self.source.on_prompt(prompt, until_s)
+            self._follow_reference(prompt, engine)
+        if engine is not None:
+            self._publish_engine(engine)
+        self._publish_status()
+
+    def _keep_recent(self, pose) -> None:
+        t = np.concatenate([self._recent_t, pose.t_s])
+        q = np.concatenate([self._recent_q, pose.q_world_sensor])
+        keep = t >= t[-1] - RECENT_S
+        self._recent_t, self._recent_q = t[keep], q[keep]
+
+    def _follow_reference(self, prompt, engine) -> None:
+        """Switch the wall's reference with the engine's (see ITEM_START_PROMPTS)."""
+        if self.cursor_filter is not None and prompt.kind in ("recenter", "done", "sit_still") + ITEM_START_PROMPTS:
+            self.cursor_filter.reset()  # the reference jumps: do not glide across
+        if prompt.kind in ("recenter", "done", "sit_still"):
+            self.display_ref = None
+        elif prompt.kind in ITEM_START_PROMPTS and self.calibration is not None:
+            settle_s = getattr(getattr(getattr(engine, "settings", None), "stillness", None), "settle_s", 0.5)
+            window = (self._recent_t >= prompt.t_s - settle_s) & (self._recent_t <= prompt.t_s)
+            if window.any():
+                self.display_ref = quat.mean(self.calibration.world_head(self._recent_q[window]))
+
+    def _publish_engine(self, engine) -> None:
+        new = engine.events[self._events_seen:]
+        if not new and self.feed.state.get("phase") == engine.phase:
+            return
+        self._events_seen += len(new)
+        for event in new:
+            self.feed.push_event(event)
+        changed = any(e.get("kind") in ("trial", "test_end") for e in new)
+        state = dict(self.feed.state)
+        state.update(phase=engine.phase, done=engine.done, calibrated=self.calibration is not None)
+        if changed or not state["trials"]:
+            state["trials"] = tuple(dict(tr) for tr in engine.trials)
+            state["scores"] = engine.scores() if engine.trials else {}
+        self.feed.state = state
+
+    def _publish_status(self) -> None:
+        status = dict(self.source.status())
+        stats = self.pipeline.decoder.stats
+        status.update(spec=self.source.spec, frames=int(stats.frames),
+                      saved_calibration=self.saved_calibration,
+                      rejected_frames=int(stats.rejected_frames), gaps=int(self.pipeline.gap_count),
+                      nominal_rate_hz=self.source.rate_hz, t_s=float(self.t_s))
+        self.feed.status = status
+
+    # ------------------------------------------------------------------ threaded mode
+    def now_s(self) -> float:
+        """Simulated time that corresponds to the wall clock now (threaded mode)."""
+        return (time.perf_counter() - self.wall_t0) * self.speed
+
+    def wall_time_of(self, t_s: float) -> float:
+        """Wall time (``time.perf_counter``) at which simulated time ``t_s`` is reached."""
+        return self.wall_t0 + t_s / self.speed
+
+    def _run(self) -> None:
+        next_arrival = getattr(self.source, "next_arrival_s", None)
+        while not self._stop.is_set():
+            self.step_to(self.now_s() if self.source.simulated else time.monotonic())
+            wait_s = 0.0 if getattr(self.source, "blocking", False) else self.poll_s
+            if next_arrival is not None:
+                # Sleep until the next item arrives (at most max_wait_s, so that commands from
+                # the GUI are applied promptly).
+                wait_s = min(max(0.0, (next_arrival() - self.now_s()) / self.speed), self.max_wait_s)
+            self._stop.wait(wait_s)
+
+    def start(self) -> None:
+        """Run in a background thread (real-time pace for simulated sources)."""
+        if self._thread is not None:
+            return
+        self.wall_t0 = time.perf_counter() - self.t_s / self.speed
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="cervitrack-pipeline", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread (if running) and close the source."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)
+            self._thread = None
+        self.source.close()
+        self._publish_status()
