@@ -29,7 +29,8 @@ def add_capture_arguments(p) -> None:
                       help="replay pacing, X times real time (default: as fast as possible)")
     pace.add_argument("--fast", action="store_true", help="replay as fast as possible")
     p.add_argument("--record", metavar="PATH",
-                   help="record the test (raw stream, events, metadata) to a new .cvtrec file")
+                   help="record the test (raw stream, events, metadata) to a new .cvtrec file "
+                   "(the test then runs headless)")
     p.add_argument("--lsl", action="store_true",
                    help="stream head pose and test events over LSL (needs pylsl)")
 
