@@ -207,10 +207,12 @@ class Timebase:
         else:
             x = t_dev - self._t_dev_anchor
             t_s = t_dev + self._offset_s + self._drift * x
-        # Keep strictly increasing: slew any backward step forward by a tenth of a period.
+        # Keep strictly increasing: every sample at least a tenth of a period after the one
+        # before it (after adjustment). With s the step, adj[k] = max(t[k], adj[k-1] + s) is
+        # max over j <= k of (t[j] - j·s), plus k·s: one cumulative maximum.
         min_step = 0.1 / self.nominal_rate_hz
-        floor = np.maximum.accumulate(np.concatenate([[self._last_t_s], t_s]))[:-1] + min_step
-        t_s = np.maximum(t_s, floor)
+        steps = np.arange(len(t_s)) * min_step
+        t_s = np.maximum.accumulate(np.concatenate([[self._last_t_s + min_step], t_s - steps]))[1:] + steps
         self._last_t_s = float(t_s[-1])
         return batch.with_(seq=seq.astype(np.int64), t_device_s=t_dev, t_s=t_s)
 

@@ -145,7 +145,8 @@ def test_a_real_udp_link_streams_through_the_worker_thread():
         worker.stop()
     assert worker.feed.ring.count >= 100
     assert state == "connected"
-    assert np.all(np.diff(worker.feed.ring.channel("t_s", 100)) > 0)
+    t = worker.feed.ring.channel("t_s", 100)
+    assert np.all(np.diff(t) > 0), (np.diff(t)[np.diff(t) <= 0], np.flatnonzero(np.diff(t) <= 0), t)
 
 
 def test_the_wall_cursor_ends_on_the_trials_relocation_mark(calibrated):

@@ -36,3 +36,15 @@ def test_a_decoder_holding_a_sample_releases_it_at_a_gap():
     pose = pipe.process([Chunk(0.0, acc + gyro), Gap(0.5, "disconnect")])
     assert len(pose.samples) == 1
     assert np.allclose(pose.samples.acc_m_s2, [[0, 0, 9.80665]])
+
+
+def test_mapped_times_stay_strictly_increasing_when_arrivals_bunch_backwards():
+    from cervitrack.firmware_bridge.samples import SampleBatch
+    from cervitrack.signal.timebase import Timebase
+
+    tb = Timebase(None, False, None, 50.0)
+    first = tb.process(SampleBatch.build(np.arange(0, 50), t_host_s=np.linspace(10, 11, 50)))
+    # A later batch whose mapping would put several samples at or before the last one.
+    late = tb.process(SampleBatch.build(np.arange(50, 55), t_host_s=np.full(5, 10.5)))
+    t = np.concatenate([first.t_s, late.t_s])
+    assert np.all(np.diff(t) > 0)

@@ -2,7 +2,8 @@
 
 Kinds: ``sim`` (the simulated headset worn by a resting virtual patient,
 :mod:`cervitrack.trainer.sim_source`) and ``replay:PATH`` (a recording,
-:mod:`cervitrack.trainer.recording.replay`). Transport modules register further kinds with
+:mod:`cervitrack.trainer.recording.replay`); ``serial:``, ``ble:`` and ``udp:`` come from
+:mod:`cervitrack.firmware_bridge.transports`. Transport modules register their kinds with
 :func:`cervitrack.firmware_bridge.device_spec.register_source`; list them in
 :data:`SOURCE_MODULES` so they are imported (lazily, when a device is opened).
 """
@@ -15,6 +16,7 @@ from cervitrack.firmware_bridge import device_spec
 
 SOURCE_MODULES = (
     "cervitrack.trainer.sim_source",
+    "cervitrack.trainer.recording.replay",
     "cervitrack.firmware_bridge.transports",
 )
 

@@ -57,6 +57,8 @@ class SimSession:
         self.t_s = 0.0
         self.started = False
         self.item_log: list | None = None
+        #: Callables ``observer(session, step_result)`` run after every step (recording, LSL).
+        self.step_observers: list = []
         self._bias_applied = None
 
     def step(self) -> StepResult:
@@ -80,7 +82,10 @@ class SimSession:
             self._bias_applied = bias
         for prompt in prompts:
             self.patient.on_prompt(prompt, self.t_s)
-        return StepResult(self.t_s, pose, prompts, items)
+        result = StepResult(self.t_s, pose, prompts, items)
+        for observer in self.step_observers:
+            observer(self, result)
+        return result
 
     def run(self) -> None:
         """Run until the engine is done (or max_duration_s)."""

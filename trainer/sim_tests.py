@@ -18,10 +18,13 @@ from cervitrack.trainer.thp import target_errors
 
 
 def run_sim_test(preset: protocols.Preset, cfg, overrides: dict | None = None,
-                 examiner_delay_s: float = 1.2, max_duration_s: float = 3600.0) -> SimSession:
-    """Run the preset's test to the end on the simulator; returns the finished session."""
+                 examiner_delay_s: float = 1.2, max_duration_s: float = 3600.0,
+                 observers=()) -> SimSession:
+    """Run the preset's test to the end on the simulator; returns the finished session.
+    ``observers`` are added to the session's step observers (recording, LSL)."""
     engine = protocols.build_engine(preset, cfg.sensor.rate_hz, overrides)
     session = SimSession(cfg, engine, max_duration_s=max_duration_s)
+    session.step_observers.extend(observers)
     manual = getattr(engine.settings, "marking", "auto") == "manual"
     while not engine.done and session.t_s < max_duration_s:
         step = session.step()

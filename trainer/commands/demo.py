@@ -15,6 +15,7 @@ import sys
 from cervitrack.firmware_bridge.sim.config import load_config
 from cervitrack.trainer.jpe import JpeSettings, JpeTest
 from cervitrack.trainer.jpe_report import format_table, result_document
+from cervitrack.trainer.recording import test_io
 from cervitrack.trainer.runner import SimSession, true_trial_errors
 
 
@@ -37,23 +38,40 @@ def build_session(args) -> SimSession:
 def run(args) -> int:
     if args.trials < 1:
         raise ValueError("--trials must be at least 1")
+    if args.device != "sim":
+        return run_replay(args)
     if args.screenshot and not args.json:
         from cervitrack.trainer.gui.application import render_screenshot
 
         cfg = load_config(args.sim_config, seed=args.seed)
         print(f"saved {render_screenshot('wall', args.screenshot, cfg, min(args.trials, 3))}")
         return 0
-    if not args.headless and not args.json and has_display():
+    capturing = bool(args.record or args.lsl)  # recording and LSL run the test headless
+    if not args.headless and not args.json and not capturing and has_display():
         from cervitrack.trainer.gui.application import run_app
 
         return run_app("sim", "jpe", load_config(args.sim_config, seed=args.seed), args.trials)
     session = build_session(args)
-    session.run()
+    with test_io.capture(session, args, "sim"):
+        session.run()
     doc = result_document(session.engine, "sim", lambda tr: true_trial_errors(session.device, tr))
     if args.json:
         print(json.dumps(doc))
     else:
         print(format_table(doc))
+    return 0
+
+
+def run_replay(args) -> int:
+    """Re-score a recorded test (``--device replay:PATH``): exactly the live scores."""
+    if args.record:
+        raise ValueError("--record with --device replay: the recording exists already")
+    session, _ = test_io.replay(args)
+    if not session.engine.done:
+        print("cervitrack: note: the recording ends before the test did; partial scores",
+              file=sys.stderr)
+    doc = result_document(session.engine, args.device)
+    print(json.dumps(doc) if args.json else format_table(doc))
     return 0
 
 
@@ -67,4 +85,5 @@ def register(sub) -> None:
     p.add_argument("--trials", type=int, default=8, help="trials per direction (default 8)")
     p.add_argument("--screenshot", metavar="PATH", default=None,
                    help="render the live view offscreen after a few trials and save a PNG")
+    test_io.add_arguments(p)
     p.set_defaults(func=run)

@@ -171,6 +171,10 @@ def run(args) -> int:
                "speed": None if args.fast else 1.0, "seed": args.seed,
                "sim_config": args.sim_config}
     source = open_device(args.device, **options)
+    if args.lsl:
+        from cervitrack.trainer.recording.live import TappedSource
+
+        source = TappedSource(source, args.protocol)
     stats = stream_source(source, args.protocol, args.duration, sys.stdout, args.format)
     print(format_stats(stats), file=sys.stderr)
     return 0
@@ -191,4 +195,6 @@ def register(sub) -> None:
                    help="sim/replay: run as fast as possible instead of in real time")
     p.add_argument("--seed", type=int, help="sim: simulation seed")
     p.add_argument("--sim-config", metavar="FILE.toml", help="sim: simulator settings")
+    p.add_argument("--lsl", action="store_true",
+                   help="also stream head orientation and angles over LSL (needs pylsl)")
     p.set_defaults(func=run)

@@ -14,6 +14,7 @@ import json
 
 from cervitrack.firmware_bridge.sim.config import as_dict, load_config
 from cervitrack.trainer import protocols
+from cervitrack.trainer.recording import test_io
 from cervitrack.trainer.results import format_table, result_document
 from cervitrack.trainer.store import Store, plain
 
@@ -50,6 +51,8 @@ def _overrides(args, preset, store: Store, patient_id: str) -> dict:
 
 
 def run(args) -> int:
+    if args.device.strip().startswith("replay:"):
+        return run_replay(args)
     device = check_device(args.device)
     preset = protocols.load(args.preset or protocols.DEFAULT_PRESETS[args.kind])
     if preset.test != args.kind:
@@ -67,7 +70,9 @@ def run(args) -> int:
                                  f"{existing['patient_id']!r}, not {args.patient!r}")
         store.ensure_patient(args.patient, args.name, args.birth_year)
         overrides = _overrides(args, preset, store, args.patient)
-        session = run_sim_test(preset, cfg, overrides)
+        with test_io.test_capture(args, args.kind, preset, overrides, device,
+                                  cfg.sensor.rate_hz) as observers:
+            session = run_sim_test(preset, cfg, overrides, observers=observers)
         engine = session.engine
         doc = result_document(args.kind, preset, engine, device, truth_for(args.kind, session.device))
         if args.session is None:
@@ -91,10 +96,31 @@ def run(args) -> int:
 
 
 
+def run_replay(args) -> int:
+    """Re-score a recorded test (``--device replay:PATH``): exactly the live scores. The
+    result is printed, not stored (the live run was)."""
+    from cervitrack.trainer.recording.rescore import recorded_preset
+
+    if args.record:
+        raise ValueError("--record with --device replay: the recording exists already")
+    session, metadata = test_io.replay(args)
+    test = metadata.get("test") or {}
+    preset = recorded_preset(test)
+    if preset is None or test.get("kind") != args.kind:
+        raise ValueError(f"{args.device} does not hold a recorded {args.kind} test "
+                         "(record one with `cervitrack test ... --record PATH`)")
+    doc = result_document(args.kind, preset, session.engine, args.device)
+    doc["replayed"] = True
+    if not session.engine.done:
+        doc["note_replay"] = "the recording ends before the test did: partial scores"
+    print(json.dumps(plain(doc)) if args.json else format_table(doc))
+    return 0
+
+
 def register(sub) -> None:
     p = sub.add_parser("test", help="run a clinical test (JPE, target JPE, ROM, tracking, tracing) and store it")
     p.add_argument("kind", choices=KINDS, help="the test")
-    p.add_argument("--device", required=True, metavar="SPEC", help='the headset; "sim": simulated headset and virtual patient')
+    p.add_argument("--device", required=True, metavar="SPEC", help='the headset; "sim": simulated headset and virtual patient; "replay:FILE.cvtrec": re-score a recorded test')
     p.add_argument("--patient", default="anonymous", metavar="ID", help="pseudonymous patient id (default: anonymous)")
     p.add_argument("--name", default=None, help="the patient's name (optional, stored locally)")
     p.add_argument("--birth-year", type=int, default=None, help="the patient's birth year (optional)")
@@ -107,4 +133,5 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--seed", type=int, default=None, help="simulation seed")
     p.add_argument("--sim-config", metavar="FILE.toml", default=None, help="simulator settings")
+    test_io.add_capture_arguments(p)
     p.set_defaults(func=run)

@@ -1,0 +1,96 @@
+"""``cervitrack record --device SPEC --duration S --out PATH``: record a device's raw stream.
+
+Writes a crash-safe ``.cvtrec`` recording (docs/recording-format.md) of the device's bytes,
+gaps and metadata. ``--lsl`` also streams the head orientation and angles live over LSL.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+from cervitrack.firmware_bridge.protocols import make_decoder
+from cervitrack.trainer.devices import open_device
+from cervitrack.trainer.recording.session import record_source, recording_metadata
+from cervitrack.trainer.recording.writer import DEFAULT_FLUSH_INTERVAL_S, Recorder
+
+
+def add_source_arguments(p) -> None:
+    """The options every command that opens a ``--device`` shares."""
+    p.add_argument("--device", default="sim", metavar="SPEC",
+                   help="sim (default), serial:PORT, ble:ADDRESS_OR_NAME, udp:PORT or "
+                   "replay:FILE.cvtrec")
+    pace = p.add_mutually_exclusive_group()
+    pace.add_argument("--speed", type=float, default=1.0, metavar="X",
+                      help="replay/simulation speed factor (default 1 = real time)")
+    pace.add_argument("--fast", action="store_true",
+                      help="replay/simulate as fast as possible instead of in real time")
+    p.add_argument("--protocol", metavar="P",
+                   help="wire protocol of a live device (default: the device's own, or "
+                   "recognised)")
+    p.add_argument("--baud", type=int, metavar="B", help="serial line speed")
+    p.add_argument("--seed", type=int, help="simulator seed")
+    p.add_argument("--sim-config", metavar="FILE.toml", help="simulator settings")
+
+
+def source_options(args) -> dict:
+    speed = None if args.fast else args.speed
+    if speed is not None and not (math.isfinite(speed) and speed > 0):
+        raise ValueError(f"--speed must be a positive number, not {speed}")
+    if args.protocol is not None:
+        make_decoder(args.protocol)  # a bad protocol name is reported before opening a device
+    return {"speed": speed, "seed": args.seed, "sim_config": args.sim_config,
+            "protocol": args.protocol, "baud": args.baud}
+
+
+def run(args) -> int:
+    if not (math.isfinite(args.duration) and args.duration > 0):
+        raise ValueError(f"--duration must be a positive number of seconds, not {args.duration}")
+    source = open_device(args.device, **source_options(args))
+    lsl = on_step = None
+    if args.lsl:
+        from cervitrack.trainer.recording.live import LslPoseTap
+
+        lsl = LslPoseTap(source)
+        on_step = lsl.process
+    settings = {"command": "record", "device": args.device, "duration_s": args.duration,
+                "speed": None if args.fast else args.speed, "seed": args.seed,
+                "sim_config": args.sim_config, "protocol": args.protocol, "baud": args.baud,
+                "lsl": bool(args.lsl)}
+    try:
+        with Recorder(args.out, recording_metadata(source, settings),
+                      flush_interval_s=args.flush_interval, fsync=not args.no_fsync) as rec:
+            result = record_source(source, rec, args.duration, on_step=on_step)
+    finally:
+        source.close()
+        if lsl is not None:
+            lsl.close()
+    summary = {"path": result.path, "duration_s": round(result.duration_s, 6),
+               "chunks": result.chunks, "gaps": result.gaps, "steps": result.steps,
+               "stopped": result.stopped}
+    if lsl is not None:
+        summary["lsl_samples"] = lsl.samples_pushed
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"recorded {summary['duration_s']:.1f} s ({result.chunks} chunks, "
+              f"{result.gaps} gaps) to {result.path}")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("record", help="record a device's raw stream to a crash-safe file")
+    add_source_arguments(p)
+    p.add_argument("--duration", type=float, required=True, metavar="S",
+                   help="seconds to record (of the device's time)")
+    p.add_argument("--out", required=True, metavar="PATH",
+                   help="the new recording (.cvtrec); never overwritten")
+    p.add_argument("--lsl", action="store_true",
+                   help="also stream head orientation and angles over LSL (needs pylsl)")
+    p.add_argument("--flush-interval", type=float, default=DEFAULT_FLUSH_INTERVAL_S,
+                   metavar="S", help=f"longest time data waits in memory, s (default "
+                   f"{DEFAULT_FLUSH_INTERVAL_S}, at most 0.5)")
+    p.add_argument("--no-fsync", action="store_true",
+                   help="flush to the OS only (survives a program crash, not a power loss)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
