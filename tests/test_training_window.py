@@ -212,3 +212,15 @@ def test_the_threaded_window_runs_the_session_in_the_pipeline_thread_and_closes_
     finally:
         window.close()
     assert window.worker.source.status()["state"] == "disconnected"  # closing stops the worker
+
+
+def test_stop_on_the_rating_page_after_a_block_ends_the_session(store):
+    window = _window(store)
+    try:
+        drive(window, SimAnswers(), lambda w: w.stage == "session" and w.pages.currentWidget() is w.rating_page)
+        assert window.rating_page.stop.isVisible()
+        window.rating_page.stop.click()
+        drive(window, None, lambda w: w.stage == "summary", max_sim_s=window.worker.t_s + 1.0)
+        assert window.record["reason"] == "person"
+    finally:
+        window.close()

@@ -235,12 +235,20 @@ class RatingPage(QtWidgets.QWidget):
             box.setStyleSheet("font-size: 19px;")
             layout.addWidget(box)
         layout.addStretch(1)
+        buttons = QtWidgets.QHBoxLayout()
         self.next = _big_button("Continue")
-        layout.addWidget(self.next)
+        buttons.addWidget(self.next, 1)
+        self.stop = _big_button("Stop", "#c62828")
+        self.stop.setMinimumWidth(200)
+        buttons.addWidget(self.stop)
+        layout.addLayout(buttons)
 
     def ask(self, title: str, headache: bool) -> None:
+        """Show the questions; ``headache`` (the diary) before the session, whose rating page
+        has no Stop button (nothing has started yet)."""
         self.title.setText(title)
         self.rows["headache"].setVisible(headache)
+        self.stop.setVisible(not headache)
         self.nausea.setChecked(False)
         self.other.setChecked(False)
 
@@ -349,6 +357,7 @@ class TrainingWindow(QtWidgets.QWidget):
         self.daily_screen.next.clicked.connect(lambda: self.submit_screen("daily"))
         self.rating_page.next.clicked.connect(self.submit_rating)
         self.drill_page.stop.clicked.connect(self.stop)
+        self.rating_page.stop.clicked.connect(self.stop)
         for key, button in self.drill_page.estimate_buttons.items():
             button.clicked.connect(lambda _=False, k=key: self.answer_estimate(k))
         self.pages.setCurrentWidget(self.first_screen if self.needs_first_screen else self.daily_screen)
