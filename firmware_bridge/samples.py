@@ -68,10 +68,10 @@ class SampleBatch:
 
     def __post_init__(self) -> None:
         n = len(self.seq)
-        for f in fields(self):
-            value = getattr(self, f.name)
+        for name in _FIELD_NAMES:
+            value = getattr(self, name)
             if value is not None and len(value) != n:
-                raise ValueError(f"SampleBatch.{f.name} has length {len(value)}, expected {n}")
+                raise ValueError(f"SampleBatch.{name} has length {len(value)}, expected {n}")
 
     def __len__(self) -> int:
         return len(self.seq)
@@ -138,6 +138,9 @@ class SampleBatch:
             name for name in ("quat_wxyz", *_VECTOR_FIELDS, "status")
             if getattr(self, name) is not None
         )
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(SampleBatch))
 
 
 def concat(batches: list[SampleBatch]) -> SampleBatch:
