@@ -104,5 +104,27 @@ class Decoder:
         self.stats.skipped_bytes += len(self._buf)
         self._buf.clear()
 
+    def _take_fixed_frames(self, length: int, check, header: bytes | None = None) -> np.ndarray:
+        """Accept fixed-length frames from the buffer and consume them.
+
+        Scans with :func:`~cervitrack.firmware_bridge.protocols._framing.scan_fixed`, drops the
+        accepted frames and the garbage before them from the buffer, and counts frames,
+        rejected frames and skipped bytes.
+
+        Returns:
+            uint8 (M, length): the accepted frames in wire order (M may be 0).
+        """
+        from cervitrack.firmware_bridge.protocols._framing import scan_fixed
+
+        if len(self._buf) < length:
+            return np.zeros((0, length), dtype=np.uint8)
+        scan = scan_fixed(np.frombuffer(bytes(self._buf), dtype=np.uint8), length, check, header)
+        del self._buf[:scan.keep_from]
+        self.stats.skipped_bytes += scan.skipped
+        self.stats.rejected_frames += scan.rejected
+        self.stats.frames += scan.starts.size
+        return scan.rows
+
     def _decode(self, t_host_s: float) -> SampleBatch:
+        """Subclasses decode ``self._buf`` here (abstract hook)."""
         raise NotImplementedError  # pragma: no cover - abstract

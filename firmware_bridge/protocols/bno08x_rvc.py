@@ -28,7 +28,6 @@ import struct
 import numpy as np
 
 from cervitrack.firmware_bridge.protocols._convert import G_M_S2, euler_deg_to_quat_wxyz
-from cervitrack.firmware_bridge.protocols._framing import scan_fixed
 from cervitrack.firmware_bridge.protocols.base import Decoder
 from cervitrack.firmware_bridge.samples import SampleBatch
 
@@ -72,15 +71,7 @@ class Bno08xRvcDecoder(Decoder):
     nominal_rate_hz = 100.0
 
     def _decode(self, t_host_s: float) -> SampleBatch:
-        buf = np.frombuffer(bytes(self._buf), dtype=np.uint8)
-        if buf.size < FRAME_BYTES:
-            return SampleBatch.empty()
-        scan = scan_fixed(buf, FRAME_BYTES, _check, HEADER)
-        del self._buf[:scan.keep_from]
-        self.stats.skipped_bytes += scan.skipped
-        self.stats.rejected_frames += scan.rejected
-        self.stats.frames += scan.starts.size
-        rows = scan.rows
+        rows = self._take_fixed_frames(FRAME_BYTES, _check, HEADER)
         if rows.shape[0] == 0:
             return SampleBatch.empty()
         w = np.ascontiguousarray(rows[:, 3:15]).view("<i2")

@@ -26,7 +26,6 @@ from __future__ import annotations
 import numpy as np
 
 from cervitrack.firmware_bridge.protocols._convert import euler_deg_to_quat_wxyz, plausible_float
-from cervitrack.firmware_bridge.protocols._framing import scan_fixed
 from cervitrack.firmware_bridge.protocols.base import Decoder
 from cervitrack.firmware_bridge.samples import SampleBatch
 
@@ -82,17 +81,10 @@ class HatireDecoder(Decoder):
         self.last_message_code: int | None = None
 
     def _decode(self, t_host_s: float) -> SampleBatch:
-        buf = np.frombuffer(bytes(self._buf), dtype=np.uint8)
-        if buf.size < FRAME_BYTES:
+        rows = self._take_fixed_frames(FRAME_BYTES, _check, HEADER)
+        if rows.shape[0] == 0:
             return SampleBatch.empty()
-        scan = scan_fixed(buf, FRAME_BYTES, _check, HEADER)
-        del self._buf[:scan.keep_from]
-        self.stats.skipped_bytes += scan.skipped
-        self.stats.rejected_frames += scan.rejected
-        self.stats.frames += scan.starts.size
-        if scan.starts.size == 0:
-            return SampleBatch.empty()
-        code, rot, _ = _fields(scan.rows)
+        code, rot, _ = _fields(rows)
         data = code < COUNTER_MODULUS
         if not data.all():
             self.last_message_code = int(code[~data][-1])

@@ -28,7 +28,6 @@ import numpy as np
 
 from cervitrack.firmware_bridge.protocols._convert import (
     euler_deg_to_quat_wxyz, plausible_float, quat_norm_ok)
-from cervitrack.firmware_bridge.protocols._framing import scan_fixed
 from cervitrack.firmware_bridge.protocols.base import Decoder
 from cervitrack.firmware_bridge.samples import SampleBatch
 
@@ -109,15 +108,7 @@ class MetaWearDecoder(Decoder):
         self._next_seq = 0
 
     def _decode(self, t_host_s: float) -> SampleBatch:
-        buf = np.frombuffer(bytes(self._buf), dtype=np.uint8)
-        if buf.size < FRAME_BYTES:
-            return SampleBatch.empty()
-        scan = scan_fixed(buf, FRAME_BYTES, _check, bytes([MODULE_FUSION]))
-        del self._buf[:scan.keep_from]
-        self.stats.skipped_bytes += scan.skipped
-        self.stats.rejected_frames += scan.rejected
-        self.stats.frames += scan.starts.size
-        rows = scan.rows
+        rows = self._take_fixed_frames(FRAME_BYTES, _check, bytes([MODULE_FUSION]))
         n = rows.shape[0]
         if n == 0:
             return SampleBatch.empty()

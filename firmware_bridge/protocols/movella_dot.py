@@ -39,7 +39,6 @@ import numpy as np
 
 from cervitrack.firmware_bridge.protocols._convert import (
     euler_deg_to_quat_wxyz, plausible_float, quat_norm_ok)
-from cervitrack.firmware_bridge.protocols._framing import scan_fixed
 from cervitrack.firmware_bridge.protocols.base import Decoder
 from cervitrack.firmware_bridge.samples import SampleBatch
 
@@ -140,15 +139,7 @@ class MovellaDotDecoder(Decoder):
         return ok
 
     def _decode(self, t_host_s: float) -> SampleBatch:
-        buf = np.frombuffer(bytes(self._buf), dtype=np.uint8)
-        if buf.size < self.record_bytes:
-            return SampleBatch.empty()
-        scan = scan_fixed(buf, self.record_bytes, self._check, None)
-        del self._buf[:scan.keep_from]
-        self.stats.skipped_bytes += scan.skipped
-        self.stats.rejected_frames += scan.rejected
-        self.stats.frames += scan.starts.size
-        rows = scan.rows
+        rows = self._take_fixed_frames(self.record_bytes, self._check, None)
         n = rows.shape[0]
         if n == 0:
             return SampleBatch.empty()

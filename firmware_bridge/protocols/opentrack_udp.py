@@ -21,7 +21,6 @@ from __future__ import annotations
 import numpy as np
 
 from cervitrack.firmware_bridge.protocols._convert import euler_deg_to_quat_wxyz, plausible_float
-from cervitrack.firmware_bridge.protocols._framing import scan_fixed
 from cervitrack.firmware_bridge.protocols.base import Decoder
 from cervitrack.firmware_bridge.samples import SampleBatch
 
@@ -62,18 +61,11 @@ class OpentrackUdpDecoder(Decoder):
         self._next_seq = 0
 
     def _decode(self, t_host_s: float) -> SampleBatch:
-        buf = np.frombuffer(bytes(self._buf), dtype=np.uint8)
-        if buf.size < DATAGRAM_BYTES:
-            return SampleBatch.empty()
-        scan = scan_fixed(buf, DATAGRAM_BYTES, _check, None)
-        del self._buf[:scan.keep_from]
-        self.stats.skipped_bytes += scan.skipped
-        self.stats.rejected_frames += scan.rejected
-        self.stats.frames += scan.starts.size
-        n = scan.starts.size
+        rows = self._take_fixed_frames(DATAGRAM_BYTES, _check, None)
+        n = rows.shape[0]
         if n == 0:
             return SampleBatch.empty()
-        v = _values(scan.rows)
+        v = _values(rows)
         quat = euler_deg_to_quat_wxyz("ZYX", v[:, 3:6])
         seq = self._next_seq + np.arange(n)
         self._next_seq += n

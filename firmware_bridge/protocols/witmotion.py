@@ -420,16 +420,7 @@ class WitMotionBleDecoder(Decoder):
                                         & (pitch <= PITCH_LIMIT_LSB))
 
     def _decode(self, t_host_s: float) -> SampleBatch:
-        buf = np.frombuffer(bytes(self._buf), dtype=np.uint8)
-        if buf.size < BLE_FRAME_BYTES:
-            return SampleBatch.empty()
-        scan = scan_fixed(buf, BLE_FRAME_BYTES, self._check, bytes([HEADER]))
-        del buf
-        del self._buf[:scan.keep_from]
-        self.stats.skipped_bytes += scan.skipped
-        self.stats.rejected_frames += scan.rejected
-        self.stats.frames += scan.starts.size
-        rows = scan.rows
+        rows = self._take_fixed_frames(BLE_FRAME_BYTES, self._check, bytes([HEADER]))
         if rows.shape[0] == 0:
             return SampleBatch.empty()
         data = rows[:, 1] == TYPE_BLE_DATA
