@@ -49,6 +49,39 @@ def plot_widget(title: str | None = None):
     return w
 
 
+def wall_header_and_plot(large: bool, unit: str):
+    """The prompt label, info label and wall plot shared by the laser-wall views.
+
+    Args:
+        large: the patient-facing display (bigger text, no axes).
+        unit: axis unit shown to the therapist, "cm" or "degrees".
+
+    Returns:
+        (prompt QLabel, info QLabel, PlotWidget with locked aspect and labelled axes).
+    """
+    from PySide6 import QtCore, QtWidgets
+
+    prompt = QtWidgets.QLabel("Press Start to begin.")
+    prompt.setWordWrap(True)
+    prompt.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+    size = 34 if large else 20
+    prompt.setStyleSheet(f"font-size: {size}px; font-weight: bold; padding: 4px;")
+    # Room for two lines: a long prompt wraps instead of being cut off.
+    prompt.setMinimumHeight(int(2.6 * size) + 8)
+    info = QtWidgets.QLabel("")
+    info.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+    info.setStyleSheet(f"font-size: {22 if large else 14}px;")
+    plot = plot_widget()
+    plot.setAspectLocked(True)
+    item = plot.getPlotItem()
+    item.setLabel("bottom", f"← patient's left · {unit} · patient's right →")
+    item.setLabel("left", f"down · {unit} · up")
+    if large:
+        item.hideAxis("bottom")
+        item.hideAxis("left")
+    return prompt, info, plot
+
+
 def pen(colour, width: int = 1, style=None):
     import pyqtgraph as pg
 

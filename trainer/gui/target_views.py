@@ -35,23 +35,7 @@ class _DegreeWall(QtWidgets.QWidget):
         self.settings: dict = {}
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        self.prompt = QtWidgets.QLabel("Press Start to begin.")
-        self.prompt.setWordWrap(True)
-        self.prompt.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        size = 34 if large else 20
-        self.prompt.setStyleSheet(f"font-size: {size}px; font-weight: bold; padding: 4px;")
-        self.prompt.setMinimumHeight(int(2.6 * size) + 8)
-        self.info = QtWidgets.QLabel("")
-        self.info.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        self.info.setStyleSheet(f"font-size: {22 if large else 14}px;")
-        self.plot = style.plot_widget()
-        self.plot.setAspectLocked(True)
-        item = self.plot.getPlotItem()
-        item.setLabel("bottom", "← patient's left · degrees · patient's right →")
-        item.setLabel("left", "down · degrees · up")
-        if large:
-            item.hideAxis("bottom")
-            item.hideAxis("left")
+        self.prompt, self.info, self.plot = style.wall_header_and_plot(large, "degrees")
         h = self.HALF_RANGE_DEG
         self.plot.setXRange(-h, h, padding=0)
         self.plot.setYRange(-0.6 * h, 0.6 * h, padding=0)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtWidgets
 
 from cervitrack.signal import kinematics
 from cervitrack.trainer.gui import style
@@ -54,23 +54,7 @@ class WallView(QtWidgets.QWidget):
         self.trials: list[dict] = []
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        self.prompt = QtWidgets.QLabel("Press Start to begin.")
-        self.prompt.setWordWrap(True)
-        self.prompt.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        self.prompt.setStyleSheet(f"font-size: {34 if large else 20}px; font-weight: bold; padding: 4px;")
-        # Room for two lines: a long prompt wraps instead of being cut off.
-        self.prompt.setMinimumHeight(int(2.6 * (34 if large else 20)) + 8)
-        self.info = QtWidgets.QLabel("")
-        self.info.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        self.info.setStyleSheet(f"font-size: {22 if large else 14}px;")
-        self.plot = style.plot_widget()
-        self.plot.setAspectLocked(True)
-        item = self.plot.getPlotItem()
-        item.setLabel("bottom", "← patient's left · cm · patient's right →")
-        item.setLabel("left", "down · cm · up")
-        if large:
-            item.hideAxis("bottom")
-            item.hideAxis("left")
+        self.prompt, self.info, self.plot = style.wall_header_and_plot(large, "cm")
         self._ring_items: list = []
         self.trail = pg.PlotCurveItem(pen=style.pen(style.TRAIL))
         # The cursor is a plain ellipse moved with setPos (cheaper than a scatter's setData),
