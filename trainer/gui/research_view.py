@@ -1,7 +1,9 @@
 """The research view: live time series of head angles, gyro and accelerometer (selectable),
 with pause and zoom.
 
-Each group is a plot of three 1 px ``PlotCurveItem`` curves over the last ``window_s`` seconds.
+Each group is a plot of three 1 px curves over the last ``window_s`` seconds, drawn as
+:class:`~cervitrack.trainer.gui.scene_items.Polyline` items (painted by Qt without Python
+calls; the legend shows pyqtgraph sample curves that are not in the scene).
 The time axis is "seconds before the newest sample" on a fixed range, so the axes are not
 redrawn every frame (redrawing tick labels costs more than the curves). While paused the
 buffers keep filling but the plots hold still, and the mouse zooms and pans (wheel, drag);
@@ -14,7 +16,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from cervitrack.trainer.gui import style
+from cervitrack.trainer.gui import scene_items, style
 
 GROUPS = {
     "angles": ("Head angles (deg)", ("axial_deg", "flexion_deg", "lateral_deg"),
@@ -64,10 +66,11 @@ class ResearchView(QtWidgets.QWidget):
             legend = plot.getPlotItem().addLegend(offset=(-5, -5), colCount=3)
             legend.setBrush(pg.mkBrush(255, 255, 255, 200))
             self.curves[key] = []
+            legend.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
             for colour, name in zip(style.AXIS_COLOURS, names):
-                curve = pg.PlotCurveItem(pen=style.pen(colour))
-                plot.addItem(curve)
-                legend.addItem(curve, name)
+                curve = scene_items.Polyline(colour)
+                plot.addItem(curve.item)
+                legend.addItem(pg.PlotCurveItem(pen=style.pen(colour)), name)
                 self.curves[key].append(curve)
             plot.setXRange(-window_s, 0, padding=0)
             plot.getPlotItem().setLabel("bottom", "time before now (s)")
@@ -112,7 +115,7 @@ class ResearchView(QtWidgets.QWidget):
             if not self.checks[key].isChecked():
                 continue
             for curve, ch in zip(self.curves[key], channels):
-                curve.setData(t, block[idx[ch]], connect="finite")
+                curve.set_data(t, block[idx[ch]])
             missing = bool(np.isnan(block[idx[channels[0]], -1]))
             if missing != self._missing.get(key):
                 self._missing[key] = missing

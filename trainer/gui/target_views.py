@@ -19,7 +19,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from cervitrack.trainer.gui import style
+from cervitrack.trainer.gui import scene_items, style
+
+#: Items redrawn only when a run starts are cached as pixmaps (no Python paint per frame).
+CACHED = QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
 
 
 class _DegreeWall(QtWidgets.QWidget):
@@ -39,17 +42,16 @@ class _DegreeWall(QtWidgets.QWidget):
         h = self.HALF_RANGE_DEG
         self.plot.setXRange(-h, h, padding=0)
         self.plot.setYRange(-0.6 * h, 0.6 * h, padding=0)
-        for line in (pg.InfiniteLine(0, angle=90, pen=style.pen(style.RING)),
-                     pg.InfiniteLine(0, angle=0, pen=style.pen(style.RING))):
+        for line in scene_items.axis_lines(1e3, style.RING):
             self.plot.addItem(line)
-        self.trail = pg.PlotCurveItem(pen=style.pen(style.TRAIL))
+        self.trail = scene_items.Polyline(style.TRAIL)
         r_px = 11 if large else 8
         self.cursor = QtWidgets.QGraphicsEllipseItem(-r_px, -r_px, 2 * r_px, 2 * r_px)
         self.cursor.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
         self.cursor.setBrush(pg.mkBrush(style.CURSOR))
         self.cursor.setPen(style.pen((255, 255, 255)))
         self.cursor.setZValue(10)
-        self.plot.addItem(self.trail)
+        self.plot.addItem(self.trail.item)
         self.plot.addItem(self.cursor)
         layout.addWidget(self.prompt)
         layout.addWidget(self.info)
@@ -76,8 +78,7 @@ class _DegreeWall(QtWidgets.QWidget):
         return block[idx["t_s"]], x, y
 
     def _draw_cursor(self, x, y) -> bool:
-        finite = bool(len(x) and np.isfinite(x).all() and np.isfinite(y).all())
-        self.trail.setData(x, y, connect="all" if finite else "finite", skipFiniteCheck=finite)
+        self.trail.set_data(x, y)
         ok = bool(len(x) and np.isfinite(x[-1]) and np.isfinite(y[-1]))
         self.cursor.setVisible(ok)
         if ok:
@@ -91,6 +92,7 @@ class ButterflyView(_DegreeWall):
     def __init__(self, trail_s: float = 1.0, large: bool = False, parent=None) -> None:
         super().__init__(trail_s, large, parent)
         self.path = pg.PlotCurveItem(pen=style.pen((170, 200, 170)))
+        self.path.setCacheMode(CACHED)  # redrawn only when a run starts
         self.plot.addItem(self.path)
         self.path.setZValue(-1)
         self.target = QtWidgets.QGraphicsEllipseItem(-1, -1, 2, 2)
@@ -179,7 +181,10 @@ class TracingView(_DegreeWall):
         self.band.setZValue(-2)
         self.line = pg.PlotCurveItem(pen=style.pen(style.TARGET))
         self.line.setZValue(-1)
-        self.start = pg.ScatterPlotItem(size=16, brush=pg.mkBrush(style.TARGET), pen=None)
+        self.start = scene_items.marker("o", 16, style.TARGET, fill=style.TARGET)
+        self.start.setVisible(False)
+        for it in (self.band, self.line):
+            it.setCacheMode(CACHED)  # redrawn only when a run starts
         for it in (self.band, self.line, self.start):
             self.plot.addItem(it)
         self.pattern = None
@@ -189,7 +194,7 @@ class TracingView(_DegreeWall):
         self.pattern = None
         for it in (self.band, self.line):
             it.setData([], [])
-        self.start.setData([], [])
+        self.start.setVisible(False)
 
     def on_event(self, event: dict) -> None:
         super().on_event(event)
@@ -209,7 +214,8 @@ class TracingView(_DegreeWall):
             self.band.setPen(pen)
             self.band.setData(x, y)
             self.line.setData(x, y)
-            self.start.setData([x[0]], [y[0]])
+            self.start.setPos(float(x[0]), float(y[0]))
+            self.start.setVisible(True)
             self.info.setText(f"{event['target']['pattern']}: band ±{band_deg:g}°")
         elif event.get("kind") == "trial" and "error_count" in event and event.get("valid"):
             self.info.setText(f"{event['pattern']}: {event['time_s']:.1f} s, {event['error_count']} "

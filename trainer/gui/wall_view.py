@@ -18,7 +18,7 @@ import pyqtgraph as pg
 from PySide6 import QtWidgets
 
 from cervitrack.signal import kinematics
-from cervitrack.trainer.gui import style
+from cervitrack.trainer.gui import scene_items, style
 from cervitrack.trainer.prompts import DIRECTION_TEXT
 
 RING_DEG = (2.0, 4.5, 10.0, 20.0)
@@ -56,7 +56,7 @@ class WallView(QtWidgets.QWidget):
         layout.setContentsMargins(6, 6, 6, 6)
         self.prompt, self.info, self.plot = style.wall_header_and_plot(large, "cm")
         self._ring_items: list = []
-        self.trail = pg.PlotCurveItem(pen=style.pen(style.TRAIL))
+        self.trail = scene_items.Polyline(style.TRAIL)
         # The cursor is a plain ellipse moved with setPos (cheaper than a scatter's setData),
         # drawn at a fixed size in pixels whatever the zoom.
         r_px = 11 if large else 8
@@ -67,18 +67,17 @@ class WallView(QtWidgets.QWidget):
         self.cursor.setZValue(10)
         self.legend = self.plot.getPlotItem().addLegend(offset=(8, 8))
         self.legend.setBrush(pg.mkBrush(255, 255, 255, 220))
-        self.marks = {}
-        for direction, colour in style.DIRECTION_COLOURS.items():
-            item = pg.ScatterPlotItem(size=12, symbol="x", pen=style.pen(colour, 2), brush=pg.mkBrush(colour),
-                                      name=direction.replace("_", " "))
-            self.marks[direction] = item
-        self.invalid_marks = pg.ScatterPlotItem(size=12, symbol="x", pen=style.pen(style.INVALID, 2),
-                                                brush=pg.mkBrush(style.INVALID))
-        self.last_mark = pg.ScatterPlotItem(size=26, symbol="o", pen=style.pen(style.FOREGROUND, 1),
-                                            brush=pg.mkBrush(0, 0, 0, 0))
+        self.legend.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        #: Legend samples, one per direction (not in the scene: the marks are plain Qt items).
+        self.legend_samples = {
+            direction: pg.ScatterPlotItem(size=12, symbol="x", pen=style.pen(colour, 2),
+                                          brush=pg.mkBrush(colour))
+            for direction, colour in style.DIRECTION_COLOURS.items()}
+        #: The relocation marks drawn: (direction or None for invalid trials, item).
+        self.marks: list[tuple[str | None, QtWidgets.QGraphicsItem]] = []
         self.closed_text = pg.TextItem("Eyes closed", color=(90, 90, 90), anchor=(0.5, 0.5))
         self.closed_text.setVisible(False)
-        for it in (self.trail, self.invalid_marks, self.last_mark, self.cursor, self.closed_text):
+        for it in (self.trail.item, self.cursor, self.closed_text):
             self.plot.addItem(it)
         self._legend_shown: set = set()
         layout.addWidget(self.prompt)
@@ -100,13 +99,12 @@ class WallView(QtWidgets.QWidget):
             circle = QtWidgets.QGraphicsEllipseItem(-r_cm, -r_cm, 2 * r_cm, 2 * r_cm)
             circle.setPen(style.pen(colour))
             self.plot.addItem(circle)
-            label = pg.TextItem(f"{ring_deg:g}° · {r_cm:.1f} cm", color=colour, anchor=(0, 1))
-            label.setPos(r_cm * np.cos(np.radians(45)), r_cm * np.sin(np.radians(45)))
+            label = scene_items.label(f"{ring_deg:g}° · {r_cm:.1f} cm", colour,
+                                      r_cm * np.cos(np.radians(45)), r_cm * np.sin(np.radians(45)))
             self.plot.addItem(label)
             self._ring_items += [circle, label]
         half = float(kinematics.deg_to_cm(22.0, d))
-        for line in (pg.InfiniteLine(0, angle=90, pen=style.pen(style.RING)),
-                     pg.InfiniteLine(0, angle=0, pen=style.pen(style.RING))):
+        for line in scene_items.axis_lines(2 * half, style.RING):
             self.plot.addItem(line)
             self._ring_items.append(line)
         self.plot.setXRange(-half, half, padding=0)
@@ -155,24 +153,28 @@ class WallView(QtWidgets.QWidget):
     def _draw_marks(self) -> None:
         """Relocation marks, one colour per direction (legend only for directions seen);
         invalid trials in grey; the newest circled."""
+        for _, item in self.marks:
+            self.plot.removeItem(item)
+        self.marks = []
         shown = [t for t in self.trials if "error_deg" in t and "direction" in t]
-        for direction, item in self.marks.items():
-            pos = [mark_position_cm(t["error_deg"], self.distance_cm) for t in shown
-                   if t["direction"] == direction and t["valid"]]
-            if pos and direction not in self._legend_shown:
-                self.plot.addItem(item)
-                self._legend_shown.add(direction)
-            elif not pos and direction in self._legend_shown:
-                self.plot.removeItem(item)
-                self._legend_shown.discard(direction)
-            item.setData([p[0] for p in pos], [p[1] for p in pos])
-        bad = [mark_position_cm(t["error_deg"], self.distance_cm) for t in shown if not t["valid"]]
-        self.invalid_marks.setData([p[0] for p in bad], [p[1] for p in bad])
+        for t in shown:
+            x, y = mark_position_cm(t["error_deg"], self.distance_cm)
+            direction = t["direction"] if t["valid"] else None
+            colour = style.DIRECTION_COLOURS.get(direction, style.INVALID)
+            self.marks.append((direction, scene_items.marker("x", 12, colour, 2, x, y, z=5)))
         if shown:
             x, y = mark_position_cm(shown[-1]["error_deg"], self.distance_cm)
-            self.last_mark.setData([x], [y])
-        else:
-            self.last_mark.setData([], [])
+            self.marks.append(("newest", scene_items.marker("o", 26, style.FOREGROUND, 1, x, y, z=5)))
+        for _, item in self.marks:
+            self.plot.addItem(item)
+        seen = {direction for direction, _ in self.marks}
+        for direction, sample in self.legend_samples.items():
+            if direction in seen and direction not in self._legend_shown:
+                self.legend.addItem(sample, direction.replace("_", " "))
+                self._legend_shown.add(direction)
+            elif direction not in seen and direction in self._legend_shown:
+                self.legend.removeItem(sample)
+                self._legend_shown.discard(direction)
 
     # ------------------------------------------------------------------ frame
     def refresh(self, feed, count: int) -> None:
@@ -189,9 +191,7 @@ class WallView(QtWidgets.QWidget):
         v = block[feed.ring.index["wall_v"]]
         x = -self.distance_cm * u
         y = self.distance_cm * v
-        finite = bool(np.isfinite(x).all() and np.isfinite(y).all())
-        # All-finite data takes pyqtgraph's fast path; NaN (before calibration) breaks the line.
-        self.trail.setData(x, y, connect="all" if finite else "finite", skipFiniteCheck=finite)
+        self.trail.set_data(x, y)
         if len(x) and np.isfinite(x[-1]) and np.isfinite(y[-1]):
             self.cursor.setPos(float(x[-1]), float(y[-1]))
         else:
