@@ -42,7 +42,6 @@ def start(qapp, test):
     window.resize(900, 700)
     window.show()
     window.connect_device("sim")
-    window.timer.stop()
     window.start_test(test)
     window.show_tab("test")
     return window

@@ -1,9 +1,11 @@
 """The application window: device, calibration, test, results, research and settings tabs,
-the display timer, keyboard shortcuts and the patient display.
+the frame clock, keyboard shortcuts and the patient display.
 
-The window is a thin consumer: :meth:`AppWindow.tick`, run by a QTimer at the display rate,
-drains the feed's events, then redraws only the visible view from ring-buffer views. It never
-touches the pipeline or the engine; it sends commands to the worker.
+The window is a thin consumer: :meth:`AppWindow.tick`, run by the
+:class:`~cervitrack.trainer.gui.frame_clock.FrameClock` when the pipeline thread publishes new
+samples (at most at the display rate), drains the feed's events, then redraws only the
+visible view from ring-buffer views. It never touches the pipeline or the engine; it sends
+commands to the worker.
 
 Keyboard: Space marks a relocation, R re-zeroes (re-captures the neutral), Esc stops the test,
 F toggles fullscreen (of the patient display when it is open).
@@ -18,6 +20,7 @@ from PySide6 import QtCore, QtWidgets
 from cervitrack.trainer.gui import style
 from cervitrack.trainer.gui.calibration_view import CalibrationView
 from cervitrack.trainer.gui.device_view import DeviceView
+from cervitrack.trainer.gui.frame_clock import FrameClock
 from cervitrack.trainer.gui.patient_window import PatientWindow, make_test_views
 from cervitrack.trainer.gui.research_view import ResearchView
 from cervitrack.trainer.gui.results_view import ResultsView
@@ -37,6 +40,9 @@ class AppSettings:
         audio: play audio cues in eyes-closed tests.
         research_window_s: time window of the research plots, s.
         follow: switch tabs to follow the test (calibration → test → results).
+        frame_schedule: "data" (draw when new samples are published, at most at display_hz)
+            or "timer" (a free-running display timer); see
+            :mod:`cervitrack.trainer.gui.frame_clock`.
     """
 
     display_hz: float = 60.0
@@ -46,6 +52,7 @@ class AppSettings:
     audio: bool = True
     research_window_s: float = 10.0
     follow: bool = True
+    frame_schedule: str = "data"
 
 
 class AppWindow(QtWidgets.QMainWindow):
@@ -119,9 +126,7 @@ class AppWindow(QtWidgets.QMainWindow):
         self.status_label = QtWidgets.QLabel("")
         self.statusBar().addWidget(self.status_label, 1)
         self._shortcuts()
-        self.timer = QtCore.QTimer(self)
-        self.timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
-        self.timer.timeout.connect(self.tick)
+        self.frame_clock = FrameClock(1.0 / settings.display_hz, self.tick, settings.frame_schedule, parent=self)
         self.resize(1200, 860)
         self._set_running(False)
 
@@ -219,13 +224,15 @@ class AppWindow(QtWidgets.QMainWindow):
             self.device_view.show_message(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
             return
         self.device_view.show_message("")
-        if self.threaded:
-            self.worker.start()
         self.device_view.set_connected(True)
         self._set_running(False)
-        self.timer.start(max(1, round(1000.0 / self.settings.display_hz)))
+        if self.threaded:  # otherwise the caller steps the worker and draws the frames
+            self.worker.on_publish = self.frame_clock.notify
+            self.worker.start()
+            self.frame_clock.start()
 
     def disconnect_device(self) -> None:
+        self.frame_clock.stop()
         if self.worker is not None:
             self.worker.stop()
             self.device_view.refresh(self.worker.feed, self.worker.feed.ring.count)
@@ -404,7 +411,7 @@ class AppWindow(QtWidgets.QMainWindow):
                 f"test: {feed.state.get('test') or '–'} ({feed.state.get('phase')})")
 
     def closeEvent(self, event) -> None:
-        self.timer.stop()
+        self.frame_clock.stop()
         QtWidgets.QApplication.instance().removeEventFilter(self)
         if self.patient_window is not None:
             self.patient_window.close()

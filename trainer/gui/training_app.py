@@ -150,7 +150,7 @@ def run_training_gui(device: str, store, patient: str, today: str, sim_config: S
                      protocol: str | None = None, plan_for_session=None) -> int:
     """Open the training window on the display and run until it is closed."""
     from cervitrack.trainer import paths
-    from cervitrack.trainer.gui.application import qt_app, tune_threads
+    from cervitrack.trainer.gui.application import freeze_heap, qt_app, tune_threads
     from cervitrack.trainer.gui.audio import AudioCues, default_player
 
     app = qt_app()
@@ -160,6 +160,7 @@ def run_training_gui(device: str, store, patient: str, today: str, sim_config: S
     window = open_training_window(device, store, patient, today, sim_config, protocol, plan_for_session, audio)
     window.on_finished = lambda record: store_clinical(device, window, record)
     window.show()
+    freeze_heap()
     window.worker.start()
     window.timer.start(int(FRAME_S * 1000))
     app.exec()

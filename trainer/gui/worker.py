@@ -90,6 +90,9 @@ class PipelineWorker:
         #: One Euro filter of the wall cursor (None: raw); reset when the reference changes.
         self.cursor_filter = OneEuroFilter(OneEuroParams()) if smooth_cursor else None
         self.wall_t0 = None
+        #: Called (in the pipeline thread) after a step that published samples or events,
+        #: e.g. the window's FrameClock.notify; None: nobody is told.
+        self.on_publish = None
         self.save_calibrations = save_calibrations
         self.device_id = getattr(source, "device_id", None)
         self.saved_calibration = bool(save_calibrations and self.device_id
@@ -230,6 +233,8 @@ class PipelineWorker:
         if engine is not None:
             self._publish_engine(engine)
         self._publish_status()
+        if self.on_publish is not None and (len(pose) or self.feed.events):
+            self.on_publish()
 
     def _keep_recent(self, pose) -> None:
         t = np.concatenate([self._recent_t, pose.t_s])
@@ -284,8 +289,11 @@ class PipelineWorker:
 
     def _run(self) -> None:
         next_arrival = getattr(self.source, "next_arrival_s", None)
+        prefetch = getattr(self.source, "prefetch", None)
         while not self._stop.is_set():
             self.step_to(self.now_s() if self.source.simulated else time.monotonic())
+            if prefetch is not None:
+                prefetch(self.now_s())
             wait_s = 0.0 if getattr(self.source, "blocking", False) else self.poll_s
             if next_arrival is not None:
                 # Sleep until the next item arrives (at most max_wait_s, so that commands from
