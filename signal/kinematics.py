@@ -106,6 +106,25 @@ def rotvec_deg(q_neutral_head) -> np.ndarray:
     return np.degrees(quat.to_rotvec(q_neutral_head))
 
 
+def anterior_axis(q_neutral_head) -> np.ndarray:
+    """The head's anterior (x) axis in neutral axes: R(q)·[1, 0, 0], the first column of the
+    rotation matrix, as a (3, N) array (components fx, fy, fz).
+
+    Closed form, homogeneous in q (no normalisation needed):
+    [w² + x² − y² − z², 2(xy + wz), 2(xz − wy)] / |q|². It replaces
+    ``quat.rotate(q, [1, 0, 0])`` on the live path, where building a scipy Rotation for a
+    chunk of 4-8 samples cost ~70 µs of the ~110 µs of this function (cProfile of the
+    400 Hz live chain); tests check it against scipy.
+
+    Args:
+        q_neutral_head: (4,) or (N, 4) head rotation relative to neutral, scalar first.
+    """
+    q = np.atleast_2d(np.asarray(q_neutral_head, dtype=np.float64))
+    w, x, y, z = q.T
+    ww, xx, yy, zz = w * w, x * x, y * y, z * z
+    return np.stack([ww + xx - yy - zz, 2.0 * (x * y + w * z), 2.0 * (x * z - w * y)]) / (ww + xx + yy + zz)
+
+
 def laser_point(q_neutral_head, distance_cm: float = 90.0) -> dict[str, np.ndarray]:
     """Where a head-fixed laser along the anterior axis hits a wall facing the neutral head.
 
@@ -118,9 +137,7 @@ def laser_point(q_neutral_head, distance_cm: float = 90.0) -> dict[str, np.ndarr
         dict with ``x_cm``, ``y_cm``, ``x_deg``, ``y_deg`` and ``pointing_deg`` (angle between the
         neutral and current anterior axes, blind to roll about that axis).
     """
-    forward = quat.rotate(q_neutral_head, np.array([1.0, 0.0, 0.0]))
-    forward = np.atleast_2d(forward)
-    fx, fy, fz = forward[:, 0], forward[:, 1], forward[:, 2]
+    fx, fy, fz = anterior_axis(q_neutral_head)
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.where(fx > 1e-9, distance_cm / fx, np.nan)
     x_cm, y_cm = fy * scale, fz * scale

@@ -99,6 +99,14 @@ def test_laser_point_of_a_pure_turn_and_nod():
     assert down["y_deg"] == pytest.approx(-10.0)
 
 
+def test_anterior_axis_closed_form_equals_scipys_rotation():
+    rng = np.random.default_rng(4)
+    q = rng.standard_normal((50, 4))  # not normalised: the closed form is homogeneous
+    expected = quat.rotate(q / np.linalg.norm(q, axis=1, keepdims=True), np.array([1.0, 0.0, 0.0]))
+    np.testing.assert_allclose(kinematics.anterior_axis(q).T, expected, atol=1e-12)
+    np.testing.assert_allclose(kinematics.anterior_axis(q[0])[:, 0], expected[0], atol=1e-12)
+
+
 def test_laser_is_blind_to_lateral_flexion_and_misses_the_wall_behind():
     tilt = kinematics.laser_point(kinematics.pose_from_angles_deg(0.0, 0.0, 15.0))
     assert tilt["pointing_deg"] == pytest.approx(0.0, abs=1e-9)

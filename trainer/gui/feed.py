@@ -64,7 +64,7 @@ def pose_channels(pose, calibration=None, q_world_head_ref=None) -> dict[str, np
     out = {"t_s": pose.t_s, "t_host_s": s.t_host_s, "speed_deg_s": pose.speed_deg_s,
            "still": pose.still.astype(np.float64)}
     if pose.q_neutral_head is not None:
-        angles = kinematics.head_angles_deg(pose.q_neutral_head)
+        angles = pose.angles_deg()
         for k in ("axial", "flexion", "lateral", "global"):
             out[f"{k}_deg"] = angles[k]
         q_ref_head = pose.q_neutral_head
