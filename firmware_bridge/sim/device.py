@@ -74,24 +74,37 @@ class SimulatedHeadset:
 
     def advance(self, until_s: float) -> list:
         """Sample up to true time ``until_s`` and return the items arrived by then."""
-        k_need = int(np.floor(until_s / self.period_true_s)) + 1
-        k_end = int(np.floor((until_s + self.LOOKAHEAD_S) / self.period_true_s)) + 1
-        if k_need > self._next_k:
-            k = np.arange(self._next_k, k_end)
-            self._next_k = k_end
-            t_true = k * self.period_true_s
-            reading = self.imu.read(self.head, t_true)
-            self._truth_parts.append((k, t_true, reading["q_world_head"]))
-            if self.keep_truth_s is not None:
-                horizon = t_true[-1] - self.keep_truth_s
-                self._truth_parts = [p for p in self._truth_parts if p[1][-1] >= horizon]
-            self._truth_cache = None
-            t_dev_us = np.rint((self.cfg.sensor.clock_offset_s + k / self.rate_hz) * 1e6)
-            frames = reference.encode_samples(
-                k, t_dev_us.astype(np.int64), reading["quat_wxyz"],
-                reading.get("gyr_rad_s"), reading.get("acc_m_s2"), status=3)
-            self.link.send(frames, self.frame_size, t_true)
+        if int(np.floor(until_s / self.period_true_s)) + 1 > self._next_k:
+            self._generate(until_s)
         return self.link.receive(until_s)
+
+    def prefetch(self, now_s: float) -> None:
+        """Sample ahead while the reader is idle: when less than half of LOOKAHEAD_S is left
+        beyond ``now_s``, generate up to ``now_s + LOOKAHEAD_S`` (never further ahead than
+        :meth:`advance` would, so prompts are handled the same). A real-time reader calls it
+        between reads, so that generating a block (1-3 ms) does not delay the next read,
+        as a real device's bytes do not wait for the host."""
+        if self._next_k * self.period_true_s < now_s + self.LOOKAHEAD_S / 2:
+            self._generate(now_s)
+
+    def _generate(self, until_s: float) -> None:
+        k_end = int(np.floor((until_s + self.LOOKAHEAD_S) / self.period_true_s)) + 1
+        if k_end <= self._next_k:
+            return
+        k = np.arange(self._next_k, k_end)
+        self._next_k = k_end
+        t_true = k * self.period_true_s
+        reading = self.imu.read(self.head, t_true)
+        self._truth_parts.append((k, t_true, reading["q_world_head"]))
+        if self.keep_truth_s is not None:
+            horizon = t_true[-1] - self.keep_truth_s
+            self._truth_parts = [p for p in self._truth_parts if p[1][-1] >= horizon]
+        self._truth_cache = None
+        t_dev_us = np.rint((self.cfg.sensor.clock_offset_s + k / self.rate_hz) * 1e6)
+        frames = reference.encode_samples(
+            k, t_dev_us.astype(np.int64), reading["quat_wxyz"],
+            reading.get("gyr_rad_s"), reading.get("acc_m_s2"), status=3)
+        self.link.send(frames, self.frame_size, t_true)
 
     @property
     def truth(self) -> Truth:

@@ -13,7 +13,9 @@ A source has:
   where the device reports it, ``battery_pct``;
 - ``on_prompt(prompt, t_s)``: the simulated patient hears the prompt (no-op for real devices);
 - optionally ``next_arrival_s()``: when the next item arrives, so the worker sleeps until then
-  (a simulated link knows; real transports wake the worker by polling).
+  (a simulated link knows; real transports wake the worker by polling);
+- optionally ``prefetch(now_s)``: work the source can do ahead while the worker is idle (the
+  simulator samples ahead, so that its own cost does not land between arrival and display).
 """
 
 from __future__ import annotations
@@ -57,6 +59,12 @@ class SimSource:
 
     def read(self, until_s: float) -> list:
         return self.device.advance(until_s) if self._open else []
+
+    def prefetch(self, now_s: float) -> None:
+        """Simulate ahead while the reader is idle (real-time mode; see
+        :meth:`~cervitrack.firmware_bridge.sim.device.SimulatedHeadset.prefetch`)."""
+        if self._open:
+            self.device.prefetch(now_s)
 
     def next_arrival_s(self) -> float:
         """Simulated time at which the next item arrives (inf: none queued yet)."""
