@@ -14,11 +14,12 @@
    simulated link's arrival time, mapped to the wall clock) to the end of the first frame
    that drew it; ``arrival_to_ring_ms_*`` is the pipeline thread's share (arrival to
    publication in the ring buffer), ``ring_to_frame_ms_*`` the wait from publication to the
-   start of the frame that drew it. Each figure is measured for both frame schedules on the
-   same simulated data (``--schedules``): "data" (the application's: a frame as soon as
-   samples are published, at most one per display period) and "timer" (a free-running 60 Hz
-   timer, the usual design, as the peer). The research view (9 curves, 10 s each) is
-   measured the same way.
+   start of the frame that drew it. Each figure is measured for both frame schedules of
+   :mod:`cervitrack.trainer.gui.frame_clock` on the same simulated data (``--schedules``):
+   "fixed" (the application's default: frames on a 60 Hz grid) and "data" (a frame as soon as
+   samples are published, at most one per display period). ``--interval-ms`` sets the
+   simulated link's connection interval (15 ms: one notification per event at 400 Hz; 30 ms:
+   two). The research view (9 curves, 10 s each) is measured the same way.
 2. **Memory over a long session** (simulated time, as fast as possible): back-to-back JPE
    tests for ``--session-min`` simulated minutes, one frame drawn per 0.25 s of simulated
    time; RSS from /proc/self/statm after every simulated minute. Growth is measured from the
@@ -235,8 +236,8 @@ def main() -> None:
     ap.add_argument("--switch-interval-ms", type=float, default=None,
                     help="Python's thread switch interval, ms (default: the application's, 1 ms)")
     ap.add_argument("--parts", default="frames,memory", help="what to measure: frames, memory or both")
-    ap.add_argument("--schedules", default="data,timer",
-                    help="frame schedules to compare (the application's default, data, first)")
+    ap.add_argument("--schedules", default="fixed,data",
+                    help="frame schedules to compare (the application's default, fixed, first)")
     args = ap.parse_args()
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["bench"])
     if args.switch_interval_ms is not None:

@@ -1,15 +1,24 @@
-"""When the application draws a frame: as soon as new samples are published, at most once per
-display period (the "data" schedule), or on a free-running display timer (the "timer"
-schedule).
+"""When the application draws a frame.
 
-Why the data schedule: with a free-running timer a published sample waits for the next tick,
-anywhere within a display period, before it is drawn; at 60 Hz that alone is up to 16.7 ms.
-Driven by the data, a frame starts when the pipeline thread publishes, or, if the last frame
-was less than a period ago, as soon as the period has passed. The frame then also runs while
-the pipeline thread is idle, so the two threads do not contend for the GIL during the frame.
-Without data (disconnected, reconnecting), frames continue at :data:`IDLE_PERIOD_S` so that the
-device status and messages stay current. ``bench/gui.py`` measures both schedules on the same
-data (frame time and sample-to-screen latency).
+Two schedules, both at most one frame per display period:
+
+- ``fixed`` (the default): frames on a fixed grid at exactly the display rate. Qt timers count
+  whole milliseconds, so a plain 60 Hz QTimer runs at 1/17 ms (58.8 Hz); here each frame
+  re-arms a single-shot timer for the next slot of the grid, so the timer's rounding and
+  lateness do not accumulate and the frames average the display rate. A published sample
+  waits for the next slot, up to one period.
+- ``data``: a frame as soon as the pipeline thread publishes, unless the last frame was less
+  than a period ago; then at the next slot of the last frame's grid. Without data
+  (disconnected, reconnecting), frames continue at :data:`IDLE_PERIOD_S` so that the device
+  status and messages stay current.
+
+What ``bench/gui.py`` measured (same simulated data, offscreen, 60 Hz, 400 Hz input;
+docs/gui.md has the figures): with one notification per 15 ms connection event both give the
+same latency; with 30 ms events the data schedule draws most samples within ~3 ms (median)
+instead of ~9 ms, but when an event brings two notifications a millisecond apart the first
+takes the frame and the second waits a whole period, so its 95th percentile is worse than the
+fixed grid's. The fixed grid's latency does not depend on how the link bunches the data, so
+it is the default.
 
 Display timing uses the wall clock (``time.perf_counter``); the samples' own times are never
 touched here.
@@ -22,9 +31,9 @@ import time
 
 from PySide6 import QtCore
 
-#: Frame period without new data, s (device status and messages only).
+#: Frame period without new data in the data schedule, s (device status and messages only).
 IDLE_PERIOD_S = 0.1
-SCHEDULES = ("data", "timer")
+SCHEDULES = ("fixed", "data")
 
 
 def frame_delay_s(now_s: float, last_frame_s: float, period_s: float) -> float:
@@ -32,7 +41,7 @@ def frame_delay_s(now_s: float, last_frame_s: float, period_s: float) -> float:
 
     Args:
         now_s: the wall clock now, s.
-        last_frame_s: when the last frame started, s (``-inf`` before the first frame).
+        last_frame_s: the slot of the last frame, s (``-inf`` before the first frame).
         period_s: the display period, s (frames start at least this far apart).
     """
     return max(0.0, last_frame_s + period_s - now_s)
@@ -40,9 +49,8 @@ def frame_delay_s(now_s: float, last_frame_s: float, period_s: float) -> float:
 
 def timer_ms(delay_s: float) -> int:
     """A QTimer interval for ``delay_s``: whole milliseconds (Qt timers count whole ms),
-    rounded to the nearest, at least 1 ms. Frames then start at least the display period
-    minus 0.5 ms apart and average the display rate (rounding up would lower it to 1/17 ms,
-    59 Hz at 60 Hz, and add 0.5 ms to every deferred frame's wait)."""
+    rounded to the nearest, at least 1 ms. A frame then starts within about half a
+    millisecond of its slot; the slots themselves are exactly a period apart."""
     return max(1, round(delay_s * 1e3))
 
 
@@ -52,7 +60,7 @@ class FrameClock(QtCore.QObject):
     Args:
         period_s: the display period, s (1/60 for a 60 Hz display).
         draw: the frame (no arguments); may be replaced later (benchmarks wrap it).
-        schedule: "data" (frames follow :meth:`notify`) or "timer" (a free-running timer).
+        schedule: "fixed" or "data" (see the module docstring).
         idle_period_s: frame period when no data arrives (data schedule), s.
 
     :meth:`notify` may be called from any thread (the pipeline thread calls it after it has
@@ -61,7 +69,7 @@ class FrameClock(QtCore.QObject):
 
     _data_ready = QtCore.Signal()
 
-    def __init__(self, period_s: float, draw, schedule: str = "data",
+    def __init__(self, period_s: float, draw, schedule: str = "fixed",
                  idle_period_s: float = IDLE_PERIOD_S, parent=None) -> None:
         super().__init__(parent)
         if schedule not in SCHEDULES:
@@ -73,13 +81,16 @@ class FrameClock(QtCore.QObject):
         self.schedule = schedule
         self.idle_period_s = float(idle_period_s)
         self.frames = 0
+        #: The slot of the last frame (its start, or the grid time it was due at), s.
         self.last_frame_s = -math.inf
         self.running = False
         self._pending = False
         self._notified = False
         self._drawing = False
-        self._periodic = self._timer(self._on_periodic, single_shot=False)
-        self._deferred = self._timer(self._on_deferred, single_shot=True)
+        self._due_s = -math.inf
+        self._last_start_s = -math.inf
+        self._slot = self._timer(self._on_slot, single_shot=True)
+        self._idle = self._timer(self._on_idle, single_shot=False)
         self._data_ready.connect(self._on_data, QtCore.Qt.ConnectionType.QueuedConnection)
 
     def _timer(self, slot, single_shot: bool) -> QtCore.QTimer:
@@ -92,13 +103,15 @@ class FrameClock(QtCore.QObject):
     # ------------------------------------------------------------------ control (GUI thread)
     def start(self) -> None:
         self.running = True
-        period = self.period_s if self.schedule == "timer" else self.idle_period_s
-        self._periodic.start(max(1, round(period * 1e3)))
+        if self.schedule == "fixed":
+            self._arm(time.perf_counter() + self.period_s)
+        else:
+            self._idle.start(max(1, round(self.idle_period_s * 1e3)))
 
     def stop(self) -> None:
         self.running = False
-        self._periodic.stop()
-        self._deferred.stop()
+        self._slot.stop()
+        self._idle.stop()
         self._pending = False
 
     # ------------------------------------------------------------------ any thread
@@ -109,42 +122,58 @@ class FrameClock(QtCore.QObject):
             self._data_ready.emit()
 
     # ------------------------------------------------------------------ GUI thread
+    def _arm(self, due_s: float) -> None:
+        """Start the single-shot timer for a frame due at wall time ``due_s`` (a slot of the
+        grid; when the last frame started so late that the slot is less than half a period
+        after it, the next slot: two frames in one display refresh would waste one)."""
+        while due_s < self._last_start_s + self.period_s / 2:
+            due_s += self.period_s
+        self._due_s = due_s
+        self._slot.start(timer_ms(due_s - time.perf_counter()))
+
+    def _on_slot(self) -> None:
+        if not self.running:
+            return
+        if self.schedule == "fixed":
+            self._frame(self._due_s)
+            self._arm(self.last_frame_s + self.period_s)
+        elif self._pending:
+            self._frame(self._due_s)
+
     def _on_data(self) -> None:
         self._notified = False
         if not self.running or self.schedule != "data":
             return
         self._pending = True
-        if self._deferred.isActive():
+        if self._slot.isActive():
             return
-        delay = frame_delay_s(time.perf_counter(), self.last_frame_s, self.period_s)
-        if delay <= 0.0:
+        if frame_delay_s(time.perf_counter(), self.last_frame_s, self.period_s) <= 0.0:
             self._frame()
         else:
-            self._deferred.start(timer_ms(delay))
+            self._arm(self.last_frame_s + self.period_s)
 
-    def _on_deferred(self) -> None:
-        if self.running and self._pending:
+    def _on_idle(self) -> None:
+        if self.running and time.perf_counter() - self.last_frame_s >= self.idle_period_s:
             self._frame()
 
-    def _on_periodic(self) -> None:
-        if not self.running:
-            return
-        if self.schedule == "timer" or time.perf_counter() - self.last_frame_s >= self.idle_period_s:
-            self._frame()
-
-    def _frame(self) -> None:
+    def _frame(self, due_s: float | None = None) -> None:
+        """Draw a frame; ``due_s``: the grid slot it was due at. A frame within a period of
+        its slot keeps the grid (the whole-millisecond timer's error, early or late, does not
+        accumulate); one further off, or a frame on data, starts a new grid now."""
         if self._drawing:  # a nested event loop inside the frame (a dialog, processEvents)
             self._pending = True
             return
-        self.last_frame_s = time.perf_counter()
+        now = time.perf_counter()
+        self._last_start_s = now
+        self.last_frame_s = due_s if due_s is not None and abs(now - due_s) < self.period_s else now
         self._pending = False
-        self._deferred.stop()
+        if self.schedule == "data":
+            self._slot.stop()
         self.frames += 1
         self._drawing = True
         try:
             self.draw()
         finally:
             self._drawing = False
-        if self._pending and self.schedule == "data" and not self._deferred.isActive():
-            delay = frame_delay_s(time.perf_counter(), self.last_frame_s, self.period_s)
-            self._deferred.start(timer_ms(delay))
+        if self._pending and self.schedule == "data" and not self._slot.isActive():
+            self._arm(self.last_frame_s + self.period_s)

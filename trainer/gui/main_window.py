@@ -2,8 +2,7 @@
 the frame clock, keyboard shortcuts and the patient display.
 
 The window is a thin consumer: :meth:`AppWindow.tick`, run by the
-:class:`~cervitrack.trainer.gui.frame_clock.FrameClock` when the pipeline thread publishes new
-samples (at most at the display rate), drains the feed's events, then redraws only the
+:class:`~cervitrack.trainer.gui.frame_clock.FrameClock` at the display rate, drains the feed's events, then redraws only the
 visible view from ring-buffer views. It never touches the pipeline or the engine; it sends
 commands to the worker.
 
@@ -40,8 +39,8 @@ class AppSettings:
         audio: play audio cues in eyes-closed tests.
         research_window_s: time window of the research plots, s.
         follow: switch tabs to follow the test (calibration → test → results).
-        frame_schedule: "data" (draw when new samples are published, at most at display_hz)
-            or "timer" (a free-running display timer); see
+        frame_schedule: "fixed" (frames on a fixed grid at display_hz) or "data" (a frame when
+            new samples are published, at most at display_hz); see
             :mod:`cervitrack.trainer.gui.frame_clock`.
     """
 
@@ -52,7 +51,7 @@ class AppSettings:
     audio: bool = True
     research_window_s: float = 10.0
     follow: bool = True
-    frame_schedule: str = "data"
+    frame_schedule: str = "fixed"
 
 
 class AppWindow(QtWidgets.QMainWindow):
