@@ -63,7 +63,7 @@ def test_data_from_another_thread_draws_frames_at_most_once_per_period(qapp):
     assert len(starts) >= 15  # ~30 at 60 Hz; a loaded machine draws fewer, never more
     # Frames start at least a period after the last one, or on the next slot of its grid
     # (whole-millisecond timers: about 0.5 ms off), never in the same half period.
-    assert gaps_s.min() >= PERIOD_S / 2
+    assert gaps_s.min() >= PERIOD_S / 2 - 0.001  # whole-millisecond timers: 0.5 ms early at most
     assert np.median(gaps_s) >= PERIOD_S - 0.001
     assert gaps_s.mean() >= PERIOD_S - 0.0005
 
@@ -90,7 +90,7 @@ def test_the_fixed_schedule_averages_exactly_the_display_rate_and_ignores_data(q
     gaps_s = np.diff(starts)
     # A plain QTimer(17 ms) would average 17 ms (58.8 Hz); the grid keeps 16.67 ms.
     assert np.median(gaps_s) == pytest.approx(PERIOD_S, abs=0.0011)
-    assert gaps_s.min() >= PERIOD_S / 2  # a late frame's successor skips to the next slot
+    assert gaps_s.min() >= PERIOD_S / 2 - 0.001  # a late frame's successor skips to the next slot
     assert gaps_s.mean() >= PERIOD_S - 0.0005  # never faster than the display on average
     if np.percentile(gaps_s, 90) < PERIOD_S + 0.002:  # not starved of CPU: the mean holds too
         assert gaps_s.mean() == pytest.approx(PERIOD_S, abs=0.0003)

@@ -147,7 +147,11 @@ class FrameClock(QtCore.QObject):
         self._pending = True
         if self._slot.isActive():
             return
-        if frame_delay_s(time.perf_counter(), self.last_frame_s, self.period_s) <= 0.0:
+        now = time.perf_counter()
+        # Now if a period has passed since the last slot and half a period since the last frame
+        # really started (a late frame keeps its slot); else at the next slot (see _arm).
+        if frame_delay_s(now, self.last_frame_s, self.period_s) <= 0.0 and \
+                now >= self._last_start_s + self.period_s / 2:
             self._frame()
         else:
             self._arm(self.last_frame_s + self.period_s)
