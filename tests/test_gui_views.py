@@ -215,30 +215,6 @@ def test_research_view_pause_holds_the_plot_and_allows_zoom(qapp):
     window.close()
 
 
-def test_research_view_draws_two_points_per_pixel_live_and_every_sample_paused(qapp):
-    fast = config_from_dict({"sensor": {"output": "raw", "rate_hz": 400.0}})
-    window = make_window(fast, settings=AppSettings(follow=False, research_window_s=10.0),
-                         threaded=False, player=RecordingPlayer())
-    window.resize(700, 600)
-    window.show()
-    window.connect_device("sim")
-    window.show_tab("research")
-    drive(window, 330)  # 11 s: the 10 s window is full (4 000 samples)
-    view = window.research_view
-    columns = int(view.plots["gyro"].getViewBox().width())
-    x, y = view.curves["gyro"][2].getData()
-    assert 0 < columns < 1000 and len(x) <= 2 * columns < 4000
-    feed = window.worker.feed
-    z = feed.ring.channel("gyr_z_deg_s", feed.samples_for(10.0))
-    # The decimated curve spans what was measured, peaks included.
-    assert np.nanmax(y) == pytest.approx(np.nanmax(z), abs=1e-9)
-    assert np.nanmin(y) == pytest.approx(np.nanmin(z), abs=1e-9)
-    view.toggle_pause()
-    x, y = view.curves["gyro"][2].getData()
-    assert len(x) >= 3990  # every sample of the window, for zooming in
-    window.close()
-
-
 def test_keyboard_space_marks_r_rezeroes_esc_stops_f_fullscreen(qapp):
     window = make_window(trials_per_direction=1, settings=AppSettings(follow=False),
                          threaded=False, player=RecordingPlayer())

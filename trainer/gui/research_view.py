@@ -3,9 +3,7 @@ with pause and zoom.
 
 Each group is a plot of three 1 px curves over the last ``window_s`` seconds, drawn as
 :class:`~cervitrack.trainer.gui.scene_items.Polyline` items (painted by Qt without Python
-calls; the legend shows pyqtgraph sample curves that are not in the scene). Live, each curve
-is peak-decimated to two points per pixel column (:mod:`.decimate`); paused, the plots show
-every sample, so zooming in reveals them.
+calls; the legend shows pyqtgraph sample curves that are not in the scene).
 The time axis is "seconds before the newest sample" on a fixed range, so the axes are not
 redrawn every frame (redrawing tick labels costs more than the curves). While paused the
 buffers keep filling but the plots hold still, and the mouse zooms and pans (wheel, drag);
@@ -19,7 +17,6 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from cervitrack.trainer.gui import scene_items, style
-from cervitrack.trainer.gui.decimate import peak_decimate
 
 GROUPS = {
     "angles": ("Head angles (deg)", ("axial_deg", "flexion_deg", "lateral_deg"),
@@ -63,7 +60,6 @@ class ResearchView(QtWidgets.QWidget):
         self.plots = {}
         self.curves = {}
         self._missing: dict[str, bool] = {}
-        self._shown = None  # (t, block, index) of the last frame, for the full-resolution pause
         for key, (title, channels, names, y_range) in GROUPS.items():
             plot = style.plot_widget(title)
             plot.setYRange(*y_range, padding=0)
@@ -100,11 +96,6 @@ class ResearchView(QtWidgets.QWidget):
         self.paused = not self.paused
         self.pause_button.setText("Resume" if self.paused else "Pause")
         self.hint.setText("Paused: wheel to zoom, drag to pan." if self.paused else "")
-        if self.paused and self._shown is not None:
-            t, block, idx = self._shown
-            for key, (_, channels, _, _) in GROUPS.items():
-                for curve, ch in zip(self.curves[key], channels):
-                    curve.set_data(t.copy(), block[idx[ch]].copy())  # every sample, kept
         for key, plot in self.plots.items():
             plot.setMouseEnabled(x=self.paused, y=self.paused)
             if not self.paused:
@@ -120,13 +111,11 @@ class ResearchView(QtWidgets.QWidget):
         if len(t_abs) == 0 or not np.isfinite(t_abs[-1]):
             return
         t = t_abs - t_abs[-1]
-        self._shown = (t, block, idx)
         for key, (title, channels, _, _) in GROUPS.items():
             if not self.checks[key].isChecked():
                 continue
-            columns = int(self.plots[key].getViewBox().width()) or len(t)
             for curve, ch in zip(self.curves[key], channels):
-                curve.set_data(*peak_decimate(t, block[idx[ch]], -self.window_s, 0.0, columns))
+                curve.set_data(t, block[idx[ch]])
             missing = bool(np.isnan(block[idx[channels[0]], -1]))
             if missing != self._missing.get(key):
                 self._missing[key] = missing
