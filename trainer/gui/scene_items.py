@@ -10,6 +10,7 @@ docs/gui.md). The items here have no Python on the paint path:
 - :class:`Polyline`: a line through arrays redrawn every frame (the cursor trail, the research
   traces), a ``QGraphicsPathItem`` whose path pyqtgraph's ``arrayToQPath`` builds from the
   arrays (one numpy copy into a ``QPolygonF``);
+- :func:`head_cursor`: the head's dot, of fixed size in pixels;
 - :func:`marker`: a symbol of fixed size in pixels (relocation marks, the newest-mark ring);
 - :func:`label`: text of fixed size in pixels anchored at its bottom-left corner;
 - :func:`axis_lines`: the wall's horizontal and vertical lines through the origin.
@@ -99,6 +100,18 @@ def marker(symbol: str, size_px: float, colour, width_px: int = 1, x: float = 0.
         item.setBrush(QtGui.QColor(*fill))
     item.setPos(float(x), float(y))
     item.setZValue(z)
+    return item
+
+
+def head_cursor(large: bool = False) -> QtWidgets.QGraphicsEllipseItem:
+    """The head cursor: a filled dot of fixed size in pixels (11 px radius on the patient
+    display, 8 px otherwise), moved with ``setPos``, drawn above everything else."""
+    r_px = 11 if large else 8
+    item = QtWidgets.QGraphicsEllipseItem(-r_px, -r_px, 2 * r_px, 2 * r_px)
+    item.setFlag(IGNORES_TRANSFORMATIONS)
+    item.setBrush(QtGui.QColor(*style.CURSOR))
+    item.setPen(style.pen((255, 255, 255)))
+    item.setZValue(10)
     return item
 
 

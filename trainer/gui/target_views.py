@@ -45,12 +45,7 @@ class _DegreeWall(QtWidgets.QWidget):
         for line in scene_items.axis_lines(1e3, style.RING):
             self.plot.addItem(line)
         self.trail = scene_items.Polyline(style.TRAIL)
-        r_px = 11 if large else 8
-        self.cursor = QtWidgets.QGraphicsEllipseItem(-r_px, -r_px, 2 * r_px, 2 * r_px)
-        self.cursor.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
-        self.cursor.setBrush(pg.mkBrush(style.CURSOR))
-        self.cursor.setPen(style.pen((255, 255, 255)))
-        self.cursor.setZValue(10)
+        self.cursor = scene_items.head_cursor(large)
         self.plot.addItem(self.trail.item)
         self.plot.addItem(self.cursor)
         layout.addWidget(self.prompt)

@@ -57,14 +57,7 @@ class WallView(QtWidgets.QWidget):
         self.prompt, self.info, self.plot = style.wall_header_and_plot(large, "cm")
         self._ring_items: list = []
         self.trail = scene_items.Polyline(style.TRAIL)
-        # The cursor is a plain ellipse moved with setPos (cheaper than a scatter's setData),
-        # drawn at a fixed size in pixels whatever the zoom.
-        r_px = 11 if large else 8
-        self.cursor = QtWidgets.QGraphicsEllipseItem(-r_px, -r_px, 2 * r_px, 2 * r_px)
-        self.cursor.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
-        self.cursor.setBrush(pg.mkBrush(style.CURSOR))
-        self.cursor.setPen(style.pen((255, 255, 255)))
-        self.cursor.setZValue(10)
+        self.cursor = scene_items.head_cursor(large)
         self.legend = self.plot.getPlotItem().addLegend(offset=(8, 8))
         self.legend.setBrush(pg.mkBrush(255, 255, 255, 220))
         self.legend.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
