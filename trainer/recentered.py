@@ -11,6 +11,7 @@ calibrated neutral, so a person still holding an end position is never taken as 
 
 from __future__ import annotations
 
+import abc
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -42,7 +43,7 @@ class Item:
     data: dict = field(default_factory=dict)
 
 
-class RecenteredTest(JpeTest):
+class RecenteredTest(JpeTest, metaclass=abc.ABCMeta):
     """Base engine; see the module docstring.
 
     Args:
@@ -59,9 +60,9 @@ class RecenteredTest(JpeTest):
         self._item: Item | None = None
 
     # ------------------------------------------------------------------ subclass hooks
+    @abc.abstractmethod
     def _begin(self, item: Item, t_s: float) -> list[Prompt] | Prompt:
-        """Start the item from its reference (set); return the prompt(s)."""
-        raise NotImplementedError
+        """Start the item from its reference (set); return the prompt(s). Each test its own."""
 
     # ------------------------------------------------------------------ helpers
     def _say(self, phase: str, t_s: float, kind: str, direction=None, target=None,

@@ -8,6 +8,7 @@ it rejects in :attr:`Decoder.stats`, and never raises on any input.
 
 from __future__ import annotations
 
+import abc
 import math
 
 import numpy as np
@@ -15,7 +16,7 @@ import numpy as np
 from cervitrack.firmware_bridge.samples import LinkStats, SampleBatch
 
 
-class Decoder:
+class Decoder(abc.ABC):
     """Base class. Subclasses implement :meth:`_decode`.
 
     Class attributes:
@@ -125,6 +126,6 @@ class Decoder:
         self.stats.frames += scan.starts.size
         return scan.rows
 
+    @abc.abstractmethod
     def _decode(self, t_host_s: float) -> SampleBatch:
-        """Subclasses decode ``self._buf`` here (abstract hook)."""
-        raise NotImplementedError  # pragma: no cover - abstract
+        """Decode the complete frames at the start of ``self._buf`` (each decoder's own)."""

@@ -63,6 +63,8 @@ class SerialDriver:
             raise LinkError(f"cannot open serial port {self.port}: {_reason(exc)} "
                             "(`cervitrack devices` lists the ports)") from None
         try:
+            # pyserial implements this on Linux only; elsewhere it raises NotImplementedError
+            # (and fakes or other port classes may lack it): the port then works as it is.
             ser.set_low_latency_mode(True)
             self.low_latency = True
         except (ValueError, NotImplementedError, OSError, AttributeError) as exc:
