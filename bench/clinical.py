@@ -16,8 +16,8 @@ import time
 import numpy as np
 
 from cervitrack.firmware_bridge.sim.config import config_from_dict
-from cervitrack.trainer import protocols
-from cervitrack.trainer.sim_tests import run_sim_test, truth_for
+from cervitrack.trainer.clinical import presets as protocols
+from cervitrack.trainer.simulation.sim_tests import run_sim_test, truth_for
 
 BIAS = {"rotation_left": 2.0, "rotation_right": -1.0, "flexion": 1.0, "extension": -2.0}
 SD = 1.2

@@ -11,8 +11,8 @@ import json
 import time
 
 from cervitrack.firmware_bridge.sim.config import load_config
-from cervitrack.trainer.jpe import JpeSettings, JpeTest
-from cervitrack.trainer.runner import SimSession
+from cervitrack.trainer.clinical.jpe import JpeSettings, JpeTest
+from cervitrack.trainer.simulation.runner import SimSession
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Latency and CPU share of the live chain, printed as JSON.
 
-The live chain is :class:`cervitrack.trainer.pipeline.Pipeline` with a head calibration set:
+The live chain is :class:`cervitrack.trainer.live.pipeline.Pipeline` with a head calibration set:
 decode (OHT/1), timebase, orientation (VQF 6-axis on raw gyro + acc, head profile with a
 seeded bias), calibration (head pose relative to neutral), head angles, One Euro smoothing,
 angular speed and stillness.
@@ -30,13 +30,13 @@ from vqf import VQF
 
 from cervitrack.calibration.head import HeadCalibration
 from cervitrack.firmware_bridge.protocols import make_decoder
-from cervitrack.firmware_bridge.samples import Chunk
+from cervitrack.signal.samples import Chunk
 from cervitrack.firmware_bridge.sim.config import SimConfig
 from cervitrack.firmware_bridge.sim.device import SimulatedHeadset
 from cervitrack.signal import quaternion as quat
-from cervitrack.trainer.pipeline import Pipeline
-from cervitrack.trainer.prompts import make_prompt
-from cervitrack.trainer.virtual_patient import VirtualPatient
+from cervitrack.trainer.live.pipeline import Pipeline
+from cervitrack.trainer.clinical.prompts import make_prompt
+from cervitrack.trainer.simulation.virtual_patient import VirtualPatient
 
 
 def make_stream(seconds: float, rate_hz: float, frames_per_chunk: int, seed: int = 3):

@@ -3,7 +3,7 @@
 Data: the five BROAD trials (../shared/data/broad; Laidig et al. 2021, CC BY 4.0) concatenated
 and tiled to about ``--samples`` samples of raw gyro + acc at 285.7 Hz.
 
-- ``pipeline_samples_per_s``: :func:`cervitrack.trainer.pipeline.process_recording` with a head
+- ``pipeline_samples_per_s``: :func:`cervitrack.trainer.live.pipeline.process_recording` with a head
   calibration and ``causal=True``: rest-window gyro bias, gyro scaled by the true period,
   causal VQF (head profile), angular speed, stillness, neutral capture, head pose relative to
   neutral, head angles and zero-phase smoothed angles.
@@ -31,7 +31,7 @@ from vqf import VQF
 
 from cervitrack.calibration.head import HeadCalibration
 from cervitrack.signal import quaternion as quat
-from cervitrack.trainer.pipeline import process_recording
+from cervitrack.trainer.live.pipeline import process_recording
 
 
 def load_data(n_samples: int):

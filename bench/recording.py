@@ -36,7 +36,7 @@ CHILD = r"""
 import sys, time
 import numpy as np
 from cervitrack.firmware_bridge.protocols.reference import encode_samples
-from cervitrack.firmware_bridge.samples import Chunk
+from cervitrack.signal.samples import Chunk
 from cervitrack.trainer.recording.writer import Recorder
 
 rec = Recorder(sys.argv[1], {"protocol": "reference", "nominal_rate_hz": 100.0})
@@ -152,7 +152,7 @@ def lsl(tmp: Path) -> dict:
     from cervitrack.trainer.recording.reader import load
     from cervitrack.trainer.recording.session import record_source, recording_metadata
     from cervitrack.trainer.recording.writer import Recorder
-    from cervitrack.trainer.sim_source import SimSource
+    from cervitrack.trainer.simulation.sim_source import SimSource
 
     pylsl = require_pylsl()
     source = SimSource(config_from_dict({"seed": 3}), speed=None)

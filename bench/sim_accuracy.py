@@ -13,8 +13,8 @@ import json
 import numpy as np
 
 from cervitrack.firmware_bridge.sim.config import load_config
-from cervitrack.trainer.jpe import JpeSettings, JpeTest
-from cervitrack.trainer.runner import SimSession, true_trial_errors
+from cervitrack.trainer.clinical.jpe import JpeSettings, JpeTest
+from cervitrack.trainer.simulation.runner import SimSession, true_trial_errors
 
 COMPONENTS = ("axial", "flexion", "lateral", "global")
 

@@ -15,7 +15,7 @@ import json
 
 import numpy as np
 
-from cervitrack.firmware_bridge.samples import SampleBatch
+from cervitrack.signal.samples import SampleBatch
 from cervitrack.firmware_bridge.sim.arrivals import ble_arrivals
 from cervitrack.signal.timebase import Timebase
 

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 from cervitrack.firmware_bridge.sim.config import load_config
-from cervitrack.trainer.jpe import JpeSettings, JpeTest
-from cervitrack.trainer.runner import SimSession
+from cervitrack.trainer.clinical.jpe import JpeSettings, JpeTest
+from cervitrack.trainer.simulation.runner import SimSession
 from cervitrack.trainer.training.simulate import simulate_program
 from cervitrack.trainer.training.store import TrainingStore
 

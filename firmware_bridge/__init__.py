@@ -1,6 +1,6 @@
 """Devices, transports, wire protocols, the simulated headset and reference firmware.
 
-Data model: :mod:`cervitrack.firmware_bridge.samples`. Decoders:
+Data model: :mod:`cervitrack.signal.samples`. Decoders:
 :mod:`cervitrack.firmware_bridge.protocols`. Simulated headset:
 :mod:`cervitrack.firmware_bridge.sim`.
 """

@@ -9,7 +9,7 @@ samples) go straight to the timebase.
 
 from __future__ import annotations
 
-from cervitrack.firmware_bridge.samples import Chunk, Gap, SampleBatch, concat
+from cervitrack.signal.samples import Chunk, Gap, SampleBatch, concat
 from cervitrack.signal.timebase import Timebase
 
 

@@ -20,7 +20,7 @@ A *source* is what a spec opens. It provides:
 
 Transports register a factory with :func:`register_source`; the factory receives the parsed
 :class:`DeviceSpec` and the keyword options the command passed (e.g. ``speed``, ``seed``) and
-ignores options it does not use. :func:`cervitrack.trainer.devices.open_device` imports the
+ignores options it does not use. :func:`cervitrack.trainer.live.devices.open_device` imports the
 modules that register the built-in kinds and opens a spec.
 """
 

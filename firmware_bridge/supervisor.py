@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cervitrack.firmware_bridge.samples import Gap, SampleBatch
+from cervitrack.signal.samples import Gap, SampleBatch
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Output quaternions are ``q_world_sensor`` (sensor→world), scalar first. With VQF the world
 frame is z up with arbitrary heading (6-axis) or ENU (9-axis); see
-:mod:`cervitrack.firmware_bridge.samples`.
+:mod:`cervitrack.signal.samples`.
 
 VQF assumes a fixed sample period (its accelerometer low-pass is designed for it). Real
 streams jitter, so each gyro sample is scaled by ``actual_dt / nominal_dt`` before it is fed:
@@ -26,7 +26,7 @@ import math
 import numpy as np
 from vqf import VQF
 
-from cervitrack.firmware_bridge.samples import SampleBatch
+from cervitrack.signal.samples import SampleBatch
 from cervitrack.signal import quaternion as quat
 
 

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cervitrack.firmware_bridge.samples import SampleBatch
+from cervitrack.signal.samples import SampleBatch
 from cervitrack.signal.unwrap import unwrap_clock, unwrap_counter
 
 

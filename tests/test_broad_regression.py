@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from cervitrack.calibration.rest import rest_bias_from_raw
-from cervitrack.firmware_bridge.samples import SampleBatch
+from cervitrack.signal.samples import SampleBatch
 from cervitrack.signal import accuracy
 from cervitrack.signal.orientation import VqfOrientation, fuse_offline
 

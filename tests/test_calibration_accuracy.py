@@ -23,8 +23,8 @@ from scipy.spatial.transform import Rotation
 from cervitrack.firmware_bridge.sim.config import DIRECTIONS, SimConfig
 from cervitrack.signal import kinematics
 from cervitrack.signal import quaternion as quat
-from cervitrack.trainer.jpe import DIRECTION_COMPONENT, JpeSettings, JpeTest
-from cervitrack.trainer.runner import SimSession, true_trial_errors
+from cervitrack.trainer.clinical.jpe import DIRECTION_COMPONENT, JpeSettings, JpeTest
+from cervitrack.trainer.simulation.runner import SimSession, true_trial_errors
 
 MOUNTS_RPY_DEG = Rotation.random(10, random_state=2024).as_euler("XYZ", degrees=True)
 COMPONENTS = ("axial", "flexion", "lateral")

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 
-from cervitrack.calibration import store
+from cervitrack.trainer.stores import calibrations as store
 from cervitrack.calibration.head import HeadCalibration
 from cervitrack.signal import quaternion as quat
 from cervitrack.trainer.cli import main

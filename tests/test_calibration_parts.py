@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from cervitrack.calibration import store
+from cervitrack.trainer.stores import calibrations as store
 from cervitrack.calibration.alignment import functional_alignment
 from cervitrack.calibration.head import HeadCalibration
 from cervitrack.calibration.magnetometer import MagCalibration, fit_ellipsoid

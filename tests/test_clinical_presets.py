@@ -2,7 +2,7 @@
 
 import pytest
 
-from cervitrack.trainer import protocols
+from cervitrack.trainer.clinical import presets as protocols
 from cervitrack.trainer.paths import data_dir
 
 SHIPPED = {"jpe", "jpe-quick", "jpe-lateral", "jpe-sensitive", "jpe-manual", "thp-20", "thp-40",

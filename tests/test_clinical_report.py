@@ -6,9 +6,9 @@ import pytest
 
 from cervitrack.trainer.cli import main
 from cervitrack.trainer.paths import data_dir
-from cervitrack.trainer.report import report_data, write_report
-from cervitrack.trainer.report_plots import scatter_image, wall_point_cm
-from cervitrack.trainer.store import Store
+from cervitrack.trainer.report.document import report_data, write_report
+from cervitrack.trainer.report.plots import scatter_image, wall_point_cm
+from cervitrack.trainer.stores.sessions import Store
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ def test_trials_land_on_the_wall_where_the_laser_would():
     assert (x, y) == pytest.approx((3.143, 0.0), abs=0.01)
     x, y = wall_point_cm({"axial": 0.0, "flexion": 3.0, "lateral": 0.0})
     assert (x, y) == pytest.approx((0.0, -4.717), abs=0.01)
-    from cervitrack.trainer.report import ensure_app
+    from cervitrack.trainer.report.document import ensure_app
 
     ensure_app()
     img = scatter_image([{"direction": "flexion", "valid": True,

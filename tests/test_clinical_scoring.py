@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cervitrack.trainer import scoring, tracking
-from cervitrack.trainer.tracing import departures, trace_scores
+from cervitrack.trainer.clinical import scoring, tracking
+from cervitrack.trainer.clinical.tracing import departures, trace_scores
 
 
 def test_error_scores_match_a_hand_computed_example():

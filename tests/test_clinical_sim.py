@@ -9,11 +9,11 @@ import pytest
 from scipy.stats import chi2
 
 from cervitrack.firmware_bridge.sim.config import config_from_dict
-from cervitrack.trainer import protocols
+from cervitrack.trainer.clinical import presets as protocols
 from cervitrack.trainer.cli import main
 from cervitrack.trainer.paths import data_dir
-from cervitrack.trainer.sim_tests import run_sim_test, truth_for
-from cervitrack.trainer.store import Store
+from cervitrack.trainer.simulation.sim_tests import run_sim_test, truth_for
+from cervitrack.trainer.stores.sessions import Store
 
 
 def _run(preset, patient=None, seed=3, **overrides):
@@ -161,7 +161,7 @@ def test_manual_marking_records_only_on_the_mark():
 def test_a_mark_while_the_head_is_still_moving_makes_the_trial_invalid_and_redone():
     preset = protocols.load("jpe-manual")
     engine = protocols.build_engine(preset, 100.0, {"directions": ("rotation_left",), "trials_per_direction": 1})
-    from cervitrack.trainer.runner import SimSession
+    from cervitrack.trainer.simulation.runner import SimSession
 
     session = SimSession(config_from_dict({"seed": 4}), engine)
     marked = False

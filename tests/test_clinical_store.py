@@ -5,9 +5,9 @@ import stat
 
 import pytest
 
-from cervitrack.trainer import store as store_mod
+from cervitrack.trainer.stores import sessions as store_mod
 from cervitrack.trainer.paths import data_dir
-from cervitrack.trainer.store import SCHEMA_VERSION, Store
+from cervitrack.trainer.stores.sessions import SCHEMA_VERSION, Store
 
 
 def _mode(path):

@@ -9,8 +9,8 @@ from cervitrack.firmware_bridge.protocols import make_decoder
 from cervitrack.firmware_bridge.sim.config import SimConfig
 from cervitrack.signal import quaternion as quat
 from cervitrack.signal.drift import DriftParams, HeadingDriftMonitor, signed_heading_deg
-from cervitrack.trainer.jpe import JpeSettings, JpeTest
-from cervitrack.trainer.runner import SimSession
+from cervitrack.trainer.clinical.jpe import JpeSettings, JpeTest
+from cervitrack.trainer.simulation.runner import SimSession
 
 
 def test_signed_heading_of_pure_yaw_and_of_tilted_sensor():

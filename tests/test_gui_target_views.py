@@ -1,7 +1,7 @@
 """The tracking and tracing views, driven by the clinical tests' engines and the simulator.
 
 These views exist for the Butterfly-style tracking and pattern-tracing engines of the clinical
-tests (:mod:`cervitrack.trainer.protocols`); a build without them does not offer those tests,
+tests (:mod:`cervitrack.trainer.clinical.presets`); a build without them does not offer those tests,
 and these tests need them.
 """
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PySide6 import QtWidgets  # the pinned binding, before pyqtgraph
 
-pytest.importorskip("cervitrack.trainer.trajectories",
+pytest.importorskip("cervitrack.trainer.clinical.trajectories",
                     reason="the clinical tests (tracking, tracing) are not in this build")
 
 from cervitrack.trainer.gui.application import make_window  # noqa: E402

@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from cervitrack.trainer.history import INITIAL_CAPACITY, PoseHistory
+from cervitrack.trainer.clinical.history import INITIAL_CAPACITY, PoseHistory
 
 
 def batch(t_s, raw: bool):

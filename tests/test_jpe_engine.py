@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from cervitrack.firmware_bridge.sim.config import load_config
-from cervitrack.trainer.jpe import JpeSettings, JpeTest
-from cervitrack.trainer.runner import SimSession, true_trial_errors
+from cervitrack.trainer.clinical.jpe import JpeSettings, JpeTest
+from cervitrack.trainer.simulation.runner import SimSession, true_trial_errors
 
 
 def session(seed=1, trials=2, directions=("rotation_left", "flexion"), **overrides):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from cervitrack.firmware_bridge.samples import SampleBatch
+from cervitrack.signal.samples import SampleBatch
 from cervitrack.signal import quaternion as quat
 from cervitrack.signal.orientation import (HEAD_VQF_PARAMS, DeviceOrientation, VqfOrientation,
                                            fuse_offline, gyro_period_scale, make_orientation)

@@ -4,8 +4,8 @@ import numpy as np
 
 from cervitrack.firmware_bridge.protocols import make_decoder
 from cervitrack.firmware_bridge.protocols import reference as oht
-from cervitrack.firmware_bridge.samples import Chunk, Gap
-from cervitrack.trainer.pipeline import Pipeline
+from cervitrack.signal.samples import Chunk, Gap
+from cervitrack.trainer.live.pipeline import Pipeline
 
 
 def frames(first, n, rate_hz=100.0):
@@ -39,7 +39,7 @@ def test_a_decoder_holding_a_sample_releases_it_at_a_gap():
 
 
 def test_mapped_times_stay_strictly_increasing_when_arrivals_bunch_backwards():
-    from cervitrack.firmware_bridge.samples import SampleBatch
+    from cervitrack.signal.samples import SampleBatch
     from cervitrack.signal.timebase import Timebase
 
     tb = Timebase(None, False, None, 50.0)

@@ -40,7 +40,7 @@ def test_every_mode_roundtrip(mode):
                           free_acc_m_s2=np.ones((n, 3)), status=5)
     d = make_decoder(f"movella-dot:{mode}")
     parts = [d.feed(data[i:i + 7]) for i in range(0, len(data), 7)]
-    from cervitrack.firmware_bridge.samples import concat
+    from cervitrack.signal.samples import concat
     b = concat(parts)
     assert len(b) == n and d.stats.frames == n and d.stats.skipped_bytes == 0
     np.testing.assert_allclose(np.abs(np.sum(b.quat_wxyz * q, axis=1)), 1, atol=1e-5)

@@ -62,7 +62,7 @@ def test_flipped_payload_bit_fails_crc():
 
 
 def test_fast_path_reports_frame_ends_for_feed_chunks():
-    from cervitrack.firmware_bridge.samples import Chunk
+    from cervitrack.signal.samples import Chunk
 
     n = 30
     data = encode_samples(np.arange(n), np.arange(n) * 10000, np.tile([1.0, 0, 0, 0], (n, 1)))

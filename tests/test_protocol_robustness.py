@@ -15,7 +15,7 @@ from scipy.spatial.transform import Rotation
 from cervitrack.firmware_bridge.protocols import DECODERS, make_decoder
 from cervitrack.firmware_bridge.protocols import (bno08x_rvc, hatire, metawear, movella_dot,
                                                   opentrack_udp, reference, witmotion)
-from cervitrack.firmware_bridge.samples import concat
+from cervitrack.signal.samples import concat
 from cervitrack.trainer.cli import main
 
 STATS_LINE = re.compile(r"^frames=(\d+) rejected=(\d+) skipped_bytes=(\d+)$")

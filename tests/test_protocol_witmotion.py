@@ -6,7 +6,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from cervitrack.firmware_bridge.protocols import witmotion as wm
-from cervitrack.firmware_bridge.samples import concat
+from cervitrack.signal.samples import concat
 from cervitrack.trainer.cli import main
 
 ACC = bytes.fromhex("55 51 00 00 00 00 00 08 C4 09 7B")
@@ -98,7 +98,7 @@ def test_serial_roundtrip_any_chunking():
         parts.append(d.feed(data[pos:pos + step]))
         pos += step
     parts.append(d.finish())
-    from cervitrack.firmware_bridge.samples import concat
+    from cervitrack.signal.samples import concat
     b = concat(parts)
     assert len(b) == n and d.stats.frames == 5 * n
     np.testing.assert_allclose(np.abs(np.sum(b.quat_wxyz * q, axis=1)), 1, atol=1e-4)

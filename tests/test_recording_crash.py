@@ -25,7 +25,7 @@ CHILD = r"""
 import sys, time
 import numpy as np
 from cervitrack.firmware_bridge.protocols.reference import encode_samples
-from cervitrack.firmware_bridge.samples import Chunk
+from cervitrack.signal.samples import Chunk
 from cervitrack.trainer.recording.writer import Recorder
 
 rec = Recorder(sys.argv[1], {"protocol": "reference", "device": {"spec": "synthetic"},

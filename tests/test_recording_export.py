@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from cervitrack.firmware_bridge.protocols.reference import encode_samples
-from cervitrack.firmware_bridge.samples import Chunk, Gap
+from cervitrack.signal.samples import Chunk, Gap
 from cervitrack.trainer.cli import main
 from cervitrack.trainer.recording.decode import decode_recording
 from cervitrack.trainer.recording.reader import load
@@ -298,7 +298,7 @@ def test_bad_paths_are_one_line_errors(tmp_path, capsys):
 
 def test_recordings_of_decoded_samples_inspect_and_export(tmp_path, capsys):
     """Sources without raw bytes record SampleBatch records; exports use them as recorded."""
-    from cervitrack.firmware_bridge.samples import SampleBatch
+    from cervitrack.signal.samples import SampleBatch
 
     path = tmp_path / "samples.cvtrec"
     n = 250

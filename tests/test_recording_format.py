@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from cervitrack.firmware_bridge.protocols.reference import encode_samples
-from cervitrack.firmware_bridge.samples import Chunk, Gap, SampleBatch
+from cervitrack.signal.samples import Chunk, Gap, SampleBatch
 from cervitrack.trainer.recording import format as fmt
 from cervitrack.trainer.recording.reader import load, parse
 from cervitrack.trainer.recording.writer import Recorder

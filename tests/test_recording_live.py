@@ -10,7 +10,7 @@ import numpy as np
 
 from cervitrack.firmware_bridge.protocols.opentrack_udp import encode_datagrams
 from cervitrack.trainer.cli import main
-from cervitrack.trainer.devices import open_device
+from cervitrack.trainer.live.devices import open_device
 from cervitrack.trainer.recording.decode import decode_recording
 from cervitrack.trainer.recording.reader import load
 from cervitrack.trainer.recording.replay import ReplaySource

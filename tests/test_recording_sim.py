@@ -5,12 +5,12 @@ import json
 import numpy as np
 import pytest
 
-from cervitrack.firmware_bridge.samples import Chunk, Gap
+from cervitrack.signal.samples import Chunk, Gap
 from cervitrack.firmware_bridge.sim.config import config_from_dict
 from cervitrack.trainer.cli import main
 from cervitrack.trainer.recording.decode import decode_recording
 from cervitrack.trainer.recording.reader import load
-from cervitrack.trainer.sim_source import SimSource
+from cervitrack.trainer.simulation.sim_source import SimSource
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cervitrack.firmware_bridge.protocols import reference as oht
-from cervitrack.firmware_bridge.samples import Chunk, concat
+from cervitrack.signal.samples import Chunk, concat
 
 QUAT_FRAME = bytes.fromhex("A55A010A2A0040420F00412D00000000412D03008081")
 IMU_FRAME = bytes.fromhex("A55A02162B0050690F00004000000000000000000000"

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from cervitrack.firmware_bridge.samples import Gap, LinkStats, SampleBatch
+from cervitrack.signal.samples import Gap, LinkStats, SampleBatch
 from cervitrack.firmware_bridge.supervisor import (
     CONNECT, DISCONNECT, WAIT, LinkSupervisor, StreamStats, SupervisorParams, link_stats)
 

@@ -121,7 +121,7 @@ def test_an_interactive_session_runs_stores_and_remembers_the_screen(capsys, mon
     assert "[estimate]" not in out  # the question is asked, not printed as a prompt
     assert sum("Where do you think" in q for q in person.asked) == 4  # level 2: every trial
     assert "Today: 4 tries" in out
-    from cervitrack.trainer.store import Store
+    from cervitrack.trainer.stores.sessions import Store
 
     with Store() as clinical:  # the session is also in the clinical sessions store
         hist = clinical.history("default", "training")

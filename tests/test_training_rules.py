@@ -273,7 +273,7 @@ def test_posture_ignores_moderate_flexion_and_gaps():
 
 
 def test_soft_limits_use_the_measured_rom_when_it_is_smaller(tmp_path):
-    from cervitrack.trainer.store import Store
+    from cervitrack.trainer.stores.sessions import Store
     from cervitrack.trainer.training.clinical_link import plan_with_measured_rom
 
     plan = Plan(patient="p1")

@@ -166,9 +166,9 @@ def test_a_live_device_session_runs_through_the_decoder_and_asks_on_the_terminal
 def test_posture_monitor_reminds_a_head_held_down_on_the_simulated_pipeline():
     """Calibrate, then the virtual person looks down 30° and stays there: with a 1-minute hold
     and a 2-minute interval (shortened for the test), reminders come at about 1 and 3 minutes."""
-    from cervitrack.trainer.jpe import JpeSettings, JpeTest
-    from cervitrack.trainer.prompts import make_prompt
-    from cervitrack.trainer.runner import SimSession
+    from cervitrack.trainer.clinical.jpe import JpeSettings, JpeTest
+    from cervitrack.trainer.clinical.prompts import make_prompt
+    from cervitrack.trainer.simulation.runner import SimSession
     from cervitrack.trainer.training.posture import PostureMonitor, PostureSettings
 
     cfg = SimConfig(seed=2, sensor=SensorConfig(rate_hz=SIM_RATE_HZ))

@@ -31,7 +31,7 @@ from bleak.uuids import normalize_uuid_str
 
 from cervitrack.firmware_bridge import profiles
 from cervitrack.firmware_bridge.protocols import reference
-from cervitrack.firmware_bridge.samples import Chunk, Gap
+from cervitrack.signal.samples import Chunk, Gap
 from cervitrack.firmware_bridge.supervisor import SupervisorParams
 from cervitrack.firmware_bridge.transports.base import (
     LinkError, LinkLost, LinkUnavailable, LiveSource)

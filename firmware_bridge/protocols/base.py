@@ -1,7 +1,7 @@
 """The decoder interface shared by every wire protocol.
 
 A decoder is pure and incremental: :meth:`Decoder.feed` takes bytes in any chunking and returns
-the samples completed so far as a :class:`~cervitrack.firmware_bridge.samples.SampleBatch`.
+the samples completed so far as a :class:`~cervitrack.signal.samples.SampleBatch`.
 It resynchronises after garbage, checks integrity (CRC, checksum or plausibility), counts what
 it rejects in :attr:`Decoder.stats`, and never raises on any input.
 """
@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from cervitrack.firmware_bridge.samples import LinkStats, SampleBatch
+from cervitrack.signal.samples import LinkStats, SampleBatch
 
 
 class Decoder(abc.ABC):
@@ -77,7 +77,7 @@ class Decoder(abc.ABC):
         report frame end offsets (``_frame_ends``) are decoded in one call; others chunk by
         chunk.
         """
-        from cervitrack.firmware_bridge.samples import concat
+        from cervitrack.signal.samples import concat
 
         chunks = [c for c in chunks if c.data]
         if not chunks:

@@ -29,7 +29,7 @@ import numpy as np
 
 from cervitrack.firmware_bridge.protocols._convert import G_M_S2, euler_deg_to_quat_wxyz
 from cervitrack.firmware_bridge.protocols.base import Decoder
-from cervitrack.firmware_bridge.samples import SampleBatch
+from cervitrack.signal.samples import SampleBatch
 
 HEADER = b"\xaa\xaa"
 FRAME_BYTES = 19

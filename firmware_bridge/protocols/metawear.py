@@ -29,7 +29,7 @@ import numpy as np
 from cervitrack.firmware_bridge.protocols._convert import (
     euler_deg_to_quat_wxyz, plausible_float, quat_norm_ok)
 from cervitrack.firmware_bridge.protocols.base import Decoder
-from cervitrack.firmware_bridge.samples import SampleBatch
+from cervitrack.signal.samples import SampleBatch
 
 MODULE_SETTINGS = 0x11
 REG_CONN_PARAMS = 0x09

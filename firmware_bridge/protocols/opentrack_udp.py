@@ -22,7 +22,7 @@ import numpy as np
 
 from cervitrack.firmware_bridge.protocols._convert import euler_deg_to_quat_wxyz, plausible_float
 from cervitrack.firmware_bridge.protocols.base import Decoder
-from cervitrack.firmware_bridge.samples import SampleBatch
+from cervitrack.signal.samples import SampleBatch
 
 DATAGRAM_BYTES = 48
 ANGLE_LIMIT_DEG = 360.0

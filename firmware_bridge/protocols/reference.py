@@ -36,7 +36,7 @@ import struct
 import numpy as np
 
 from cervitrack.firmware_bridge.protocols.base import Decoder
-from cervitrack.firmware_bridge.samples import SampleBatch, concat
+from cervitrack.signal.samples import SampleBatch, concat
 
 SYNC = b"\xa5\x5a"
 HEADER_BYTES = 10

@@ -41,7 +41,7 @@ import numpy as np
 
 from cervitrack.firmware_bridge.protocols._convert import DEG_TO_RAD, G_M_S2, euler_deg_to_quat_wxyz
 from cervitrack.firmware_bridge.protocols.base import Decoder
-from cervitrack.firmware_bridge.samples import SampleBatch
+from cervitrack.signal.samples import SampleBatch
 
 NUM = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
 MAX_LINE_BYTES = 256

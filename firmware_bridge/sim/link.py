@@ -14,7 +14,7 @@ import heapq
 
 import numpy as np
 
-from cervitrack.firmware_bridge.samples import Chunk, Gap
+from cervitrack.signal.samples import Chunk, Gap
 from cervitrack.firmware_bridge.sim.config import LinkConfig
 
 

@@ -2,8 +2,8 @@
 
 Importing this package registers the live ``--device`` kinds with
 :mod:`cervitrack.firmware_bridge.device_spec` (``sim`` and ``replay:PATH`` are registered by
-:mod:`cervitrack.trainer.sim_source` and the recording's replay module;
-:func:`cervitrack.trainer.devices.open_device` imports them all):
+:mod:`cervitrack.trainer.simulation.sim_source` and the recording's replay module;
+:func:`cervitrack.trainer.live.devices.open_device` imports them all):
 
 ============================  =============================================================
 ``serial:PORT``               a serial port (:mod:`.serial_link`); ``--baud`` overrides the

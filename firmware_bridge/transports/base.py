@@ -27,7 +27,7 @@ import queue
 import threading
 import time
 
-from cervitrack.firmware_bridge.samples import Chunk, Gap
+from cervitrack.signal.samples import Chunk, Gap
 from cervitrack.firmware_bridge.supervisor import (
     CONNECT, DISCONNECT, LinkSupervisor, SupervisorParams)
 

@@ -37,7 +37,7 @@ import threading
 import time
 from typing import Protocol, Sequence
 
-from cervitrack.firmware_bridge.samples import Chunk
+from cervitrack.signal.samples import Chunk
 from cervitrack.firmware_bridge.transports.base import LinkError, LinkLost, LinkUnavailable
 
 log = logging.getLogger(__name__)

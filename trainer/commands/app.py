@@ -17,7 +17,7 @@ def run(args) -> int:
     if args.device != "sim":
         # A bad spec or an unknown kind is a one-line error now, before any window opens.
         from cervitrack.firmware_bridge.device_spec import parse_device_spec
-        from cervitrack.trainer.devices import SOURCE_MODULES
+        from cervitrack.trainer.live.devices import SOURCE_MODULES
 
         import importlib
 

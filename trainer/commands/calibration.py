@@ -2,14 +2,14 @@
 
 ``list`` shows the saved calibrations, ``show DEVICE`` prints one as JSON (usable as
 ``cervitrack process --calibration``), ``delete DEVICE`` removes one so the next session
-calibrates afresh. Files live in the user data directory (:mod:`cervitrack.calibration.store`).
+calibrates afresh. Files live in the user data directory (:mod:`cervitrack.trainer.stores.calibrations`).
 """
 
 from __future__ import annotations
 
 import json
 
-from cervitrack.calibration import store
+from cervitrack.trainer.stores import calibrations as store
 from cervitrack.trainer.cli import CliError
 
 

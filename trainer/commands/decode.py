@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from cervitrack.firmware_bridge.protocols import make_decoder
-from cervitrack.firmware_bridge.samples import SampleBatch, concat
+from cervitrack.signal.samples import SampleBatch, concat
 from cervitrack.signal.unwrap import unwrap_clock, unwrap_counter
 
 #: Bytes fed to the decoder per call (a capture is decoded in chunks, as a stream would be).

@@ -13,10 +13,10 @@ import os
 import sys
 
 from cervitrack.firmware_bridge.sim.config import load_config
-from cervitrack.trainer.jpe import JpeSettings, JpeTest
-from cervitrack.trainer.jpe_report import format_table, result_document
+from cervitrack.trainer.clinical.jpe import JpeSettings, JpeTest
+from cervitrack.trainer.clinical.jpe_report import format_table, result_document
 from cervitrack.trainer.recording import test_io
-from cervitrack.trainer.runner import SimSession, true_trial_errors
+from cervitrack.trainer.simulation.runner import SimSession, true_trial_errors
 
 
 def has_display() -> bool:

@@ -10,7 +10,7 @@ import json
 import math
 
 from cervitrack.firmware_bridge.protocols import make_decoder
-from cervitrack.trainer.devices import open_device
+from cervitrack.trainer.live.devices import open_device
 from cervitrack.trainer.recording.session import record_source, recording_metadata
 from cervitrack.trainer.recording.writer import DEFAULT_FLUSH_INTERVAL_S, Recorder
 

@@ -1,9 +1,9 @@
 """``cervitrack report SESSION_ID --out FILE.html|FILE.pdf``: the therapist report of a stored
-session (:mod:`cervitrack.trainer.report`)."""
+session (:mod:`cervitrack.trainer.report.document`)."""
 
 from __future__ import annotations
 
-from cervitrack.trainer.report import write_report
+from cervitrack.trainer.report.document import write_report
 
 
 def run(args) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from cervitrack.trainer.store import Store
+from cervitrack.trainer.stores.sessions import Store
 
 FIELDS = ("id", "patient_id", "started_utc", "device", "software_version", "raw_trace_path", "tests")
 

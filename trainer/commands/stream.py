@@ -24,9 +24,9 @@ import numpy as np
 
 from cervitrack.firmware_bridge.decoding import TimedDecoder
 from cervitrack.firmware_bridge.protocols import make_decoder
-from cervitrack.firmware_bridge.samples import Gap, SampleBatch
+from cervitrack.signal.samples import Gap, SampleBatch
 from cervitrack.firmware_bridge.supervisor import StreamStats, link_stats
-from cervitrack.trainer.devices import open_device
+from cervitrack.trainer.live.devices import open_device
 
 _CHANNELS = (
     ("quat_wxyz", ("quat_w", "quat_x", "quat_y", "quat_z")),

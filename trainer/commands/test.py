@@ -2,9 +2,9 @@
 
 With ``--device sim`` the simulated headset and virtual patient perform the test on simulated
 time (headless; ``--json`` prints one JSON object). Every run is stored in the sessions store
-(:mod:`cervitrack.trainer.store`) as a new session of the patient (``--patient``, default
+(:mod:`cervitrack.trainer.stores.sessions`) as a new session of the patient (``--patient``, default
 "anonymous"). A preset (``--preset``, docs/clinical-tests.md) chooses the protocol; the default
-preset of each test is listed in :data:`cervitrack.trainer.protocols.DEFAULT_PRESETS`.
+preset of each test is listed in :data:`cervitrack.trainer.clinical.presets.DEFAULT_PRESETS`.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import dataclasses
 import json
 
 from cervitrack.firmware_bridge.sim.config import as_dict, load_config
-from cervitrack.trainer import protocols
+from cervitrack.trainer.clinical import presets as protocols
 from cervitrack.trainer.recording import test_io
-from cervitrack.trainer.results import format_table, result_document
-from cervitrack.trainer.store import Store, plain
+from cervitrack.trainer.clinical.results import format_table, result_document
+from cervitrack.trainer.stores.sessions import Store, plain
 
 KINDS = tuple(protocols.DEFAULT_PRESETS)
 
@@ -58,7 +58,7 @@ def run(args) -> int:
     if preset.test != args.kind:
         raise ValueError(f"preset {preset.name} is a {preset.test} test, not {args.kind}")
     cfg = load_config(args.sim_config, seed=args.seed)
-    from cervitrack.trainer.sim_tests import run_sim_test, truth_for
+    from cervitrack.trainer.simulation.sim_tests import run_sim_test, truth_for
 
     with Store() as store:
         if args.session is not None:

@@ -1,6 +1,6 @@
 """The tests the application can run, each with its engine factory and its view.
 
-Every engine follows the common interface (see :class:`cervitrack.trainer.jpe.JpeTest`):
+Every engine follows the common interface (see :class:`cervitrack.trainer.clinical.jpe.JpeTest`):
 ``start(t_s)`` → prompts, ``update(pose)`` → prompts, ``done``, ``events``, ``trials`` and
 ``scores()``; optionally ``mark(t_s)``, ``calibration`` and ``gyro_bias_update``.
 
@@ -8,7 +8,7 @@ A :class:`TestSpec` names the view that shows it: ``wall`` (laser wall, relocati
 ``butterfly`` (moving target) or ``tracing`` (pattern), and whether the eyes are closed during
 trials (then the cursor is hidden during relocation and audio cues play).
 
-When the clinical test protocols (:mod:`cervitrack.trainer.protocols`) are installed, every
+When the clinical test protocols (:mod:`cervitrack.trainer.clinical.presets`) are installed, every
 preset they ship (and the user's own) is offered; otherwise only the neutral-head JPE test.
 Presets that need data the application does not have (a target set as a share of a stored
 range of motion) are left out rather than shown and failing.
@@ -20,7 +20,7 @@ import importlib.util
 from dataclasses import dataclass
 from typing import Callable
 
-from cervitrack.trainer.jpe import JpeSettings, JpeTest
+from cervitrack.trainer.clinical.jpe import JpeSettings, JpeTest
 
 #: Test kind → (view, eyes closed during trials).
 KIND_VIEWS = {"jpe": ("wall", True), "thp": ("wall", True), "rom": ("wall", False),
@@ -60,12 +60,11 @@ def calibration_engine(rate_hz: float):
 
 
 def has_protocols() -> bool:
-    return importlib.util.find_spec("cervitrack.trainer.protocols") is not None
+    return importlib.util.find_spec("cervitrack.trainer.clinical.presets") is not None
 
 
 def _preset_specs(trials_per_direction: int) -> list[TestSpec]:
-    from cervitrack.trainer import protocols
-
+    from cervitrack.trainer.clinical import presets as protocols
     specs = []
     for name in protocols.names():
         preset = protocols.load(name)

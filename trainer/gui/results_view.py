@@ -3,7 +3,7 @@
 For the other tests the table lists the engine's scores per level or pattern and the trend
 shows the run's main outcome (tracking accuracy, departures from the band, range held).
 
-Scores are the engine's (:mod:`cervitrack.trainer.scoring`): AE, CE (positive = overshoot),
+Scores are the engine's (:mod:`cervitrack.trainer.clinical.scoring`): AE, CE (positive = overshoot),
 VE (n denominator), RMSE and the mean global (3D) error, in degrees, per direction, flagged
 above the screening threshold (4.5° by default, Revel et al. 1994). A flag is a screening
 aid, not a diagnosis.
@@ -15,7 +15,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from cervitrack.trainer import scoring
+from cervitrack.trainer.clinical import scoring
 from cervitrack.trainer.gui import style
 
 COLUMNS = (("n", "n", "{:d}"), ("ae_deg", "AE", "{:.2f}"), ("ce_deg", "CE", "{:+.2f}"),

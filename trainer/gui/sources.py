@@ -22,15 +22,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from cervitrack.firmware_bridge.samples import Chunk, Gap
+from cervitrack.signal.samples import Chunk, Gap
 from cervitrack.firmware_bridge.sim.config import SimConfig
 from cervitrack.firmware_bridge.sim.device import SimulatedHeadset
-from cervitrack.trainer.virtual_patient import VirtualPatient
+from cervitrack.trainer.simulation.virtual_patient import VirtualPatient
 
 
 class SimSource:
     """The simulated headset worn by the virtual patient (seeded as in
-    :class:`cervitrack.trainer.runner.SimSession`, so the same seed gives the same patient).
+    :class:`cervitrack.trainer.simulation.runner.SimSession`, so the same seed gives the same patient).
     The headset keeps the last ``TRUTH_S`` of ground truth only, so a long session's memory
     stays flat."""
 
@@ -81,7 +81,7 @@ class SimSource:
 
 class LiveDeviceSource:
     """A real device through the transports' supervised links
-    (:func:`cervitrack.trainer.devices.open_device`: ``serial:PORT``, ``ble:ADDRESS_OR_NAME``,
+    (:func:`cervitrack.trainer.live.devices.open_device`: ``serial:PORT``, ``ble:ADDRESS_OR_NAME``,
     ``udp:PORT``). The link's own reader thread (for BLE, a thread with its asyncio loop) fills
     a queue; :meth:`read` waits up to ``block_s`` for the first item, so the pipeline thread
     wakes as soon as bytes arrive."""
@@ -90,7 +90,7 @@ class LiveDeviceSource:
     blocking = True
 
     def __init__(self, spec: str, protocol: str | None = None, block_s: float = 0.005) -> None:
-        from cervitrack.trainer.devices import open_device
+        from cervitrack.trainer.live.devices import open_device
 
         self.live = open_device(spec, protocol=protocol)
         self.spec = spec

@@ -9,7 +9,7 @@ patient's right; the cursor is the head laser relative to the run's reference (s
 - :class:`TracingView`: the pattern with its band (the band's full width, drawn to scale), the
   start point, and the cursor.
 
-The target paths come from :mod:`cervitrack.trainer.trajectories`, rebuilt from the spec each
+The target paths come from :mod:`cervitrack.trainer.clinical.trajectories`, rebuilt from the spec each
 "track" / "trace_start" prompt carries.
 """
 
@@ -119,7 +119,7 @@ class ButterflyView(_DegreeWall):
     def on_event(self, event: dict) -> None:
         super().on_event(event)
         if event.get("kind") == "prompt" and event["prompt"] == "track" and event.get("target"):
-            from cervitrack.trainer.trajectories import TrackingTrajectory
+            from cervitrack.trainer.clinical.trajectories import TrackingTrajectory
 
             spec = event["target"]
             self.trajectory = TrackingTrajectory.from_spec(spec)
@@ -194,7 +194,7 @@ class TracingView(_DegreeWall):
     def on_event(self, event: dict) -> None:
         super().on_event(event)
         if event.get("kind") == "prompt" and event["prompt"] == "trace_start" and event.get("target"):
-            from cervitrack.trainer.trajectories import make_pattern
+            from cervitrack.trainer.clinical.trajectories import make_pattern
 
             self.pattern = make_pattern(event["target"])
             p = self.pattern.points_deg[::4]

@@ -139,7 +139,7 @@ def render_training_screenshot(path, moment: str = "drill", seed: int | None = 1
 
 def store_clinical(device: str, window, record: dict) -> None:
     """The session also goes into the clinical store, as on the command line."""
-    from cervitrack.trainer.store import Store
+    from cervitrack.trainer.stores.sessions import Store
     from cervitrack.trainer.training.clinical_link import store_training_session
 
     with Store() as clinical:

@@ -1,6 +1,6 @@
 """The pipeline thread: device source → pipeline → test engine → feed.
 
-:class:`PipelineWorker` owns the source, the :class:`~cervitrack.trainer.pipeline.Pipeline`
+:class:`PipelineWorker` owns the source, the :class:`~cervitrack.trainer.live.pipeline.Pipeline`
 and the current engine; nothing else touches them. The GUI talks to it only through
 :meth:`PipelineWorker.submit` (a command queue, applied at the next step) and reads what it
 produces from the :class:`~cervitrack.trainer.gui.feed.LiveFeed`.
@@ -23,13 +23,13 @@ import time
 import numpy as np
 
 from cervitrack.calibration.head import HeadCalibration
-from cervitrack.calibration.store import calibration_path, load_calibration, save_calibration
+from cervitrack.trainer.stores.calibrations import calibration_path, load_calibration, save_calibration
 from cervitrack.firmware_bridge.protocols import make_decoder
 from cervitrack.signal import quaternion as quat
 from cervitrack.signal.smoothing import OneEuroFilter, OneEuroParams
 from cervitrack.trainer.gui.catalog import calibration_engine
 from cervitrack.trainer.gui.feed import LiveFeed
-from cervitrack.trainer.pipeline import Pipeline
+from cervitrack.trainer.live.pipeline import Pipeline
 
 #: The neutral captured by "re-zero" is the mean head orientation over this window, s.
 REZERO_WINDOW_S = 0.5
@@ -54,7 +54,7 @@ class PipelineWorker:
             sources wait for their data themselves).
         speed: simulated seconds per wall second (simulated sources, threaded mode).
         save_calibrations: save each good calibration for the device in the user data folder
-            (:mod:`cervitrack.calibration.store`), and offer it again on the next connection.
+            (:mod:`cervitrack.trainer.stores.calibrations`), and offer it again on the next connection.
         smooth_cursor: smooth the wall cursor with the One Euro filter (default settings of
             :mod:`cervitrack.signal.smoothing`: jitter and tremor removed at rest, little lag
             while moving).

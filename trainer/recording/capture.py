@@ -1,4 +1,4 @@
-"""Record (and stream) a running test: a step observer for :class:`~cervitrack.trainer.runner.SimSession`.
+"""Record (and stream) a running test: a step observer for :class:`~cervitrack.trainer.simulation.runner.SimSession`.
 
 After every step, :class:`SessionCapture` writes the step's transport items and a STEP
 boundary, the test engine's new events, and META updates for what the session handed to the

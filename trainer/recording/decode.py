@@ -1,6 +1,6 @@
 """Turn a recording's stream back into samples, exactly as the live pipeline did.
 
-Raw chunks go through the live chain, :class:`cervitrack.trainer.pipeline.Pipeline` (the
+Raw chunks go through the live chain, :class:`cervitrack.trainer.live.pipeline.Pipeline` (the
 recorded protocol's decoder, the timebase, the orientation filter), one recorded pipeline step
 at a time with the recorded host arrival times, so samples and times are identical to what the
 live run computed. Recordings that hold decoded sample batches instead are timed as recorded
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cervitrack.firmware_bridge.protocols import make_decoder
-from cervitrack.firmware_bridge.samples import LinkStats, SampleBatch, concat
+from cervitrack.signal.samples import LinkStats, SampleBatch, concat
 
 
 @dataclass
@@ -25,7 +25,7 @@ class Decoded:
 
     Attributes:
         samples: all samples in order; ``t_s`` host monotonic seconds (see
-            :mod:`cervitrack.firmware_bridge.samples`), ``seq`` unwrapped.
+            :mod:`cervitrack.signal.samples`), ``seq`` unwrapped.
         q_world_sensor: (N, 4) sensor→world orientation, scalar first: the device's own
             quaternion when it sends one, else the pipeline's fusion (VQF); None when neither.
         orientation_source: "device", "fusion" or None.
@@ -67,7 +67,7 @@ def decode_recording(recording) -> Decoded:
     Raises:
         ValueError: the recording has chunks but no known protocol in its metadata.
     """
-    from cervitrack.trainer.pipeline import Pipeline
+    from cervitrack.trainer.live.pipeline import Pipeline
 
     if not recording.chunks:
         return _from_samples(recording)

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cervitrack.firmware_bridge.samples import Chunk, Gap, SampleBatch
+from cervitrack.signal.samples import Chunk, Gap, SampleBatch
 
 MAGIC = b"\x89CVTR\r\n\x1a"
 VERSION = 1

@@ -1,6 +1,6 @@
 """Live LSL output for a device source: items → live pipeline → head pose → LSL.
 
-:class:`LslPoseTap` runs its own :class:`~cervitrack.trainer.pipeline.Pipeline` on each poll's
+:class:`LslPoseTap` runs its own :class:`~cervitrack.trainer.live.pipeline.Pipeline` on each poll's
 items and pushes the head pose to :class:`~cervitrack.trainer.recording.lsl.LslStreamer`.
 Head pose needs a neutral: a test run passes its calibration (:meth:`set_calibration`); a
 plain recording has none, so the tap takes the first sample's orientation as neutral and the
@@ -15,14 +15,14 @@ import numpy as np
 
 from cervitrack.calibration.head import HeadCalibration
 from cervitrack.firmware_bridge.protocols import make_decoder
-from cervitrack.firmware_bridge.samples import SampleBatch
+from cervitrack.signal.samples import SampleBatch
 from cervitrack.signal import kinematics
 from cervitrack.trainer.recording.lsl import LslStreamer
 
 
 def pose_arrays(pose):
     """(t_s (N,), q_neutral_head (N, 4), angles (N, 3) axial/lateral/flexion deg) of a
-    :class:`~cervitrack.trainer.pipeline.PoseBatch` with a head pose."""
+    :class:`~cervitrack.trainer.live.pipeline.PoseBatch` with a head pose."""
     angles = kinematics.head_angles_deg(pose.q_neutral_head)
     return pose.t_s, pose.q_neutral_head, np.stack(
         [angles["axial"], angles["lateral"], angles["flexion"]], axis=-1)
@@ -37,7 +37,7 @@ class LslPoseTap:
     """
 
     def __init__(self, source) -> None:
-        from cervitrack.trainer.pipeline import Pipeline
+        from cervitrack.trainer.live.pipeline import Pipeline
 
         if not source.protocol:
             raise ValueError("--lsl needs a device that sends raw bytes with a known protocol")

@@ -16,7 +16,7 @@ import math
 import time
 
 from cervitrack.firmware_bridge.device_spec import register_source
-from cervitrack.firmware_bridge.samples import Chunk, Gap, SampleBatch
+from cervitrack.signal.samples import Chunk, Gap, SampleBatch
 from cervitrack.trainer.recording import format as fmt
 from cervitrack.trainer.recording.reader import load
 

@@ -1,7 +1,7 @@
 """Re-run a recorded test on its recording: the replay must give exactly the live scores.
 
 :func:`replay_test` rebuilds the test engine from the recording's header (``test.settings``),
-and drives :class:`~cervitrack.trainer.runner.SimSession`'s own step loop with the recorded
+and drives :class:`~cervitrack.trainer.simulation.runner.SimSession`'s own step loop with the recorded
 pipeline steps as the device (and no virtual patient: the recorded stream already holds the
 patient's movements). Manual marks, the one input the stream does not hold, are recorded as
 events and given back after the same step. The pipeline and the engine are deterministic, so
@@ -13,9 +13,9 @@ from __future__ import annotations
 from cervitrack.firmware_bridge.protocols import make_decoder
 from cervitrack.firmware_bridge.sim.config import load_config
 from cervitrack.signal.stillness import StillnessParams
-from cervitrack.trainer.jpe import JpeSettings, JpeTest
-from cervitrack.trainer.pipeline import Pipeline
-from cervitrack.trainer.runner import SimSession
+from cervitrack.trainer.clinical.jpe import JpeSettings, JpeTest
+from cervitrack.trainer.live.pipeline import Pipeline
+from cervitrack.trainer.simulation.runner import SimSession
 
 
 class _RecordedDevice:
@@ -42,14 +42,13 @@ class _NoPatient:
 
 
 def recorded_preset(test: dict):
-    """The :class:`~cervitrack.trainer.protocols.Preset` a clinical test recording was made
+    """The :class:`~cervitrack.trainer.clinical.presets.Preset` a clinical test recording was made
     with (settings table included), or None for other recordings."""
     if not test or not test.get("preset"):
         return None
     from pathlib import Path
 
-    from cervitrack.trainer import protocols
-
+    from cervitrack.trainer.clinical import presets as protocols
     return protocols.Preset(**{**test["preset"], "path": Path(test["preset"]["path"])})
 
 
@@ -58,8 +57,7 @@ def engine_from_metadata(test: dict):
     (``cervitrack test``), else a JPE engine with the recorded settings (``cervitrack demo``)."""
     preset = recorded_preset(test)
     if preset is not None:
-        from cervitrack.trainer import protocols
-
+        from cervitrack.trainer.clinical import presets as protocols
         return protocols.build_engine(preset, float(test.get("rate_hz") or 100.0),
                                       test.get("overrides") or None)
     return jpe_from_metadata(test)

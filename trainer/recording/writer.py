@@ -29,7 +29,7 @@ import time
 import uuid
 from pathlib import Path
 
-from cervitrack.firmware_bridge.samples import Chunk, Gap, SampleBatch
+from cervitrack.signal.samples import Chunk, Gap, SampleBatch
 from cervitrack.trainer.recording import format as fmt
 
 #: Default flush interval, s. Must stay ≤ 0.5 s (the product's crash-loss promise).

@@ -1,7 +1,7 @@
 """What the installed Cervitrack can run: optional drills whose engines live elsewhere.
 
 Butterfly tracking is scored by the clinical tests' tracking engine
-(:class:`cervitrack.trainer.butterfly.ButterflyTest`, issue 5). The training program includes
+(:class:`cervitrack.trainer.clinical.butterfly.ButterflyTest`, issue 5). The training program includes
 the tracking block only when that engine is importable, so the program runs either way (the
 block is left out and the session lists it under ``skipped_blocks``).
 """
@@ -18,7 +18,7 @@ TRACKING_DURATION_S = 15.0
 def tracking_factory():
     """A callable (calibration, level, rate_hz) → tracking engine, or None when unavailable."""
     try:
-        module = importlib.import_module("cervitrack.trainer.butterfly")
+        module = importlib.import_module("cervitrack.trainer.clinical.butterfly")
     except ImportError:
         return None
     test_cls = getattr(module, "ButterflyTest", None)

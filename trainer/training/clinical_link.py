@@ -1,4 +1,4 @@
-"""The training program's link to the clinical sessions store (:mod:`cervitrack.trainer.store`,
+"""The training program's link to the clinical sessions store (:mod:`cervitrack.trainer.stores.sessions`,
 ``sessions.sqlite3``):
 
 - every real training session is also stored there as a session with one test of kind
@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from cervitrack.trainer.store import Store
+from cervitrack.trainer.stores.sessions import Store
 from cervitrack.trainer.training.plan import Plan
 
 #: The plan's pain-free ROM is kept within these bounds (plan validation), deg.

@@ -1,6 +1,6 @@
 """Training drills as engines: relocation (to neutral or to a target) and the ROM warm-up.
 
-Both have the test-engine interface of :class:`cervitrack.trainer.jpe.JpeTest`:
+Both have the test-engine interface of :class:`cervitrack.trainer.clinical.jpe.JpeTest`:
 ``start(t_s)`` and ``update(pose)`` return :class:`DrillPrompt` lists, ``done``, ``events``,
 ``trials``; they need a :class:`~cervitrack.calibration.head.HeadCalibration` (the session runs
 the functional calibration first). Pure: time is the samples' ``t_s``.
@@ -37,9 +37,9 @@ from cervitrack.calibration.head import HeadCalibration
 from cervitrack.signal import kinematics
 from cervitrack.signal import quaternion as quat
 from cervitrack.signal.stillness import StillnessParams
-from cervitrack.trainer.history import PoseHistory
-from cervitrack.trainer.jpe import DIRECTION_COMPONENT
-from cervitrack.trainer.prompts import DIRECTION_TEXT, Prompt, make_prompt
+from cervitrack.trainer.clinical.history import PoseHistory
+from cervitrack.trainer.clinical.jpe import DIRECTION_COMPONENT
+from cervitrack.trainer.clinical.prompts import DIRECTION_TEXT, Prompt, make_prompt
 from cervitrack.trainer.training import feedback
 from cervitrack.trainer.training.levels import SPEEDS
 

@@ -10,8 +10,8 @@ import datetime as dt
 import numpy as np
 
 from cervitrack.firmware_bridge.sim.config import SensorConfig, SimConfig
-from cervitrack.trainer.runner import SimSession
-from cervitrack.trainer.store import Store
+from cervitrack.trainer.simulation.runner import SimSession
+from cervitrack.trainer.stores.sessions import Store
 from cervitrack.trainer.training import cli_flow, program
 from cervitrack.trainer.training.clinical_link import plan_with_measured_rom, store_training_session
 from cervitrack.trainer.training.session import TrainingSession

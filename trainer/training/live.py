@@ -1,6 +1,6 @@
 """A training session with a real device source (``--device serial:…``, ``ble:…``,
 ``replay:…``): the person wears the sensor, reads the prompts and answers the questions on the
-command line. Uses the device sources (:mod:`cervitrack.trainer.devices`) when they are
+command line. Uses the device sources (:mod:`cervitrack.trainer.live.devices`) when they are
 installed; otherwise says so in one line.
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from cervitrack.firmware_bridge.protocols import make_decoder
-from cervitrack.firmware_bridge.samples import SampleBatch, concat
-from cervitrack.trainer.pipeline import Pipeline
+from cervitrack.signal.samples import SampleBatch, concat
+from cervitrack.trainer.live.pipeline import Pipeline
 from cervitrack.trainer.training import cli_flow
 from cervitrack.trainer.training.session import TrainingSession
 
@@ -33,10 +33,10 @@ class OpenedDevice:
 
 def open_device(spec: str, seed=None, protocol: str | None = None, baud: int | None = None):
     """Open a device source by its spec (real time); ValueError when device sources are not
-    installed (:mod:`cervitrack.trainer.devices`). ``protocol`` and ``baud`` as for
+    installed (:mod:`cervitrack.trainer.live.devices`). ``protocol`` and ``baud`` as for
     ``cervitrack stream``."""
     try:
-        devices = importlib.import_module("cervitrack.trainer.devices")
+        devices = importlib.import_module("cervitrack.trainer.live.devices")
     except ImportError:
         raise ValueError(f"device {spec!r}: device sources are not available in this build; "
                          "use --device sim") from None

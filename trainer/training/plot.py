@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cervitrack.trainer.scoring import THRESHOLD_DEFAULT_DEG
+from cervitrack.trainer.clinical.scoring import THRESHOLD_DEFAULT_DEG
 from cervitrack.trainer.training import progress
 
 DIRECTION_STYLE = {

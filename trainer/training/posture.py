@@ -132,7 +132,7 @@ class PostureMonitor:
         return []
 
     def update(self, pose) -> list:
-        from cervitrack.trainer.prompts import Prompt
+        from cervitrack.trainer.clinical.prompts import Prompt
 
         if len(pose) == 0 or self.done:
             return []

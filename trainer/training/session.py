@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cervitrack.trainer.jpe import JpeSettings, JpeTest
-from cervitrack.trainer.prompts import Prompt
+from cervitrack.trainer.clinical.jpe import JpeSettings, JpeTest
+from cervitrack.trainer.clinical.prompts import Prompt
 from cervitrack.trainer.training import capabilities, levels, symptoms
 from cervitrack.trainer.training.drills import DrillPrompt, RelocationDrill, RomWarmup
 from cervitrack.trainer.training.plan import Plan

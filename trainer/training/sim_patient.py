@@ -1,6 +1,6 @@
 """A simulated trainee: a virtual patient who does the drills, learns, and reports symptoms.
 
-- :class:`TrainingPatient` extends :class:`~cervitrack.trainer.virtual_patient.VirtualPatient`
+- :class:`TrainingPatient` extends :class:`~cervitrack.trainer.simulation.virtual_patient.VirtualPatient`
   with the drill prompts (:class:`~cervitrack.trainer.training.drills.DrillPrompt`): it moves to
   the asked amplitude at the asked speed, returns or relocates with an error drawn from its
   current skill, and perceives its own error with some noise (for the self-estimate).
@@ -25,7 +25,7 @@ import numpy as np
 from cervitrack.firmware_bridge.sim.config import PatientConfig
 from cervitrack.trainer.training import feedback
 from cervitrack.trainer.training.symptoms import SymptomRating
-from cervitrack.trainer.virtual_patient import DIRECTION_AXIS, VirtualPatient
+from cervitrack.trainer.simulation.virtual_patient import DIRECTION_AXIS, VirtualPatient
 
 #: Relocation constant error per direction at the start of training, deg (overshoot > 0).
 START_BIAS_DEG = {"rotation_left": 3.5, "rotation_right": -3.0, "flexion": 2.5, "extension": -4.5,

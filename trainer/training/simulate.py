@@ -2,7 +2,7 @@
 trainee (``cervitrack train --device sim --headless --simulate-days N``).
 
 :func:`run_sim_session` drives a :class:`~cervitrack.trainer.training.session.TrainingSession`
-with :class:`~cervitrack.trainer.runner.SimSession` (simulated headset → link → decoder →
+with :class:`~cervitrack.trainer.simulation.runner.SimSession` (simulated headset → link → decoder →
 timebase → orientation → calibration → drills), answering its questions with a responder.
 
 :func:`simulate_program` repeats, for each day: the daily 5D/3N check, the rating before the
@@ -25,7 +25,7 @@ import datetime as dt
 import numpy as np
 
 from cervitrack.firmware_bridge.sim.config import SensorConfig, SimConfig
-from cervitrack.trainer.runner import SimSession
+from cervitrack.trainer.simulation.runner import SimSession
 from cervitrack.trainer.training import program, safety, symptoms
 from cervitrack.trainer.training.plan import Plan
 from cervitrack.trainer.training.session import TrainingSession

@@ -2,7 +2,7 @@
 
 Each function takes plain data (as stored) and returns a ``QImage``; the report embeds them as
 PNG (HTML) or document resources (PDF). A ``QGuiApplication`` must exist
-(:func:`cervitrack.trainer.report.ensure_app`).
+(:func:`cervitrack.trainer.report.document.ensure_app`).
 
 Wall coordinates are drawn as the person sees the wall: their left on the left, up at the top.
 """
@@ -191,7 +191,7 @@ def tracking_image(runs: list[dict], width: int = 1200) -> QImage:
 
 def trace_image(runs: list[dict], width: int = 1200) -> QImage:
     """Each tracing run: the pattern with its band (grey) and the dot's path (blue)."""
-    from cervitrack.trainer.trajectories import make_pattern
+    from cervitrack.trainer.clinical.trajectories import make_pattern
 
     runs = [r for r in runs if r.get("trace")]
     cols = min(2, max(1, len(runs)))

@@ -19,8 +19,8 @@ between the start of the reference window and the end of the relocation window. 
 mark is invalid when the head had not come back (less than half-way) or was still moving at
 the mark (smoothed angular speed at or above the stillness threshold).
 
-The engine is pure: it consumes :class:`~cervitrack.trainer.pipeline.PoseBatch` objects and
-returns :class:`~cervitrack.trainer.prompts.Prompt` objects; time is the samples' ``t_s``.
+The engine is pure: it consumes :class:`~cervitrack.trainer.live.pipeline.PoseBatch` objects and
+returns :class:`~cervitrack.trainer.clinical.prompts.Prompt` objects; time is the samples' ``t_s``.
 """
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ from cervitrack.calibration.rest import GyroBiasAverager, estimate_rest
 from cervitrack.signal import kinematics
 from cervitrack.signal import quaternion as quat
 from cervitrack.signal.stillness import StillnessParams
-from cervitrack.trainer import scoring
-from cervitrack.trainer.history import PoseHistory
-from cervitrack.trainer.prompts import Prompt, make_prompt
+from cervitrack.trainer.clinical import scoring
+from cervitrack.trainer.clinical.history import PoseHistory
+from cervitrack.trainer.clinical.prompts import Prompt, make_prompt
 
 DIRECTIONS = ("rotation_left", "rotation_right", "flexion", "extension")
 OPTIONAL_DIRECTIONS = ("lateral_left", "lateral_right")
@@ -422,7 +422,7 @@ class JpeTest:
 
     # --------------------------------------------------------------------------- results
     def scores(self) -> dict:
-        """Per-direction scores over valid trials (see :mod:`cervitrack.trainer.scoring`)."""
+        """Per-direction scores over valid trials (see :mod:`cervitrack.trainer.clinical.scoring`)."""
         out = {}
         for d in self.settings.directions:
             valid = [tr for tr in self.trials if tr["direction"] == d and tr["valid"]]

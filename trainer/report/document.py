@@ -8,7 +8,7 @@ measurements, never a diagnosis.
 
 HTML embeds the figures as PNG data URIs; the PDF is the same HTML laid out by Qt's
 ``QTextDocument`` and printed with ``QPdfWriter`` (A4), the figures drawn offscreen with
-QPainter (:mod:`cervitrack.trainer.report_plots`).
+QPainter (:mod:`cervitrack.trainer.report.plots`).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import os
 import sys
 from pathlib import Path
 
-from cervitrack.trainer.results import MEASURED_NOT_DIAGNOSED
-from cervitrack.trainer.store import Store
+from cervitrack.trainer.clinical.results import MEASURED_NOT_DIAGNOSED
+from cervitrack.trainer.stores.sessions import Store
 
 SAFETY = ("Stop any test or exercise on pain, dizziness or nausea. Red-flag symptoms (for example "
           "dizziness, double vision, difficulty speaking or swallowing, drop attacks, nausea, "
@@ -58,8 +58,7 @@ def report_data(store: Store, session_id: int) -> dict:
 # ------------------------------------------------------------------------------ figures
 def build_images(data: dict) -> dict:
     """name → QImage for every figure of the report."""
-    from cervitrack.trainer import report_plots as plots
-
+    from cervitrack.trainer.report import plots
     ensure_app()
     images = {}
     for t in data["tests"]:

@@ -13,7 +13,7 @@ A preset is a TOML file named ``NAME.toml``::
 The shipped presets live beside this module; a user's own presets are read from
 ``<data dir>/presets/*.toml`` (:func:`cervitrack.trainer.paths.data_dir`) and take precedence
 over a shipped preset of the same name. ``threshold_mode = "sensitive"`` in ``[settings]`` sets
-the 3.5° flag threshold (:mod:`cervitrack.trainer.scoring`). Validation errors raise
+the 3.5° flag threshold (:mod:`cervitrack.trainer.clinical.scoring`). Validation errors raise
 :class:`PresetError` naming the file and the key.
 """
 
@@ -26,8 +26,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from cervitrack.trainer import scoring
-from cervitrack.trainer.jpe import DIRECTION_COMPONENT
+from cervitrack.trainer.clinical import scoring
+from cervitrack.trainer.clinical.jpe import DIRECTION_COMPONENT
 
 SHIPPED_DIR = Path(__file__).resolve().parent
 #: The preset a test runs when none is named.
@@ -69,11 +69,11 @@ class Preset:
 
 def engines() -> dict:
     """Test kind → (engine class, settings class)."""
-    from cervitrack.trainer.butterfly import ButterflySettings, ButterflyTest
-    from cervitrack.trainer.jpe import JpeSettings, JpeTest
-    from cervitrack.trainer.rom import RomSettings, RomTest
-    from cervitrack.trainer.thp import ThpSettings, ThpTest
-    from cervitrack.trainer.tracing import TraceSettings, TraceTest
+    from cervitrack.trainer.clinical.butterfly import ButterflySettings, ButterflyTest
+    from cervitrack.trainer.clinical.jpe import JpeSettings, JpeTest
+    from cervitrack.trainer.clinical.rom import RomSettings, RomTest
+    from cervitrack.trainer.clinical.thp import ThpSettings, ThpTest
+    from cervitrack.trainer.clinical.tracing import TraceSettings, TraceTest
 
     return {"jpe": (JpeTest, JpeSettings), "thp": (ThpTest, ThpSettings),
             "rom": (RomTest, RomSettings), "butterfly": (ButterflyTest, ButterflySettings),
@@ -125,7 +125,7 @@ def _value(where, key, value, field, default):
     if kind == "tuple":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise PresetError(f"{where}: {key} must be a list of names, got {value!r}")
-        from cervitrack.trainer.trajectories import LEVELS, PATTERNS
+        from cervitrack.trainer.clinical.trajectories import LEVELS, PATTERNS
 
         allowed = {"settings.directions": DIRECTION_COMPONENT, "settings.levels": LEVELS,
                    "settings.patterns": PATTERNS}.get(key)

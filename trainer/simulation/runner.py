@@ -18,8 +18,8 @@ from cervitrack.firmware_bridge.sim.config import SimConfig
 from cervitrack.firmware_bridge.sim.device import SimulatedHeadset
 from cervitrack.signal import kinematics
 from cervitrack.signal import quaternion as quat
-from cervitrack.trainer.pipeline import Pipeline
-from cervitrack.trainer.virtual_patient import VirtualPatient
+from cervitrack.trainer.live.pipeline import Pipeline
+from cervitrack.trainer.simulation.virtual_patient import VirtualPatient
 
 
 @dataclass

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import math
 
-from cervitrack.trainer import scoring
-
+from cervitrack.trainer.clinical import scoring
 SCORE_KEYS = ("n", "ae_deg", "ce_deg", "ve_deg", "rmse_deg", "global_ae_deg")
 
 
@@ -28,7 +27,7 @@ def result_document(engine, device: str = "sim", truth=None) -> dict:
     """The result as plain data.
 
     Args:
-        engine: a finished :class:`~cervitrack.trainer.jpe.JpeTest`.
+        engine: a finished :class:`~cervitrack.trainer.clinical.jpe.JpeTest`.
         device: the device spec, e.g. "sim".
         truth: callable trial → true error dict (or None), for the simulator.
     """

@@ -5,7 +5,7 @@ Every document has ``test`` (jpe, thp, rom, butterfly, trace), ``engine``, ``pre
 ``calibration``; per kind:
 
 - jpe, thp: ``directions`` (per-direction AE, CE, VE, RMSE, global AE, flag), ``overall``
-  (:func:`cervitrack.trainer.scoring.summary_scores`), ``threshold_deg``, ``threshold_source``,
+  (:func:`cervitrack.trainer.clinical.scoring.summary_scores`), ``threshold_deg``, ``threshold_source``,
   ``sign_convention``, ``ve_denominator``; trials carry ``true_error_deg`` on the simulator;
 - rom: per-direction ``max_deg``/``mean_deg``/``sd_deg``, per-plane totals, the references and
   the note on norms;
@@ -24,9 +24,9 @@ import math
 
 import numpy as np
 
-from cervitrack.trainer import scoring
-from cervitrack.trainer.butterfly import SCORE_KEYS as BUTTERFLY_KEYS
-from cervitrack.trainer.jpe_report import SCORE_KEYS
+from cervitrack.trainer.clinical import scoring
+from cervitrack.trainer.clinical.butterfly import SCORE_KEYS as BUTTERFLY_KEYS
+from cervitrack.trainer.clinical.jpe_report import SCORE_KEYS
 
 SIGN_CONVENTION = {
     "jpe": "CE > 0: overshoot (past neutral in the direction of the return movement); CE < 0: undershoot",

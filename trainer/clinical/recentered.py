@@ -2,7 +2,7 @@
 then items (a direction's trial, a tracking repetition, a tracing pattern), each starting from a
 re-centred, settled head whose mean orientation is the item's reference.
 
-:class:`RecenteredTest` reuses :class:`~cervitrack.trainer.jpe.JpeTest`'s calibration phases,
+:class:`RecenteredTest` reuses :class:`~cervitrack.trainer.clinical.jpe.JpeTest`'s calibration phases,
 windows, gap bookkeeping and redo rule; a subclass lists its items, starts each item from the
 reference (:meth:`RecenteredTest._begin`) and records it with :meth:`RecenteredTest._record`.
 The re-centring is accepted only when the head is within ``recenter_tolerance_deg`` of the
@@ -19,8 +19,8 @@ import numpy as np
 
 from cervitrack.signal import kinematics
 from cervitrack.signal import quaternion as quat
-from cervitrack.trainer.jpe import JpeSettings, JpeTest
-from cervitrack.trainer.prompts import Prompt, make_prompt
+from cervitrack.trainer.clinical.jpe import JpeSettings, JpeTest
+from cervitrack.trainer.clinical.prompts import Prompt, make_prompt
 
 
 @dataclass(frozen=True)

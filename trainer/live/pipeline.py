@@ -22,7 +22,7 @@ import numpy as np
 
 from cervitrack.calibration.head import HeadCalibration
 from cervitrack.firmware_bridge.protocols import Decoder
-from cervitrack.firmware_bridge.samples import Chunk, Gap, SampleBatch
+from cervitrack.signal.samples import Chunk, Gap, SampleBatch
 from cervitrack.signal import kinematics
 from cervitrack.signal.drift import DriftParams, HeadingDriftMonitor
 from cervitrack.signal.orientation import DeviceOrientation, VqfOrientation
@@ -141,7 +141,7 @@ class Pipeline:
         At a gap, samples a decoder still holds back are finished, its partial frame is
         dropped, and the timebase is told, after the samples before the gap were timed.
         """
-        from cervitrack.firmware_bridge.samples import concat
+        from cervitrack.signal.samples import concat
 
         gaps = []
         pending: list[Chunk] = []

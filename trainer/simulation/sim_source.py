@@ -2,7 +2,7 @@
 
 The virtual patient wears the headset and rests (tremor and postural sway, no prompts); the
 simulated link delivers OHT/1 chunks and gap markers. Each poll advances the simulation by
-``step_s`` of simulated time (the steps :class:`cervitrack.trainer.runner.SimSession` uses),
+``step_s`` of simulated time (the steps :class:`cervitrack.trainer.simulation.runner.SimSession` uses),
 paced to real time by default (``speed`` X: X times faster; None: as fast as possible). Host
 times are the simulation's own time, so recordings of it say ``host_clock: simulated``.
 """
@@ -16,7 +16,7 @@ import numpy as np
 from cervitrack.firmware_bridge.device_spec import register_source
 from cervitrack.firmware_bridge.sim.config import as_dict, load_config
 from cervitrack.firmware_bridge.sim.device import SimulatedHeadset
-from cervitrack.trainer.virtual_patient import VirtualPatient
+from cervitrack.trainer.simulation.virtual_patient import VirtualPatient
 
 
 class SimSource:

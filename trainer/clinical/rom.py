@@ -25,8 +25,8 @@ import numpy as np
 
 from cervitrack.signal import kinematics
 from cervitrack.signal import quaternion as quat
-from cervitrack.trainer.jpe import DIRECTION_COMPONENT
-from cervitrack.trainer.recentered import Item, RecenteredSettings, RecenteredTest
+from cervitrack.trainer.clinical.jpe import DIRECTION_COMPONENT
+from cervitrack.trainer.clinical.recentered import Item, RecenteredSettings, RecenteredTest
 
 ROM_DIRECTIONS = ("rotation_left", "rotation_right", "flexion", "extension",
                   "lateral_left", "lateral_right")

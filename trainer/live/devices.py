@@ -1,7 +1,7 @@
 """Open a ``--device SPEC``: the built-in device kinds, registered in one place.
 
 Kinds: ``sim`` (the simulated headset worn by a resting virtual patient,
-:mod:`cervitrack.trainer.sim_source`) and ``replay:PATH`` (a recording,
+:mod:`cervitrack.trainer.simulation.sim_source`) and ``replay:PATH`` (a recording,
 :mod:`cervitrack.trainer.recording.replay`); ``serial:``, ``ble:`` and ``udp:`` come from
 :mod:`cervitrack.firmware_bridge.transports`. Transport modules register their kinds with
 :func:`cervitrack.firmware_bridge.device_spec.register_source`; list them in
@@ -15,7 +15,7 @@ import importlib
 from cervitrack.firmware_bridge import device_spec
 
 SOURCE_MODULES = (
-    "cervitrack.trainer.sim_source",
+    "cervitrack.trainer.simulation.sim_source",
     "cervitrack.trainer.recording.replay",
     "cervitrack.firmware_bridge.transports",
 )

@@ -2,13 +2,13 @@
 with the head-driven dot.
 
 Protocol (../shared/reference/clinical-protocols.md §2.2, §2.4): seated facing the virtual
-wall, eyes on the target; per level (easy, medium, hard; :mod:`cervitrack.trainer.trajectories`)
+wall, eyes on the target; per level (easy, medium, hard; :mod:`cervitrack.trainer.clinical.trajectories`)
 ``repetitions`` runs of ``duration_s``. Each run starts from the re-centred neutral (the
 reference, which is the wall's centre); the target starts moving ``countdown_s`` after the
 "track" prompt. The dot is the laser point of the head relative to the reference
 (:func:`cervitrack.signal.kinematics.laser_point`) in deg of visual angle.
 
-Scores per run (:func:`cervitrack.trainer.tracking.tracking_scores`): AA, time on target,
+Scores per run (:func:`cervitrack.trainer.clinical.tracking.tracking_scores`): AA, time on target,
 undershoot and overshoot over the samples with ``ramp_s`` ≤ τ ≤ ``duration_s`` − ``ramp_s``
 (the target at full amplitude; τ is the time since the target started), plus normalised jerk and
 path-length ratio for research. Per level: the mean of each score over the valid runs. A run is
@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cervitrack.trainer import tracking
-from cervitrack.trainer.recentered import Item, RecenteredSettings, RecenteredTest
-from cervitrack.trainer.trajectories import LEVELS, TrackingTrajectory
+from cervitrack.trainer.clinical import tracking
+from cervitrack.trainer.clinical.recentered import Item, RecenteredSettings, RecenteredTest
+from cervitrack.trainer.clinical.trajectories import LEVELS, TrackingTrajectory
 
 SCORE_KEYS = ("aa_deg", "time_on_target_pct", "undershoot_pct", "overshoot_pct",
               "normalised_jerk", "path_length_ratio")

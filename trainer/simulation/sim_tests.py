@@ -1,7 +1,7 @@
 """Running any test preset with the simulated headset and virtual patient, and the simulator's
 ground truth for its trials.
 
-:func:`run_sim_test` drives :class:`~cervitrack.trainer.runner.SimSession` to the end; for a
+:func:`run_sim_test` drives :class:`~cervitrack.trainer.simulation.runner.SimSession` to the end; for a
 preset with manual marking a *virtual examiner* presses the mark ``examiner_delay_s`` after the
 virtual patient's planned movement has ended (as an examiner watching the head come to rest).
 """
@@ -12,9 +12,9 @@ import numpy as np
 
 from cervitrack.signal import kinematics
 from cervitrack.signal import quaternion as quat
-from cervitrack.trainer import protocols
-from cervitrack.trainer.runner import SimSession, true_trial_errors
-from cervitrack.trainer.thp import target_errors
+from cervitrack.trainer.clinical import presets as protocols
+from cervitrack.trainer.simulation.runner import SimSession, true_trial_errors
+from cervitrack.trainer.clinical.thp import target_errors
 
 
 def run_sim_test(preset: protocols.Preset, cfg, overrides: dict | None = None,
@@ -52,7 +52,7 @@ def truth_for(kind: str, device):
                                  _mean_true(device, tr["ret_window"]))
         return thp
     if kind == "rom":
-        from cervitrack.trainer.jpe import DIRECTION_COMPONENT
+        from cervitrack.trainer.clinical.jpe import DIRECTION_COMPONENT
 
         def rom(tr):
             if "hold_window" not in tr:

@@ -65,7 +65,7 @@ class PoseHistory:
         return self._hi - self._lo
 
     def append(self, pose) -> None:
-        """Add a :class:`~cervitrack.trainer.pipeline.PoseBatch`."""
+        """Add a :class:`~cervitrack.trainer.live.pipeline.PoseBatch`."""
         n = len(pose)
         if n == 0:
             return

@@ -40,7 +40,7 @@ from cervitrack.firmware_bridge.sim.config import PatientConfig
 from cervitrack.firmware_bridge.sim.motion import SegmentPlan, SumOfSines, min_jerk
 from cervitrack.signal import kinematics
 from cervitrack.signal import quaternion as quat
-from cervitrack.trainer.prompts import Prompt
+from cervitrack.trainer.clinical.prompts import Prompt
 
 #: Direction → (angle channel index in (axial, flexion, lateral), sign of the excursion).
 DIRECTION_AXIS = {
@@ -258,7 +258,7 @@ class Overlay:
 def _tracking_overlay(spec: dict, cfg: PatientConfig, rng: np.random.Generator) -> Overlay:
     """The cursor follows the target at τ_eff = τ − lag·h(τ) (h: minimum-jerk ramp over the
     trajectory's ramp, so a leading patient does not jump at the start) plus smooth noise."""
-    from cervitrack.trainer.trajectories import TrackingTrajectory
+    from cervitrack.trainer.clinical.trajectories import TrackingTrajectory
 
     traj = TrackingTrajectory.from_spec(spec)
     t_start = float(spec["t_start_s"])
@@ -278,7 +278,7 @@ def _tracking_overlay(spec: dict, cfg: PatientConfig, rng: np.random.Generator) 
 def _trace_overlay(spec: dict, t0: float, cfg: PatientConfig, rng: np.random.Generator) -> Overlay:
     """Along the pattern in arc length s(τ) = L · min_jerk(τ / D), D = L / speed, from the
     current head position, plus smooth noise that vanishes at both ends."""
-    from cervitrack.trainer.trajectories import make_pattern
+    from cervitrack.trainer.clinical.trajectories import make_pattern
 
     pattern = make_pattern(spec)
     duration = pattern.length_deg / cfg.trace_speed_deg_s

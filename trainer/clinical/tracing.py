@@ -30,8 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cervitrack.trainer.recentered import Item, RecenteredSettings, RecenteredTest
-from cervitrack.trainer.trajectories import PATTERNS, make_pattern
+from cervitrack.trainer.clinical.recentered import Item, RecenteredSettings, RecenteredTest
+from cervitrack.trainer.clinical.trajectories import PATTERNS, make_pattern
 
 PUBLISHED_CUTOFFS = {
     "figure8": {"errors": 9, "source": "Ernst et al. 2019, Musculoskelet Sci Pract 43:64 "

@@ -14,7 +14,7 @@ q_target = q_ref ⊗ (the target angle about the direction's axis), decomposed l
 test (:mod:`cervitrack.signal.kinematics`). The signed error of a trial is its component along
 the direction's plane, positive when the head went **past** the target in the direction of the
 return movement towards it (outwards), negative when it stopped short. Scores as the neutral
-test (:mod:`cervitrack.trainer.scoring`).
+test (:mod:`cervitrack.trainer.clinical.scoring`).
 
 A trial is invalid (and redone, up to the limit) when the target could not be learned within
 ``max_adjustments`` corrections, when the relocation did not reach half the target, or when a
@@ -29,9 +29,9 @@ import numpy as np
 
 from cervitrack.signal import kinematics
 from cervitrack.signal import quaternion as quat
-from cervitrack.trainer import scoring
-from cervitrack.trainer.jpe import DIRECTION_COMPONENT
-from cervitrack.trainer.recentered import Item, RecenteredSettings, RecenteredTest
+from cervitrack.trainer.clinical import scoring
+from cervitrack.trainer.clinical.jpe import DIRECTION_COMPONENT
+from cervitrack.trainer.clinical.recentered import Item, RecenteredSettings, RecenteredTest
 
 
 @dataclass(frozen=True)
