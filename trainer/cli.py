@@ -17,10 +17,7 @@ import sys
 
 import cervitrack
 from cervitrack.trainer import commands
-
-
-class CliError(Exception):
-    """A problem with the user's input: printed as one line, exit code 2."""
+from cervitrack.trainer.commands import CliError
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from cervitrack.trainer.stores import calibrations as store
-from cervitrack.trainer.cli import CliError
+from cervitrack.trainer.commands import CliError
 
 
 def run(args) -> int:

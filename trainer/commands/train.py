@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from cervitrack.trainer.cli import CliError
+from cervitrack.trainer.commands import CliError
 from cervitrack.trainer.training import levels, safety, symptoms
 from cervitrack.trainer.training.store import TrainingStore, default_path
 

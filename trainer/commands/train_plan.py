@@ -15,7 +15,7 @@ import datetime as dt
 import json
 import tomllib
 
-from cervitrack.trainer.cli import CliError
+from cervitrack.trainer.commands import CliError
 from cervitrack.trainer.training import levels
 from cervitrack.trainer.training.plan import Plan, load_plan, plan_from_dict, save_plan
 from cervitrack.trainer.training.store import TrainingStore
