@@ -28,9 +28,16 @@ import time
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from cervitrack.firmware_bridge.protocols import make_decoder
-from cervitrack.firmware_bridge.protocols import (bno08x_rvc, hatire, metawear, movella_dot,
-                                                  opentrack_udp, reference, witmotion)
+from cervitrack.firmware_bridge.protocols import (
+    bno08x_rvc,
+    hatire,
+    make_decoder,
+    metawear,
+    movella_dot,
+    opentrack_udp,
+    reference,
+    witmotion,
+)
 
 BLOCK = 2000
 

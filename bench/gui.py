@@ -49,9 +49,9 @@ if "CERVITRACK_HOME" not in os.environ:  # keep the user's data folder out of th
     os.environ["CERVITRACK_HOME"] = tempfile.mkdtemp(prefix="cervitrack-bench-")
 
 import numpy as np  # noqa: E402
-from PySide6 import QtCore, QtWidgets  # noqa: E402  (the pinned binding, before pyqtgraph)
-
 import pyqtgraph as pg  # noqa: E402
+from PySide6 import QtWidgets  # noqa: E402  (the pinned binding, before pyqtgraph)
+
 from cervitrack.firmware_bridge.sim.config import config_from_dict  # noqa: E402
 from cervitrack.trainer.gui.application import freeze_heap, make_window, tune_threads  # noqa: E402
 from cervitrack.trainer.gui.main_window import AppSettings  # noqa: E402

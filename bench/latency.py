@@ -30,12 +30,12 @@ from vqf import VQF
 
 from cervitrack.calibration.head import HeadCalibration
 from cervitrack.firmware_bridge.protocols import make_decoder
-from cervitrack.signal.samples import Chunk
 from cervitrack.firmware_bridge.sim.config import SimConfig
 from cervitrack.firmware_bridge.sim.device import SimulatedHeadset
 from cervitrack.signal import quaternion as quat
-from cervitrack.trainer.live.pipeline import Pipeline
+from cervitrack.signal.samples import Chunk
 from cervitrack.trainer.clinical.prompts import make_prompt
+from cervitrack.trainer.live.pipeline import Pipeline
 from cervitrack.trainer.simulation.virtual_patient import VirtualPatient
 
 

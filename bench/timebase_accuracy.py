@@ -15,8 +15,8 @@ import json
 
 import numpy as np
 
-from cervitrack.signal.samples import SampleBatch
 from cervitrack.firmware_bridge.sim.arrivals import ble_arrivals
+from cervitrack.signal.samples import SampleBatch
 from cervitrack.signal.timebase import Timebase
 
 RATE_HZ = 100.0

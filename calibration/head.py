@@ -53,7 +53,7 @@ class HeadCalibration:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "HeadCalibration":
+    def from_dict(cls, data: dict) -> HeadCalibration:
         def arr(key):
             v = data.get(key)
             return None if v is None else np.asarray(v, dtype=np.float64)

@@ -52,7 +52,7 @@ class MagCalibration:
                 "field_uT": self.field_uT, "residual_rms": self.residual_rms, "coverage": self.coverage}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "MagCalibration":
+    def from_dict(cls, data: dict) -> MagCalibration:
         return cls(np.asarray(data["hard_iron_uT"], float), np.asarray(data["soft_iron"], float),
                    float(data["field_uT"]), float(data["residual_rms"]), float(data["coverage"]))
 

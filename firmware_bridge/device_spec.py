@@ -27,8 +27,8 @@ modules that register the built-in kinds and opens a spec.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 _KIND_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
 

@@ -77,8 +77,8 @@ def ble_scan(timeout_s: float = 5.0, scanner=None) -> list[dict]:
         LinkUnavailable: Bluetooth is off, missing or not permitted (patient-friendly message).
         LinkError: the scan failed for another reason.
     """
-    from cervitrack.firmware_bridge.transports.ble import LoopThread, friendly_unavailable
     from cervitrack.firmware_bridge.transports.base import LinkError, LinkUnavailable
+    from cervitrack.firmware_bridge.transports.ble import LoopThread, friendly_unavailable
 
     if scanner is None:
         from bleak import BleakScanner as scanner

@@ -16,8 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from cervitrack.firmware_bridge.protocols.reference import (
-    CMD_START, CMD_STOP, encode_command)
+from cervitrack.firmware_bridge.protocols.reference import CMD_START, CMD_STOP, encode_command
 
 
 @dataclass(frozen=True)

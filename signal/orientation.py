@@ -26,9 +26,8 @@ import math
 import numpy as np
 from vqf import VQF
 
-from cervitrack.signal.samples import SampleBatch
 from cervitrack.signal import quaternion as quat
-
+from cervitrack.signal.samples import SampleBatch
 
 #: VQF parameters for a head-worn sensor once a rest-averaged gyro bias is known (all others
 #: are VQF's defaults). Measured on simulated JPE sessions (postural sway 0.05 deg, ten random

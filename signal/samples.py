@@ -89,7 +89,7 @@ class SampleBatch:
         acc_m_s2=None,
         mag_uT=None,
         status=None,
-    ) -> "SampleBatch":
+    ) -> SampleBatch:
         """Make a batch with dtypes normalised; missing time arrays become NaN."""
         seq_arr = np.asarray(seq, dtype=np.int64).reshape(-1)
         n = len(seq_arr)
@@ -116,14 +116,14 @@ class SampleBatch:
         )
 
     @classmethod
-    def empty(cls) -> "SampleBatch":
+    def empty(cls) -> SampleBatch:
         return cls.build(np.zeros(0, dtype=np.int64))
 
-    def with_(self, **changes) -> "SampleBatch":
+    def with_(self, **changes) -> SampleBatch:
         """A copy with some fields replaced (dataclasses.replace)."""
         return replace(self, **changes)
 
-    def take(self, index) -> "SampleBatch":
+    def take(self, index) -> SampleBatch:
         """The samples selected by ``index`` (slice, boolean mask or integer array)."""
         return replace(
             self,

@@ -160,7 +160,7 @@ class Timebase:
         self.restarts = 0
 
     @classmethod
-    def for_decoder(cls, decoder, **kwargs) -> "Timebase":
+    def for_decoder(cls, decoder, **kwargs) -> Timebase:
         return cls(decoder.seq_modulus, decoder.has_clock, decoder.clock_wrap_s,
                    decoder.nominal_rate_hz, **kwargs)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 #: Up to this many readings (a live chunk), a plain Python loop is cheaper than numpy's fixed
 #: per-call costs (measured: ~3 µs against ~25 µs for 4 readings).
 _SMALL = 16

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from cervitrack.calibration.rest import rest_bias_from_raw
-from cervitrack.signal.samples import SampleBatch
 from cervitrack.signal import accuracy
 from cervitrack.signal.orientation import VqfOrientation, fuse_offline
+from cervitrack.signal.samples import SampleBatch
 
 #: README "Relative-orientation error", 6D Δt = 5 s and 10 s, RMS (deg), and 6D total RMSE.
 REFERENCE = {

@@ -16,7 +16,6 @@ sway and tremor stay on. Directions cycle so that each of the six is tested.
   3% of the relocation.
 """
 
-import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 

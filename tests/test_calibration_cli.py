@@ -4,10 +4,10 @@ import json
 
 import numpy as np
 
-from cervitrack.trainer.stores import calibrations as store
 from cervitrack.calibration.head import HeadCalibration
 from cervitrack.signal import quaternion as quat
 from cervitrack.trainer.cli import main
+from cervitrack.trainer.stores import calibrations as store
 
 
 def test_list_show_delete(capsys, tmp_path):

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from cervitrack.trainer.stores import calibrations as store
 from cervitrack.calibration.alignment import functional_alignment
 from cervitrack.calibration.head import HeadCalibration
 from cervitrack.calibration.magnetometer import MagCalibration, fit_ellipsoid
@@ -17,6 +16,7 @@ from cervitrack.calibration.neutral import MAX_SPREAD_DEG, capture_neutral
 from cervitrack.calibration.rest import GyroBiasAverager, estimate_rest, rest_bias_from_raw
 from cervitrack.signal import quaternion as quat
 from cervitrack.trainer.paths import data_dir
+from cervitrack.trainer.stores import calibrations as store
 
 
 # ------------------------------------------------------------------------------ persistence

@@ -9,8 +9,8 @@ import pytest
 from scipy.stats import chi2
 
 from cervitrack.firmware_bridge.sim.config import config_from_dict
-from cervitrack.trainer.clinical import presets as protocols
 from cervitrack.trainer.cli import main
+from cervitrack.trainer.clinical import presets as protocols
 from cervitrack.trainer.paths import data_dir
 from cervitrack.trainer.simulation.sim_tests import run_sim_test, truth_for
 from cervitrack.trainer.stores.sessions import Store

@@ -5,8 +5,8 @@ import stat
 
 import pytest
 
-from cervitrack.trainer.stores import sessions as store_mod
 from cervitrack.trainer.paths import data_dir
+from cervitrack.trainer.stores import sessions as store_mod
 from cervitrack.trainer.stores.sessions import SCHEMA_VERSION, Store
 
 

@@ -15,7 +15,11 @@ import numpy as np
 import pytest
 
 from cervitrack.firmware_bridge.protocols.reference import (
-    ReferenceDecoder, crc16_ccitt_false, encode_frame, encode_samples)
+    ReferenceDecoder,
+    crc16_ccitt_false,
+    encode_frame,
+    encode_samples,
+)
 
 QUAT = bytes.fromhex("A5 5A 01 0A 2A 00 40 42 0F 00 41 2D 00 00 00 00 41 2D 03 00 80 81")
 IMU = bytes.fromhex("A5 5A 02 16 2B 00 50 69 0F 00 00 40 00 00 00 00 00 00 00 00 00 00 "

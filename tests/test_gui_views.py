@@ -6,11 +6,10 @@ streams, which guards against the Qt binding's repaint crash (PySide6 6.12.0 on 
 """
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from PySide6 import QtCore, QtGui, QtWidgets  # the pinned binding, before pyqtgraph
 from PySide6.QtTest import QTest
-
-import pyqtgraph as pg
 
 from cervitrack.firmware_bridge.sim.config import config_from_dict
 from cervitrack.trainer.gui import style

@@ -3,10 +3,16 @@
 import numpy as np
 import pytest
 
-from cervitrack.signal.samples import SampleBatch
 from cervitrack.signal import quaternion as quat
-from cervitrack.signal.orientation import (HEAD_VQF_PARAMS, DeviceOrientation, VqfOrientation,
-                                           fuse_offline, gyro_period_scale, make_orientation)
+from cervitrack.signal.orientation import (
+    HEAD_VQF_PARAMS,
+    DeviceOrientation,
+    VqfOrientation,
+    fuse_offline,
+    gyro_period_scale,
+    make_orientation,
+)
+from cervitrack.signal.samples import SampleBatch
 
 GRAVITY = 9.80665
 

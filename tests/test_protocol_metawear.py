@@ -6,7 +6,10 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from cervitrack.firmware_bridge.protocols.metawear import (
-    MetaWearDecoder, encode_euler, encode_quaternions)
+    MetaWearDecoder,
+    encode_euler,
+    encode_quaternions,
+)
 from cervitrack.trainer.cli import main
 
 QUAT = bytes.fromhex("19 07 1B 9B 70 3F 8C 5E 4D BD 07 7F 1D BE 78 02 9A BE")
@@ -54,7 +57,9 @@ def test_encoders_roundtrip():
 def test_connection_parameters_vector():
     from cervitrack.firmware_bridge.profiles import METAWEAR_CONN_7_5MS
     from cervitrack.firmware_bridge.protocols.metawear import (
-        decode_connection_parameters, encode_connection_parameters)
+        decode_connection_parameters,
+        encode_connection_parameters,
+    )
 
     vector = bytes.fromhex("11 09 58 02 20 03 80 00 66 06")
     assert decode_connection_parameters(vector) == {

@@ -8,7 +8,10 @@ from scipy.spatial.transform import Rotation
 
 from cervitrack.firmware_bridge.protocols import make_decoder
 from cervitrack.firmware_bridge.protocols.movella_dot import (
-    MODES, MovellaDotDecoder, encode_records)
+    MODES,
+    MovellaDotDecoder,
+    encode_records,
+)
 from cervitrack.trainer.cli import main
 
 VECTOR = bytes.fromhex("40 E2 01 00 00 00 80 3F") + bytes(12)

@@ -1,6 +1,5 @@
 """opentrack UDP decoder: the vector (sensor-protocols.md §8) and back-to-back datagrams."""
 
-import json
 
 import numpy as np
 from scipy.spatial.transform import Rotation

@@ -5,7 +5,11 @@ import json
 import numpy as np
 
 from cervitrack.firmware_bridge.protocols.reference import (
-    ReferenceDecoder, crc16_ccitt_false, encode_frame, encode_samples)
+    ReferenceDecoder,
+    crc16_ccitt_false,
+    encode_frame,
+    encode_samples,
+)
 from cervitrack.trainer.cli import main
 
 QUAT = bytes.fromhex("A5 5A 01 0A 2A 00 40 42 0F 00 41 2D 00 00 00 00 41 2D 03 00 80 81")

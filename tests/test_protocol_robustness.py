@@ -12,9 +12,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.spatial.transform import Rotation
 
-from cervitrack.firmware_bridge.protocols import DECODERS, make_decoder
-from cervitrack.firmware_bridge.protocols import (bno08x_rvc, hatire, metawear, movella_dot,
-                                                  opentrack_udp, reference, witmotion)
+from cervitrack.firmware_bridge.protocols import (
+    DECODERS,
+    bno08x_rvc,
+    hatire,
+    make_decoder,
+    metawear,
+    movella_dot,
+    opentrack_udp,
+    reference,
+    witmotion,
+)
 from cervitrack.signal.samples import concat
 from cervitrack.trainer.cli import main
 

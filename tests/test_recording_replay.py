@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from cervitrack.firmware_bridge.device_spec import parse_device_spec
-from cervitrack.trainer.live.devices import open_device
 from cervitrack.firmware_bridge.protocols.reference import encode_samples
 from cervitrack.signal.samples import Chunk, Gap
 from cervitrack.trainer.cli import main
+from cervitrack.trainer.live.devices import open_device
 from cervitrack.trainer.recording.reader import load
 from cervitrack.trainer.recording.replay import ReplaySource
 from cervitrack.trainer.recording.writer import Recorder

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from cervitrack.signal.samples import Chunk, Gap
 from cervitrack.firmware_bridge.sim.config import config_from_dict
+from cervitrack.signal.samples import Chunk, Gap
 from cervitrack.trainer.cli import main
 from cervitrack.trainer.recording.decode import decode_recording
 from cervitrack.trainer.recording.reader import load
@@ -171,10 +171,9 @@ def test_exports_reproduce_the_live_head_pose(recorded_test, tmp_path):
     """Decoding applies the recorded calibration and gyro bias (META updates) at the recorded
     steps, so the exported orientation and head pose are the ones the test computed. The
     reference poses come from re-running the test loop, where the engine itself sets them."""
+    from cervitrack.trainer.recording.capture import SessionCapture
     from cervitrack.trainer.recording.replay import ReplaySource
     from cervitrack.trainer.recording.rescore import replay_test
-
-    from cervitrack.trainer.recording.capture import SessionCapture
 
     class FakeTap:  # the LSL side of `demo --lsl`
         def __init__(self):

@@ -3,11 +3,11 @@
 import numpy as np
 
 from cervitrack.firmware_bridge.protocols.reference import ReferenceDecoder
-from cervitrack.signal.samples import Chunk, Gap, concat
 from cervitrack.firmware_bridge.sim.config import load_config
 from cervitrack.firmware_bridge.sim.device import SimulatedHeadset
 from cervitrack.firmware_bridge.sim.imu import GRAVITY_M_S2, mount_quat
 from cervitrack.signal import quaternion as quat
+from cervitrack.signal.samples import Chunk, Gap, concat
 from cervitrack.trainer.clinical.prompts import make_prompt
 from cervitrack.trainer.simulation.virtual_patient import VirtualPatient
 

@@ -3,8 +3,12 @@
 import numpy as np
 import pytest
 
-from cervitrack.signal.smoothing import (OneEuroFilter, OneEuroParams, one_euro_reference,
-                                         zero_phase_lowpass)
+from cervitrack.signal.smoothing import (
+    OneEuroFilter,
+    OneEuroParams,
+    one_euro_reference,
+    zero_phase_lowpass,
+)
 
 
 def noisy_steps(rate_hz=400.0, seconds=6.0, seed=3):

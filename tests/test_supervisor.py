@@ -5,9 +5,16 @@ import math
 import numpy as np
 import pytest
 
-from cervitrack.signal.samples import Gap, LinkStats, SampleBatch
 from cervitrack.firmware_bridge.supervisor import (
-    CONNECT, DISCONNECT, WAIT, LinkSupervisor, StreamStats, SupervisorParams, link_stats)
+    CONNECT,
+    DISCONNECT,
+    WAIT,
+    LinkSupervisor,
+    StreamStats,
+    SupervisorParams,
+    link_stats,
+)
+from cervitrack.signal.samples import Gap, LinkStats, SampleBatch
 
 PARAMS = SupervisorParams(stall_periods=20, min_stall_s=1.0, backoff_initial_s=0.1,
                           backoff_factor=2.0, backoff_max_s=2.0, first_data_s=5.0)

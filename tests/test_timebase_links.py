@@ -16,8 +16,8 @@ sees arrival times can tell drift from that sawtooth until the window spans a co
 import numpy as np
 import pytest
 
-from cervitrack.signal.samples import SampleBatch
 from cervitrack.firmware_bridge.sim import arrivals
+from cervitrack.signal.samples import SampleBatch
 from cervitrack.signal.timebase import Timebase, lower_envelope_line
 
 RATE_HZ = 100.0

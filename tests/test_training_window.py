@@ -7,7 +7,13 @@ import pytest
 
 from cervitrack.firmware_bridge.sim.config import SensorConfig, SimConfig
 from cervitrack.trainer.gui.application import qt_app
-from cervitrack.trainer.gui.training_app import SimAnswers, drive, open_training_window, short_plan, store_clinical
+from cervitrack.trainer.gui.training_app import (
+    SimAnswers,
+    drive,
+    open_training_window,
+    short_plan,
+    store_clinical,
+)
 from cervitrack.trainer.stores.sessions import Store
 from cervitrack.trainer.training import safety, symptoms
 from cervitrack.trainer.training.store import TrainingStore

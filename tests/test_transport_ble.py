@@ -15,9 +15,8 @@ unknown characteristics; ``write_gatt_char(char, data, response=...)``; ``stop_n
 from __future__ import annotations
 
 import asyncio
-import sys
 import json
-import threading
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -25,17 +24,25 @@ import numpy as np
 import pytest
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
-from bleak.exc import (BleakBluetoothNotAvailableError, BleakBluetoothNotAvailableReason,
-                       BleakCharacteristicNotFoundError, BleakError)
+from bleak.exc import (
+    BleakBluetoothNotAvailableError,
+    BleakBluetoothNotAvailableReason,
+    BleakCharacteristicNotFoundError,
+    BleakError,
+)
 from bleak.uuids import normalize_uuid_str
 
 from cervitrack.firmware_bridge import profiles
 from cervitrack.firmware_bridge.protocols import reference
-from cervitrack.signal.samples import Chunk, Gap
 from cervitrack.firmware_bridge.supervisor import SupervisorParams
 from cervitrack.firmware_bridge.transports.base import (
-    LinkError, LinkLost, LinkUnavailable, LiveSource)
+    LinkError,
+    LinkLost,
+    LinkUnavailable,
+    LiveSource,
+)
 from cervitrack.firmware_bridge.transports.ble import BleDriver, friendly_unavailable, is_address
+from cervitrack.signal.samples import Chunk, Gap
 
 # -- device profiles (firmware_bridge.profiles, from sensor-protocols.md §4, §5, §10.3) ----------
 

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from cervitrack.firmware_bridge.device_spec import available_kinds, parse_device_spec
-from cervitrack.signal.samples import Chunk, Gap
 from cervitrack.firmware_bridge.sim.config import SimConfig
 from cervitrack.firmware_bridge.transports import parse_udp_target
 from cervitrack.firmware_bridge.transports.base import LiveSource
 from cervitrack.firmware_bridge.transports.udp import UdpDriver
+from cervitrack.signal.samples import Chunk
 from cervitrack.trainer.commands.stream import stream_source
 from cervitrack.trainer.live.devices import open_device
 from cervitrack.trainer.simulation.sim_source import SimSource

@@ -15,7 +15,9 @@ from cervitrack.firmware_bridge.protocols.opentrack_udp import OpentrackUdpDecod
 from cervitrack.firmware_bridge.protocols.reference import ReferenceDecoder, ReferenceTextDecoder
 from cervitrack.firmware_bridge.protocols.text import TextDecoder
 from cervitrack.firmware_bridge.protocols.witmotion import (
-    WitMotionBleDecoder, WitMotionSerialDecoder)
+    WitMotionBleDecoder,
+    WitMotionSerialDecoder,
+)
 
 DECODERS: dict[str, type[Decoder]] = {
     cls.name: cls

@@ -27,7 +27,10 @@ import struct
 import numpy as np
 
 from cervitrack.firmware_bridge.protocols._convert import (
-    euler_deg_to_quat_wxyz, plausible_float, quat_norm_ok)
+    euler_deg_to_quat_wxyz,
+    plausible_float,
+    quat_norm_ok,
+)
 from cervitrack.firmware_bridge.protocols.base import Decoder
 from cervitrack.signal.samples import SampleBatch
 

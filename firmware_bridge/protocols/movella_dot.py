@@ -38,7 +38,10 @@ from __future__ import annotations
 import numpy as np
 
 from cervitrack.firmware_bridge.protocols._convert import (
-    euler_deg_to_quat_wxyz, plausible_float, quat_norm_ok)
+    euler_deg_to_quat_wxyz,
+    plausible_float,
+    quat_norm_ok,
+)
 from cervitrack.firmware_bridge.protocols.base import Decoder
 from cervitrack.signal.samples import SampleBatch
 

@@ -55,7 +55,11 @@ import struct
 import numpy as np
 
 from cervitrack.firmware_bridge.protocols._convert import (
-    DEG_TO_RAD, G_M_S2, euler_deg_to_quat_wxyz, quat_norm_ok)
+    DEG_TO_RAD,
+    G_M_S2,
+    euler_deg_to_quat_wxyz,
+    quat_norm_ok,
+)
 from cervitrack.firmware_bridge.protocols._framing import scan_fixed
 from cervitrack.firmware_bridge.protocols.base import Decoder
 from cervitrack.signal.samples import SampleBatch, concat

@@ -31,7 +31,7 @@ class Truth:
     t_true_s: np.ndarray
     q_world_head: np.ndarray
 
-    def between(self, seq_first: int, seq_last: int) -> "Truth":
+    def between(self, seq_first: int, seq_last: int) -> Truth:
         """Truth rows with seq_first <= seq <= seq_last."""
         lo, hi = np.searchsorted(self.seq, [seq_first, seq_last + 1])
         return Truth(self.seq[lo:hi], self.t_true_s[lo:hi], self.q_world_head[lo:hi])

@@ -14,8 +14,8 @@ import heapq
 
 import numpy as np
 
-from cervitrack.signal.samples import Chunk, Gap
 from cervitrack.firmware_bridge.sim.config import LinkConfig
+from cervitrack.signal.samples import Chunk, Gap
 
 
 class SimLink:

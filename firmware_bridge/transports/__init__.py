@@ -23,7 +23,12 @@ from cervitrack.firmware_bridge import profiles
 from cervitrack.firmware_bridge.device_spec import register_source
 from cervitrack.firmware_bridge.protocols import make_decoder
 from cervitrack.firmware_bridge.transports.base import (
-    LinkError, LinkLost, LinkRunner, LinkUnavailable, LiveSource)
+    LinkError,
+    LinkLost,
+    LinkRunner,
+    LinkUnavailable,
+    LiveSource,
+)
 
 #: Serial line speed when no device profile names one (most IMU boards and adapters).
 DEFAULT_BAUD = 115200

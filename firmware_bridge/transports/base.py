@@ -27,9 +27,13 @@ import queue
 import threading
 import time
 
-from cervitrack.signal.samples import Chunk, Gap
 from cervitrack.firmware_bridge.supervisor import (
-    CONNECT, DISCONNECT, LinkSupervisor, SupervisorParams)
+    CONNECT,
+    DISCONNECT,
+    LinkSupervisor,
+    SupervisorParams,
+)
+from cervitrack.signal.samples import Chunk, Gap
 
 log = logging.getLogger(__name__)
 

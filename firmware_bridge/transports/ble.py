@@ -35,10 +35,11 @@ import queue
 import re
 import threading
 import time
-from typing import Protocol, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
-from cervitrack.signal.samples import Chunk
 from cervitrack.firmware_bridge.transports.base import LinkError, LinkLost, LinkUnavailable
+from cervitrack.signal.samples import Chunk
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +247,7 @@ class BleDriver:
         except BleakBluetoothNotAvailableError as exc:
             self._client = None
             raise LinkUnavailable(friendly_unavailable(exc)) from None
-        except (BleakError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, BleakError, OSError) as exc:
             self._client = None
             await _quiet(client.disconnect())
             raise LinkError(f"cannot connect to {self.target!r}: {exc or type(exc).__name__}") from None

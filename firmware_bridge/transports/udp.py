@@ -67,7 +67,7 @@ class UdpDriver:
             while len(out) < 256:
                 data, addr = sock.recvfrom(MAX_DATAGRAM)
                 out.append(stamp(data))
-        except (BlockingIOError, socket.timeout):
+        except (TimeoutError, BlockingIOError):
             pass
         except OSError as exc:
             raise LinkLost(f"UDP port {self.port}: {exc.strerror or exc}") from None

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 
 from cervitrack.trainer.clinical import scoring
+
 SCORE_KEYS = ("n", "ae_deg", "ce_deg", "ve_deg", "rmse_deg", "global_ae_deg")
 
 

@@ -102,7 +102,7 @@ class TrackingTrajectory:
             raise ValueError("duration_s must be longer than twice ramp_s")
 
     @classmethod
-    def from_spec(cls, spec: dict) -> "TrackingTrajectory":
+    def from_spec(cls, spec: dict) -> TrackingTrajectory:
         keys = ("level", "repetition", "duration_s", "ramp_s", "amplitude_scale", "speed_scale")
         return cls(**{k: spec[k] for k in keys if k in spec})
 

@@ -16,12 +16,11 @@ def run(args) -> int:
 
     if args.device != "sim":
         # A bad spec or an unknown kind is a one-line error now, before any window opens.
-        from cervitrack.firmware_bridge.device_spec import parse_device_spec
-        from cervitrack.trainer.live.devices import SOURCE_MODULES
-
         import importlib
 
         from cervitrack.firmware_bridge import device_spec
+        from cervitrack.firmware_bridge.device_spec import parse_device_spec
+        from cervitrack.trainer.live.devices import SOURCE_MODULES
 
         for module in SOURCE_MODULES:
             importlib.import_module(module)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 
-from cervitrack.trainer.stores import calibrations as store
 from cervitrack.trainer.commands import CliError
+from cervitrack.trainer.stores import calibrations as store
 
 
 def run(args) -> int:

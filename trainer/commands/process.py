@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cervitrack.trainer.stores.calibrations import read_calibration_file
 from cervitrack.trainer.live.pipeline import process_recording
+from cervitrack.trainer.stores.calibrations import read_calibration_file
 
 BASE_COLUMNS = ("t_s", "acc_x_m_s2", "acc_y_m_s2", "acc_z_m_s2",
                 "gyr_x_rad_s", "gyr_y_rad_s", "gyr_z_rad_s")

@@ -24,8 +24,8 @@ import numpy as np
 
 from cervitrack.firmware_bridge.decoding import TimedDecoder
 from cervitrack.firmware_bridge.protocols import make_decoder
-from cervitrack.signal.samples import Gap, SampleBatch
 from cervitrack.firmware_bridge.supervisor import StreamStats, link_stats
+from cervitrack.signal.samples import Gap, SampleBatch
 from cervitrack.trainer.live.devices import open_device
 
 _CHANNELS = (

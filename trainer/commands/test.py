@@ -14,8 +14,8 @@ import json
 
 from cervitrack.firmware_bridge.sim.config import as_dict, load_config
 from cervitrack.trainer.clinical import presets as protocols
-from cervitrack.trainer.recording import test_io
 from cervitrack.trainer.clinical.results import format_table, result_document
+from cervitrack.trainer.recording import test_io
 from cervitrack.trainer.stores.sessions import Store, plain
 
 KINDS = tuple(protocols.DEFAULT_PRESETS)

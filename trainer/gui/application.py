@@ -15,7 +15,12 @@ from pathlib import Path
 from cervitrack.firmware_bridge.sim.config import SimConfig
 from cervitrack.trainer import paths
 from cervitrack.trainer.gui.catalog import catalog as make_catalog
-from cervitrack.trainer.gui.sources import available_specs, ble_scan_specs, can_scan_ble, open_source
+from cervitrack.trainer.gui.sources import (
+    available_specs,
+    ble_scan_specs,
+    can_scan_ble,
+    open_source,
+)
 from cervitrack.trainer.gui.worker import PipelineWorker
 
 #: Screenshot views: name → (tab, what to run, when to stop).

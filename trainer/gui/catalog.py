@@ -17,8 +17,8 @@ range of motion) are left out rather than shown and failing.
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from cervitrack.trainer.clinical.jpe import JpeSettings, JpeTest
 

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from cervitrack.signal.samples import Chunk, Gap
 from cervitrack.firmware_bridge.sim.config import SimConfig
 from cervitrack.firmware_bridge.sim.device import SimulatedHeadset
+from cervitrack.signal.samples import Chunk, Gap
 from cervitrack.trainer.simulation.virtual_patient import VirtualPatient
 
 

@@ -29,7 +29,11 @@ def open_training_window(device: str, store, patient: str, today: str, sim_confi
                          protocol: str | None = None, plan_for_session=None, audio=None):
     """The training window (not shown) and its :class:`TrainingWorker` (not started)."""
     from cervitrack.trainer.gui.sources import open_source
-    from cervitrack.trainer.gui.training_window import TrainingSimSource, TrainingWindow, TrainingWorker
+    from cervitrack.trainer.gui.training_window import (
+        TrainingSimSource,
+        TrainingWindow,
+        TrainingWorker,
+    )
 
     if device == "sim":
         source = TrainingSimSource(sim_config if sim_config is not None else SimConfig())
@@ -101,7 +105,12 @@ def render_training_screenshot(path, moment: str = "drill", seed: int | None = 1
     ``history_days`` simulated days come first (the virtual trainee, in a temporary history),
     so the progress figure shows a trend; the window's session is the next day, at ``level``."""
     from cervitrack.trainer.gui.application import qt_app
-    from cervitrack.trainer.training.simulate import SIM_PLAN, SIM_RATE_HZ, SIM_START_DATE, simulate_program
+    from cervitrack.trainer.training.simulate import (
+        SIM_PLAN,
+        SIM_RATE_HZ,
+        SIM_START_DATE,
+        simulate_program,
+    )
     from cervitrack.trainer.training.store import TrainingStore
 
     if moment not in ("drill", "summary"):

@@ -18,8 +18,8 @@ import pyqtgraph as pg
 from PySide6 import QtWidgets
 
 from cervitrack.signal import kinematics
-from cervitrack.trainer.gui import scene_items, style
 from cervitrack.trainer.clinical.prompts import DIRECTION_TEXT
+from cervitrack.trainer.gui import scene_items, style
 
 RING_DEG = (2.0, 4.5, 10.0, 20.0)
 #: Prompts after which the eyes are closed (cursor hidden in blind mode).

@@ -23,13 +23,17 @@ import time
 import numpy as np
 
 from cervitrack.calibration.head import HeadCalibration
-from cervitrack.trainer.stores.calibrations import calibration_path, load_calibration, save_calibration
 from cervitrack.firmware_bridge.protocols import make_decoder
 from cervitrack.signal import quaternion as quat
 from cervitrack.signal.smoothing import OneEuroFilter, OneEuroParams
 from cervitrack.trainer.gui.catalog import calibration_engine
 from cervitrack.trainer.gui.feed import LiveFeed
 from cervitrack.trainer.live.pipeline import Pipeline
+from cervitrack.trainer.stores.calibrations import (
+    calibration_path,
+    load_calibration,
+    save_calibration,
+)
 
 #: The neutral captured by "re-zero" is the mean head orientation over this window, s.
 REZERO_WINDOW_S = 0.5

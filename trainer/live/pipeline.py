@@ -22,10 +22,10 @@ import numpy as np
 
 from cervitrack.calibration.head import HeadCalibration
 from cervitrack.firmware_bridge.protocols import Decoder
-from cervitrack.signal.samples import Chunk, Gap, SampleBatch
 from cervitrack.signal import kinematics
 from cervitrack.signal.drift import DriftParams, HeadingDriftMonitor
 from cervitrack.signal.orientation import DeviceOrientation, VqfOrientation
+from cervitrack.signal.samples import Chunk, Gap, SampleBatch
 from cervitrack.signal.smoothing import OneEuroFilter, OneEuroParams
 from cervitrack.signal.stillness import StillnessDetector, StillnessParams
 from cervitrack.signal.timebase import Timebase

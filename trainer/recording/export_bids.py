@@ -138,7 +138,7 @@ def _acq_time(recording, t0_s: float) -> str:
     if meta.get("host_clock", "monotonic") == "monotonic" and mono is not None and \
             math.isfinite(t0_s):
         start = start + dt.timedelta(seconds=t0_s - float(mono))
-    return start.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(
+    return start.astimezone(dt.UTC).replace(tzinfo=None).isoformat(
         timespec="microseconds")
 
 

@@ -15,8 +15,8 @@ import numpy as np
 
 from cervitrack.calibration.head import HeadCalibration
 from cervitrack.firmware_bridge.protocols import make_decoder
-from cervitrack.signal.samples import SampleBatch
 from cervitrack.signal import kinematics
+from cervitrack.signal.samples import SampleBatch
 from cervitrack.trainer.recording.lsl import LslStreamer
 
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import contextlib
 
-from cervitrack.trainer.recording.capture import (SessionCapture, engine_metadata,
-                                                  session_metadata)
+from cervitrack.trainer.recording.capture import SessionCapture, engine_metadata, session_metadata
 from cervitrack.trainer.recording.writer import Recorder
 
 

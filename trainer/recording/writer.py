@@ -96,7 +96,7 @@ class Recorder:
             "format_version": fmt.VERSION,
             "recording_id": uuid.uuid4().hex,
             # The same instant on both clocks: maps host monotonic times to UTC.
-            "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds"),
+            "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="microseconds"),
             "created_monotonic_s": time.monotonic(),
         })
         header.setdefault("host_clock", "monotonic")
@@ -187,7 +187,7 @@ class Recorder:
             os.close(self._fd)
         self._raise_error()
 
-    def __enter__(self) -> "Recorder":
+    def __enter__(self) -> Recorder:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -13,8 +13,8 @@ import numpy as np
 from cervitrack.signal import kinematics
 from cervitrack.signal import quaternion as quat
 from cervitrack.trainer.clinical import presets as protocols
-from cervitrack.trainer.simulation.runner import SimSession, true_trial_errors
 from cervitrack.trainer.clinical.thp import target_errors
+from cervitrack.trainer.simulation.runner import SimSession, true_trial_errors
 
 
 def run_sim_test(preset: protocols.Preset, cfg, overrides: dict | None = None,

@@ -93,7 +93,7 @@ class Plan:
         d["directions"] = list(self.directions)
         return {"format": FORMAT, **d}
 
-    def adjusted(self, **changes) -> "Plan":
+    def adjusted(self, **changes) -> Plan:
         """A copy with ``changes`` applied and validated."""
         return plan_from_dict({**self.as_dict(), **changes})
 

@@ -23,9 +23,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from cervitrack.firmware_bridge.sim.config import PatientConfig
+from cervitrack.trainer.simulation.virtual_patient import DIRECTION_AXIS, VirtualPatient
 from cervitrack.trainer.training import feedback
 from cervitrack.trainer.training.symptoms import SymptomRating
-from cervitrack.trainer.simulation.virtual_patient import DIRECTION_AXIS, VirtualPatient
 
 #: Relocation constant error per direction at the start of training, deg (overshoot > 0).
 START_BIAS_DEG = {"rotation_left": 3.5, "rotation_right": -3.0, "flexion": 2.5, "extension": -4.5,

@@ -29,8 +29,12 @@ from cervitrack.trainer.simulation.runner import SimSession
 from cervitrack.trainer.training import program, safety, symptoms
 from cervitrack.trainer.training.plan import Plan
 from cervitrack.trainer.training.session import TrainingSession
-from cervitrack.trainer.training.sim_patient import (SimResponder, SymptomModel, TrainingPatient,
-                                                     skill_for_practice)
+from cervitrack.trainer.training.sim_patient import (
+    SimResponder,
+    SymptomModel,
+    TrainingPatient,
+    skill_for_practice,
+)
 from cervitrack.trainer.training.store import TrainingStore
 
 SIM_PATIENT = "sim"
