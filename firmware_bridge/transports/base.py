@@ -26,13 +26,13 @@ import logging
 import threading
 import time
 
-from cervitrack.firmware_bridge.transports.bounded import ItemQueue
 from cervitrack.firmware_bridge.supervisor import (
     CONNECT,
     DISCONNECT,
     LinkSupervisor,
     SupervisorParams,
 )
+from cervitrack.firmware_bridge.transports.bounded import ItemQueue
 from cervitrack.signal.samples import Chunk, Gap
 
 log = logging.getLogger(__name__)
