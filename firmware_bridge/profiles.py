@@ -57,7 +57,9 @@ class BleProfile:
 
     def matches_name(self, name: str | None) -> bool:
         """True when the advertised ``name`` matches one of :attr:`name_patterns`."""
-        return bool(name) and any(re.search(p, name, re.IGNORECASE) for p in self.name_patterns)
+        if not name:
+            return False
+        return any(re.search(p, name, re.IGNORECASE) for p in self.name_patterns)
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,7 @@ _SCALAR_MAX = 16
 def _head_angles_scalar(q: np.ndarray) -> dict[str, np.ndarray]:
     """:func:`head_angles_deg` for a few poses with plain floats (same formulas)."""
     deg = 180.0 / math.pi
-    out = {"axial": [], "flexion": [], "lateral": [], "global": []}
+    out: dict[str, list[float]] = {"axial": [], "flexion": [], "lateral": [], "global": []}
     for w, x, y, z in q.tolist():
         ww, xx, yy, zz = w * w, x * x, y * y, z * z
         s = 2.0 * (y * z + w * x) / (ww + xx + yy + zz)

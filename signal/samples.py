@@ -31,6 +31,7 @@ Times
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 import numpy as np
 
@@ -125,11 +126,10 @@ class SampleBatch:
 
     def take(self, index) -> SampleBatch:
         """The samples selected by ``index`` (slice, boolean mask or integer array)."""
-        return replace(
-            self,
-            **{f.name: None if getattr(self, f.name) is None else getattr(self, f.name)[index]
-               for f in fields(self)},
-        )
+        taken: dict[str, Any] = {
+            f.name: None if getattr(self, f.name) is None else getattr(self, f.name)[index]
+            for f in fields(self)}
+        return replace(self, **taken)
 
     @property
     def channels(self) -> tuple[str, ...]:
@@ -154,7 +154,7 @@ def concat(batches: list[SampleBatch]) -> SampleBatch:
         return SampleBatch.empty()
     if len(batches) == 1:
         return batches[0]
-    out = {}
+    out: dict[str, Any] = {}
     for f in fields(SampleBatch):
         parts = [getattr(b, f.name) for b in batches]
         if all(p is None for p in parts):

@@ -50,12 +50,12 @@ def test_wheel_installs_subpackages_and_keeps_stdlib_signal(repo_dir, tmp_path):
     deps = subprocess.run([sys.executable, "-c", "import numpy, os; print(os.path.dirname(os.path.dirname(numpy.__file__)))"],
                           capture_output=True, text=True, check=True).stdout.strip()
     code = (
-        "import sys; sys.path.append(%r)\n"
+        f"import sys; sys.path.append({deps!r})\n"
         "import signal, cervitrack, cervitrack.signal, cervitrack.firmware_bridge, "
         "cervitrack.calibration, cervitrack.trainer\n"
         "assert hasattr(signal, 'SIGINT'), signal.__file__\n"
         "assert 'site-packages' in cervitrack.signal.__file__\n"
-        "print(cervitrack.__file__)\n" % deps
+        "print(cervitrack.__file__)\n"
     )
     out = subprocess.run([str(py), "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 0, out.stderr

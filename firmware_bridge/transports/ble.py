@@ -287,7 +287,7 @@ class BleDriver:
                 items.append(self._queue.get_nowait())
         except queue.Empty:
             pass
-        chunks = []
+        chunks: list = []
         for item in items:
             if item is _LOST:
                 if not chunks:

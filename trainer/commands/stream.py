@@ -70,9 +70,9 @@ class SampleWriter:
             for i, s in enumerate(seq):
                 cells = [repr(t[i]), str(s)]
                 for name in self._columns:
-                    row = values[name][i] if name in values else [math.nan] * len(
+                    xs = values[name][i] if name in values else [math.nan] * len(
                         dict(_CHANNELS)[name])
-                    cells += ["" if not math.isfinite(x) else repr(x) for x in row]
+                    cells += ["" if not math.isfinite(x) else repr(x) for x in xs]
                 lines.append(",".join(cells))
         if lines:
             self.out.write("\n".join(lines) + "\n")

@@ -6,6 +6,7 @@ import importlib.metadata
 import json
 import platform
 import sys
+from typing import Any
 
 import cervitrack
 
@@ -15,7 +16,7 @@ _PACKAGES = ("numpy", "scipy", "vqf", "bleak", "pyserial", "platformdirs", "pyqt
 
 def collect() -> dict:
     """A dict of platform, Python and dependency versions (None where not installed)."""
-    info = {
+    info: dict[str, Any] = {
         "cervitrack": cervitrack.__version__,
         "python": sys.version.split()[0],
         "platform": platform.platform(),

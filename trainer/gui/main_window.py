@@ -109,7 +109,7 @@ class AppWindow(QtWidgets.QMainWindow):
         self.results_view = ResultsView()
         self.research_view = ResearchView(settings.research_window_s)
         self.settings_view = self._settings_tab(audio_note)
-        for name, widget, label in (("device", self.device_view, "Device"),
+        for _name, widget, label in (("device", self.device_view, "Device"),
                                     ("calibration", self.calibration_view, "Calibration"),
                                     ("test", self.test_stack, "Test"),
                                     ("results", self.results_view, "Results"),

@@ -223,7 +223,9 @@ class Store:
             if birth_year is not None:
                 self.db.execute("UPDATE patients SET birth_year = ? WHERE id = ?",
                                 (int(birth_year), patient_id))
-        return self.patient(patient_id)
+        row = self.patient(patient_id)
+        assert row is not None, "inserted above"
+        return row
 
     def patient(self, patient_id: str) -> dict | None:
         row = self.db.execute("SELECT * FROM patients WHERE id = ?", (patient_id,)).fetchone()
@@ -239,7 +241,8 @@ class Store:
                 "software_version, calibration, sim_config, notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (patient_id, started_utc or now_utc(), device, to_json(device_info),
                  cervitrack.__version__, to_json(calibration), to_json(sim_config), notes))
-        return int(cur.lastrowid)
+        assert cur.lastrowid is not None, "set by the INSERT"
+        return cur.lastrowid
 
     def set_calibration(self, session_id: int, calibration) -> None:
         with transaction(self.db):
@@ -259,7 +262,8 @@ class Store:
             cur = self.db.execute(
                 "INSERT INTO recordings(session_id, path, format, created_utc, meta) "
                 "VALUES (?, ?, ?, ?, ?)", (session_id, str(path), fmt, now_utc(), to_json(meta)))
-        return int(cur.lastrowid)
+        assert cur.lastrowid is not None, "set by the INSERT"
+        return cur.lastrowid
 
     def recordings(self, session_id: int) -> list[dict]:
         rows = self.db.execute("SELECT * FROM recordings WHERE session_id = ? ORDER BY id",
@@ -302,7 +306,8 @@ class Store:
                 "result, started_utc, raw_trace_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (session_id, kind, preset, preset_title, to_json(settings), to_json(scores),
                  to_json(result), now_utc(), raw_trace_path))
-            test_id = int(cur.lastrowid)
+            assert cur.lastrowid is not None, "set by the INSERT"
+            test_id = cur.lastrowid
             self.db.executemany(
                 "INSERT INTO trials(test_id, idx, item, valid, data) VALUES (?, ?, ?, ?, ?)",
                 [(test_id, i, tr.get("key", tr.get("direction")), int(bool(tr.get("valid"))),
