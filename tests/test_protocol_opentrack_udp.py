@@ -35,6 +35,8 @@ def test_one_datagram_per_feed_and_non_finite_values():
     xyz = [[-5000.0, 1.0, 2.0]]
     seqs = [d.feed(encode_datagrams(xyz, [[i, 0, 0]])).seq[0] for i in range(5)]
     assert seqs == [0, 1, 2, 3, 4] and d.stats.skipped_bytes == 0
-    for bad_xyz, bad_ypr in (([np.nan, 1, 2], [0, 0, 0]), ([0, np.inf, 0], [0, 0, 0]),
-                             ([0, 0, 0], [np.nan, 0, 0])):
-        assert len(d.feed(encode_datagrams([bad_xyz], [bad_ypr]))) == 0
+    for bad_xyz, bad_ypr in (([np.nan, 1, 2], [10, 20, 30]), ([3, np.inf, 4], [10, 20, 30]),
+                             ([3, 1, 4], [np.nan, 20, 30])):
+        fresh = OpentrackUdpDecoder()
+        assert len(fresh.feed(encode_datagrams([bad_xyz], [bad_ypr]))) == 0
+        assert len(fresh.finish()) == 0
