@@ -186,7 +186,8 @@ class WitMotionSerialDecoder(Decoder):
     """WitMotion serial frames (sum8) grouped into one sample row per output cycle.
 
     Channels: ``acc_m_s2`` (0x51), ``gyr_rad_s`` (0x52), ``quat_wxyz`` (0x59, else from 0x53
-    Euler), ``mag_uT`` (0x54, raw device units). Sensor frame: the device's printed axes.
+    Euler), ``mag_raw`` (0x54, raw counts: the scale to µT differs by model and is not
+    documented). Sensor frame: the device's printed axes.
     """
 
     name = "witmotion-serial"
@@ -307,7 +308,7 @@ class WitMotionSerialDecoder(Decoder):
             seq=seq, t_device_s=np.full(g, np.nan), t_host_s=np.full(g, t_host_s),
             t_s=np.full(g, np.nan), quat_wxyz=quat,
             gyr_rad_s=vec(TYPE_GYRO, GYR_DPS_PER_LSB * DEG_TO_RAD),
-            acc_m_s2=vec(TYPE_ACC, ACC_G_PER_LSB * G_M_S2), mag_uT=vec(TYPE_MAG, 1.0))
+            acc_m_s2=vec(TYPE_ACC, ACC_G_PER_LSB * G_M_S2), mag_raw=vec(TYPE_MAG, 1.0))
 
     def _finish(self, t_host_s: float) -> SampleBatch:
         """Emit the last, still open group as a sample (end of a capture)."""
@@ -378,7 +379,7 @@ class WitMotionSerialDecoder(Decoder):
         seq = self._next_seq + np.arange(n_groups)
         self._next_seq += n_groups
         return SampleBatch.build(seq, t_host_s=t_host_s, quat_wxyz=quat, gyr_rad_s=gyr,
-                                 acc_m_s2=acc, mag_uT=mag)
+                                 acc_m_s2=acc, mag_raw=mag)
 
 
 # --------------------------------------------------------------------------------------------

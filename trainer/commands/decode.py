@@ -28,6 +28,7 @@ _CHANNELS = (
     ("acc_m_s2", ("acc_x_m_s2", "acc_y_m_s2", "acc_z_m_s2")),
     ("gyr_rad_s", ("gyr_x_rad_s", "gyr_y_rad_s", "gyr_z_rad_s")),
     ("mag_uT", ("mag_x_uT", "mag_y_uT", "mag_z_uT")),
+    ("mag_raw", ("mag_x_raw", "mag_y_raw", "mag_z_raw")),
 )
 
 
