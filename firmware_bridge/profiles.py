@@ -124,6 +124,9 @@ DOT_SERVICE = _dot("2000")
 DOT_MODE_CHARACTERISTIC = {
     2: DOT_MEDIUM_PAYLOAD, 3: DOT_MEDIUM_PAYLOAD, 4: DOT_SHORT_PAYLOAD, 5: DOT_SHORT_PAYLOAD,
     7: DOT_MEDIUM_PAYLOAD, 16: DOT_MEDIUM_PAYLOAD,
+    # Custom Mode 5 (44 B) on the long payload: shiven01/movella-dot logs/movella_multi_sensor.log
+    # @ a292163fe78bcb80ec463be5119fa823916e80d0 ("subscribed to long payload notifications").
+    26: DOT_LONG_PAYLOAD,
 }
 
 # MetaMotion R/RL/C, BMI160 (§4): NDOF quaternion stream, bytes from the SDK unit tests.
