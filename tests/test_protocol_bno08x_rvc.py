@@ -3,16 +3,19 @@
 import json
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
-from cervitrack.firmware_bridge.protocols.bno08x_rvc import Bno08xRvcDecoder, encode_frames
+from cervitrack.firmware_bridge.protocols.bno08x_rvc import (
+    Bno08xRvcDecoder,
+    encode_frames,
+    rvc_yaw_pitch_roll_deg,
+)
 from cervitrack.trainer.cli import main
 
 VECTOR = bytes.fromhex("AA AA DE 01 00 92 FF 25 08 8D FE EC FF D1 03 00 00 00 E7")
 
 
 def _ypr(q_wxyz):
-    return Rotation.from_quat(np.asarray(q_wxyz)[[1, 2, 3, 0]]).as_euler("ZYX", degrees=True)
+    return rvc_yaw_pitch_roll_deg(q_wxyz)[0]
 
 
 def _check_vector(seq, quat, acc):

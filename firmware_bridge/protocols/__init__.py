@@ -2,12 +2,10 @@
 
 :data:`DECODERS` maps each ``--protocol`` name to its decoder class. Register a new protocol by
 adding it here. :func:`make_decoder` also accepts ``NAME:OPTION`` for decoders with one
-constructor option: the Movella DOT payload mode (``movella-dot:2``) and the text preset
-(``text:razor``).
+constructor option: the Movella DOT payload mode and optional padded record size
+(``movella-dot:2`` or ``movella-dot:2,40``), the text preset
+(``text:razor``) and the Hatire axis order (``hatire:ypr``).
 """
-
-from collections.abc import Callable
-from typing import Any
 
 from cervitrack.firmware_bridge.protocols.base import Decoder
 from cervitrack.firmware_bridge.protocols.bno08x_rvc import Bno08xRvcDecoder
@@ -38,11 +36,8 @@ DECODERS: dict[str, type[Decoder]] = {
     )
 }
 
-#: Decoders taking one option after a colon: how to convert it, and the class to build with it.
-_OPTION: dict[str, tuple[Callable[[str], Any], Callable[[Any], Decoder]]] = {
-    MovellaDotDecoder.name: (int, MovellaDotDecoder),
-    TextDecoder.name: (str, TextDecoder),
-}
+#: Decoders taking one option after a colon, and how to convert it.
+_OPTION = {MovellaDotDecoder.name: str, TextDecoder.name: str, HatireDecoder.name: str}
 
 
 def make_decoder(name: str) -> Decoder:
@@ -62,12 +57,11 @@ def make_decoder(name: str) -> Decoder:
         return cls()
     if base not in _OPTION:
         raise ValueError(f"protocol {base!r} takes no option (got {option!r})")
-    parse, build = _OPTION[base]
     try:
-        value = parse(option)
+        value = _OPTION[base](option)
     except ValueError:
         raise ValueError(f"invalid option {option!r} for protocol {base!r}") from None
-    return build(value)
+    return cls(value)
 
 
 __all__ = ["DECODERS", "Decoder", "make_decoder"]

@@ -404,6 +404,9 @@ class AppWindow(QtWidgets.QMainWindow):
         self.frames += 1
         if self.frames % 15 == 1:
             s = feed.status
+            if s.get("no_frame_warning"):  # wrong protocol: said plainly, instead of the counts
+                self.status_label.setText(f"{s.get('spec', '–')}: {s['no_frame_warning']}")
+                return
             self.status_label.setText(
                 f"{s.get('spec', '–')}: {s.get('state', '–')} · frames {s.get('frames', 0)} · "
                 f"rejected {s.get('rejected_frames', 0)} · gaps {s.get('gaps', 0)} · "

@@ -56,13 +56,13 @@ def _run(db: sqlite3.Connection, script: str) -> None:
 
 def _v1(db: sqlite3.Connection) -> None:
     _run(db, """
-        CREATE TABLE patients (
+        CREATE TABLE IF NOT EXISTS patients (
             id TEXT PRIMARY KEY,
             name TEXT,
             birth_year INTEGER,
             created_utc TEXT NOT NULL
         );
-        CREATE TABLE sessions (
+        CREATE TABLE IF NOT EXISTS sessions (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             patient_id TEXT REFERENCES patients(id),
             started_utc TEXT NOT NULL,
@@ -72,7 +72,7 @@ def _v1(db: sqlite3.Connection) -> None:
             calibration TEXT,
             notes TEXT
         );
-        CREATE TABLE tests (
+        CREATE TABLE IF NOT EXISTS tests (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
             kind TEXT NOT NULL,
@@ -82,7 +82,7 @@ def _v1(db: sqlite3.Connection) -> None:
             result TEXT,
             started_utc TEXT NOT NULL
         );
-        CREATE TABLE trials (
+        CREATE TABLE IF NOT EXISTS trials (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             test_id INTEGER NOT NULL REFERENCES tests(id) ON DELETE CASCADE,
             idx INTEGER NOT NULL,
@@ -90,9 +90,9 @@ def _v1(db: sqlite3.Connection) -> None:
             valid INTEGER NOT NULL,
             data TEXT
         );
-        CREATE INDEX sessions_patient ON sessions(patient_id, started_utc);
-        CREATE INDEX tests_session ON tests(session_id);
-        CREATE INDEX trials_test ON trials(test_id, idx);
+        CREATE INDEX IF NOT EXISTS sessions_patient ON sessions(patient_id, started_utc);
+        CREATE INDEX IF NOT EXISTS tests_session ON tests(session_id);
+        CREATE INDEX IF NOT EXISTS trials_test ON trials(test_id, idx);
     """)
 
 
@@ -102,7 +102,7 @@ def _v2(db: sqlite3.Connection) -> None:
         ALTER TABLE sessions ADD COLUMN sim_config TEXT;
         ALTER TABLE tests ADD COLUMN raw_trace_path TEXT;
         ALTER TABLE tests ADD COLUMN preset_title TEXT;
-        CREATE TABLE recordings (
+        CREATE TABLE IF NOT EXISTS recordings (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
             path TEXT NOT NULL,
@@ -110,7 +110,7 @@ def _v2(db: sqlite3.Connection) -> None:
             created_utc TEXT NOT NULL,
             meta TEXT
         );
-        CREATE INDEX recordings_session ON recordings(session_id);
+        CREATE INDEX IF NOT EXISTS recordings_session ON recordings(session_id);
     """)
 
 
