@@ -21,6 +21,7 @@ import subprocess
 import sys
 import wave
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -97,7 +98,7 @@ class QtSoundPlayer:
         from PySide6 import QtCore, QtMultimedia
 
         self._QtCore, self._QtMultimedia = QtCore, QtMultimedia
-        self._effects = {}
+        self._effects: dict[str, Any] = {}
 
     def play(self, name: str, path: Path) -> None:
         effect = self._effects.get(name)
@@ -116,7 +117,10 @@ class CommandPlayer:
 
     def play(self, name: str, path: Path) -> None:
         if self.command is None:
-            import winsound  # Windows only
+            # No command: winsound, chosen by pick_player only on Windows.
+            if sys.platform != "win32":
+                raise OSError("no command-line sound player given and winsound is Windows only")
+            import winsound
 
             winsound.PlaySound(str(path), winsound.SND_FILENAME | winsound.SND_ASYNC)
             return
