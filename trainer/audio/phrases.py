@@ -76,7 +76,7 @@ FRAGMENTS: tuple[str, ...] = (
     "you thought you were", "good try", "keep noticing",
     "your last", "tries", "average", "from the goal", "of",
     "next time move a little more slowly",
-    "well done", "that block is finished", "warm-up done",
+    "that block is finished", "warm-up done",
     "gently", "as far as the marker and only as far as is comfortable", "then come back",
     "and slowly back to the centre",
     "no need to go past the marker", "comfortable is enough",
@@ -99,6 +99,9 @@ FRAGMENTS: tuple[str, ...] = (
     "you stopped the session", "that is always fine",
     "if you stopped because of pain", "dizziness or nausea",
     "rest until it settles and contact your clinician before training again",
+    "your pain is high today", "so there is no training today",
+    "training in pain does not help the exercises work", "rest",
+    "and contact your physiotherapist if it stays this high",
     "you have been looking down for a while", "gently lift your head",
     "draw your chin back a little and look ahead for a moment",
     # numbers

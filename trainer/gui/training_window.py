@@ -362,7 +362,7 @@ class TrainingWindow(QtWidgets.QWidget):
             self.pages.addWidget(page)
         self.first_screen.next.clicked.connect(lambda: self.submit_screen("first_run"))
         self.daily_screen.next.clicked.connect(lambda: self.submit_screen("daily"))
-        self.rating_page.next.clicked.connect(self.submit_rating)
+        self.rating_page.next.clicked.connect(lambda: self.submit_rating())  # not clicked(bool) as rating
         self.drill_page.stop.clicked.connect(self.stop)
         self.rating_page.stop.clicked.connect(self.stop)
         for key, button in self.drill_page.estimate_buttons.items():
