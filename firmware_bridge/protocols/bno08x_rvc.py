@@ -38,6 +38,7 @@ No gyro, magnetometer or calibration status is sent.
 from __future__ import annotations
 
 import struct
+from typing import Final
 
 import numpy as np
 
@@ -54,7 +55,7 @@ YAW_LIMIT_LSB = 18000
 PITCH_LIMIT_LSB = 9000
 ROLL_LIMIT_LSB = 18000
 #: Euler sequence of the RVC angles (intrinsic): Rz(−yaw) · Rx(pitch) · Ry(roll).
-EULER_SEQ = "ZXY"
+EULER_SEQ: Final = "ZXY"
 
 
 def rvc_quat_wxyz(yaw_pitch_roll_deg) -> np.ndarray:

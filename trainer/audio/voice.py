@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import wave
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -81,7 +81,7 @@ def tone(notes, rate_hz: int = RATE_HZ, amplitude: float = TONE_AMPLITUDE) -> np
     return np.round(np.concatenate(parts) * amplitude * 32767).astype(np.int16)
 
 
-@lru_cache(maxsize=None)
+@cache
 def clip(fragment: str) -> np.ndarray:
     """The pre-rendered clip of one fragment (int16 at RATE_HZ); OSError if missing."""
     path = CLIPS / f"{phrases.clip_key(fragment)}.wav"

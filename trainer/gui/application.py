@@ -13,7 +13,6 @@ import os
 from pathlib import Path
 
 from cervitrack.firmware_bridge.sim.config import SimConfig
-from cervitrack.trainer import paths
 from cervitrack.trainer.gui.catalog import catalog as make_catalog
 from cervitrack.trainer.gui.sources import (
     available_specs,
