@@ -39,6 +39,10 @@ def test_wheel_installs_subpackages_and_keeps_stdlib_signal(repo_dir, tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert not any(n.startswith("signal/") for n in names)
     assert "cervitrack/signal/__init__.py" in names
+    # The voice clips travel with the package: every phrase has its WAV.
+    from cervitrack.trainer.audio import phrases
+    assert {f"cervitrack/trainer/audio/clips/{phrases.clip_key(f)}.wav" for f in phrases.FRAGMENTS} <= set(names)
+    assert "cervitrack/trainer/audio/clips/manifest.json" in names
     # A fresh venv that sees the test environment's dependencies but only the wheel's code.
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(system_site_packages=False, with_pip=False).create(env_dir)

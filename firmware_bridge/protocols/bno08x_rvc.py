@@ -88,6 +88,13 @@ def encode_frames(index, yaw_pitch_roll_deg, acc_m_s2) -> bytes:
     return bytes(out)
 
 
+def encode_samples(index, quat_wxyz, acc_m_s2) -> bytes:
+    """N frames from indices (N,), sensor→world quaternions (N, 4) and acc (N, 3) in m/s²: the
+    exact inverse of :class:`Bno08xRvcDecoder` (yaw, pitch, roll from
+    :func:`rvc_yaw_pitch_roll_deg`; change both together)."""
+    return encode_frames(index, rvc_yaw_pitch_roll_deg(quat_wxyz), acc_m_s2)
+
+
 def _check(rows: np.ndarray) -> np.ndarray:
     ok = rows[:, 2:18].sum(axis=1, dtype=np.uint8) == rows[:, 18]
     a = np.abs(np.ascontiguousarray(rows[:, 3:9]).view("<i2").astype(np.int32))
