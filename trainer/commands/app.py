@@ -45,7 +45,9 @@ def run(args) -> int:
                                  trials_per_direction=min(args.trials, 3), seed=args.seed)
         print(f"saved {path}")
         return 0
-    if not has_display():
+    from cervitrack.trainer.gui import first_window
+
+    if not has_display() and first_window.mode() != "exit":
         raise ValueError("no display found: use --screenshot PATH, or `cervitrack demo --headless`")
     return run_app(args.device, args.test, sim_config, args.trials, fullscreen=args.fullscreen,
                    protocol=args.protocol)

@@ -115,6 +115,9 @@ def run_app(device: str = "sim", test: str | None = None, sim_config: SimConfig 
             trials_per_direction: int = 8, fullscreen: bool = False, protocol: str | None = None) -> int:
     """Open the application; connect ``device`` and start ``test`` when given."""
     app = qt_app()
+    from cervitrack.trainer.gui import first_window
+
+    first_window.install(app)
     tune_threads()
     window = make_window(sim_config, trials_per_direction)
     window.show()
