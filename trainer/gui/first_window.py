@@ -1,9 +1,11 @@
-"""Reporting when the application's first window is on screen (for bench/startup.py).
+"""Reporting when the application's windows are on screen (for bench/startup.py).
 
-``CERVITRACK_REPORT_FIRST_WINDOW=1``: when the first top-level window receives its show event,
-the application prints one line ``first-window-shown <seconds since process start>`` to stderr
-and carries on. ``CERVITRACK_REPORT_FIRST_WINDOW=exit``: the same line, then the application
-closes its windows and quits (a measurement; then ``cervitrack app`` also runs on the offscreen
+``CERVITRACK_REPORT_FIRST_WINDOW=1``: when the first top-level window receives its show event
+(the starting window of :func:`cervitrack.trainer.gui.application.run_app`), the application
+prints one line ``first-window-shown <seconds since process start>`` to stderr, and once the
+application window is shown with the device connected, ``app-window-ready <seconds>``; then it
+carries on. ``CERVITRACK_REPORT_FIRST_WINDOW=exit``: the same lines, then the application closes
+its windows and quits (a measurement; then ``cervitrack app`` also runs on the offscreen
 platform, where nobody could see the window).
 
 The process start comes from ``/proc/self/stat`` on Linux (the kernel's clock-tick resolution,
@@ -57,13 +59,28 @@ def install(app) -> None:
             if (event.type() == QtCore.QEvent.Type.Show and isinstance(obj, QtWidgets.QWidget)
                     and obj.isWindow()):
                 app.removeEventFilter(self)
-                print(f"first-window-shown {seconds_since_process_start():.3f}", file=sys.stderr, flush=True)
-                if how == "exit":
-                    def quit_now():
-                        QtWidgets.QApplication.closeAllWindows()
-                        app.quit()
-                    QtCore.QTimer.singleShot(0, quit_now)
+                _report("first-window-shown")
             return False
 
     app._first_window_watcher = _Watcher(app)  # kept alive with the application
     app.installEventFilter(app._first_window_watcher)
+
+
+def _report(what: str) -> None:
+    print(f"{what} {seconds_since_process_start():.3f}", file=sys.stderr, flush=True)
+
+
+def app_ready(app) -> None:
+    """The application window is up: report it, and quit from the event loop in "exit" mode."""
+    how = mode()
+    if how is None:
+        return
+    _report("app-window-ready")
+    if how == "exit":
+        from PySide6 import QtCore, QtWidgets
+
+        def quit_now():
+            QtWidgets.QApplication.closeAllWindows()
+            app.quit()
+
+        QtCore.QTimer.singleShot(0, quit_now)
