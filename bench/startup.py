@@ -11,11 +11,14 @@ repository root. Each figure is the wall time of a fresh process, ``time.perf_co
 - ``version``, ``help``: ``cervitrack --version``, ``cervitrack --help``;
 - ``sessions``: ``cervitrack sessions`` against a fresh, empty ``CERVITRACK_HOME``;
 - ``test_help``: ``cervitrack test --help``;
-- ``first_window``: ``cervitrack app`` on the offscreen platform with
+- ``first_window_offscreen``: ``cervitrack app`` on the offscreen platform with
   ``CERVITRACK_REPORT_FIRST_WINDOW=exit`` (:mod:`cervitrack.trainer.gui.first_window`): the
   time from starting the process until its stderr line ``first-window-shown`` is read (the first
   top-level window's show event), and ``self_reported``: the seconds since process start the
-  application printed on that line. The application then closes and exits.
+  application printed on that line;
+- ``app_window_ready_offscreen``: the same run's ``app-window-ready`` line (the application
+  window shown with the simulated device connected; versions before the starting window have
+  no such line: their first window is the application window). The application then exits.
 
 The commands run interleaved (one of each per round) so that load from other processes on a
 shared machine spreads over all of them. ``delta_*`` is the figure minus bare Python's.
@@ -58,27 +61,29 @@ def timed_run(argv: list[str], env: dict, cwd: str) -> float:
     return elapsed
 
 
-def first_window_run(argv: list[str], env: dict, cwd: str, timeout_s: float = 60.0) -> tuple[float, float]:
-    """(wall seconds until the ``first-window-shown`` line is read, the seconds the app printed)."""
+def first_window_run(argv: list[str], env: dict, cwd: str, timeout_s: float = 120.0) -> dict:
+    """Line name → (wall seconds until the line was read, the seconds the app printed), for
+    ``first-window-shown`` and (when the app prints it) ``app-window-ready``."""
     env = dict(env, QT_QPA_PLATFORM="offscreen", CERVITRACK_REPORT_FIRST_WINDOW="exit")
     t0 = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
-    seen, tail = None, []
+    proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    seen, tail = {}, []
     try:
         for line in proc.stderr:
-            if line.startswith("first-window-shown "):
-                seen = (time.perf_counter() - t0, float(line.split()[1]))
-                break
-            tail.append(line)
-        proc.stderr.read()
+            name = line.split(" ", 1)[0]
+            if name in ("first-window-shown", "app-window-ready"):
+                seen[name] = (time.perf_counter() - t0, float(line.split()[1]))
+            else:
+                tail.append(line)
         proc.wait(timeout=timeout_s)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    if seen is None:
-        raise RuntimeError(f"{' '.join(argv)} showed no window (exit {proc.returncode}): {''.join(tail)[-400:]}")
+    if "first-window-shown" not in seen:
+        raise RuntimeError(f"{' '.join(argv)} showed no window (exit {proc.returncode}): "
+                           f"{''.join(tail)[-400:]}")
     return seen
 
 
@@ -106,7 +111,7 @@ def main() -> int:
         "test_help": cli + ["test", "--help"],
     }
     times: dict[str, list[float]] = {name: [] for name in commands}
-    window_wall, window_self = [], []
+    window: dict[str, tuple[list[float], list[float]]] = {}
     load_start = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="cervitrack-startup-") as tmp:
         env = dict(os.environ, CERVITRACK_HOME=str(Path(tmp) / "home"))
@@ -121,9 +126,10 @@ def main() -> int:
             for name, argv in commands.items():
                 times[name].append(timed_run(argv, env, tmp))
             if not args.no_window:
-                wall_s, self_s = first_window_run(cli + ["app"], env, tmp)
-                window_wall.append(wall_s)
-                window_self.append(self_s)
+                for name, (wall_s, self_s) in first_window_run(cli + ["app"], env, tmp).items():
+                    walls, selfs = window.setdefault(name, ([], []))
+                    walls.append(wall_s)
+                    selfs.append(self_s)
     floor = times["python"]
     result = {
         "runs": args.runs,
@@ -134,9 +140,11 @@ def main() -> int:
         "commands": {name: summary(values, None if name == "python" else floor)
                      for name, values in times.items()},
     }
-    if not args.no_window:
-        result["first_window_offscreen"] = dict(summary(window_wall, floor),
-                                                self_reported=summary(window_self))
+    for name, key in (("first-window-shown", "first_window_offscreen"),
+                      ("app-window-ready", "app_window_ready_offscreen")):
+        if name in window:
+            walls, selfs = window[name]
+            result[key] = dict(summary(walls, floor), self_reported=summary(selfs))
     print(json.dumps(result, indent=2))
     return 0
 

@@ -151,8 +151,11 @@ def run_app(device: str = "sim", test: str | None = None, sim_config: SimConfig 
     if starting.cancelled:
         window.close()
         return 0
-    window.restoreGeometry(starting.saveGeometry())
-    window.show()
+    if starting.isMaximized():
+        window.showMaximized()
+    else:
+        window.setGeometry(starting.geometry())  # where the person sees (or moved) it
+        window.show()
     starting.close()
     freeze_heap()
     window.connect_device(device, protocol or "")

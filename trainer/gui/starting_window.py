@@ -38,7 +38,7 @@ class StartingWindow(QtWidgets.QMainWindow):
         self.progress = QtWidgets.QProgressBar()
         self.progress.setRange(0, 0)  # busy: the steps' durations are not known in advance
         self.progress.setTextVisible(False)
-        self.progress.setMaximumWidth(360)
+        self.progress.setFixedWidth(360)
         row = QtWidgets.QHBoxLayout()
         row.addStretch(1)
         row.addWidget(self.progress)
