@@ -13,8 +13,6 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cervitrack.trainer import paths
-
 # The test engines, the pipeline, pyqtgraph and the views take seconds to import: they are
 # imported where they are used, so that :func:`run_app` shows its starting window first.
 if TYPE_CHECKING:
@@ -86,11 +84,12 @@ def qt_app(offscreen: bool = False):
 
 def make_window(sim_config: SimConfig | None = None, trials_per_direction: int = 8,
                 settings=None, threaded: bool = True, player=None, save_calibrations: bool = True):
-    """The application window (not shown), with its worker factory and audio cues.
+    """The application window (not shown), with its worker factory and its voice.
 
-    ``player``: the audio player (None: the platform default; tests pass a recorder);
+    ``player``: the audio output (None: the best one found here, or none with the reason;
+    tests pass a :class:`~cervitrack.trainer.audio.outputs.RecordingOutput`);
     ``save_calibrations``: keep good calibrations per device in the user data folder."""
-    from cervitrack.trainer.gui.audio import AudioCues, default_player
+    from cervitrack.trainer.gui.audio import make_audio
     from cervitrack.trainer.gui.catalog import catalog as make_catalog
     from cervitrack.trainer.gui.main_window import AppSettings, AppWindow
     from cervitrack.trainer.gui.sources import (
@@ -103,11 +102,8 @@ def make_window(sim_config: SimConfig | None = None, trials_per_direction: int =
 
     settings = settings or AppSettings()
     tests = make_catalog(trials_per_direction)
-    if player is None:
-        player, note = default_player()
-    else:
-        note = type(player).__name__
-    audio = AudioCues(player, paths.data_dir() / "cache" / "audio", settings.audio)
+    audio = make_audio(player, settings.voice, settings.tones, settings.volume, settings.audio)
+    note = audio.note
 
     def open_worker(spec: str, protocol: str | None = None) -> PipelineWorker:
         source = open_source(spec, sim_config, protocol)
