@@ -31,11 +31,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from typing import Any
 import threading
 import wave
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
