@@ -54,6 +54,9 @@ def run(args) -> int:
         return 0
     if not window_follows:
         raise ValueError("no display found: use --screenshot PATH, or `cervitrack demo --headless`")
+    from cervitrack.trainer.gui.system_libs import require_window_libraries
+
+    require_window_libraries()
     # run_app checks --test once its starting window is up (the catalog imports the engines).
     return run_app(args.device, args.test, sim_config, args.trials, fullscreen=args.fullscreen,
                    protocol=args.protocol)

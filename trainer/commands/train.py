@@ -161,6 +161,9 @@ def run_screenshot(args) -> int:
 
 def run_gui(args) -> int:
     """The patient training window (safety screen, ratings, drills, summary)."""
+    from cervitrack.trainer.gui.system_libs import require_window_libraries
+
+    require_window_libraries()
     from cervitrack.trainer.gui.training_app import run_training_gui
     from cervitrack.trainer.training.interactive import _session_plan
     from cervitrack.trainer.training.store import TrainingStore
