@@ -98,6 +98,9 @@ class RomTest(RecenteredTest):
                                                "the movement was not large enough")
         return None, None
 
+    def _lost_record(self, item: Item) -> dict:
+        return {"direction": item.key, "rom_deg": None}
+
     def _along_window(self, window: dict, item: Item) -> float:
         name, sign = DIRECTION_COMPONENT[item.key]
         q = quat.relative(item.q_ref_head, self._mean_head(window))

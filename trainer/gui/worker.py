@@ -218,6 +218,11 @@ class PipelineWorker:
             prompts = engine.start(float(pose.t_s[-1]))
         elif engine is not None and self._started and not engine.done:
             prompts = engine.update(pose)
+            check = getattr(engine, "check_signal", None)
+            if check is not None and not len(pose):
+                # No sample this step: after the engine's signal_lost_s it pauses the trial
+                # (``until_s`` is on the samples' clock: host monotonic, or simulated time).
+                check(until_s)
         if engine is not None:
             if getattr(engine, "calibration", None) is not None and engine.calibration is not self.calibration:
                 self.calibration = engine.calibration
@@ -265,6 +270,9 @@ class PipelineWorker:
         self._events_seen += len(new)
         for event in new:
             self.feed.push_event(event)
+            if event.get("kind") in ("pause", "resume"):
+                # A lost signal is said, never hidden: the views show messages.
+                self.feed.push_event({"t_s": event["t_s"], "kind": "message", "text": event["text"]})
         changed = any(e.get("kind") in ("trial", "test_end") for e in new)
         state = dict(self.feed.state)
         state.update(phase=engine.phase, done=engine.done, calibrated=self.calibration is not None)
