@@ -34,3 +34,24 @@ def test_one_datagram_per_feed_and_nan_translation():
     seqs = [d.feed(encode_datagrams(xyz, [[i, 0, 0]])).seq[0] for i in range(5)]
     assert seqs == [0, 1, 2, 3, 4] and d.stats.skipped_bytes == 0
     assert len(d.feed(encode_datagrams([[0, 0, 0]], [[np.nan, 0, 0]]))) == 0
+
+
+def test_datagrams_of_zeros_never_shift_the_framing():
+    """Zero records are plausible at any byte offset: the UDP transport's datagrams (one per
+    chunk) are decoded at their own boundaries, so a still head at neutral followed by a turn
+    decodes as sent (the scan once shifted by 32 bytes and read the yaw as roll)."""
+    import struct
+
+    from cervitrack.firmware_bridge.protocols import make_decoder
+    from cervitrack.firmware_bridge.protocols._convert import euler_deg_to_quat_wxyz
+    from cervitrack.signal.samples import Chunk
+
+    decoder = make_decoder("opentrack-udp")
+    angles = [(0.0, 0.0, 0.0)] * 40 + [(0.0, 0.5 * k, 0.0) for k in range(30)] + [(30.0, 0.0, 0.0)] * 5
+    out = []
+    for i in range(0, len(angles), 5):
+        chunks = [Chunk(1.0 + 0.02 * (i + k), struct.pack("<6d", 0, 0, 0, *a)) for k, a in enumerate(angles[i:i + 5])]
+        out.append(decoder.feed_chunks(chunks).quat_wxyz)
+    got = np.concatenate(out)
+    assert got.shape == (len(angles), 4)
+    np.testing.assert_allclose(got, euler_deg_to_quat_wxyz("ZYX", np.array(angles)), atol=1e-12)
