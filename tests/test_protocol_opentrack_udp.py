@@ -47,11 +47,13 @@ def test_datagrams_of_zeros_never_shift_the_framing():
     from cervitrack.signal.samples import Chunk
 
     decoder = make_decoder("opentrack-udp")
-    angles = [(0.0, 0.0, 0.0)] * 40 + [(0.0, 0.5 * k, 0.0) for k in range(30)] + [(30.0, 0.0, 0.0)] * 5
+    angles = ([(0.0, 0.0, 0.0)] * 40 + [(0.0, 3.079e-44, 0.0)] + [(0.0, 0.5 * k, 0.0) for k in range(1, 30)]
+              + [(30.0, 0.0, 0.0)] * 5)
     out = []
     for i in range(0, len(angles), 5):
         chunks = [Chunk(1.0 + 0.02 * (i + k), struct.pack("<6d", 0, 0, 0, *a)) for k, a in enumerate(angles[i:i + 5])]
         out.append(decoder.feed_chunks(chunks).quat_wxyz)
     got = np.concatenate(out)
-    assert got.shape == (len(angles), 4)
-    np.testing.assert_allclose(got, euler_deg_to_quat_wxyz("ZYX", np.array(angles)), atol=1e-12)
+    sent = [a for a in angles if a[1] != 3.079e-44]
+    assert got.shape == (len(sent), 4) and decoder.stats.rejected_frames == 1
+    np.testing.assert_allclose(got, euler_deg_to_quat_wxyz("ZYX", np.array(sent)), atol=1e-12)
