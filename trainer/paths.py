@@ -21,3 +21,8 @@ def data_dir(create: bool = True) -> Path:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(path, 0o700)
     return path
+
+
+#: The patient id used when none is given, by the tests (sessions store) and the training
+#: program alike: it says that no identity was recorded.
+DEFAULT_PATIENT = "anonymous"

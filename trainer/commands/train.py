@@ -23,6 +23,7 @@ import datetime as dt
 import json
 
 from cervitrack.trainer.commands import CliError
+from cervitrack.trainer.paths import DEFAULT_PATIENT
 from cervitrack.trainer.training import levels, safety, symptoms
 from cervitrack.trainer.training.store import TrainingStore, default_path
 
@@ -176,7 +177,7 @@ def register(sub) -> None:
                    "udp:PORT")
     p.add_argument("--protocol", metavar="P", help="live device: wire protocol (as for cervitrack stream)")
     p.add_argument("--baud", type=int, metavar="B", help="live serial device: line speed")
-    p.add_argument("--patient", default="default", help="patient id (default 'default')")
+    p.add_argument("--patient", default=DEFAULT_PATIENT, help=f"patient id (default {DEFAULT_PATIENT!r})")
     p.add_argument("--headless", action="store_true", help="no window; with --device sim: simulate")
     p.add_argument("--json", action="store_true", help="print one JSON object (simulation)")
     p.add_argument("--simulate-days", type=int, metavar="N", help="simulate N days of the program (--device sim)")

@@ -16,6 +16,7 @@ import json
 import tomllib
 
 from cervitrack.trainer.commands import CliError
+from cervitrack.trainer.paths import DEFAULT_PATIENT
 from cervitrack.trainer.training import levels
 from cervitrack.trainer.training.plan import Plan, load_plan, plan_from_dict, save_plan
 from cervitrack.trainer.training.store import TrainingStore
@@ -77,14 +78,14 @@ def register(sub) -> None:
     p = sub.add_parser("train-plan", help="therapist: show, set, export or import a training plan")
     p.add_argument("action", choices=("show", "set", "export", "import"))
     p.add_argument("values", nargs="*", help="KEY=VALUE pairs (set) or the plan file (import)")
-    p.add_argument("--patient", default=None, help="patient id (default 'default')")
+    p.add_argument("--patient", default=None, help=f"patient id (default {DEFAULT_PATIENT!r})")
     p.add_argument("--out", metavar="FILE", help="export: FILE.toml or FILE.json")
     p.add_argument("--json", action="store_true", help="show: print JSON")
     p.add_argument("--db", metavar="FILE", help="training history file (default: in the data dir)")
 
     def run_args(args):
         args.patient_given = args.patient is not None
-        args.patient = args.patient or "default"
+        args.patient = args.patient or DEFAULT_PATIENT
         return run(args)
 
     p.set_defaults(func=run_args)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 
 from cervitrack.trainer.commands import CliError
+from cervitrack.trainer.paths import DEFAULT_PATIENT
 from cervitrack.trainer.training import progress
 from cervitrack.trainer.training.store import TrainingStore, default_path
 
 
 def run(args) -> int:
-    patient = "sim" if args.sim and args.patient is None else (args.patient or "default")
+    patient = "sim" if args.sim and args.patient is None else (args.patient or DEFAULT_PATIENT)
     with TrainingStore(args.db or default_path(simulation=args.sim)) as store:
         sessions, trials, diary = store.sessions(patient), store.trials(patient), store.diary(patient)
         plan = store.plan(patient)
@@ -52,7 +53,7 @@ def run(args) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("train-progress", help="training progress: figure (PNG) and figures")
-    p.add_argument("--patient", default=None, help="patient id (default 'default'; 'sim' with --sim)")
+    p.add_argument("--patient", default=None, help=f"patient id (default {DEFAULT_PATIENT!r}; 'sim' with --sim)")
     p.add_argument("--sim", action="store_true", help="read the simulation's history")
     p.add_argument("--out", metavar="FILE.png", help="save the progress figure")
     p.add_argument("--json", action="store_true", help="print JSON")

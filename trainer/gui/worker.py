@@ -24,6 +24,7 @@ import numpy as np
 
 from cervitrack.calibration.head import HeadCalibration
 from cervitrack.firmware_bridge.protocols import make_decoder
+from cervitrack.firmware_bridge.supervisor import StreamStats
 from cervitrack.signal import quaternion as quat
 from cervitrack.signal.smoothing import OneEuroFilter, OneEuroParams
 from cervitrack.trainer.gui.catalog import calibration_engine
@@ -89,6 +90,9 @@ class PipelineWorker:
         self._stop = threading.Event()
         self._recent_q = np.zeros((0, 4))
         self._recent_t = np.zeros(0)
+        #: Link quality from the timed samples (rate) and their counters (lost frames).
+        self.stream = StreamStats()
+        self._seq_span = None
         #: q_world_head the wall view is relative to (None: the calibrated neutral).
         self.display_ref: np.ndarray | None = None
         #: One Euro filter of the wall cursor (None: raw); reset when the reference changes.
@@ -205,7 +209,10 @@ class PipelineWorker:
         self.t_s = until_s
         items = self.source.read(until_s)
         pose = self.pipeline.process(items)
+        for gap in pose.gaps:
+            self.stream.on_gap(gap)
         if len(pose):
+            self._count_samples(pose)
             self.last_sample_t_s = float(pose.t_s[-1])
             # Publish first: the views need the samples now, the engine's decisions can follow.
             self.feed.push_pose(pose, time.perf_counter(), self.calibration, self.display_ref,
@@ -245,6 +252,18 @@ class PipelineWorker:
         if self.on_publish is not None and (len(pose) or self.feed.events):
             self.on_publish()
 
+    def _count_samples(self, pose) -> None:
+        self.stream.on_samples(pose.samples)
+        first = self._seq_span[0] if self._seq_span is not None else int(pose.seq[0])
+        self._seq_span = (first, int(pose.seq[-1]))
+
+    def lost_frames(self) -> int:
+        """Frames the counters say were sent and never arrived (for devices without a counter:
+        the frames a gap's duration implies, estimated by the timebase)."""
+        if self._seq_span is None:
+            return 0
+        return max(0, self._seq_span[1] - self._seq_span[0] + 1 - self.stream.frames)
+
     def _keep_recent(self, pose) -> None:
         t = np.concatenate([self._recent_t, pose.t_s])
         q = np.concatenate([self._recent_q, pose.q_world_sensor])
@@ -272,7 +291,8 @@ class PipelineWorker:
             self.feed.push_event(event)
             if event.get("kind") in ("pause", "resume"):
                 # A lost signal is said, never hidden: the views show messages.
-                self.feed.push_event({"t_s": event["t_s"], "kind": "message", "text": event["text"]})
+                self.feed.push_event({"t_s": event["t_s"], "kind": "message", "text": event["text"],
+                                      "about": event["kind"]})
         changed = any(e.get("kind") in ("trial", "test_end") for e in new)
         state = dict(self.feed.state)
         state.update(phase=engine.phase, done=engine.done, calibrated=self.calibration is not None)
@@ -287,7 +307,9 @@ class PipelineWorker:
         status.update(spec=self.source.spec, frames=int(stats.frames),
                       saved_calibration=self.saved_calibration,
                       rejected_frames=int(stats.rejected_frames), gaps=int(self.pipeline.gap_count),
+                      rate_hz=float(self.stream.rate_hz()),
                       nominal_rate_hz=self.source.rate_hz, t_s=float(self.t_s))
+        status.setdefault("lost_frames", self.lost_frames())  # the simulated link knows exactly
         self.feed.status = status
 
     # ------------------------------------------------------------------ threaded mode
