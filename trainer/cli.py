@@ -20,14 +20,24 @@ from cervitrack.trainer import commands
 from cervitrack.trainer.commands import CliError
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with the one error style of every command: one line ``cervitrack: error: ...``
+    (naming the subcommand's option), exit code 2, no usage dump (``--help`` shows it)."""
+
+    def error(self, message: str):
+        where = self.prog.removeprefix("cervitrack").strip()
+        hint = f" (see cervitrack {where} --help)" if where else " (see cervitrack --help)"
+        self.exit(2, f"cervitrack: error: {message}{hint}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="cervitrack",
         description="Cervical proprioception: measure and train with a head-worn IMU. "
         "Cervitrack measures and trains; it does not diagnose.",
     )
     parser.add_argument("--version", action="version", version=f"cervitrack {cervitrack.__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
             continue

@@ -130,10 +130,17 @@ class LiveRun:
 
     def wait_for_samples(self, seconds: float, timeout_s: float) -> None:
         """Step until ``seconds`` of samples arrived after the first (the link works)."""
-        deadline = time.monotonic() + timeout_s
+        start = time.monotonic()
+        deadline = start + timeout_s
         first = None
+        told = False
         while True:
             self.step()
+            if first is None and not told and time.monotonic() - start > 3.0:
+                told = True
+                error = self.worker.feed.status.get("last_error")
+                print(f"Still waiting for {self.args.device}" + (f": {error}" if error else "")
+                      + f" (giving up after {timeout_s:g} s; Ctrl-C stops).", file=self.output.out, flush=True)
             frames = self.worker.feed.status.get("frames", 0)
             if frames and first is None:
                 first = time.monotonic()

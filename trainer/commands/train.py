@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from cervitrack.trainer.commands import CliError
+from cervitrack.trainer.commands import CliError, add_device_argument
 from cervitrack.trainer.paths import DEFAULT_PATIENT
 from cervitrack.trainer.training import levels, safety, symptoms
 from cervitrack.trainer.training.store import TrainingStore, default_path
@@ -172,9 +172,8 @@ def run_gui(args) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("train", help="home training program (safety screen, drills, progression, history)")
-    p.add_argument("--device", default="sim", metavar="SPEC",
-                   help="sim (default: simulated headset and virtual trainee), serial:PORT, ble:ADDRESS_OR_NAME, "
-                   "udp:PORT")
+    add_device_argument(p, "sim (simulated headset and virtual trainee), serial:PORT, ble:NAME_OR_ADDRESS, "
+                        "udp:PORT")
     p.add_argument("--protocol", metavar="P", help="live device: wire protocol (as for cervitrack stream)")
     p.add_argument("--baud", type=int, metavar="B", help="live serial device: line speed")
     p.add_argument("--patient", default=DEFAULT_PATIENT, help=f"patient id (default {DEFAULT_PATIENT!r})")

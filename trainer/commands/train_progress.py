@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from cervitrack.trainer.commands import CliError
+from cervitrack.trainer.commands import CliError, add_force_argument, refuse_overwrite
 from cervitrack.trainer.paths import DEFAULT_PATIENT
 from cervitrack.trainer.training import progress
 from cervitrack.trainer.training.store import TrainingStore, default_path
@@ -25,6 +25,7 @@ def run(args) -> int:
     start = sessions[0]["date"]
     days_per_week = plan.days_per_week if plan else 7
     if args.out:
+        refuse_overwrite(args.out, args.force)
         from cervitrack.trainer.training.plot import save_progress_png
 
         save_progress_png(args.out, sessions, trials, diary, start, days_per_week,
@@ -56,6 +57,7 @@ def register(sub) -> None:
     p.add_argument("--patient", default=None, help=f"patient id (default {DEFAULT_PATIENT!r}; 'sim' with --sim)")
     p.add_argument("--sim", action="store_true", help="read the simulation's history")
     p.add_argument("--out", metavar="FILE.png", help="save the progress figure")
+    add_force_argument(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--db", metavar="FILE", help="training history file (default: in the data dir)")
     p.set_defaults(func=run)

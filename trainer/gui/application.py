@@ -111,15 +111,17 @@ def make_window(sim_config: SimConfig | None = None, trials_per_direction: int =
                      scanner=ble_scan_specs if can_scan_ble() else None)
 
 
-def run_app(device: str = "sim", test: str | None = None, sim_config: SimConfig | None = None,
+def run_app(device: str | None = "sim", test: str | None = None, sim_config: SimConfig | None = None,
             trials_per_direction: int = 8, fullscreen: bool = False, protocol: str | None = None) -> int:
-    """Open the application; connect ``device`` and start ``test`` when given."""
+    """Open the application; connect ``device`` (None: the person chooses in the device
+    panel) and start ``test`` when given."""
     app = qt_app()
     tune_threads()
     window = make_window(sim_config, trials_per_direction)
     window.show()
     freeze_heap()
-    window.connect_device(device, protocol or "")
+    if device is not None:
+        window.connect_device(device, protocol or "")
     if test:
         window.start_test(test)
     if fullscreen:
