@@ -1,6 +1,6 @@
 """Device profiles: the data a BLE or serial transport needs to talk to each device family.
 
-Everything here comes from ../shared/reference/sensor-protocols.md (section numbers below). UUIDs
+Everything here comes from the manufacturers' documents cited per device in docs/devices/ (section numbers below). UUIDs
 are always full 128-bit strings, lower case: bleak expands 16-bit UUIDs with the Bluetooth SIG
 base ``…-0000-1000-8000-00805f9b34fb``, which does **not** match WitMotion's
 ``…-00805f9a34fb`` base (§1.3).
@@ -57,7 +57,9 @@ class BleProfile:
 
     def matches_name(self, name: str | None) -> bool:
         """True when the advertised ``name`` matches one of :attr:`name_patterns`."""
-        return bool(name) and any(re.search(p, name, re.IGNORECASE) for p in self.name_patterns)
+        if not name:
+            return False
+        return any(re.search(p, name, re.IGNORECASE) for p in self.name_patterns)
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,9 @@ DOT_SERVICE = _dot("2000")
 DOT_MODE_CHARACTERISTIC = {
     2: DOT_MEDIUM_PAYLOAD, 3: DOT_MEDIUM_PAYLOAD, 4: DOT_SHORT_PAYLOAD, 5: DOT_SHORT_PAYLOAD,
     7: DOT_MEDIUM_PAYLOAD, 16: DOT_MEDIUM_PAYLOAD,
+    # Custom Mode 5 (44 B) on the long payload: shiven01/movella-dot logs/movella_multi_sensor.log
+    # @ a292163fe78bcb80ec463be5119fa823916e80d0 ("subscribed to long payload notifications").
+    26: DOT_LONG_PAYLOAD,
 }
 
 # MetaMotion R/RL/C, BMI160 (§4): NDOF quaternion stream, bytes from the SDK unit tests.

@@ -27,7 +27,9 @@ def test_single_plane_movements(axis, deg, component, expected):
 
 
 def test_anatomical_directions_of_the_anterior_axis():
-    nose = lambda q: quat.rotate(q, [1.0, 0.0, 0.0])
+    def nose(q):
+        return quat.rotate(q, [1.0, 0.0, 0.0])
+
     assert nose(q_about([0, 0, 1], 90)) == pytest.approx([0, 1, 0], abs=1e-12)    # left
     assert nose(q_about([0, 1, 0], 90)) == pytest.approx([0, 0, -1], abs=1e-12)   # down
     top = quat.rotate(q_about([1, 0, 0], 90), [0.0, 0.0, 1.0])

@@ -28,18 +28,26 @@ def test_vector_decoder_and_cli(tmp_path, capsys):
     assert err.strip() == "frames=1 rejected=0 skipped_bytes=0"
 
 
-def test_one_datagram_per_feed_and_nan_translation():
+def test_one_datagram_per_feed_and_non_finite_values():
+    """As opentrack (tracker-udp/ftnoir_tracker_udp.cpp): a NaN or infinity in any of the six
+    values drops the datagram; any finite translation is accepted."""
     d = OpentrackUdpDecoder()
-    xyz = [[np.nan, 1.0, 2.0]]
+    xyz = [[-5000.0, 1.0, 2.0]]
     seqs = [d.feed(encode_datagrams(xyz, [[i, 0, 0]])).seq[0] for i in range(5)]
     assert seqs == [0, 1, 2, 3, 4] and d.stats.skipped_bytes == 0
-    assert len(d.feed(encode_datagrams([[0, 0, 0]], [[np.nan, 0, 0]]))) == 0
+    for bad_xyz, bad_ypr in (([np.nan, 1, 2], [10, 20, 30]), ([3, np.inf, 4], [10, 20, 30]),
+                             ([3, 1, 4], [np.nan, 20, 30])):
+        fresh = OpentrackUdpDecoder()
+        assert len(fresh.feed(encode_datagrams([bad_xyz], [bad_ypr]))) == 0
+        assert len(fresh.finish()) == 0
 
 
 def test_datagrams_of_zeros_never_shift_the_framing():
     """Zero records are plausible at any byte offset: the UDP transport's datagrams (one per
     chunk) are decoded at their own boundaries, so a still head at neutral followed by a turn
-    decodes as sent (the scan once shifted by 32 bytes and read the yaw as roll)."""
+    decodes as sent. A subnormal angle (a minimum-jerk movement's first sample) is rejected as
+    implausible; the byte scan then re-synchronised on zeros at a wrong offset and read the yaw
+    as roll."""
     import struct
 
     from cervitrack.firmware_bridge.protocols import make_decoder

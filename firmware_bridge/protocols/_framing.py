@@ -85,8 +85,8 @@ def scan_fixed(buf: np.ndarray, length: int, check, header: bytes | None = None)
     if k:
         aligned = buf[: k * length].reshape(k, length)
         head_ok = True
-        for j in range(hlen):
-            head_ok = head_ok and bool((aligned[:, j] == header[j]).all())
+        for j, byte in enumerate(header or b""):
+            head_ok = head_ok and bool((aligned[:, j] == byte).all())
         if head_ok and check(aligned).all():
             rest = buf[k * length:]
             more = _tail_start(rest, header) if header is not None else 0

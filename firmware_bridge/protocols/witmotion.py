@@ -186,7 +186,8 @@ class WitMotionSerialDecoder(Decoder):
     """WitMotion serial frames (sum8) grouped into one sample row per output cycle.
 
     Channels: ``acc_m_s2`` (0x51), ``gyr_rad_s`` (0x52), ``quat_wxyz`` (0x59, else from 0x53
-    Euler), ``mag_uT`` (0x54, raw device units). Sensor frame: the device's printed axes.
+    Euler), ``mag_raw`` (0x54, raw counts: the scale to µT differs by model and is not
+    documented). Sensor frame: the device's printed axes.
     """
 
     name = "witmotion-serial"
@@ -200,6 +201,9 @@ class WitMotionSerialDecoder(Decoder):
         self.last_register_reply: tuple[int, int, int, int] | None = None
         #: Temperature from the last 0x51 frame (d3 / 100), °C, or None.
         self.last_temperature_c: float | None = None
+        #: d3 of the last 0x53 (angle) frame: a constant firmware version word on real devices
+        #: (18155 on a WTGAHRS2, 11608 on a WT901SD), not a temperature; None until seen.
+        self.last_version: int | None = None
         self._pattern: tuple[int, ...] | None = None
         self._pending_types = np.zeros(0, dtype=np.uint8)
         self._pending_words = np.zeros((0, 4), dtype=np.int16)
@@ -251,6 +255,9 @@ class WitMotionSerialDecoder(Decoder):
         acc = types == TYPE_ACC
         if acc.any():
             self.last_temperature_c = float(words[acc][-1, 3]) / 100.0
+        euler = types == TYPE_EULER
+        if euler.any():
+            self.last_version = int(words[euler][-1, 3])
         types = np.concatenate([self._pending_types, types])
         words = np.concatenate([self._pending_words, words])
         gid, n_groups = self._group(types)
@@ -299,6 +306,8 @@ class WitMotionSerialDecoder(Decoder):
 
         if TYPE_ACC in index:
             self.last_temperature_c = float(words[-1, index[TYPE_ACC], 3]) / 100.0
+        if TYPE_EULER in index:
+            self.last_version = int(words[-1, index[TYPE_EULER], 3])
         del self._buf[: g * group_bytes]
         self.stats.frames += g * k
         seq = np.arange(self._next_seq, self._next_seq + g, dtype=np.int64)
@@ -307,7 +316,7 @@ class WitMotionSerialDecoder(Decoder):
             seq=seq, t_device_s=np.full(g, np.nan), t_host_s=np.full(g, t_host_s),
             t_s=np.full(g, np.nan), quat_wxyz=quat,
             gyr_rad_s=vec(TYPE_GYRO, GYR_DPS_PER_LSB * DEG_TO_RAD),
-            acc_m_s2=vec(TYPE_ACC, ACC_G_PER_LSB * G_M_S2), mag_uT=vec(TYPE_MAG, 1.0))
+            acc_m_s2=vec(TYPE_ACC, ACC_G_PER_LSB * G_M_S2), mag_raw=vec(TYPE_MAG, 1.0))
 
     def _finish(self, t_host_s: float) -> SampleBatch:
         """Emit the last, still open group as a sample (end of a capture)."""
@@ -378,7 +387,7 @@ class WitMotionSerialDecoder(Decoder):
         seq = self._next_seq + np.arange(n_groups)
         self._next_seq += n_groups
         return SampleBatch.build(seq, t_host_s=t_host_s, quat_wxyz=quat, gyr_rad_s=gyr,
-                                 acc_m_s2=acc, mag_uT=mag)
+                                 acc_m_s2=acc, mag_raw=mag)
 
 
 # --------------------------------------------------------------------------------------------
@@ -449,15 +458,24 @@ class WitMotionBleDecoder(Decoder):
         signed = [v - 65536 if v >= 32768 else v for v in raw]
         for i, v in enumerate(raw):
             self.registers[reg + i] = v
-        if reg == REG_QUAT:
-            q = np.array(signed[:4], dtype=np.float64) * QUAT_PER_LSB
+
+        def block(first: int, count: int):
+            """The reply's values for registers first..first+count-1, or None."""
+            k = first - reg
+            return signed[k:k + count] if 0 <= k and k + count <= len(signed) else None
+
+        # A reply carries 8 consecutive registers: a read of 0x3A also returns the angles
+        # (0x3D-0x3F) and the temperature (0x40), as a real WT901BLE does.
+        q = block(REG_QUAT, 4)
+        if q is not None:
+            q = np.array(q, dtype=np.float64) * QUAT_PER_LSB
             norm = math.sqrt(float(q @ q))
             if abs(norm - 1.0) <= QUAT_NORM_TOLERANCE:
                 self.last_quat_wxyz = q / norm
-        elif reg == REG_MAG:
-            self.last_mag_raw = tuple(signed[:3])
-        elif reg == REG_TEMPERATURE:
-            self.last_temperature_c = signed[0] / 100.0
-        elif reg == REG_BATTERY:
-            self.last_battery_raw = raw[0]
+        if (m := block(REG_MAG, 3)) is not None:
+            self.last_mag_raw = tuple(m)
+        if (t := block(REG_TEMPERATURE, 1)) is not None:
+            self.last_temperature_c = t[0] / 100.0
+        if block(REG_BATTERY, 1) is not None:
+            self.last_battery_raw = raw[REG_BATTERY - reg]
         self.stats.extra["register_replies"] = self.stats.extra.get("register_replies", 0) + 1

@@ -31,6 +31,7 @@ length, so distances to the path and progress along it are table look-ups.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -254,7 +255,7 @@ def zigzag(width_deg: float = 30.0, height_deg: float = 10.0, teeth: int = 3,
     return TracePattern("zigzag", pts, arc)
 
 
-PATTERNS = {"figure8": figure_eight, "zigzag": zigzag}
+PATTERNS: dict[str, Callable[..., TracePattern]] = {"figure8": figure_eight, "zigzag": zigzag}
 
 
 def make_pattern(spec: dict) -> TracePattern:

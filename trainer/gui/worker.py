@@ -308,6 +308,7 @@ class PipelineWorker:
                       saved_calibration=self.saved_calibration,
                       rejected_frames=int(stats.rejected_frames), gaps=int(self.pipeline.gap_count),
                       rate_hz=float(self.stream.rate_hz()),
+                      no_frame_warning=self.pipeline.no_frame_warning,
                       nominal_rate_hz=self.source.rate_hz, t_s=float(self.t_s))
         status.setdefault("lost_frames", self.lost_frames())  # the simulated link knows exactly
         self.feed.status = status
