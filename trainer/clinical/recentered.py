@@ -98,7 +98,7 @@ class RecenteredTest(JpeTest, metaclass=abc.ABCMeta):
     def _abandon_item(self, t_s: float, reason: str) -> list[Prompt]:
         """Record the item under way as invalid (``reason``) and redo it, not counted against
         ``max_redos_per_direction`` (see :class:`~cervitrack.trainer.clinical.jpe.JpeTest`)."""
-        return self._record(t_s, self._lost_record(self._item), reason, counted=False)
+        return self._record(t_s, self._lost_record(self._current), reason, counted=False)
 
     def _gap_between(self, t0_s: float, t1_s: float) -> bool:
         return any(t0_s <= g <= t1_s for g in self._gap_times)

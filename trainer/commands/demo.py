@@ -14,8 +14,13 @@ import sys
 
 from cervitrack.firmware_bridge.sim.config import load_config
 from cervitrack.trainer.clinical.jpe import JpeSettings, JpeTest
-from cervitrack.trainer.commands import add_device_argument, add_force_argument, add_pace_arguments, pace_speed
 from cervitrack.trainer.clinical.jpe_report import format_table, result_document
+from cervitrack.trainer.commands import (
+    add_device_argument,
+    add_force_argument,
+    add_pace_arguments,
+    pace_speed,
+)
 from cervitrack.trainer.recording import test_io
 from cervitrack.trainer.simulation.runner import SimSession, true_trial_errors
 
