@@ -29,10 +29,10 @@ def free_udp_port() -> int:
         return s.getsockname()[1]
 
 
-def journey(tmp_path, *cli_args, drop_trial=None, drop_s=4.0):
-    """Run the sender and the test command; returns (result, events, sender log, env)."""
+def journey(tmp_path, *cli_args, drop_trial=None, drop_s=4.0, port=None):
+    """Run the sender and the test command; returns (result, events, sender log, env, port)."""
     env = {**os.environ, "CERVITRACK_HOME": str(tmp_path / "home")}
-    port = free_udp_port()
+    port = port or free_udp_port()
     events, log = tmp_path / "events.jsonl", tmp_path / "patient.jsonl"
     sender_args = [str(BIN / "python"), str(PATIENT), "--port", str(port), "--events", str(events),
                    "--log", str(log), "--max-s", "400"]
@@ -111,16 +111,29 @@ def test_jpe_on_a_udp_device_with_a_person_following_the_events(tmp_path):
                            f"report: cervitrack report {doc['session_id']} --out report.pdf")
 
 
-def test_a_dropout_pauses_the_trial_and_it_is_redone(tmp_path):
+def test_a_dropout_pauses_the_trial_and_it_is_redone(tmp_path, monkeypatch):
+    # The device was calibrated in an earlier session (the sensor sits square on the head):
+    # --use-saved-calibration reuses it, capturing only the neutral.
+    import numpy as np
+
+    from cervitrack.calibration.head import HeadCalibration
+    from cervitrack.trainer.stores.calibrations import save_calibration
+
+    port = free_udp_port()
+    monkeypatch.setenv("CERVITRACK_HOME", str(tmp_path / "home"))
+    save_calibration(f"udp:{port}:opentrack-udp", HeadCalibration(np.array([1.0, 0, 0, 0]), None, None, {"ok": True}))
     presets = tmp_path / "home" / "presets"
-    presets.mkdir(parents=True)
+    presets.mkdir(parents=True, exist_ok=True)
     (presets / "jpe-rotation.toml").write_text(
         'test = "jpe"\ntitle = "JPE, rotation only (1 trial per direction)"\n\n[settings]\n'
         'directions = ["rotation_left", "rotation_right"]\ntrials_per_direction = 1\n')
-    result, events, drawn, env, _ = journey(tmp_path, "--preset", "jpe-rotation", drop_trial=2, drop_s=4.0)
+    result, events, drawn, env, _ = journey(tmp_path, "--preset", "jpe-rotation", "--use-saved-calibration",
+                                            drop_trial=2, drop_s=4.0, port=port)
     assert result.returncode == 0, result.stderr[-2000:]
     doc = json.loads(result.stdout)
     printed = result.stderr.splitlines()
+    assert printed[2] == "Using this device's saved calibration. Sit upright, look straight ahead and keep still."
+    assert [e["prompt"] for e in events if e["kind"] == "prompt"][0] == "recenter"  # no calibration
     assert printed.count("Signal lost — trial 2 paused. Waiting for the sensor…") == 1
     assert printed.count("Signal back. Trial 2 will be redone.") == 1
     pause = [e for e in events if e["kind"] == "pause"]
