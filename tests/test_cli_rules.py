@@ -37,7 +37,7 @@ def test_device_has_no_default(argv, capsys):
 
 
 def test_demo_is_the_one_command_with_a_default_device(capsys):
-    parser = build_parser()
+    parser = build_parser("all")
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     defaults = {name: p.get_default("device") for name, p in sub.choices.items()
                 if any(a.dest == "device" for a in p._actions)}
@@ -62,7 +62,7 @@ def test_speed_and_fast_are_refused_with_a_real_device(argv, capsys, tmp_path, m
 
 @pytest.mark.parametrize("command", ["test", "stream", "record", "demo"])
 def test_speed_and_fast_mean_the_same_everywhere(command):
-    parser = build_parser()
+    parser = build_parser("all")
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     helps = {a.dest: a.help for a in sub.choices[command]._actions if a.dest in ("speed", "fast")}
     assert helps["speed"].startswith("sim/replay: X times real time (default: ")
@@ -86,7 +86,7 @@ def test_one_default_patient_for_tests_and_training(capsys):
     assert code == 0 and json.loads(out)["patient"] == DEFAULT_PATIENT
     code, out, _ = run(capsys, "train-plan", "show", "--json")
     assert code == 0 and json.loads(out)["plan"]["patient"] == DEFAULT_PATIENT
-    parser = build_parser()
+    parser = build_parser("all")
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     for name in ("test", "train", "train-diary"):
         assert sub.choices[name].get_default("patient") == DEFAULT_PATIENT
@@ -170,7 +170,7 @@ def test_rom_with_one_repetition_has_no_sd(capsys, tmp_path):
 
 # ------------------------------------------------------------------ --help lists choices
 def test_every_positional_choice_and_plan_key_is_in_help():
-    parser = build_parser()
+    parser = build_parser("all")
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     for name, p in sub.choices.items():
         text = p.format_help()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import math
 
-from cervitrack.firmware_bridge.protocols import make_decoder
 from cervitrack.trainer.commands import (
     add_device_argument,
     add_force_argument,
@@ -17,9 +16,6 @@ from cervitrack.trainer.commands import (
     pace_speed,
     refuse_overwrite,
 )
-from cervitrack.trainer.live.devices import open_device
-from cervitrack.trainer.recording.session import record_source, recording_metadata
-from cervitrack.trainer.recording.writer import DEFAULT_FLUSH_INTERVAL_S, Recorder
 
 
 def add_source_arguments(p) -> None:
@@ -35,6 +31,8 @@ def add_source_arguments(p) -> None:
 
 
 def source_options(args) -> dict:
+    from cervitrack.firmware_bridge.protocols import make_decoder
+
     speed = pace_speed(args, 1.0)
     if args.protocol is not None:
         make_decoder(args.protocol)  # a bad protocol name is reported before opening a device
@@ -43,6 +41,10 @@ def source_options(args) -> dict:
 
 
 def run(args) -> int:
+    from cervitrack.trainer.live.devices import open_device
+    from cervitrack.trainer.recording.session import record_source, recording_metadata
+    from cervitrack.trainer.recording.writer import Recorder
+
     if not (math.isfinite(args.duration) and args.duration > 0):
         raise ValueError(f"--duration must be a positive number of seconds, not {args.duration}")
     out = refuse_overwrite(args.out, args.force)
@@ -82,6 +84,8 @@ def run(args) -> int:
 
 
 def register(sub) -> None:
+    from cervitrack.trainer.recording.writer import DEFAULT_FLUSH_INTERVAL_S
+
     p = sub.add_parser("record", help="record a device's raw stream to a crash-safe file")
     add_source_arguments(p)
     p.add_argument("--duration", type=float, required=True, metavar="S",

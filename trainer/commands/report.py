@@ -4,10 +4,11 @@ session (:mod:`cervitrack.trainer.report.document`)."""
 from __future__ import annotations
 
 from cervitrack.trainer.commands import add_force_argument, refuse_overwrite
-from cervitrack.trainer.report.document import write_report
 
 
 def run(args) -> int:
+    from cervitrack.trainer.report.document import write_report
+
     refuse_overwrite(args.out, args.force)
     out = write_report(args.session_id, args.out)
     print(f"Report written to {out}")

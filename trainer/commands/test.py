@@ -13,9 +13,9 @@ import dataclasses
 import json
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from cervitrack.trainer.clinical import presets as protocols
-from cervitrack.trainer.clinical.results import format_table, result_document
 from cervitrack.trainer.commands import (
     DEVICE_FORMS,
     LIVE_KINDS,
@@ -27,7 +27,9 @@ from cervitrack.trainer.commands import (
 from cervitrack.trainer.commands._test_run import TestOutput, run_live
 from cervitrack.trainer.paths import DEFAULT_PATIENT
 from cervitrack.trainer.recording import test_io
-from cervitrack.trainer.stores.sessions import Store, plain
+
+if TYPE_CHECKING:  # the rest is imported when the command runs (a fast --help)
+    from cervitrack.trainer.stores.sessions import Store
 
 KINDS = tuple(protocols.DEFAULT_PRESETS)
 
@@ -60,6 +62,9 @@ def _overrides(args, preset, store: Store, patient_id: str) -> dict:
 
 
 def run(args) -> int:
+    from cervitrack.trainer.clinical.results import format_table, result_document
+    from cervitrack.trainer.stores.sessions import Store, plain
+
     kind = device_kind(args.device)
     if kind == "replay":
         return run_replay(args)
@@ -154,7 +159,9 @@ def _live_spec(kind: str, preset, overrides: dict):
 def run_replay(args) -> int:
     """Re-score a recorded test (``--device replay:PATH``): exactly the live scores. The
     result is printed, not stored (the live run was)."""
+    from cervitrack.trainer.clinical.results import format_table, result_document
     from cervitrack.trainer.recording.rescore import recorded_preset
+    from cervitrack.trainer.stores.sessions import plain
 
     if args.record:
         raise ValueError("--record with --device replay: the recording exists already")

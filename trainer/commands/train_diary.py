@@ -13,11 +13,12 @@ import json
 
 from cervitrack.trainer.commands import CliError
 from cervitrack.trainer.paths import DEFAULT_PATIENT
-from cervitrack.trainer.training import progress
-from cervitrack.trainer.training.store import TrainingStore
 
 
 def run(args) -> int:
+    from cervitrack.trainer.training import progress
+    from cervitrack.trainer.training.store import TrainingStore
+
     date = args.date or dt.date.today().isoformat()
     try:
         dt.date.fromisoformat(date)

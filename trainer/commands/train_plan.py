@@ -15,12 +15,14 @@ import dataclasses
 import datetime as dt
 import json
 import tomllib
+from typing import TYPE_CHECKING
 
 from cervitrack.trainer.commands import CliError, add_force_argument, refuse_overwrite
 from cervitrack.trainer.paths import DEFAULT_PATIENT
-from cervitrack.trainer.training import levels
-from cervitrack.trainer.training.plan import Plan, load_plan, plan_from_dict, save_plan
-from cervitrack.trainer.training.store import TrainingStore
+
+if TYPE_CHECKING:  # annotations only: imported when the command runs
+    from cervitrack.trainer.training.plan import Plan
+    from cervitrack.trainer.training.store import TrainingStore
 
 
 def _today() -> str:
@@ -28,10 +30,16 @@ def _today() -> str:
 
 
 def _current(store: TrainingStore, patient: str) -> Plan:
+    from cervitrack.trainer.training.plan import Plan
+
     return store.plan(patient) or Plan(patient=patient)
 
 
 def run(args) -> int:
+    from cervitrack.trainer.training import levels
+    from cervitrack.trainer.training.plan import load_plan, plan_from_dict, save_plan
+    from cervitrack.trainer.training.store import TrainingStore
+
     with TrainingStore(args.db) as store:
         if args.action == "show":
             plan = _current(store, args.patient)
@@ -81,7 +89,9 @@ def register(sub) -> None:
     p.add_argument("action", choices=("show", "set", "export", "import"),
                    help="show: the plan and its history; set: change keys; export: write it (--out); "
                    "import: assign a plan file")
-    keys = ", ".join(f.name for f in dataclasses.fields(Plan) if f.name not in ("format",))
+    from cervitrack.trainer.training.plan import Plan as PlanFields  # light: no numpy
+
+    keys = ", ".join(f.name for f in dataclasses.fields(PlanFields) if f.name not in ("format",))
     p.add_argument("values", nargs="*", metavar="KEY=VALUE",
                    help=f"set: KEY=VALUE pairs, values in TOML syntax (keys: {keys}); import: the plan file")
     p.add_argument("--patient", default=None, help=f"patient id (default {DEFAULT_PATIENT!r})")
