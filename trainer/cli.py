@@ -26,7 +26,7 @@ class Parser(argparse.ArgumentParser):
     """argparse with the one error style of every command: one line ``cervitrack: error: ...``
     (naming the subcommand's option), exit code 2, no usage dump (``--help`` shows it)."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str):
         where = self.prog.removeprefix("cervitrack").strip()
         hint = f" (see cervitrack {where} --help)" if where else " (see cervitrack --help)"
         self.exit(2, f"cervitrack: error: {message}{hint}\n")
