@@ -92,7 +92,7 @@ class PipelineWorker:
         self._recent_t = np.zeros(0)
         #: Link quality from the timed samples (rate) and their counters (lost frames).
         self.stream = StreamStats()
-        self._seq_span = None
+        self._seq_span: tuple[int, int] | None = None
         #: q_world_head the wall view is relative to (None: the calibrated neutral).
         self.display_ref: np.ndarray | None = None
         #: One Euro filter of the wall cursor (None: raw); reset when the reference changes.
