@@ -89,8 +89,15 @@ def run(args) -> int:
         store.ensure_patient(args.patient, args.name, args.birth_year)
         overrides = _overrides(args, preset, store, args.patient)
         paced = kind in LIVE_KINDS or args.speed is not None
+        voice = None
+        if paced:  # a person follows the prompts: each is spoken too (tone, then words)
+            from cervitrack.trainer.audio.voice import for_command_line
+
+            voice = for_command_line(args.no_sound)
+            if voice.warning() and not args.no_sound:
+                print(voice.warning(), file=sys.stderr, flush=True)
         output = TestOutput(args.events, show_prompts=paced, force=args.force,
-                            out=sys.stderr if args.json else sys.stdout)
+                            out=sys.stderr if args.json else sys.stdout, voice=voice)
         try:
             if kind == "sim":
                 engine, device_info, sim_config, truth = _run_sim(args, preset, overrides, output)
@@ -209,6 +216,9 @@ def register(sub) -> None:
                    "(kinds: prompt, test_start, trial_start, trial_end, pause, resume, test_end)")
     p.add_argument("--headless", action="store_true", help="no window (tests always run without one)")
     p.add_argument("--json", action="store_true", help="print one JSON object (the prompts go to stderr)")
+    p.add_argument("--no-sound", action="store_true",
+                   help="print the prompts without speaking them (they are spoken by default "
+                   "when a person follows the test)")
     p.add_argument("--seed", type=int, default=None, help="sim: simulation seed")
     p.add_argument("--sim-config", metavar="FILE.toml", default=None, help="sim: simulator settings")
     add_pace_arguments(p, default="as fast as possible; a real device runs in real time")
