@@ -6,13 +6,16 @@ patient (simulated time runs faster than real time) and saves a PNG; no display 
 
 from __future__ import annotations
 
+import sys
+
 from cervitrack.firmware_bridge.sim.config import load_config
+from cervitrack.trainer.commands import MAX_TRIALS, check_count
 
 
 def run(args) -> int:
     from cervitrack.trainer.commands.demo import has_display
     from cervitrack.trainer.gui.application import available_views, render_screenshot, run_app
-    from cervitrack.trainer.gui.catalog import catalog
+    from cervitrack.trainer.gui.catalog import catalog, has_protocols
 
     if args.device != "sim":
         # A bad spec or an unknown kind is a one-line error now, before any window opens.
@@ -28,8 +31,12 @@ def run(args) -> int:
         if kind not in device_spec.available_kinds():
             raise ValueError(f"unknown device kind {kind!r} in {args.device!r} "
                              f"(kinds: {', '.join(device_spec.available_kinds())})")
-    if args.trials < 1:
-        raise ValueError("--trials must be at least 1")
+    check_count("--trials", args.trials, 1, MAX_TRIALS)
+    if has_protocols():
+        from cervitrack.trainer.clinical.presets import load_available
+
+        for problem in load_available()[1]:
+            print(f"cervitrack: warning: {problem}", file=sys.stderr)
     tests = catalog(args.trials)
     if args.test is not None and args.test not in tests:
         raise ValueError(f"unknown test {args.test!r} (available: {', '.join(tests)})")
@@ -57,7 +64,7 @@ def register(sub) -> None:
                    help="device spec: sim (default, simulated headset), serial:PORT, ble:ADDRESS_OR_NAME, udp:PORT")
     p.add_argument("--protocol", default=None, help="wire protocol of a real device (default: its profile's)")
     p.add_argument("--test", default=None, help="start this test at once (e.g. jpe)")
-    p.add_argument("--trials", type=int, default=8, help="trials per direction (default 8)")
+    p.add_argument("--trials", type=int, default=8, help=f"trials per direction (default 8, at most {MAX_TRIALS})")
     p.add_argument("--fullscreen", action="store_true", help="open the patient display fullscreen")
     p.add_argument("--view", default="wall",
                    help="view for --screenshot: device, calibration, wall, blind, results, research, "

@@ -13,6 +13,7 @@ import os
 import sys
 
 from cervitrack.firmware_bridge.sim.config import load_config
+from cervitrack.trainer.commands import MAX_TRIALS, check_count
 from cervitrack.trainer.clinical.jpe import JpeSettings, JpeTest
 from cervitrack.trainer.clinical.jpe_report import format_table, result_document
 from cervitrack.trainer.recording import test_io
@@ -36,8 +37,7 @@ def build_session(args) -> SimSession:
 
 
 def run(args) -> int:
-    if args.trials < 1:
-        raise ValueError("--trials must be at least 1")
+    check_count("--trials", args.trials, 1, MAX_TRIALS)
     if args.device != "sim":
         return run_replay(args)
     if args.screenshot and not args.json:
@@ -82,7 +82,7 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=None, help="simulation seed (overrides the config file)")
     p.add_argument("--sim-config", metavar="FILE.toml", default=None,
                    help="simulator settings (docs/simulator.md)")
-    p.add_argument("--trials", type=int, default=8, help="trials per direction (default 8)")
+    p.add_argument("--trials", type=int, default=8, help=f"trials per direction (default 8, at most {MAX_TRIALS})")
     p.add_argument("--screenshot", metavar="PATH", default=None,
                    help="render the live view offscreen after a few trials and save a PNG")
     test_io.add_arguments(p)

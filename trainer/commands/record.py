@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 
+from cervitrack.trainer.commands import check_duration
 from cervitrack.firmware_bridge.protocols import make_decoder
 from cervitrack.trainer.live.devices import open_device
 from cervitrack.trainer.recording.session import record_source, recording_metadata
@@ -44,8 +45,7 @@ def source_options(args) -> dict:
 
 
 def run(args) -> int:
-    if not (math.isfinite(args.duration) and args.duration > 0):
-        raise ValueError(f"--duration must be a positive number of seconds, not {args.duration}")
+    check_duration("--duration", args.duration)
     source = open_device(args.device, **source_options(args))
     lsl = on_step = None
     if args.lsl:

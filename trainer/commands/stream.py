@@ -22,6 +22,7 @@ import sys
 
 import numpy as np
 
+from cervitrack.trainer.commands import check_duration
 from cervitrack.firmware_bridge.decoding import TimedDecoder
 from cervitrack.firmware_bridge.protocols import make_decoder
 from cervitrack.firmware_bridge.sniff import NoFrameWatch
@@ -171,8 +172,7 @@ def format_stats(stats: dict) -> str:
 
 
 def run(args) -> int:
-    if args.duration is not None and not (math.isfinite(args.duration) and args.duration > 0):
-        raise ValueError(f"--duration must be a positive number of seconds, not {args.duration}")
+    check_duration("--duration", args.duration)
     if args.protocol is not None:
         make_decoder(args.protocol)  # a bad protocol name is reported before opening a device
     options = {"protocol": args.protocol, "baud": args.baud,

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 
 from cervitrack.firmware_bridge.sim.config import as_dict, load_config
 from cervitrack.trainer.clinical import presets as protocols
 from cervitrack.trainer.clinical.results import format_table, result_document
+from cervitrack.trainer.commands import check_count
 from cervitrack.trainer.recording import test_io
+from cervitrack.trainer.stores.results_file import save_result_file, unstored_message
 from cervitrack.trainer.stores.sessions import Store, plain
+from cervitrack.trainer.stores.sqlite_file import StoreError
 
 KINDS = tuple(protocols.DEFAULT_PRESETS)
 
@@ -38,9 +42,9 @@ def _overrides(args, preset, store: Store, patient_id: str) -> dict:
     names = {f.name for f in dataclasses.fields(settings_cls)}
     out = {}
     if args.trials is not None:
-        if args.trials < 1:
-            raise ValueError("--trials must be at least 1")
-        out["repetitions" if preset.test in ("butterfly", "trace") else "trials_per_direction"] = args.trials
+        key = "repetitions" if preset.test in ("butterfly", "trace") else "trials_per_direction"
+        check_count("--trials", args.trials, 1, int(protocols.RANGES[key][1]))
+        out[key] = args.trials
     if "target_rom_share" in names and preset.settings.get("target_rom_share") is not None:
         rom = store.latest_rom(patient_id)
         if not rom:
@@ -75,15 +79,24 @@ def run(args) -> int:
             session = run_sim_test(preset, cfg, overrides, observers=observers)
         engine = session.engine
         doc = result_document(args.kind, preset, engine, device, truth_for(args.kind, session.device))
-        if args.session is None:
-            session_id = store.add_session(device, args.patient, session.device.device_info,
-                                           None if engine.calibration is None else engine.calibration.to_dict(),
-                                           as_dict(cfg))
-        else:
-            session_id = args.session
-        test_id = store.add_test(session_id, args.kind, preset.name, doc["settings"], doc["scores"],
-                                 {k: v for k, v in doc.items() if k != "trials"}, doc["trials"],
-                                 preset_title=preset.title)
+        # The results are on disk before the store is written: a failing store loses nothing.
+        side_file = save_result_file({**doc, "patient": args.patient}, args.kind, args.patient)
+        try:
+            if args.session is None:
+                session_id = store.add_session(device, args.patient, session.device.device_info,
+                                               None if engine.calibration is None else engine.calibration.to_dict(),
+                                               as_dict(cfg))
+            else:
+                session_id = args.session
+            test_id = store.add_test(session_id, args.kind, preset.name, doc["settings"], doc["scores"],
+                                     {k: v for k, v in doc.items() if k != "trials"}, doc["trials"],
+                                     preset_title=preset.title)
+        except StoreError as exc:
+            doc["patient"] = args.patient
+            print(json.dumps(plain(doc)) if args.json else format_table(doc))
+            print(unstored_message(side_file, exc), file=sys.stderr)
+            return 2
+        side_file.unlink()  # stored: no second copy of the health data
     doc["session_id"], doc["test_id"], doc["patient"] = session_id, test_id, args.patient
     if args.json:
         print(json.dumps(plain(doc)))

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from cervitrack.trainer.commands import CliError
+from cervitrack.trainer.commands import MAX_SIMULATED_DAYS, CliError, check_count
 from cervitrack.trainer.training import levels, safety, symptoms
 from cervitrack.trainer.training.store import TrainingStore, default_path
 
@@ -64,9 +64,10 @@ def format_days(records: list[dict]) -> str:
 def run_simulation(args) -> int:
     from cervitrack.trainer.training.simulate import SIM_START_DATE, simulate_program
 
-    days = args.simulate_days
+    days = check_count("--simulate-days", args.simulate_days, 1, MAX_SIMULATED_DAYS)
     if days is None:
         days = 1
+    check_count("--pain-flare-day", args.pain_flare_day, 1, days)
     with TrainingStore(args.db or default_path(simulation=True)) as store:
         records = simulate_program(days, store, seed=args.seed, flare_day=args.pain_flare_day)
         if args.progress_png:
