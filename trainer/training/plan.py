@@ -32,7 +32,7 @@ from pathlib import Path
 
 import tomli_w
 
-from cervitrack.trainer.paths import read_text
+from cervitrack.trainer.paths import read_text, write_private_text
 from cervitrack.trainer.training import levels, symptoms
 
 FORMAT = "cervitrack-training-plan/1"
@@ -209,8 +209,7 @@ def save_plan(plan: Plan, path: str | Path) -> Path:
     kind = _path_kind(path)
     data = plan.as_dict()
     text = tomli_w.dumps(data) if kind == "toml" else json.dumps(data, indent=2) + "\n"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return write_private_text(path, text)
 
 
 def load_plan(path: str | Path) -> Plan:
