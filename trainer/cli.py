@@ -36,7 +36,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM stops a command the way Ctrl-C does (files closed, streams stopped): a service
+    manager, a test runner or ``kill`` ends a run cleanly even where SIGINT is ignored (a
+    launcher that ignores SIGINT passes that on to its children)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def main(argv: list[str] | None = None) -> int:
+    _stop_on_sigterm()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
