@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-CERVITRACK = str(Path(os.environ.get("VIRTUAL_ENV", Path(__file__).parents[1] / ".venv")) / "bin" / "cervitrack")
+CERVITRACK = str(Path(__file__).parents[1] / ".venv" / "bin" / "cervitrack")
 if not Path(CERVITRACK).exists():  # pragma: no cover - run from another environment
     import shutil
     CERVITRACK = shutil.which("cervitrack") or CERVITRACK
