@@ -13,9 +13,9 @@ import os
 import sys
 
 from cervitrack.firmware_bridge.sim.config import load_config
-from cervitrack.trainer.commands import MAX_TRIALS, check_count
 from cervitrack.trainer.clinical.jpe import JpeSettings, JpeTest
 from cervitrack.trainer.clinical.jpe_report import format_table, result_document
+from cervitrack.trainer.commands import MAX_TRIALS, check_count
 from cervitrack.trainer.recording import test_io
 from cervitrack.trainer.simulation.runner import SimSession, true_trial_errors
 

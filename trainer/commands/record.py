@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import math
 
-from cervitrack.trainer.commands import check_duration
 from cervitrack.firmware_bridge.protocols import make_decoder
+from cervitrack.trainer.commands import check_duration
 from cervitrack.trainer.live.devices import open_device
 from cervitrack.trainer.recording.session import record_source, recording_metadata
 from cervitrack.trainer.recording.writer import DEFAULT_FLUSH_INTERVAL_S, Recorder

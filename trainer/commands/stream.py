@@ -22,12 +22,12 @@ import sys
 
 import numpy as np
 
-from cervitrack.trainer.commands import check_duration
 from cervitrack.firmware_bridge.decoding import TimedDecoder
 from cervitrack.firmware_bridge.protocols import make_decoder
 from cervitrack.firmware_bridge.sniff import NoFrameWatch
 from cervitrack.firmware_bridge.supervisor import StreamStats, link_stats
 from cervitrack.signal.samples import Chunk, Gap, SampleBatch
+from cervitrack.trainer.commands import check_duration
 from cervitrack.trainer.live.devices import open_device
 
 _CHANNELS = (

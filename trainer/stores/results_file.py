@@ -34,7 +34,7 @@ def save_result_file(doc: dict, kind: str, patient: str, now: _dt.datetime | Non
     """Write ``doc`` (plain JSON data: numbers, strings, lists, dicts) to a new private file in
     :func:`results_dir`; return its path. Never overwrites: a name taken already gets ``-2``,
     ``-3``... ``now`` is the time to stamp (default the current UTC time)."""
-    stamp = (now or _dt.datetime.now(_dt.timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    stamp = (now or _dt.datetime.now(_dt.UTC)).strftime("%Y%m%dT%H%M%SZ")
     folder = results_dir()
     text = json.dumps(plain(doc), indent=1, allow_nan=False, default=str) + "\n"
     base = f"{stamp}-{_slug(kind)}-{_slug(patient)}"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cervitrack.trainer.paths import write_private_bytes
 from cervitrack.trainer.clinical.scoring import THRESHOLD_DEFAULT_DEG
+from cervitrack.trainer.paths import write_private_bytes
 from cervitrack.trainer.training import progress
 
 DIRECTION_STYLE = {
