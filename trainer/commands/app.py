@@ -8,14 +8,30 @@ from __future__ import annotations
 
 import sys
 
-from cervitrack.firmware_bridge.sim.config import load_config
 from cervitrack.trainer.commands import MAX_TRIALS, check_count
 
 
+def _warn_bad_user_presets() -> None:
+    """One warning per preset file the application skips (a bad file in the user's preset
+    folder never stops it). The presets are only imported when that folder holds files."""
+    from cervitrack.trainer.paths import data_dir
+
+    folder = data_dir(create=False) / "presets"
+    if not (folder.is_dir() and any(folder.glob("*.toml"))):
+        return
+    from cervitrack.trainer.clinical.presets import load_available
+
+    for problem in load_available()[1]:
+        print(f"cervitrack: warning: {problem}", file=sys.stderr)
+
+
 def run(args) -> int:
+    # Light imports only until the starting window is up (run_app): the test catalog, the
+    # pipeline and the views take seconds to import.
+    from cervitrack.firmware_bridge.sim.config import load_config
     from cervitrack.trainer.commands.demo import has_display
+    from cervitrack.trainer.gui import first_window
     from cervitrack.trainer.gui.application import available_views, render_screenshot, run_app
-    from cervitrack.trainer.gui.catalog import catalog, has_protocols
 
     if args.device != "sim":
         # A bad spec or an unknown kind is a one-line error now, before any window opens.
@@ -32,15 +48,17 @@ def run(args) -> int:
             raise ValueError(f"unknown device kind {kind!r} in {args.device!r} "
                              f"(kinds: {', '.join(device_spec.available_kinds())})")
     check_count("--trials", args.trials, 1, MAX_TRIALS)
-    if has_protocols():
-        from cervitrack.trainer.clinical.presets import load_available
-
-        for problem in load_available()[1]:
-            print(f"cervitrack: warning: {problem}", file=sys.stderr)
-    tests = catalog(args.trials)
-    if args.test is not None and args.test not in tests:
-        raise ValueError(f"unknown test {args.test!r} (available: {', '.join(tests)})")
+    _warn_bad_user_presets()
     sim_config = load_config(args.sim_config, seed=args.seed)
+    window_follows = has_display() or first_window.mode() == "exit"
+    if args.test is not None and (args.screenshot or not window_follows):
+        # The catalog imports the test engines (seconds): with a window to show, run_app
+        # checks --test once its starting window is up.
+        from cervitrack.trainer.gui.catalog import catalog
+
+        tests = catalog(args.trials)
+        if args.test not in tests:
+            raise ValueError(f"unknown test {args.test!r} (available: {', '.join(tests)})")
     if args.screenshot:
         if args.device != "sim":
             raise ValueError("--screenshot needs --device sim (it runs the virtual patient)")
@@ -52,8 +70,9 @@ def run(args) -> int:
                                  trials_per_direction=min(args.trials, 3), seed=args.seed)
         print(f"saved {path}")
         return 0
-    if not has_display():
+    if not window_follows:
         raise ValueError("no display found: use --screenshot PATH, or `cervitrack demo --headless`")
+    # run_app checks --test once its starting window is up (the catalog imports the engines).
     return run_app(args.device, args.test, sim_config, args.trials, fullscreen=args.fullscreen,
                    protocol=args.protocol)
 

@@ -24,12 +24,10 @@ import io
 import sys
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from cervitrack.trainer.live.pipeline import NonFiniteResult, process_recording
-from cervitrack.trainer.paths import open_private, read_text
-from cervitrack.trainer.stores.calibrations import read_calibration_file
+if TYPE_CHECKING:  # annotations only: imported when the command runs
+    import numpy as np
 
 BASE_COLUMNS = ("t_s", "acc_x_m_s2", "acc_y_m_s2", "acc_z_m_s2",
                 "gyr_x_rad_s", "gyr_y_rad_s", "gyr_z_rad_s")
@@ -64,6 +62,10 @@ def _first_bad_line(text: str, n_cols: int) -> str:
 
 def read_raw_csv(path: Path, use_mag: bool) -> dict[str, np.ndarray]:
     """Columns needed for fusion as float arrays; ValueError naming the problem otherwise."""
+    import numpy as np
+
+    from cervitrack.trainer.paths import read_text
+
     text = read_text(path, "input file")  # names the file; a byte-order mark is dropped
     header = text.split("\n", 1)[0]
     names = [h.strip() for h in header.rstrip("\r\n").split(",")]
@@ -104,6 +106,12 @@ def same_file(a: Path, b: Path) -> bool:
 
 
 def run(args) -> int:
+    import numpy as np
+
+    from cervitrack.trainer.live.pipeline import NonFiniteResult, process_recording
+    from cervitrack.trainer.paths import open_private
+    from cervitrack.trainer.stores.calibrations import read_calibration_file
+
     src, dst = Path(args.input), Path(args.out)
     for other, what in ((src, "the input"), (args.calibration, "the calibration file")):
         if other is not None and same_file(dst, Path(other)):

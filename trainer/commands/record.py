@@ -9,11 +9,7 @@ from __future__ import annotations
 import json
 import math
 
-from cervitrack.firmware_bridge.protocols import make_decoder
 from cervitrack.trainer.commands import check_duration
-from cervitrack.trainer.live.devices import open_device
-from cervitrack.trainer.recording.session import record_source, recording_metadata
-from cervitrack.trainer.recording.writer import DEFAULT_FLUSH_INTERVAL_S, Recorder
 
 
 def add_source_arguments(p) -> None:
@@ -35,6 +31,8 @@ def add_source_arguments(p) -> None:
 
 
 def source_options(args) -> dict:
+    from cervitrack.firmware_bridge.protocols import make_decoder
+
     speed = None if args.fast else args.speed
     if speed is not None and not (math.isfinite(speed) and speed > 0):
         raise ValueError(f"--speed must be a positive number, not {speed}")
@@ -46,6 +44,10 @@ def source_options(args) -> dict:
 
 def run(args) -> int:
     check_duration("--duration", args.duration)
+    from cervitrack.trainer.live.devices import open_device
+    from cervitrack.trainer.recording.session import record_source, recording_metadata
+    from cervitrack.trainer.recording.writer import Recorder
+
     source = open_device(args.device, **source_options(args))
     lsl = on_step = None
     if args.lsl:
@@ -79,6 +81,8 @@ def run(args) -> int:
 
 
 def register(sub) -> None:
+    from cervitrack.trainer.recording.writer import DEFAULT_FLUSH_INTERVAL_S
+
     p = sub.add_parser("record", help="record a device's raw stream to a crash-safe file")
     add_source_arguments(p)
     p.add_argument("--duration", type=float, required=True, metavar="S",
