@@ -57,8 +57,8 @@ def _stop_on_sigterm() -> None:
     import signal
     import threading
 
-    if threading.current_thread() is not threading.main_thread():
-        return
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+        return  # (no SIGTERM: run from the source folder, whose signal/ shadows the stdlib's)
 
     def interrupt(signum, frame):
         raise KeyboardInterrupt

@@ -77,7 +77,7 @@ def read_calibration_json(path: str | Path):
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"calibration file {path} is not valid JSON: {exc}") from None
+        raise ValueError(f"calibration file {path} cannot be read: not valid JSON ({exc})") from None
     except RecursionError:
         raise ValueError(f"calibration file {path}: nested too deeply") from None
 
