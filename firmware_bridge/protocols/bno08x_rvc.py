@@ -27,7 +27,11 @@ import struct
 
 import numpy as np
 
-from cervitrack.firmware_bridge.protocols._convert import G_M_S2, euler_deg_to_quat_wxyz
+from cervitrack.firmware_bridge.protocols._convert import (
+    G_M_S2,
+    euler_deg_to_quat_wxyz,
+    quat_wxyz_to_euler_deg,
+)
 from cervitrack.firmware_bridge.protocols.base import Decoder
 from cervitrack.signal.samples import SampleBatch
 
@@ -52,6 +56,12 @@ def encode_frames(index, yaw_pitch_roll_deg, acc_m_s2) -> bytes:
                            *(int(v) for v in np.clip(acc[i], -32768, 32767)))
         out += HEADER + body + bytes([sum(body) & 0xFF])
     return bytes(out)
+
+
+def encode_samples(index, quat_wxyz, acc_m_s2) -> bytes:
+    """N frames from indices (N,), sensor→world quaternions (N, 4) and acc (N, 3) in m/s²: the
+    exact inverse of :class:`Bno08xRvcDecoder` (change both together)."""
+    return encode_frames(index, quat_wxyz_to_euler_deg("ZYX", quat_wxyz), acc_m_s2)
 
 
 def _check(rows: np.ndarray) -> np.ndarray:
