@@ -35,15 +35,16 @@ from cervitrack.firmware_bridge.sim.config import SimConfig
 from cervitrack.firmware_bridge.sim.imu import VirtualImu
 from cervitrack.signal import kinematics
 from cervitrack.signal import quaternion as quat
+from cervitrack.signal.stillness import StillnessParams
 from cervitrack.trainer.clinical.prompts import Prompt, make_prompt
 from cervitrack.trainer.simulation.virtual_patient import VirtualPatient
 
 #: Earth's field in the world frame (z up), µT: 48 µT at 65° inclination, a mid-latitude
 #: European value (NOAA World Magnetic Model order of magnitude); heading is arbitrary anyway.
 WORLD_FIELD_UT = np.array([20.3, 0.0, -43.5])
-#: Length of the reference and relocation windows the truth averages over, s (the head is
-#: still there: a test's own windows are of this order).
-TRUTH_WINDOW_S = 0.5
+#: Length of the reference and relocation windows the truth averages over, s: the tests' own
+#: still windows (the head is still there anyway).
+TRUTH_WINDOW_S = StillnessParams().settle_s
 #: Most samples generated in one call (a long stall is caught up in blocks).
 MAX_BLOCK = 400
 
@@ -211,6 +212,10 @@ class EmulatedDevice:
         self._move_direction: str | None = None
         self._relocation: dict | None = None
         self.trials = 0
+        #: Host monotonic clock at emulator time 0 when paced in real time (NaN otherwise):
+        #: ``sample`` truth lines then carry ``t_monotonic_s``, comparable with a reader's
+        #: host times on the same machine.
+        self.clock_origin_s = math.nan
 
     # ------------------------------------------------------------------ time
     def next_sample_s(self) -> float:
@@ -263,6 +268,8 @@ class EmulatedDevice:
         for i in np.flatnonzero(t_true >= self._next_truth_s)[:1].tolist():
             self.truth.write({
                 "kind": "sample", "k": int(block.k[i]), "t_s": round(float(t_true[i]), 6),
+                "t_monotonic_s": round(float(t_true[i]) + self.clock_origin_s, 6)
+                if math.isfinite(self.clock_origin_s) else None,
                 "t_device_s": round(float(block.t_device_s[i]), 6),
                 "quat_wxyz": _round(block.quat_wxyz[i]), "acc_m_s2": _round(block.acc_m_s2[i]),
                 "gyr_rad_s": _round(block.gyr_rad_s[i]), "q_world_head": _round(q_world_head[i])})
@@ -331,6 +338,7 @@ def run_realtime(device: EmulatedDevice, endpoint, *, duration_s: float | None =
     """
     t0 = clock()
     wall0 = wall()
+    device.clock_origin_s = t0
     t_script = 0.0
     next_poll = 0.0
     seen_log = 0
