@@ -206,10 +206,35 @@ def test_dropout_fault_stops_the_bytes_and_the_counter_jumps(tmp_path):
     assert "dropped_by_fault=" in log and "dropped_by_fault=0 " not in log
 
 
+def test_the_patient_hears_prompts_appended_to_an_events_file(tmp_path):
+    events, truth = tmp_path / "events.jsonl", tmp_path / "truth.jsonl"
+    proc, _ = _start(["reference", "--events", str(events), "--truth", str(truth)])
+    try:
+        stale = {"t_s": 1.0, "kind": "prompt", "prompt": "recenter", "text": "",
+                 "wall_time_s": time.time() - 3600}  # a previous test's line: ignored
+        move = {"t_s": 2.0, "kind": "prompt", "prompt": "move", "text": "Close your eyes...",
+                "direction": "rotation_left", "wall_time_s": time.time()}
+        with open(events, "w") as f:  # created after the emulator started
+            f.write(json.dumps(stale) + "\n" + json.dumps({"kind": "trial"}) + "\n")
+            f.write(json.dumps(move) + "\n")
+        limit = time.monotonic() + 30.0  # safety only: the loop ends on content
+        heard = []
+        while not heard and time.monotonic() < limit:
+            time.sleep(0.05)
+            heard = _truth(truth, "prompt") if truth.exists() else []
+    finally:
+        log = _stop(proc)
+    assert proc.returncode == 0, log
+    assert [(p["prompt"], p["direction"]) for p in heard] == [("move", "rotation_left")]
+
+
 def test_bad_arguments_are_one_line_errors():
     out = subprocess.run([CLI, "emulate", "reference", "--rate", "-3"], capture_output=True,
                          text=True, timeout=60)
     assert out.returncode == 2 and out.stderr.strip().startswith("cervitrack: error: --rate")
+    out = subprocess.run([CLI, "emulate", "bno08x-rvc", "--rate", "50"], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 2 and "fixed 100 Hz" in out.stderr
     out = subprocess.run([CLI, "emulate", "witmotion-ble"], capture_output=True, text=True,
                          timeout=60)
     assert out.returncode == 2 and "invalid choice" in out.stderr

@@ -87,3 +87,15 @@ def test_witmotion_configuration_needs_the_unlock_and_is_read_back():
     proto.host_bytes(witmotion.encode_command(witmotion.REG_SAVE, 0))
     reply = b"".join(proto.host_bytes(witmotion.encode_command(witmotion.REG_READ, witmotion.REG_RATE)))
     assert reply == witmotion.encode_register_reply([0x09, 0x06, 0, 0])  # rate, then baud 115200
+
+
+def test_witmotion_ble_takes_the_same_configuration_and_answers_0x71():
+    proto = make_protocol("witmotion-ble")
+    assert proto.ble.write_uuid.startswith("0000ffe9") and proto.ble.notify_uuid.startswith("0000ffe4")
+    proto.host_bytes(witmotion.encode_command(witmotion.REG_UNLOCK, witmotion.UNLOCK_VALUE)
+                     + witmotion.encode_command(witmotion.REG_RATE, 0x08))
+    assert proto.rate_hz == 50.0
+    reply, = proto.host_bytes(witmotion.encode_command(witmotion.REG_READ, witmotion.REG_RATE))
+    decoder = make_decoder("witmotion-ble")
+    decoder.feed(reply)
+    assert decoder.registers[witmotion.REG_RATE] == 0x08 and decoder.registers[0x04] == 0x06

@@ -87,3 +87,42 @@ def test_events_file_is_followed_from_before_it_exists(tmp_path):
     (prompt, wall), = tail.poll()
     assert (prompt.kind, prompt.direction, prompt.t_s, wall) == ("move", "flexion", 2.0, 1001.0)
     assert tail.poll() == []
+
+
+def _turning_samples(mirror: bool):
+    from cervitrack.trainer.simulation.emulated_device import SCRIPTS, Faults
+
+    device = EmulatedDevice(make_protocol("reference"), load_config(None, seed=2),
+                            Faults(mirror_axes=mirror))
+    decoder = make_decoder("reference")
+    script, batches, t = SCRIPTS["turns"], [], 0.0
+    while t < 4.0:
+        for _, prompt in script(t, t + 0.1):
+            device.prompt(prompt, t)
+        t = round(t + 0.1, 9)
+        batches.append(decoder.feed(b"".join(m for _, m in device.take_due(t))))
+    from cervitrack.signal.samples import concat
+
+    return concat(batches)
+
+
+def _gyro_vs_orientation(batch):
+    """Correlation of the gyro with the body rate the quaternions imply, and the worst angle
+    between gravity from the quaternion and the accelerometer (deg)."""
+    from cervitrack.signal import quaternion as quat
+
+    q = batch.quat_wxyz
+    rate = quat.to_rotvec(quat.relative(q[:-1], q[1:])) * 100.0  # body frame, rad/s
+    gyr = batch.gyr_rad_s[1:]
+    corr = float(np.sum(rate * gyr) / np.sqrt(np.sum(rate**2) * np.sum(gyr**2)))
+    up = quat.rotate(quat.conjugate(q), np.tile([0.0, 0.0, 1.0], (len(q), 1)))
+    acc = batch.acc_m_s2
+    cos = np.sum(up * acc, axis=1) / np.linalg.norm(acc, axis=1)
+    return corr, float(np.degrees(np.arccos(np.clip(cos, -1, 1))).max())
+
+
+def test_mirror_axes_fault_keeps_gravity_but_turns_the_gyro_the_wrong_way():
+    corr, tilt = _gyro_vs_orientation(_turning_samples(mirror=False))
+    assert corr > 0.95 and tilt < 3.0
+    corr, tilt = _gyro_vs_orientation(_turning_samples(mirror=True))
+    assert corr < -0.95 and tilt < 3.0

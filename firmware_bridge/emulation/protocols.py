@@ -72,12 +72,14 @@ class EmulatedProtocol(abc.ABC):
         decoder_name: the ``--protocol`` that decodes the bytes.
         transport: ``serial``, ``udp`` or ``ble``.
         default_rate_hz: the rate the device starts at.
+        fixed_rate: the device has one rate only (no rate setting exists).
     """
 
     name = "base"
     decoder_name = "base"
     transport = "serial"
     default_rate_hz = 100.0
+    fixed_rate = False
 
     def __init__(self) -> None:
         self.rate_hz = float(self.default_rate_hz)
@@ -95,23 +97,19 @@ class EmulatedProtocol(abc.ABC):
         return []
 
 
-class WitMotionSerial(EmulatedProtocol):
-    """WT901 family on a serial line (sensor-protocols.md §1.1).
+class _WitMotionConfig(abc.ABC):
+    """The WT901 family's configuration registers, written with ``FF AA <reg> <lo> <hi>``
+    (sensor-protocols.md §1.1, §1.3; the same commands on serial and on BLE's FFE9).
 
-    Sends the frames the output-content register (RSW, 0x02) selects, in register order, at the
-    rate register's rate (factory 10 Hz). Configuration writes take effect only within 10 s of
-    the unlock command, as on current firmware; ``FF AA 27 <reg> 00`` answers a 0x5F frame with
-    four registers from ``reg``. Save, baud and algorithm writes are accepted and stored.
+    Writes take effect only within 10 s of the unlock command, as on current firmware; the rate
+    register (0x03) sets :attr:`rate_hz`; ``FF AA 27 <reg> 00`` reads four registers from
+    ``reg`` (answered by :meth:`_reply`). Save, baud and algorithm writes are accepted and
+    stored.
     """
 
-    name = "witmotion-serial"
-    decoder_name = "witmotion-serial"
-    transport = "serial"
-    default_rate_hz = 10.0
     UNLOCK_S = 10.0
 
-    def __init__(self) -> None:
-        super().__init__()
+    def _init_config(self) -> None:
         self.registers = {witmotion.REG_RSW: witmotion.RSW_DEFAULT, witmotion.REG_RATE: 0x06,
                           witmotion.REG_BAUD: 0x06}
         self._cmd = bytearray()
@@ -119,17 +117,9 @@ class WitMotionSerial(EmulatedProtocol):
         #: The device time of the latest encoded sample (the unlock window runs on it).
         self.now_s = 0.0
 
-    def encode(self, block: SampleBlock) -> list[bytes]:
-        self.now_s = float(block.t_device_s[-1]) if len(block) else self.now_s
-        rsw = self.registers[witmotion.REG_RSW]
-        data = witmotion.encode_serial_samples(
-            chip_time_s=block.t_device_s if rsw & 0x01 else None,
-            acc_m_s2=block.acc_m_s2 if rsw & 0x02 else None,
-            gyr_rad_s=block.gyr_rad_s if rsw & 0x04 else None,
-            euler_deg=witmotion.quat_to_euler_deg(block.quat_wxyz) if rsw & 0x08 else None,
-            mag_raw=block.mag_uT if rsw & 0x10 else None,  # 1 LSB = 1 µT (units: module doc)
-            quat_wxyz=block.quat_wxyz if rsw & 0x200 else None)
-        return _split(data, len(data) // len(block))
+    @abc.abstractmethod
+    def _reply(self, register: int, values: list[int]) -> bytes:
+        """The register-read answer: ``values`` are eight registers from ``register``."""
 
     def host_bytes(self, data: bytes) -> list[bytes]:
         self._cmd += data
@@ -140,8 +130,8 @@ class WitMotionSerial(EmulatedProtocol):
                     self._unlocked_until = self.now_s + self.UNLOCK_S
                     self.log.append("unlocked")
             elif reg == witmotion.REG_READ:
-                replies.append(witmotion.encode_register_reply(
-                    [self.registers.get(value + i, 0) for i in range(4)]))
+                replies.append(self._reply(value, [self.registers.get(value + i, 0)
+                                                   for i in range(8)]))
             elif self.now_s > self._unlocked_until:
                 self.log.append(f"ignored write {reg:#04x}={value:#06x} (locked: unlock first)")
             elif reg == witmotion.REG_SAVE:
@@ -156,6 +146,36 @@ class WitMotionSerial(EmulatedProtocol):
                 else:
                     self.log.append(f"register {reg:#04x}={value:#06x}")
         return replies
+
+
+class WitMotionSerial(_WitMotionConfig, EmulatedProtocol):
+    """WT901 family on a serial line (sensor-protocols.md §1.1): the frames the output-content
+    register (RSW, 0x02) selects, in register order, at the rate register's rate (factory
+    10 Hz); register reads answer a 0x5F frame (four registers)."""
+
+    name = "witmotion-serial"
+    decoder_name = "witmotion-serial"
+    transport = "serial"
+    default_rate_hz = 10.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._init_config()
+
+    def _reply(self, register: int, values: list[int]) -> bytes:
+        return witmotion.encode_register_reply(values[:4])
+
+    def encode(self, block: SampleBlock) -> list[bytes]:
+        self.now_s = float(block.t_device_s[-1]) if len(block) else self.now_s
+        rsw = self.registers[witmotion.REG_RSW]
+        data = witmotion.encode_serial_samples(
+            chip_time_s=block.t_device_s if rsw & 0x01 else None,
+            acc_m_s2=block.acc_m_s2 if rsw & 0x02 else None,
+            gyr_rad_s=block.gyr_rad_s if rsw & 0x04 else None,
+            euler_deg=witmotion.quat_to_euler_deg(block.quat_wxyz) if rsw & 0x08 else None,
+            mag_raw=block.mag_uT if rsw & 0x10 else None,  # 1 LSB = 1 µT (units: module doc)
+            quat_wxyz=block.quat_wxyz if rsw & 0x200 else None)
+        return _split(data, len(data) // len(block))
 
 
 @dataclass(frozen=True)
@@ -178,8 +198,10 @@ class BleEmulatedProtocol(EmulatedProtocol):
     ble: BleService
 
 
-class WitMotionBle(BleEmulatedProtocol):
-    """WT901BLECL / WT9011DCL 0x61 packets (§1.3), 10 Hz factory rate; streams at once."""
+class WitMotionBle(_WitMotionConfig, BleEmulatedProtocol):
+    """WT901BLECL / WT9011DCL 0x61 packets (§1.3), 10 Hz factory rate, streaming as soon as
+    notifications are on; the ``FF AA`` configuration of the serial variant (written to
+    FFE9), register reads answered by a 0x71 packet (eight registers)."""
 
     name = "witmotion-ble"
     decoder_name = "witmotion-ble"
@@ -187,7 +209,15 @@ class WitMotionBle(BleEmulatedProtocol):
     ble = BleService("WT901BLE", profiles.WITMOTION_SERVICE, profiles.WITMOTION_NOTIFY,
                      profiles.WITMOTION_WRITE)
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._init_config()
+
+    def _reply(self, register: int, values: list[int]) -> bytes:
+        return witmotion.encode_ble_reply(register, values)
+
     def encode(self, block: SampleBlock) -> list[bytes]:
+        self.now_s = float(block.t_device_s[-1]) if len(block) else self.now_s
         data = witmotion.encode_ble_samples(block.quat_wxyz, block.acc_m_s2, block.gyr_rad_s)
         return _split(data, witmotion.BLE_FRAME_BYTES)
 
@@ -225,6 +255,7 @@ class Bno08xRvc(EmulatedProtocol):
     name = "bno08x-rvc"
     decoder_name = "bno08x-rvc"
     default_rate_hz = 100.0
+    fixed_rate = True
 
     def encode(self, block: SampleBlock) -> list[bytes]:
         data = bno08x_rvc.encode_samples(block.k, block.quat_wxyz, block.acc_m_s2)

@@ -56,6 +56,9 @@ def run(args) -> int:
         raise CliError("--drop-at and --drop-for go together")
     if args.drop_at is not None and not (args.drop_at >= 0 and args.drop_for > 0):
         raise CliError("--drop-at must be >= 0 s and --drop-for > 0 s")
+    if args.rate is not None and PROTOCOLS[args.protocol].fixed_rate:
+        rate = PROTOCOLS[args.protocol].default_rate_hz
+        raise CliError(f"{args.protocol} sends at a fixed {rate:g} Hz; --rate does not apply")
     kind = PROTOCOLS[args.protocol].transport
     protocol = make_protocol(args.wrong_protocol or args.protocol)
     if args.rate is not None:
