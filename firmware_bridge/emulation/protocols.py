@@ -108,6 +108,8 @@ class _WitMotionConfig(abc.ABC):
     """
 
     UNLOCK_S = 10.0
+    rate_hz: float
+    log: list[str]
 
     def _init_config(self) -> None:
         self.registers = {witmotion.REG_RSW: witmotion.RSW_DEFAULT, witmotion.REG_RATE: 0x06,
@@ -342,7 +344,7 @@ class _CommandReader:
 
     @staticmethod
     def take(buf: bytearray) -> list[tuple[int, bytes]]:
-        out = []
+        out: list[tuple[int, bytes]] = []
         while True:
             start = buf.find(reference.SYNC)
             if start < 0:

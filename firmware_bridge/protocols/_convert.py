@@ -118,7 +118,10 @@ def quat_wxyz_to_euler_deg(seq: str, quat_wxyz) -> np.ndarray:
     is the range every device here sends. scipy is used (through the scalar-first boundary of
     :mod:`cervitrack.signal.quaternion`): encoding is not on the decoding hot path.
     """
+    from typing import Any, cast
+
     from cervitrack.signal.quaternion import to_rotation
 
     q = np.asarray(quat_wxyz, dtype=np.float64).reshape(-1, 4)
-    return to_rotation(q).as_euler(seq, degrees=True)
+    # scipy's stubs want a literal sequence; ``seq`` is one of them at every call site.
+    return to_rotation(q).as_euler(cast(Any, seq), degrees=True)

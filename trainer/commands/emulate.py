@@ -69,7 +69,13 @@ def run(args) -> int:
         faults.drop_at_s, faults.drop_for_s = args.drop_at, args.drop_for
     truth = TruthLog(args.truth) if args.truth else None
     device = EmulatedDevice(protocol, cfg, faults, truth)
-    endpoint = PtyEndpoint() if kind == "serial" else UdpEndpoint(args.port)
+    endpoint: PtyEndpoint | UdpEndpoint
+    if kind == "serial":
+        endpoint = PtyEndpoint()
+        first_line = endpoint.path
+    else:
+        endpoint = UdpEndpoint(args.port)
+        first_line = f"udp:{args.port}"
     stop = {"signal": None}
 
     def on_signal(signum, _frame):
@@ -78,7 +84,7 @@ def run(args) -> int:
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)
            if signal.getsignal(s) is not signal.SIG_IGN}
     try:
-        print(endpoint.path if kind == "serial" else f"udp:{args.port}", flush=True)
+        print(first_line, flush=True)
         sent_as = f" sending {protocol.name} bytes (--wrong-protocol)" if args.wrong_protocol else ""
         print(f"cervitrack: emulating {args.protocol} on {endpoint.description} at "
               f"{protocol.rate_hz:g} Hz{sent_as}; Ctrl-C stops", file=sys.stderr, flush=True)

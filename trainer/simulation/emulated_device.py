@@ -93,7 +93,7 @@ class PromptTail:
         self.since_wall_s = float(since_wall_s)
         self._pos = 0
         self._partial = b""
-        self._inode = None
+        self._inode: int | None = None
         self.bad_lines = 0
 
     def poll(self) -> list[tuple[Prompt, float]]:
@@ -305,7 +305,7 @@ class EmulatedDevice:
         rel, t_move = self._relocation, self._t_move_s
         self._relocation = self._t_move_s = None
         self.trials += 1
-        if self.truth is None or t_move is None:
+        if self.truth is None or t_move is None or rel is None:
             return
         q_err = quat.relative(self._window_mean(t_move), self._window_mean(t_recorded_s))
         angles = kinematics.head_angles_deg(q_err)
