@@ -228,6 +228,16 @@ def test_the_patient_hears_prompts_appended_to_an_events_file(tmp_path):
     assert [(p["prompt"], p["direction"]) for p in heard] == [("move", "rotation_left")]
 
 
+def test_the_command_s_names_match_the_registries():
+    from cervitrack.firmware_bridge.emulation import PROTOCOLS
+    from cervitrack.trainer.commands import emulate
+    from cervitrack.trainer.simulation.emulated_device import SCRIPTS
+
+    assert set(emulate.ALL_PROTOCOLS) == set(PROTOCOLS)
+    assert set(emulate.CHOICES) == {n for n, c in PROTOCOLS.items() if c.transport != "ble"}
+    assert set(emulate.SCRIPT_NAMES) == set(SCRIPTS)
+
+
 def test_bad_arguments_are_one_line_errors():
     out = subprocess.run([CLI, "emulate", "reference", "--rate", "-3"], capture_output=True,
                          text=True, timeout=60)

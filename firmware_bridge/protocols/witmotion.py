@@ -236,7 +236,7 @@ def encode_command(register: int, value: int) -> bytes:
 def parse_commands(buf: bytearray) -> list[tuple[int, int]]:
     """Take complete ``FF AA <reg> <lo> <hi>`` commands from the front of ``buf`` (consumed in
     place; bytes before a prefix are dropped, a partial command stays) → [(register, value)]."""
-    out = []
+    out: list[tuple[int, int]] = []
     while True:
         start = buf.find(COMMAND_PREFIX)
         if start < 0:

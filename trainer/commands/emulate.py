@@ -25,21 +25,16 @@ import signal
 import sys
 import time
 
-from cervitrack.firmware_bridge.emulation import PROTOCOLS, make_protocol
-from cervitrack.firmware_bridge.emulation.endpoints import PtyEndpoint, UdpEndpoint
-from cervitrack.firmware_bridge.sim.config import load_config
 from cervitrack.trainer.commands import CliError
-from cervitrack.trainer.simulation.emulated_device import (
-    SCRIPTS,
-    EmulatedDevice,
-    Faults,
-    PromptTail,
-    TruthLog,
-    run_realtime,
-)
 
-#: The devices with a transport here (BLE ones wait for the BLE peripheral transport).
-CHOICES = sorted(name for name, cls in PROTOCOLS.items() if cls.transport in ("serial", "udp"))
+#: The devices with a transport here: serial ones on a pty, opentrack-udp over UDP. The BLE
+#: devices wait for the BLE peripheral transport. Names only, so that ``--help`` imports no
+#: numpy or scipy; tests/test_emulate_cli.py checks them against the emulation registry.
+CHOICES = ("bno08x-rvc", "hatire", "opentrack-udp", "reference", "witmotion-serial")
+#: Every emulated protocol (``--wrong-protocol`` may send any of them).
+ALL_PROTOCOLS = tuple(sorted(CHOICES + ("metawear", "movella-dot", "witmotion-ble")))
+#: The built-in motion scripts (trainer/simulation/emulated_device.py SCRIPTS).
+SCRIPT_NAMES = ("nods", "still", "turns")
 
 
 def _positive(value, flag):
@@ -48,6 +43,18 @@ def _positive(value, flag):
 
 
 def run(args) -> int:
+    from cervitrack.firmware_bridge.emulation import PROTOCOLS, make_protocol
+    from cervitrack.firmware_bridge.emulation.endpoints import PtyEndpoint, UdpEndpoint
+    from cervitrack.firmware_bridge.sim.config import load_config
+    from cervitrack.trainer.simulation.emulated_device import (
+        SCRIPTS,
+        EmulatedDevice,
+        Faults,
+        PromptTail,
+        TruthLog,
+        run_realtime,
+    )
+
     _positive(args.duration, "--duration")
     _positive(args.rate, "--rate")
     if args.rate is not None and args.rate > 1000:
@@ -124,7 +131,7 @@ def register(sub) -> None:
     motion.add_argument("--events", metavar="PATH",
                         help="follow a test's events file (cervitrack test --events PATH): the "
                         "patient does what the test asks")
-    motion.add_argument("--script", choices=sorted(SCRIPTS),
+    motion.add_argument("--script", choices=SCRIPT_NAMES,
                         help="built-in motion instead (default: still)")
     p.add_argument("--seed", type=int, default=None, help="makes the patient reproducible")
     p.add_argument("--sim-config", metavar="FILE.toml", help="simulator settings (sensor noise, "
@@ -138,6 +145,6 @@ def register(sub) -> None:
     p.add_argument("--drop-for", type=float, metavar="S", help="... for S s (a dropout)")
     p.add_argument("--mirror-axes", action="store_true",
                    help="fault: the device reports a mirrored (left-handed) y axis")
-    p.add_argument("--wrong-protocol", choices=sorted(PROTOCOLS), metavar="P",
+    p.add_argument("--wrong-protocol", choices=ALL_PROTOCOLS, metavar="P",
                    help="fault: send protocol P's bytes instead")
     p.set_defaults(func=run)
