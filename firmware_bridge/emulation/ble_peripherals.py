@@ -205,8 +205,10 @@ class EmulatedPeripheral:
         k = 0
         try:
             while True:
-                if self.rate_hz != rate:  # continue from the last sample at the new rate
-                    t0, k, rate = t0 + k / rate, 0, self.rate_hz
+                if self.rate_hz != rate:  # the next sample one new period after the last
+                    if k > 0:
+                        t0, k = t0 + (k - 1) / rate + 1.0 / self.rate_hz, 0
+                    rate = self.rate_hz
                 due = math.floor((self.now_s() - t0) * rate) + 1 - k
                 if due > MAX_BURST:
                     self.log.append(f"ran {due} samples late: skipped to now")
@@ -500,7 +502,9 @@ class MovellaDot(EmulatedPeripheral):
                                  read=lambda _c: bytes(self.control),
                                  write=self._on_device_control),
         ])
-        self._payload_chars = {uuid: self._characteristic(uuid, _props("NOTIFY"), _perms())
+        self._payload_chars = {uuid: self._characteristic(
+                                   uuid, _props("NOTIFY"), _perms(),
+                                   on_subscription=self._subscription_logger(uuid))
                                for uuid in (profiles.DOT_LONG_PAYLOAD, profiles.DOT_MEDIUM_PAYLOAD,
                                             profiles.DOT_SHORT_PAYLOAD)}
         measurement = Service(profiles.DOT_SERVICE, [
@@ -515,6 +519,12 @@ class MovellaDot(EmulatedPeripheral):
                                  read=lambda _c: bytes([self.battery_pct, 0])),
         ])
         return [config, measurement, battery]
+
+    def _subscription_logger(self, uuid: str):
+        def on_subscription(_bearer, notify: bool, _indicate: bool) -> None:
+            self.log.append(f"notifications {'on' if notify else 'off'} {uuid[4:8]}")
+
+        return on_subscription
 
     def _on_device_control(self, _connection, value: bytes) -> None:
         from bumble.att import ATT_Error, ErrorCode
@@ -613,10 +623,11 @@ class MetaWear(EmulatedPeripheral):
                                                  _perms())
         command = self._characteristic(
             profiles.METAWEAR_COMMAND, _props("WRITE_WITHOUT_RESPONSE", "WRITE"),
-            _perms("WRITEABLE"), write=self._on_command)
+            _perms("WRITEABLE"), write=lambda _connection, value: self.handle_command(value))
         return [Service(profiles.METAWEAR_SERVICE, [command, self._notify_char])]
 
-    def _on_command(self, _connection, value: bytes) -> None:
+    def handle_command(self, value: bytes) -> None:
+        """One MetaWear command ``[module][register][payload]`` written by the host."""
         if len(value) < 2:
             self.log.append(f"ignored {value.hex()}")
             return
@@ -625,7 +636,8 @@ class MetaWear(EmulatedPeripheral):
         if module == MW_DEBUG and register == 0x01:
             self.log.append("reset")
             self.reset()
-            asyncio.get_running_loop().create_task(self.drop_link_async())
+            if self.device is not None:  # the board reboots: the link drops
+                asyncio.get_running_loop().create_task(self.drop_link_async())
         elif module == MW_FUSION and register == 0x02:
             self.fusion_mode = arg
             self.log.append(f"fusion mode {arg}")

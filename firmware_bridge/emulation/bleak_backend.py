@@ -453,6 +453,11 @@ def client_factory(transport: str | None = None, **options):
 
 
 _HOST_PORT = re.compile(r"^[A-Za-z0-9._-]+:\d{1,5}$")
+#: Bumble transport names (bumble/transport/__init__.py), passed through unchanged.
+_BUMBLE_SCHEMES = frozenset({
+    "serial", "udp", "tcp-client", "tcp-server", "ws-client", "ws-server", "pty", "file", "vhci",
+    "hci-socket", "usb", "pyusb", "android-emulator", "android-netsim", "unix", "unix-client",
+    "unix-server"})
 
 
 def parse_backend(text: str) -> str:
@@ -465,7 +470,10 @@ def parse_backend(text: str) -> str:
     if kind != "bumble" or not rest:
         raise ValueError(f"{ENV_BACKEND}={text!r} is not understood: expected "
                          "bumble:HOST:PORT (e.g. bumble:127.0.0.1:9100) or bumble:TRANSPORT")
-    return f"tcp-client:{rest}" if _HOST_PORT.match(rest) else rest
+    scheme = rest.partition(":")[0]
+    if scheme not in _BUMBLE_SCHEMES and _HOST_PORT.match(rest):
+        return f"tcp-client:{rest}"
+    return rest
 
 
 def transport_from_env(environ=None) -> str | None:
