@@ -154,12 +154,12 @@ def laser_point(q_neutral_head, distance_cm: float = 90.0) -> dict[str, np.ndarr
 
 
 def cm_to_deg(distance_on_wall_cm, wall_distance_cm: float = 90.0):
-    """Visual angle θ = atan(d / D) in degrees (clinical-protocols.md §1.5)."""
+    """Visual angle θ = atan(d / D) in degrees (laser geometry, d = D·tan θ)."""
     return np.degrees(np.arctan2(distance_on_wall_cm, wall_distance_cm))
 
 
 def deg_to_cm(angle_deg, wall_distance_cm: float = 90.0):
-    """Wall displacement d = D·tan θ in cm (clinical-protocols.md §1.5)."""
+    """Wall displacement d = D·tan θ in cm (laser geometry, d = D·tan θ)."""
     return wall_distance_cm * np.tan(np.radians(angle_deg))
 
 

@@ -1,4 +1,4 @@
-"""BNO08x UART-RVC decoder: the datasheet vector (sensor-protocols.md §8), resync, counter."""
+"""BNO08x UART-RVC decoder: the datasheet vector (the vendors' documented example frames), resync, counter."""
 
 import json
 

@@ -1,4 +1,4 @@
-"""Hatire decoder: the vector (sensor-protocols.md §8), messages, counter wrap."""
+"""Hatire decoder: the vector (the vendors' documented example frames), messages, counter wrap."""
 
 import json
 

@@ -1,4 +1,4 @@
-"""Movella DOT decoder: the mode-5 vector (sensor-protocols.md §8), every payload mode."""
+"""Movella DOT decoder: the mode-5 vector (the vendors' documented example frames), every payload mode."""
 
 import json
 

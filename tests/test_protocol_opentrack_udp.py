@@ -1,4 +1,4 @@
-"""opentrack UDP decoder: the vector (sensor-protocols.md §8) and back-to-back datagrams."""
+"""opentrack UDP decoder: the vector (the vendors' documented example frames) and back-to-back datagrams."""
 
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""WitMotion serial and BLE decoders: sensor-protocols.md §8 vectors, grouping, chunking."""
+"""WitMotion serial and BLE decoders: the vendors' documented example frames vectors, grouping, chunking."""
 
 import json
 

@@ -4,7 +4,7 @@ A protocol with fixed-length frames is scanned in three numpy steps: find every 
 (positions where a header matches, or every position for header-less protocols), check all
 complete candidates at once (checksum and/or plausibility, a function of the (M, L) uint8 rows),
 then accept valid candidates greedily from the left so accepted frames never overlap. This is the
-"find header, check, on failure drop one byte and rescan" loop of sensor-protocols.md §9.2,
+"find header, check, on failure drop one byte and rescan" loop of pyserial's documentation,
 computed for the whole buffer at once.
 
 Byte accounting (what the decoders add to ``stats``):

@@ -60,7 +60,7 @@ def encode_euler(heading_pitch_roll_deg) -> bytes:
 
 def encode_connection_parameters(min_interval_ms: float, max_interval_ms: float,
                                  latency: int, timeout_ms: float) -> bytes:
-    """The ``11 09`` settings command asking for BLE connection parameters (§4).
+    """The ``11 09`` settings command asking for BLE connection parameters (MbientLab MetaWear-SDK-Cpp unit tests).
 
     Intervals are sent in units of 1.25 ms and the supervision timeout in units of 10 ms, each
     u16 little-endian: 7.5 ms gives ``06 00``.

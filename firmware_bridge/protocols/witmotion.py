@@ -1,8 +1,9 @@
 """WitMotion WT901 family: serial 11-byte frames and BLE 5.0 20-byte packets.
 
-Source: ../shared/reference/sensor-protocols.md §1 (layouts, scalings, UUIDs, commands).
+Source: WitMotion's WT901 manual and its serial and BLE protocol manuals (layouts, scalings, UUIDs,
+commands), checked against the public captures in tests/data/real.
 
-Serial (WT901, WT901C, JY901, BWT901CL over SPP; §1.1), little-endian::
+Serial (WT901, WT901C, JY901, BWT901CL over SPP; WitMotion's serial protocol manual (WIT standard protocol)), little-endian::
 
     off 0  0x55   header
     off 1  type   0x50..0x5A data, 0x5F register read reply
@@ -27,7 +28,7 @@ frame). A lost frame leaves the missing channel NaN in that row. Type 0x50
 kept in :attr:`WitMotionSerialDecoder.last_register_reply`. ``stats.frames`` counts 11-byte
 frames, not samples.
 
-BLE 5.0 (WT901BLECL, WT9011DCL; §1.3), 20 bytes, **no checksum, no counter, no clock**::
+BLE 5.0 (WT901BLECL, WT9011DCL; WitMotion's BLE 5.0 protocol manual (WT901BLECL)), 20 bytes, **no checksum, no counter, no clock**::
 
     off 0  55 61
     off 2  ax ay az        int16 / 32768 * 16 g
@@ -40,7 +41,7 @@ Plausibility without a checksum: the header and type, pitch within ±90° (and, 
 frames, |q| within 0.02 of 1). Overlapping candidates are resolved leftmost first.
 
 Euler → quaternion: WitMotion documents roll about x (±180), pitch about y (±90), yaw about z
-(±180); the order is "presumably Z-Y-X" (sensor-protocols.md §1.1, **[UNVERIFIED]**). Cervitrack
+(±180); the order is "presumably Z-Y-X" (WitMotion's serial protocol manual (WIT standard protocol), **[UNVERIFIED]**). Cervitrack
 uses intrinsic Z-Y-X: ``q = Rz(yaw) · Ry(pitch) · Rx(roll)``, sensor→world in the device's own
 axes. Prefer the 0x59 quaternion on serial: when a sample has both, the quaternion is used.
 
@@ -250,7 +251,8 @@ class WitMotionSerialDecoder(Decoder):
         words = _words(rows, 2, 4)
         reply = types == TYPE_REG_REPLY
         if reply.any():
-            self.last_register_reply = tuple(int(v) for v in words[reply][-1].view("<u2"))
+            r0, r1, r2, r3 = (int(v) for v in words[reply][-1].view("<u2"))
+            self.last_register_reply = (r0, r1, r2, r3)
             types, words = types[~reply], words[~reply]
         acc = types == TYPE_ACC
         if acc.any():
@@ -274,6 +276,7 @@ class WitMotionSerialDecoder(Decoder):
         and follows the pattern; returns None (general path) otherwise.
         """
         pattern = self._pattern
+        assert pattern is not None, "called only once the group pattern is learned"
         k = len(pattern)
         group_bytes = k * SERIAL_FRAME_BYTES
         g = buf.size // group_bytes
@@ -346,7 +349,8 @@ class WitMotionSerialDecoder(Decoder):
             if np.array_equal(types, np.asarray(p, dtype=np.uint8)[np.arange(n) % k]):
                 return np.arange(n) // k, n // k
         gid = np.empty(n, dtype=np.int64)
-        g, mask, current = 0, 0, []
+        current: list[int] = []
+        g, mask = 0, 0
         for i, t in enumerate(types.tolist()):
             bit = 1 << (t - TYPE_TIME)
             if mask & bit or (current and p is not None and t == p[0]):
@@ -401,7 +405,7 @@ class WitMotionBleDecoder(Decoder):
     Attributes (updated by 0x71 replies; None until seen):
         registers: dict register → raw u16 value, from every reply so far.
         last_quat_wxyz: (4,) float quaternion from a reply to reg 0x51 (regs 0x51-0x54 / 32768,
-            scalar first; the scalar-first order is **[UNVERIFIED]**, sensor-protocols.md §1).
+            scalar first; the scalar-first order is **[UNVERIFIED]**, WitMotion's WT901 manual).
         last_mag_raw: (3,) int, reply to reg 0x3A (device units).
         last_temperature_c: float, reply to reg 0x40 (/ 100, °C).
         last_battery_raw: int, reply to reg 0x64. Its scale (voltage or percent) is not given in
@@ -412,7 +416,7 @@ class WitMotionBleDecoder(Decoder):
     seq_modulus = None
     has_clock = False
     clock_wrap_s = None
-    nominal_rate_hz = 10.0  # factory default (sensor-protocols.md §1.3)
+    nominal_rate_hz = 10.0  # factory default (WitMotion's BLE 5.0 protocol manual (WT901BLECL))
 
     def __init__(self) -> None:
         super().__init__()

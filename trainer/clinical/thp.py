@@ -7,7 +7,7 @@ with the dot visible; while not within ``tolerance_deg`` of the target after set
 person is told to adjust ("a little further" / "a little less far"); within it, "hold here" and
 the position is held ``memorise_s``. Then back to the start, and, eyes closed, the person
 relocates the target and keeps still; the relocation is the mean orientation over the settled
-window (§1.7).
+window (Pinsault et al. 2008; Lee et al. 2006, Man Ther 11:61–68).
 
 Errors are relative to the target: the error rotation is q_target⁻¹ ⊗ q_relocated with
 q_target = q_ref ⊗ (the target angle about the direction's axis), decomposed like the neutral

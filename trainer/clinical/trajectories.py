@@ -4,7 +4,7 @@ All positions are in degrees of visual angle on the wall (x positive to the pers
 y up; :func:`cervitrack.signal.kinematics.laser_point`), times in s from the start of the path.
 
 **Tracking trajectories** (Cervitrack's own design; the published Butterfly trajectories are
-unpublished, clinical-protocols.md §2.3). For a level with amplitude A, base frequency f0,
+unpublished, Kristjansson & Gíslason 2023, Austin J Musculoskelet Disord 10(1):1063). For a level with amplitude A, base frequency f0,
 component weights w_k, frequency ratios ρ_xk, ρ_yk, phases ψ_xk, ψ_yk, and velocity modulation
 depths m_j, rates g_j and phases χ_j:
 

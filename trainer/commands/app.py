@@ -6,13 +6,14 @@ patient (simulated time runs faster than real time) and saves a PNG; no display 
 
 from __future__ import annotations
 
-from cervitrack.firmware_bridge.sim.config import load_config
-
 
 def run(args) -> int:
+    # Light imports only until the starting window is up (run_app): the test catalog, the
+    # pipeline and the views take seconds to import.
+    from cervitrack.firmware_bridge.sim.config import load_config
     from cervitrack.trainer.commands.demo import has_display
+    from cervitrack.trainer.gui import first_window
     from cervitrack.trainer.gui.application import available_views, render_screenshot, run_app
-    from cervitrack.trainer.gui.catalog import catalog
 
     if args.device != "sim":
         # A bad spec or an unknown kind is a one-line error now, before any window opens.
@@ -30,10 +31,16 @@ def run(args) -> int:
                              f"(kinds: {', '.join(device_spec.available_kinds())})")
     if args.trials < 1:
         raise ValueError("--trials must be at least 1")
-    tests = catalog(args.trials)
-    if args.test is not None and args.test not in tests:
-        raise ValueError(f"unknown test {args.test!r} (available: {', '.join(tests)})")
     sim_config = load_config(args.sim_config, seed=args.seed)
+    window_follows = has_display() or first_window.mode() == "exit"
+    if args.test is not None and (args.screenshot or not window_follows):
+        # The catalog imports the test engines (seconds): with a window to show, run_app
+        # checks --test once its starting window is up.
+        from cervitrack.trainer.gui.catalog import catalog
+
+        tests = catalog(args.trials)
+        if args.test not in tests:
+            raise ValueError(f"unknown test {args.test!r} (available: {', '.join(tests)})")
     if args.screenshot:
         if args.device != "sim":
             raise ValueError("--screenshot needs --device sim (it runs the virtual patient)")
@@ -45,8 +52,9 @@ def run(args) -> int:
                                  trials_per_direction=min(args.trials, 3), seed=args.seed)
         print(f"saved {path}")
         return 0
-    if not has_display():
+    if not window_follows:
         raise ValueError("no display found: use --screenshot PATH, or `cervitrack demo --headless`")
+    # run_app checks --test once its starting window is up (the catalog imports the engines).
     return run_app(args.device, args.test, sim_config, args.trials, fullscreen=args.fullscreen,
                    protocol=args.protocol)
 

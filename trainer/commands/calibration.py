@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 
 from cervitrack.trainer.commands import CliError
-from cervitrack.trainer.stores import calibrations as store
 
 
 def run(args) -> int:
+    from cervitrack.trainer.stores import calibrations as store
+
     if args.action == "list":
         folder = store.calibration_dir(create=False)
         files = sorted(folder.glob("*.json")) if folder.is_dir() else []

@@ -11,12 +11,10 @@ from __future__ import annotations
 import json
 import os
 import sys
+from typing import TYPE_CHECKING
 
-from cervitrack.firmware_bridge.sim.config import load_config
-from cervitrack.trainer.clinical.jpe import JpeSettings, JpeTest
-from cervitrack.trainer.clinical.jpe_report import format_table, result_document
-from cervitrack.trainer.recording import test_io
-from cervitrack.trainer.simulation.runner import SimSession, true_trial_errors
+if TYPE_CHECKING:  # annotations only: imported when the command runs
+    from cervitrack.trainer.simulation.runner import SimSession
 
 
 def has_display() -> bool:
@@ -29,6 +27,10 @@ def has_display() -> bool:
 
 
 def build_session(args) -> SimSession:
+    from cervitrack.firmware_bridge.sim.config import load_config
+    from cervitrack.trainer.clinical.jpe import JpeSettings, JpeTest
+    from cervitrack.trainer.simulation.runner import SimSession
+
     cfg = load_config(args.sim_config, seed=args.seed)
     settings = JpeSettings(trials_per_direction=args.trials)
     engine = JpeTest(settings, rate_hz=cfg.sensor.rate_hz)
@@ -36,6 +38,11 @@ def build_session(args) -> SimSession:
 
 
 def run(args) -> int:
+    from cervitrack.firmware_bridge.sim.config import load_config
+    from cervitrack.trainer.clinical.jpe_report import format_table, result_document
+    from cervitrack.trainer.recording import test_io
+    from cervitrack.trainer.simulation.runner import true_trial_errors
+
     if args.trials < 1:
         raise ValueError("--trials must be at least 1")
     if args.device != "sim":
@@ -64,6 +71,9 @@ def run(args) -> int:
 
 def run_replay(args) -> int:
     """Re-score a recorded test (``--device replay:PATH``): exactly the live scores."""
+    from cervitrack.trainer.clinical.jpe_report import format_table, result_document
+    from cervitrack.trainer.recording import test_io
+
     if args.record:
         raise ValueError("--record with --device replay: the recording exists already")
     session, _ = test_io.replay(args)
@@ -76,6 +86,8 @@ def run_replay(args) -> int:
 
 
 def register(sub) -> None:
+    from cervitrack.trainer.recording import test_io
+
     p = sub.add_parser("demo", help="run a JPE test with the simulated headset and virtual patient")
     p.add_argument("--headless", action="store_true", help="no window: run on simulated time")
     p.add_argument("--json", action="store_true", help="print one JSON object (implies --headless)")

@@ -6,14 +6,14 @@ timebase as live, so every export carries exactly the samples the live run used.
 
 from __future__ import annotations
 
-from cervitrack.trainer.recording.decode import decode_recording
-from cervitrack.trainer.recording.export_bids import export_bids
-from cervitrack.trainer.recording.export_csv import export_csv
-from cervitrack.trainer.recording.export_sto import export_sto
-from cervitrack.trainer.recording.reader import load
-
 
 def run(args) -> int:
+    from cervitrack.trainer.recording.decode import decode_recording
+    from cervitrack.trainer.recording.export_bids import export_bids
+    from cervitrack.trainer.recording.export_csv import export_csv
+    from cervitrack.trainer.recording.export_sto import export_sto
+    from cervitrack.trainer.recording.reader import load
+
     recording = load(args.path, args.protocol)
     decoded = decode_recording(recording)
     if not len(decoded.samples):

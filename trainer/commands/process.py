@@ -23,11 +23,10 @@ from __future__ import annotations
 import sys
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from cervitrack.trainer.live.pipeline import process_recording
-from cervitrack.trainer.stores.calibrations import read_calibration_file
+if TYPE_CHECKING:  # annotations only: imported when the command runs
+    import numpy as np
 
 BASE_COLUMNS = ("t_s", "acc_x_m_s2", "acc_y_m_s2", "acc_z_m_s2",
                 "gyr_x_rad_s", "gyr_y_rad_s", "gyr_z_rad_s")
@@ -62,6 +61,8 @@ def _first_bad_line(path: Path, n_cols: int) -> str:
 
 def read_raw_csv(path: Path, use_mag: bool) -> dict[str, np.ndarray]:
     """Columns needed for fusion as float arrays; ValueError naming the problem otherwise."""
+    import numpy as np
+
     try:
         with path.open("r", encoding="utf-8") as fh:
             header = fh.readline()
@@ -99,6 +100,11 @@ def read_raw_csv(path: Path, use_mag: bool) -> dict[str, np.ndarray]:
 
 
 def run(args) -> int:
+    import numpy as np
+
+    from cervitrack.trainer.live.pipeline import process_recording
+    from cervitrack.trainer.stores.calibrations import read_calibration_file
+
     src, dst = Path(args.input), Path(args.out)
     cols = read_raw_csv(src, args.mag)
     n = len(cols["t_s"])

@@ -9,11 +9,6 @@ from __future__ import annotations
 import json
 import math
 
-from cervitrack.firmware_bridge.protocols import make_decoder
-from cervitrack.trainer.live.devices import open_device
-from cervitrack.trainer.recording.session import record_source, recording_metadata
-from cervitrack.trainer.recording.writer import DEFAULT_FLUSH_INTERVAL_S, Recorder
-
 
 def add_source_arguments(p) -> None:
     """The options every command that opens a ``--device`` shares."""
@@ -34,6 +29,8 @@ def add_source_arguments(p) -> None:
 
 
 def source_options(args) -> dict:
+    from cervitrack.firmware_bridge.protocols import make_decoder
+
     speed = None if args.fast else args.speed
     if speed is not None and not (math.isfinite(speed) and speed > 0):
         raise ValueError(f"--speed must be a positive number, not {speed}")
@@ -44,6 +41,10 @@ def source_options(args) -> dict:
 
 
 def run(args) -> int:
+    from cervitrack.trainer.live.devices import open_device
+    from cervitrack.trainer.recording.session import record_source, recording_metadata
+    from cervitrack.trainer.recording.writer import Recorder
+
     if not (math.isfinite(args.duration) and args.duration > 0):
         raise ValueError(f"--duration must be a positive number of seconds, not {args.duration}")
     source = open_device(args.device, **source_options(args))
@@ -79,6 +80,8 @@ def run(args) -> int:
 
 
 def register(sub) -> None:
+    from cervitrack.trainer.recording.writer import DEFAULT_FLUSH_INTERVAL_S
+
     p = sub.add_parser("record", help="record a device's raw stream to a crash-safe file")
     add_source_arguments(p)
     p.add_argument("--duration", type=float, required=True, metavar="S",

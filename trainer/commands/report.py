@@ -3,10 +3,10 @@ session (:mod:`cervitrack.trainer.report.document`)."""
 
 from __future__ import annotations
 
-from cervitrack.trainer.report.document import write_report
-
 
 def run(args) -> int:
+    from cervitrack.trainer.report.document import write_report
+
     out = write_report(args.session_id, args.out)
     print(f"Report written to {out}")
     return 0

@@ -19,15 +19,10 @@ from __future__ import annotations
 import json
 import math
 import sys
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from cervitrack.firmware_bridge.decoding import TimedDecoder
-from cervitrack.firmware_bridge.protocols import make_decoder
-from cervitrack.firmware_bridge.sniff import NoFrameWatch
-from cervitrack.firmware_bridge.supervisor import StreamStats, link_stats
-from cervitrack.signal.samples import Chunk, Gap, SampleBatch
-from cervitrack.trainer.live.devices import open_device
+if TYPE_CHECKING:  # annotations only: imported when the command runs
+    from cervitrack.signal.samples import Gap, SampleBatch
 
 _CHANNELS = (
     ("quat_wxyz", ("quat_w", "quat_x", "quat_y", "quat_z")),
@@ -52,6 +47,8 @@ class SampleWriter:
         self._columns: tuple[str, ...] | None = None
 
     def samples(self, batch: SampleBatch) -> None:
+        import numpy as np
+
         present = [name for name, _ in _CHANNELS if getattr(batch, name) is not None]
         seq = batch.seq.tolist()
         t = np.round(batch.t_s, 6).tolist()
@@ -93,6 +90,14 @@ def stream_source(source, protocol: str | None, duration_s: float | None, out, f
                   notes=sys.stderr) -> dict:
     """Stream ``source`` to ``out`` until ``duration_s`` of the source's time has passed (None:
     until interrupted or the source ends). Returns the final link statistics."""
+    import numpy as np
+
+    from cervitrack.firmware_bridge.decoding import TimedDecoder
+    from cervitrack.firmware_bridge.protocols import make_decoder
+    from cervitrack.firmware_bridge.sniff import NoFrameWatch
+    from cervitrack.firmware_bridge.supervisor import StreamStats, link_stats
+    from cervitrack.signal.samples import Chunk, Gap, SampleBatch
+
     protocol = protocol or source.protocol
     if not protocol:
         raise ValueError("this device source needs --protocol")
@@ -171,6 +176,9 @@ def format_stats(stats: dict) -> str:
 
 
 def run(args) -> int:
+    from cervitrack.firmware_bridge.protocols import make_decoder
+    from cervitrack.trainer.live.devices import open_device
+
     if args.duration is not None and not (math.isfinite(args.duration) and args.duration > 0):
         raise ValueError(f"--duration must be a positive number of seconds, not {args.duration}")
     if args.protocol is not None:

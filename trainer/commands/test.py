@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from typing import TYPE_CHECKING
 
-from cervitrack.firmware_bridge.sim.config import as_dict, load_config
 from cervitrack.trainer.clinical import presets as protocols
-from cervitrack.trainer.clinical.results import format_table, result_document
 from cervitrack.trainer.recording import test_io
-from cervitrack.trainer.stores.sessions import Store, plain
+
+if TYPE_CHECKING:  # the rest is imported when the command runs (a fast --help)
+    from cervitrack.trainer.stores.sessions import Store
 
 KINDS = tuple(protocols.DEFAULT_PRESETS)
 
@@ -51,6 +52,10 @@ def _overrides(args, preset, store: Store, patient_id: str) -> dict:
 
 
 def run(args) -> int:
+    from cervitrack.firmware_bridge.sim.config import as_dict, load_config
+    from cervitrack.trainer.clinical.results import format_table, result_document
+    from cervitrack.trainer.stores.sessions import Store, plain
+
     if args.device.strip().startswith("replay:"):
         return run_replay(args)
     device = check_device(args.device)
@@ -99,7 +104,9 @@ def run(args) -> int:
 def run_replay(args) -> int:
     """Re-score a recorded test (``--device replay:PATH``): exactly the live scores. The
     result is printed, not stored (the live run was)."""
+    from cervitrack.trainer.clinical.results import format_table, result_document
     from cervitrack.trainer.recording.rescore import recorded_preset
+    from cervitrack.trainer.stores.sessions import plain
 
     if args.record:
         raise ValueError("--record with --device replay: the recording exists already")

@@ -23,8 +23,6 @@ import datetime as dt
 import json
 
 from cervitrack.trainer.commands import CliError
-from cervitrack.trainer.training import levels, safety, symptoms
-from cervitrack.trainer.training.store import TrainingStore, default_path
 
 DAY_KEYS = ("day", "date", "level", "level_next", "mode", "stopped", "reason", "pain_before", "pain_after",
             "max_pain_rise_nrs", "dizziness_max", "n_trials", "ae_deg", "ae_by_direction_deg",
@@ -63,6 +61,7 @@ def format_days(records: list[dict]) -> str:
 
 def run_simulation(args) -> int:
     from cervitrack.trainer.training.simulate import SIM_START_DATE, simulate_program
+    from cervitrack.trainer.training.store import TrainingStore, default_path
 
     days = args.simulate_days
     if days is None:
@@ -83,8 +82,9 @@ def run_simulation(args) -> int:
 
 
 def run_interactive(args, ask=None, say=print) -> int:
-    from cervitrack.trainer.training import cli_flow
+    from cervitrack.trainer.training import cli_flow, levels, safety, symptoms
     from cervitrack.trainer.training.plan import Plan
+    from cervitrack.trainer.training.store import TrainingStore
 
     ask = ask or (lambda text: input(text))
     source = None
@@ -163,6 +163,7 @@ def run_gui(args) -> int:
     """The patient training window (safety screen, ratings, drills, summary)."""
     from cervitrack.trainer.gui.training_app import run_training_gui
     from cervitrack.trainer.training.interactive import _session_plan
+    from cervitrack.trainer.training.store import TrainingStore
 
     with TrainingStore(args.db) as store:
         return run_training_gui(args.device, store, args.patient, dt.date.today().isoformat(),

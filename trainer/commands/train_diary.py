@@ -12,11 +12,12 @@ import datetime as dt
 import json
 
 from cervitrack.trainer.commands import CliError
-from cervitrack.trainer.training import progress
-from cervitrack.trainer.training.store import TrainingStore
 
 
 def run(args) -> int:
+    from cervitrack.trainer.training import progress
+    from cervitrack.trainer.training.store import TrainingStore
+
     date = args.date or dt.date.today().isoformat()
     try:
         dt.date.fromisoformat(date)

@@ -14,11 +14,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import tomllib
+from typing import TYPE_CHECKING
 
 from cervitrack.trainer.commands import CliError
-from cervitrack.trainer.training import levels
-from cervitrack.trainer.training.plan import Plan, load_plan, plan_from_dict, save_plan
-from cervitrack.trainer.training.store import TrainingStore
+
+if TYPE_CHECKING:  # annotations only: imported when the command runs
+    from cervitrack.trainer.training.plan import Plan
+    from cervitrack.trainer.training.store import TrainingStore
 
 
 def _today() -> str:
@@ -26,10 +28,16 @@ def _today() -> str:
 
 
 def _current(store: TrainingStore, patient: str) -> Plan:
+    from cervitrack.trainer.training.plan import Plan
+
     return store.plan(patient) or Plan(patient=patient)
 
 
 def run(args) -> int:
+    from cervitrack.trainer.training import levels
+    from cervitrack.trainer.training.plan import load_plan, plan_from_dict, save_plan
+    from cervitrack.trainer.training.store import TrainingStore
+
     with TrainingStore(args.db) as store:
         if args.action == "show":
             plan = _current(store, args.patient)

@@ -11,11 +11,12 @@ import json
 from typing import Any
 
 from cervitrack.trainer.commands import CliError
-from cervitrack.trainer.training import progress
-from cervitrack.trainer.training.store import TrainingStore, default_path
 
 
 def run(args) -> int:
+    from cervitrack.trainer.training import progress
+    from cervitrack.trainer.training.store import TrainingStore, default_path
+
     patient = "sim" if args.sim and args.patient is None else (args.patient or "default")
     with TrainingStore(args.db or default_path(simulation=args.sim)) as store:
         sessions, trials, diary = store.sessions(patient), store.trials(patient), store.diary(patient)

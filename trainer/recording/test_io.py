@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import contextlib
 
-from cervitrack.trainer.recording.capture import SessionCapture, engine_metadata, session_metadata
-from cervitrack.trainer.recording.writer import Recorder
-
 
 def add_arguments(p) -> None:
     """The device, recording, streaming and replay options of ``demo``."""
@@ -37,6 +34,9 @@ def add_capture_arguments(p) -> None:
 @contextlib.contextmanager
 def capture(session, args, device_spec: str):
     """Attach ``--record`` / ``--lsl`` to ``session`` for the duration of the block."""
+    from cervitrack.trainer.recording.capture import SessionCapture, session_metadata
+    from cervitrack.trainer.recording.writer import Recorder
+
     recorder = lsl = None
     try:
         if getattr(args, "lsl", False):
@@ -68,6 +68,13 @@ def test_capture(args, kind: str, preset, overrides: dict | None, device_spec: s
     session (the session and its engine are made inside the runner, so the recording's file is
     opened at the first step, with the test's kind, preset and overrides in its header)."""
     from pathlib import Path
+
+    from cervitrack.trainer.recording.capture import (
+        SessionCapture,
+        engine_metadata,
+        session_metadata,
+    )
+    from cervitrack.trainer.recording.writer import Recorder
 
     record = getattr(args, "record", None)
     if record and Path(record).exists():
@@ -113,6 +120,7 @@ def replay(args, engine=None):
 
     Returns (the session after the replay, the recording's metadata)."""
     from cervitrack.firmware_bridge.device_spec import parse_device_spec
+    from cervitrack.trainer.recording.capture import SessionCapture
     from cervitrack.trainer.recording.replay import ReplaySource
     from cervitrack.trainer.recording.rescore import replay_test
 

@@ -26,9 +26,6 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from cervitrack.trainer.clinical import scoring
-from cervitrack.trainer.clinical.jpe import DIRECTION_COMPONENT
-
 SHIPPED_DIR = Path(__file__).resolve().parent
 #: The preset a test runs when none is named.
 DEFAULT_PRESETS = {"jpe": "jpe", "thp": "thp-20", "rom": "rom", "butterfly": "butterfly",
@@ -125,6 +122,7 @@ def _value(where, key, value, field, default):
     if kind == "tuple":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise PresetError(f"{where}: {key} must be a list of names, got {value!r}")
+        from cervitrack.trainer.clinical.jpe import DIRECTION_COMPONENT
         from cervitrack.trainer.clinical.trajectories import LEVELS, PATTERNS
 
         allowed = {"settings.directions": DIRECTION_COMPONENT, "settings.levels": LEVELS,
@@ -150,6 +148,8 @@ def _value(where, key, value, field, default):
 
 def settings_from_table(test: str, table: dict, where: str = "settings"):
     """Validate a ``[settings]`` table into the test's settings dataclass."""
+    from cervitrack.trainer.clinical import scoring
+
     engine_cls, settings_cls = engines()[test]
     fields = {f.name: f for f in dataclasses.fields(settings_cls) if f.name not in NOT_IN_PRESETS}
     defaults = settings_cls()
