@@ -26,7 +26,7 @@ from bleak.exc import BleakCharacteristicNotFoundError, BleakError
 
 from cervitrack.firmware_bridge import profiles
 from cervitrack.firmware_bridge.device_spec import parse_device_spec
-from cervitrack.firmware_bridge.emulation import bleak_backend, ble_peripherals
+from cervitrack.firmware_bridge.emulation import ble_peripherals, bleak_backend
 from cervitrack.firmware_bridge.emulation.ble_air import VirtualAir
 from cervitrack.firmware_bridge.protocols import make_decoder
 from cervitrack.firmware_bridge.transports import open_ble

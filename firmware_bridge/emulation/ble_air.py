@@ -19,9 +19,11 @@ without the batching of real links), radio loss, and RSSI (fixed).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import socket
 import threading
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +93,8 @@ class VirtualAir:
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             sock.bind((HOST, 0))
             self.ports.append(sock.getsockname()[1])
-            port.server = await loop.create_server(lambda p=port: _HostConnection(p), sock=sock)
+            port.server = await loop.create_server(functools.partial(_HostConnection, port),
+                                                   sock=sock)
             self._host_ports.append(port)
             self.controllers.append(port.controller)
 
@@ -152,8 +155,8 @@ class _HostPort:
     """
 
     def __init__(self) -> None:
-        self.controller = None
-        self.server = None
+        self.controller: Any = None
+        self.server: Any = None
         self.current: asyncio.Transport | None = None
 
     def on_packet(self, packet: bytes) -> None:

@@ -43,6 +43,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -133,8 +134,8 @@ class EmulatedPeripheral:
         self.sent = 0
         self.writes: list[tuple[str, bytes]] = []
         self.log: list[str] = []
-        self.device = None
-        self._transport = None
+        self.device: Any = None
+        self._transport: Any = None
         self._t0 = time.monotonic()
         self._stream_task: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -312,6 +313,8 @@ class EmulatedPeripheral:
 
     def call(self, coro_fn, timeout_s: float = 5.0):
         """Run ``coro_fn()`` on the peripheral's loop and return its result."""
+        if self._loop is None:
+            raise RuntimeError(f"emulated {self.name!r} is not running")
         return asyncio.run_coroutine_threadsafe(coro_fn(), self._loop).result(timeout_s)
 
     def drop_link(self) -> None:
@@ -328,7 +331,8 @@ class EmulatedPeripheral:
         except Exception as exc:  # closing anyway
             log.debug("closing %s: %s", self.name, exc)
         loop.call_soon_threadsafe(loop.stop)
-        self._thread.join(5.0)
+        if self._thread is not None:
+            self._thread.join(5.0)
 
     def __enter__(self) -> EmulatedPeripheral:
         return self
@@ -385,7 +389,7 @@ class WitMotionBle(EmulatedPeripheral):
         self.subscribed = False
         self.unlocked_until_s = -math.inf
         self.registers: dict[int, int] = {WITMOTION_REG_RATE: 0x06}
-        self._notify_char = None
+        self._notify_char: Any = None
 
     def services(self) -> list:
         from bumble.gatt import Service
@@ -487,7 +491,7 @@ class MovellaDot(EmulatedPeripheral):
         self.mode: int | None = None
         self.control = bytearray(32)
         self.control[24:26] = int(self.default_rate_hz).to_bytes(2, "little")
-        self._payload_chars: dict[str, object] = {}
+        self._payload_chars: dict[str, Any] = {}
         self._k_us = 0
 
     def services(self) -> list:
@@ -604,7 +608,7 @@ class MetaWear(EmulatedPeripheral):
     def __init__(self, name: str | None = None, address: str = "E8:C9:8C:00:00:01",
                  **kwargs) -> None:
         super().__init__(name, address, **kwargs)
-        self._notify_char = None
+        self._notify_char: Any = None
         self.reset()
 
     def reset(self) -> None:

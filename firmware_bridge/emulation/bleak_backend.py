@@ -38,7 +38,7 @@ import logging
 import os
 import re
 import uuid as uuidlib
-from typing import Any
+from typing import Any, cast
 
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.client import BaseBleakClient, NotifyCallback
@@ -107,7 +107,7 @@ class _Adapter:
     def __init__(self, spec: str, key) -> None:
         self.spec = spec
         self.key = key
-        self.transport = None
+        self.transport: Any = None
         self.device: Device | None = None
         self.users = 0
         self.scanning = False
@@ -206,7 +206,7 @@ class BumbleScanner(BaseBleakScanner):
         if name:
             self._names[key] = name  # adverts and scan responses arrive separately
         name = name or self._names.get(key)
-        uuids = [uuid_str(u) for t in _UUID_LISTS for u in (data.get(t) or [])]
+        uuids = [uuid_str(u) for t in _UUID_LISTS for u in cast(list, data.get(t) or [])]
         if not self.is_allowed_uuid(uuids):
             return
         manufacturer = {}
@@ -254,7 +254,7 @@ class BumbleClient(BaseBleakClient):
         self._spec = bumble_transport
         self._want_mtu = bumble_mtu
         self._adapter: _Adapter | None = None
-        self._connection = None
+        self._connection: Any = None
         self._peer: Peer | None = None
         self._disconnecting = False
 
@@ -302,7 +302,7 @@ class BumbleClient(BaseBleakClient):
             raise _gatt_error(exc) from exc
 
     async def _discover(self) -> None:
-        peer = self._peer
+        peer = self._need_peer()
         await peer.discover_services()
         collection = BleakGATTServiceCollection()
         for service in peer.services:
@@ -311,7 +311,8 @@ class BumbleClient(BaseBleakClient):
             collection.add_service(bleak_service)
             for char in service.characteristics:
                 await char.discover_descriptors()
-                properties = [name for flag, name in _PROPERTIES if char.properties & flag]
+                properties: list[Any] = [name for flag, name in _PROPERTIES
+                                         if char.properties & flag]
                 bleak_char = BleakGATTCharacteristic(
                     char, char.handle, uuid_str(char.uuid), properties,
                     lambda: self.mtu_size - 3, bleak_service)
