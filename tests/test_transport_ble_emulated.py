@@ -356,3 +356,50 @@ def test_quaternion_rotation_of_the_turning_motion():
     np.testing.assert_allclose(quat.angle_deg(q), [0.0, 10.0, 20.0], atol=1e-9)
     np.testing.assert_allclose(quat.rotate(q, acc), [[0, 0, 9.80665]] * 3, atol=1e-9)
     np.testing.assert_allclose(np.degrees(gyr[:, 2]), TURN_DEG_S)
+
+
+# -- the command line, against an emulator in another process -----------------------------------
+
+EMULATOR = """
+import sys
+from cervitrack.firmware_bridge.emulation.ble_peripherals import BleEmulator, turning
+with BleEmulator("witmotion-ble", motion=turning(20.0)) as emulator:
+    print(emulator.backend, flush=True)
+    sys.stdin.read()  # until the test closes our stdin
+"""
+
+
+def test_cervitrack_stream_reaches_an_emulator_process(tmp_path):
+    """A person starts an emulated WT901BLE68 in one process and, in another, runs
+    ``cervitrack stream --device ble:WT901BLE68`` with CERVITRACK_BLE_BACKEND set to what the
+    emulator printed: the sensor is found by name, recognised as witmotion-ble, and its samples
+    stream out as jsonl at the factory 10 Hz (2° yaw steps of the 20 °/s turn)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cervitrack = Path(sys.executable).with_name("cervitrack")
+    emulator = subprocess.Popen([sys.executable, "-c", EMULATOR], cwd=tmp_path, text=True,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+    try:
+        backend = emulator.stdout.readline().strip()
+        assert backend.startswith("bumble:127.0.0.1:"), emulator.stderr.read()
+        env = dict(os.environ, CERVITRACK_BLE_BACKEND=backend)
+        done = subprocess.run([str(cervitrack), "stream", "--device", "ble:WT901BLE68",
+                               "--duration", "1.5"], cwd=tmp_path, env=env, text=True,
+                              capture_output=True, timeout=60)
+    finally:
+        emulator.stdin.close()
+        emulator_err = emulator.stderr.read()
+        emulator.wait(timeout=10)
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(rows) >= 5
+    steps = yaw_steps_deg(np.array([r["quat_wxyz"] for r in rows]))
+    np.testing.assert_allclose(steps, 2.0, atol=0.02)
+    np.testing.assert_allclose(np.diff([r["t_s"] for r in rows]), 0.1, atol=1e-6)
+    assert "Traceback" not in done.stderr and "Traceback" not in emulator_err
+    assert emulator.returncode == 0

@@ -684,3 +684,52 @@ PERIPHERALS: dict[str, type[EmulatedPeripheral]] = {
     "movella-dot": MovellaDot,
     "metawear": MetaWear,
 }
+
+
+class BleEmulator:
+    """A virtual radio with one emulated sensor on it, for a central in this or another process.
+
+    ``backend`` is the ``CERVITRACK_BLE_BACKEND`` value that points Cervitrack's BLE driver at
+    the radio's free controller, e.g. ``bumble:127.0.0.1:40213``; then ``--device ble:NAME``
+    finds the sensor by its advertised name (:attr:`peripheral` ``.name``).
+
+    Args:
+        device: a key of :data:`PERIPHERALS`.
+        motion: the head motion (default :func:`still`).
+        kwargs: passed to the peripheral class (name, max_mtu, ...).
+    """
+
+    def __init__(self, device: str, motion: Motion | None = None, **kwargs) -> None:
+        from cervitrack.firmware_bridge.emulation.ble_air import VirtualAir
+
+        try:
+            cls = PERIPHERALS[device]
+        except KeyError:
+            raise ValueError(f"unknown emulated BLE device {device!r}; choose one of: "
+                             f"{', '.join(sorted(PERIPHERALS))}") from None
+        self.air = VirtualAir(2)
+        self.peripheral = cls(motion=motion, **kwargs)
+
+    @property
+    def backend(self) -> str:
+        return f"bumble:127.0.0.1:{self.air.ports[1]}"
+
+    def start(self) -> BleEmulator:
+        self.air.start()
+        try:
+            self.peripheral.start(self.air.transport(0))
+        except BaseException:
+            self.air.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """The peripheral first, then the radio."""
+        self.peripheral.stop()
+        self.air.stop()
+
+    def __enter__(self) -> BleEmulator:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
