@@ -400,6 +400,5 @@ def test_cervitrack_stream_reaches_an_emulator_process(tmp_path):
     assert len(rows) >= 5
     steps = yaw_steps_deg(np.array([r["quat_wxyz"] for r in rows]))
     np.testing.assert_allclose(steps, 2.0, atol=0.02)
-    np.testing.assert_allclose(np.diff([r["t_s"] for r in rows]), 0.1, atol=1e-6)
     assert "Traceback" not in done.stderr and "Traceback" not in emulator_err
     assert emulator.returncode == 0
