@@ -230,11 +230,15 @@ def test_the_patient_hears_prompts_appended_to_an_events_file(tmp_path):
 
 def test_the_command_s_names_match_the_registries():
     from cervitrack.firmware_bridge.emulation import PROTOCOLS
+    from cervitrack.firmware_bridge.emulation.ble_peripherals import PERIPHERALS
     from cervitrack.trainer.commands import emulate
     from cervitrack.trainer.simulation.emulated_device import SCRIPTS
 
     assert set(emulate.ALL_PROTOCOLS) == set(PROTOCOLS)
-    assert set(emulate.CHOICES) == {n for n, c in PROTOCOLS.items() if c.transport != "ble"}
+    assert set(emulate.WIRED) == {n for n, c in PROTOCOLS.items() if c.transport != "ble"}
+    assert set(emulate.BLE) == set(PERIPHERALS) == {n for n, c in PROTOCOLS.items()
+                                                    if c.transport == "ble"}
+    assert set(emulate.CHOICES) == set(PROTOCOLS)
     assert set(emulate.SCRIPT_NAMES) == set(SCRIPTS)
 
 
@@ -245,6 +249,13 @@ def test_bad_arguments_are_one_line_errors():
     out = subprocess.run([CLI, "emulate", "bno08x-rvc", "--rate", "50"], capture_output=True,
                          text=True, timeout=60)
     assert out.returncode == 2 and "fixed 100 Hz" in out.stderr
-    out = subprocess.run([CLI, "emulate", "witmotion-ble"], capture_output=True, text=True,
-                         timeout=60)
+    out = subprocess.run([CLI, "emulate", "movella-dot", "--rate", "50"], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 2 and out.stderr.strip() == (
+        "cervitrack: error: --rate: Movella DOT streams at one of 1, 4, 10, 12, 15, 20, 30, 60 "
+        "Hz, not 50")
+    out = subprocess.run([CLI, "emulate", "witmotion-ble", "--wrong-protocol", "hatire"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "--wrong-protocol is for serial and UDP" in out.stderr
+    out = subprocess.run([CLI, "emulate", "nosuch"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "invalid choice" in out.stderr

@@ -92,10 +92,9 @@ def turning(rate_deg_s: float = 20.0, start_deg: float = 0.0) -> Motion:
 def roll_pitch_yaw_deg(quat_wxyz) -> np.ndarray:
     """(N, 3) roll, pitch, yaw in ° of sensor→world quaternions, intrinsic Z-Y-X
     (q = Rz(yaw)·Ry(pitch)·Rx(roll)): the convention WitMotion and Movella DOT Euler angles
-    follow (docs/devices/witmotion-ble.md, movella-dot.md)."""
-    yaw_pitch_roll = quat.to_rotation(np.asarray(quat_wxyz).reshape(-1, 4)).as_euler(
-        "ZYX", degrees=True)
-    return yaw_pitch_roll[:, ::-1]
+    follow (docs/devices/witmotion-ble.md, movella-dot.md); the WitMotion encoders' own
+    conversion, :func:`cervitrack.firmware_bridge.protocols.witmotion.quat_to_euler_deg`."""
+    return witmotion.quat_to_euler_deg(quat_wxyz)
 
 
 # -- the peripheral base ----------------------------------------------------------------------
@@ -280,6 +279,25 @@ class EmulatedPeripheral:
         for connection in list(self.device.connections.values()):
             await connection.disconnect()
 
+    async def go_out_of_range(self) -> None:
+        """The sensor leaves radio range: the links drop and nobody hears it advertise until
+        :meth:`come_back_in_range` (it keeps its state, as a real one does)."""
+        for advertiser in (self.device.legacy_advertising_set, self.device.legacy_advertiser):
+            if advertiser is not None:
+                advertiser.auto_restart = False
+        await self.drop_link_async()
+        await self.device.stop_advertising()
+
+    async def come_back_in_range(self) -> None:
+        """Advertising again after :meth:`go_out_of_range`: a central can reconnect."""
+        await self._advertise()
+
+    def set_rate(self, rate_hz: float) -> None:
+        """The output rate at power-on (as if configured and saved earlier); ValueError when
+        the device cannot run at ``rate_hz``. Call before :meth:`start`."""
+        if rate_hz != self.default_rate_hz:
+            raise ValueError(f"{self.name} sends at a fixed {self.default_rate_hz:g} Hz")
+
     # -- its own thread ------------------------------------------------------------------------
 
     def start(self, transport: str, timeout_s: float = 10.0) -> EmulatedPeripheral:
@@ -361,15 +379,6 @@ def _perms(*names: str):
 
 # -- WitMotion WT901BLECL ------------------------------------------------------------------------
 
-#: Rate register 0x03 codes → Hz (WitMotion WT901 manual, register RRATE; sensor-protocols.md
-#: §1.1). Codes above 0x09 differ per model [UNVERIFIED per model].
-WITMOTION_RATE_CODES_HZ = {0x01: 0.2, 0x02: 0.5, 0x03: 1.0, 0x04: 2.0, 0x05: 5.0, 0x06: 10.0,
-                           0x07: 20.0, 0x08: 50.0, 0x09: 100.0, 0x0A: 125.0, 0x0B: 200.0}
-WITMOTION_REG_SAVE = 0x00
-WITMOTION_REG_RATE = 0x03
-WITMOTION_REG_READ = 0x27
-WITMOTION_REG_UNLOCK = 0x69
-WITMOTION_UNLOCK_VALUE = 0xB588
 #: Register writes are accepted this long after the unlock command, s (as the serial units).
 WITMOTION_UNLOCK_S = 10.0
 #: Registers the reply to a read fills from the current sample: angles 0x3D-0x3F (roll, pitch,
@@ -388,7 +397,7 @@ class WitMotionBle(EmulatedPeripheral):
         super().__init__(name, address, **kwargs)
         self.subscribed = False
         self.unlocked_until_s = -math.inf
-        self.registers: dict[int, int] = {WITMOTION_REG_RATE: 0x06}
+        self.registers: dict[int, int] = {witmotion.REG_RATE: 0x06}
         self._notify_char: Any = None
 
     def services(self) -> list:
@@ -402,6 +411,14 @@ class WitMotionBle(EmulatedPeripheral):
             _perms("WRITEABLE"), write=self._on_command)
         return [Service(profiles.WITMOTION_SERVICE, [self._notify_char, write_char])]
 
+    def set_rate(self, rate_hz: float) -> None:
+        codes = {hz: code for code, hz in witmotion.RATE_CODES_HZ.items()}
+        if rate_hz not in codes:
+            raise ValueError(f"{self.name} runs at one of {', '.join(f'{hz:g}' for hz in codes)}"
+                             f" Hz, not {rate_hz:g}")
+        self.registers[witmotion.REG_RATE] = codes[rate_hz]
+        self.rate_hz = float(rate_hz)
+
     def _on_subscription(self, _bearer, notify: bool, _indicate: bool) -> None:
         self.subscribed = notify
         self.update_stream()
@@ -414,35 +431,33 @@ class WitMotionBle(EmulatedPeripheral):
 
     def payloads(self, t_s):
         quat_wxyz, acc_m_s2, gyr_rad_s = self.motion(t_s)
-        data = witmotion.encode_ble_packets(acc_m_s2, gyr_rad_s, roll_pitch_yaw_deg(quat_wxyz))
+        data = witmotion.encode_ble_samples(quat_wxyz, acc_m_s2, gyr_rad_s)
         size = witmotion.BLE_FRAME_BYTES
         return self._notify_char, [data[i:i + size] for i in range(0, len(data), size)]
 
     def _on_command(self, _connection, value: bytes) -> None:
-        for i in range(0, len(value) - 4):
-            if value[i:i + 2] == b"\xff\xaa":
-                reg, word = value[i + 2], int.from_bytes(value[i + 3:i + 5], "little")
-                self._command(reg, word)
+        for reg, word in witmotion.parse_commands(bytearray(value)):
+            self._command(reg, word)
 
     def _command(self, reg: int, word: int) -> None:
         now = self.now_s()
-        if reg == WITMOTION_REG_UNLOCK:
-            if word == WITMOTION_UNLOCK_VALUE:
+        if reg == witmotion.REG_UNLOCK:
+            if word == witmotion.UNLOCK_VALUE:
                 self.unlocked_until_s = now + WITMOTION_UNLOCK_S
                 self.log.append("unlocked")
             return
-        if reg == WITMOTION_REG_READ:
+        if reg == witmotion.REG_READ:
             asyncio.get_running_loop().create_task(self._reply(word & 0xFF))
             return
         if now > self.unlocked_until_s:
             self.log.append(f"ignored write {reg:#04x}={word:#06x} (locked: unlock first)")
             return
-        if reg == WITMOTION_REG_SAVE:
+        if reg == witmotion.REG_SAVE:
             self.log.append("saved")
-        elif reg == WITMOTION_REG_RATE:
-            if word in WITMOTION_RATE_CODES_HZ:
+        elif reg == witmotion.REG_RATE:
+            if word in witmotion.RATE_CODES_HZ:
                 self.registers[reg] = word
-                self.rate_hz = WITMOTION_RATE_CODES_HZ[word]
+                self.rate_hz = witmotion.RATE_CODES_HZ[word]
                 self.log.append(f"rate {self.rate_hz:g} Hz")
             else:
                 self.log.append(f"ignored rate code {word:#04x}")
@@ -523,6 +538,13 @@ class MovellaDot(EmulatedPeripheral):
                                  read=lambda _c: bytes([self.battery_pct, 0])),
         ])
         return [config, measurement, battery]
+
+    def set_rate(self, rate_hz: float) -> None:
+        if rate_hz not in DOT_RATES_HZ:
+            raise ValueError(f"{self.name} streams at one of "
+                             f"{', '.join(map(str, DOT_RATES_HZ))} Hz, not {rate_hz:g}")
+        self.control[24:26] = int(rate_hz).to_bytes(2, "little")
+        self.rate_hz = float(rate_hz)
 
     def _subscription_logger(self, uuid: str):
         def on_subscription(_bearer, notify: bool, _indicate: bool) -> None:

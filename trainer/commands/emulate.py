@@ -9,13 +9,17 @@ encoded exactly as the real device sends them and carried by a real transport:
   are answered (WitMotion ``FF AA`` configuration, OHT/1 start/stop/rate/info).
 - ``opentrack-udp``: datagrams to 127.0.0.1:``--port`` (default 4242); the first stdout line is
   ``udp:PORT``.
+- BLE devices (``witmotion-ble``, ``movella-dot``, ``metawear``): a GATT peripheral on a virtual
+  Bluetooth radio (Bumble, :mod:`cervitrack.firmware_bridge.emulation.ble_peripherals`); the
+  first stdout line is the setting to export, ``CERVITRACK_BLE_BACKEND=bumble:127.0.0.1:PORT``,
+  the second the device, ``ble:NAME`` (``cervitrack stream --device "ble:Movella DOT"``). The
+  peripheral behaves as the device does (start commands, rate settings) and samples the same
+  virtual patient; ``--drop-at`` takes it out of radio range (the link drops, no advertising).
 
 The patient follows a test's prompts from ``--events PATH`` (the file ``cervitrack test
 --events PATH`` writes; it may not exist yet) or a built-in ``--script``. ``--truth PATH``
 writes the ground truth as JSON lines. Ctrl-C or SIGTERM stops it cleanly; the last stderr line
-is a summary. BLE devices (witmotion-ble, movella-dot, metawear) have their encoders already
-(firmware_bridge/emulation/protocols.py) but no BLE peripheral transport yet, so they are not
-offered here.
+is a summary.
 """
 
 from __future__ import annotations
@@ -23,16 +27,20 @@ from __future__ import annotations
 import math
 import signal
 import sys
+import threading
 import time
 
 from cervitrack.trainer.commands import CliError
 
-#: The devices with a transport here: serial ones on a pty, opentrack-udp over UDP. The BLE
-#: devices wait for the BLE peripheral transport. Names only, so that ``--help`` imports no
-#: numpy or scipy; tests/test_emulate_cli.py checks them against the emulation registry.
-CHOICES = ("bno08x-rvc", "hatire", "opentrack-udp", "reference", "witmotion-serial")
+#: Serial devices (on a pty) and opentrack-udp (over UDP).
+WIRED = ("bno08x-rvc", "hatire", "opentrack-udp", "reference", "witmotion-serial")
+#: BLE peripherals on a virtual radio.
+BLE = ("metawear", "movella-dot", "witmotion-ble")
+#: Every device. Names only, so that ``--help`` imports no numpy or scipy;
+#: tests/test_emulate_cli.py checks them against the emulation registries.
+CHOICES = tuple(sorted(WIRED + BLE))
 #: Every emulated protocol (``--wrong-protocol`` may send any of them).
-ALL_PROTOCOLS = tuple(sorted(CHOICES + ("metawear", "movella-dot", "witmotion-ble")))
+ALL_PROTOCOLS = CHOICES
 #: The built-in motion scripts (trainer/simulation/emulated_device.py SCRIPTS).
 SCRIPT_NAMES = ("nods", "still", "turns")
 
@@ -67,6 +75,9 @@ def run(args) -> int:
         rate = PROTOCOLS[args.protocol].default_rate_hz
         raise CliError(f"{args.protocol} sends at a fixed {rate:g} Hz; --rate does not apply")
     kind = PROTOCOLS[args.protocol].transport
+    if kind == "ble" and args.wrong_protocol:
+        raise CliError("--wrong-protocol is for serial and UDP devices (a BLE device's GATT "
+                       "layout is its protocol)")
     protocol = make_protocol(args.wrong_protocol or args.protocol)
     if args.rate is not None:
         protocol.rate_hz = float(args.rate)
@@ -76,6 +87,12 @@ def run(args) -> int:
         faults.drop_at_s, faults.drop_for_s = args.drop_at, args.drop_for
     truth = TruthLog(args.truth) if args.truth else None
     device = EmulatedDevice(protocol, cfg, faults, truth)
+    if kind == "ble":
+        try:
+            return _run_ble(args, device, truth, SCRIPTS, PromptTail)
+        finally:
+            if truth:
+                truth.close()
     endpoint: PtyEndpoint | UdpEndpoint
     if kind == "serial":
         endpoint = PtyEndpoint()
@@ -83,13 +100,7 @@ def run(args) -> int:
     else:
         endpoint = UdpEndpoint(args.port)
         first_line = f"udp:{args.port}"
-    stop = {"signal": None}
-
-    def on_signal(signum, _frame):
-        stop["signal"] = signum
-
-    old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)
-           if signal.getsignal(s) is not signal.SIG_IGN}
+    stop, restore = _stop_flag()
     try:
         print(first_line, flush=True)
         sent_as = f" sending {protocol.name} bytes (--wrong-protocol)" if args.wrong_protocol else ""
@@ -114,11 +125,107 @@ def run(args) -> int:
         endpoint.close()
         if truth:
             truth.close()
-        for s, handler in old.items():
-            signal.signal(s, handler)
+        restore()
     print("cervitrack: emulator stopped: " + " ".join(f"{k}={v:.3f}" if isinstance(v, float)
                                                       else f"{k}={v}" for k, v in summary.items()),
           file=sys.stderr, flush=True)
+    return 0
+
+
+def _stop_flag():
+    """Returns (stop dict, restore()): SIGTERM and SIGINT set ``stop["signal"]``."""
+    stop = {"signal": None}
+
+    def on_signal(signum, _frame):
+        stop["signal"] = signum
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)
+           if signal.getsignal(s) is not signal.SIG_IGN}
+
+    def restore():
+        for s, handler in old.items():
+            signal.signal(s, handler)
+
+    return stop, restore
+
+
+def _run_ble(args, device, truth, scripts, prompt_tail) -> int:
+    """The BLE peripheral on a virtual radio, sampling ``device``'s patient; prompts and the
+    dropout fault on this thread, the radio on the peripheral's."""
+    try:
+        from cervitrack.firmware_bridge.emulation.ble_peripherals import BleEmulator
+    except ImportError as exc:  # bumble is an optional dependency
+        raise CliError(f"emulating a BLE device needs the bumble package ({exc}); install "
+                       "cervitrack[ble-emulation]") from None
+    emulator = BleEmulator(args.protocol)
+    peripheral = emulator.peripheral
+    if args.rate is not None:
+        try:
+            peripheral.set_rate(float(args.rate))
+        except ValueError as exc:
+            raise CliError(f"--rate: {exc}") from None
+    lock = threading.Lock()  # the patient is read on the radio's thread, prompted on this one
+
+    def motion(t_s):
+        with lock:
+            return device.motion(t_s, peripheral.rate_hz)
+
+    peripheral.motion = motion
+    stop, restore = _stop_flag()
+    started = False
+    drop = device.faults
+    try:
+        emulator.start()
+        started = True
+        device.clock_origin_s = time.monotonic() - peripheral.now_s()
+        wall0 = time.time() - peripheral.now_s()
+        print(f"CERVITRACK_BLE_BACKEND={emulator.backend}", flush=True)
+        print(f"ble:{peripheral.name}", flush=True)
+        print(f"cervitrack: emulating {args.protocol} {peripheral.name!r} ({peripheral.address}) "
+              f"on a virtual BLE radio at {peripheral.rate_hz:g} Hz; export the line above, then "
+              f"--device \"ble:{peripheral.name}\"; Ctrl-C stops", file=sys.stderr, flush=True)
+        events = prompt_tail(args.events, since_wall_s=time.time() - 1.0) if args.events else None
+        script = None if args.events else scripts[args.script or "still"]
+        if truth:
+            truth.write({"kind": "device", "protocol": args.protocol, "sends": args.protocol,
+                         "rate_hz": peripheral.rate_hz, "seed": device.cfg.seed,
+                         "wall_time_s": time.time(), "script": None if events else
+                         (args.script or "still"), "events": args.events,
+                         "mirror_axes": args.mirror_axes, "ble_name": peripheral.name})
+        t_script, seen_log, phase = 0.0, 0, "in range"
+        while stop["signal"] is None:
+            now = peripheral.now_s()
+            if args.duration is not None and now >= args.duration:
+                break
+            if phase == "in range" and now >= drop.drop_at_s:
+                peripheral.call(peripheral.go_out_of_range)
+                phase = "out of range"
+                print(f"cervitrack: {args.protocol}: out of range at {now:.2f} s (link dropped)",
+                      file=sys.stderr, flush=True)
+            elif phase == "out of range" and now >= drop.drop_at_s + drop.drop_for_s:
+                peripheral.call(peripheral.come_back_in_range)
+                phase = "back"
+                print(f"cervitrack: {args.protocol}: back in range at {now:.2f} s (advertising)",
+                      file=sys.stderr, flush=True)
+            for line in peripheral.log[seen_log:]:
+                print(f"cervitrack: {args.protocol}: {line}", file=sys.stderr, flush=True)
+            seen_log = len(peripheral.log)
+            with lock:
+                if script is not None:
+                    for _, prompt in script(t_script, now):
+                        device.prompt(prompt, now)
+                    t_script = now
+                if events is not None:
+                    for prompt, wall_s in events.poll():
+                        device.prompt(prompt, now, wall_s - wall0)
+            time.sleep(0.02)
+        elapsed = peripheral.now_s()
+    finally:
+        if started:
+            emulator.stop()
+        restore()
+    print(f"cervitrack: emulator stopped: sent={peripheral.sent} trials={device.trials} "
+          f"elapsed_s={elapsed:.3f}", file=sys.stderr, flush=True)
     return 0
 
 
@@ -141,10 +248,11 @@ def register(sub) -> None:
                    help="output rate (default: the device's; WitMotion 10 Hz factory setting)")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     p.add_argument("--port", type=int, default=4242, help="UDP: send to 127.0.0.1:PORT")
-    p.add_argument("--drop-at", type=float, metavar="S", help="fault: send nothing from S s ...")
+    p.add_argument("--drop-at", type=float, metavar="S", help="fault: send nothing from S s "
+                   "(BLE: out of radio range) ...")
     p.add_argument("--drop-for", type=float, metavar="S", help="... for S s (a dropout)")
     p.add_argument("--mirror-axes", action="store_true",
                    help="fault: the device reports a mirrored (left-handed) y axis")
     p.add_argument("--wrong-protocol", choices=ALL_PROTOCOLS, metavar="P",
-                   help="fault: send protocol P's bytes instead")
+                   help="fault: send protocol P's bytes instead (serial, UDP)")
     p.set_defaults(func=run)

@@ -245,15 +245,7 @@ class EmulatedDevice:
         if not self.protocol.streaming:
             return []
         t_true = dev / self._drift
-        reading = self.imu.read(self.patient, t_true)
-        q_ws_true = self.imu.q_world_sensor(reading["q_world_head"])
-        mag = quat.rotate(quat.conjugate(q_ws_true), np.tile(WORLD_FIELD_UT, (n, 1)))
-        block = SampleBlock(k=k, t_device_s=self._device_time_s(dev), quat_wxyz=reading["quat_wxyz"],
-                            acc_m_s2=reading["acc_m_s2"], gyr_rad_s=reading["gyr_rad_s"],
-                            mag_uT=mag)
-        if self.faults.mirror_axes:
-            block = _mirrored(block)
-        self._truth_samples(block, t_true, reading["q_world_head"])
+        block = self._measure(k, dev, t_true)
         messages = self.protocol.encode(block)
         f = self.faults
         keep = ~((t_true >= f.drop_at_s) & (t_true < f.drop_at_s + f.drop_for_s))
@@ -261,6 +253,38 @@ class EmulatedDevice:
         out = [(float(t), m) for t, m, ok in zip(t_true.tolist(), messages, keep.tolist()) if ok]
         self.sent += len(out)
         return out
+
+    def _measure(self, k: np.ndarray, dev_elapsed: np.ndarray, t_true: np.ndarray) -> SampleBlock:
+        """What the sensor measures at true times ``t_true`` (faults applied, truth logged)."""
+        reading = self.imu.read(self.patient, t_true)
+        q_ws_true = self.imu.q_world_sensor(reading["q_world_head"])
+        mag = quat.rotate(quat.conjugate(q_ws_true), np.tile(WORLD_FIELD_UT, (len(t_true), 1)))
+        block = SampleBlock(k=k, t_device_s=self._device_time_s(dev_elapsed),
+                            quat_wxyz=reading["quat_wxyz"], acc_m_s2=reading["acc_m_s2"],
+                            gyr_rad_s=reading["gyr_rad_s"], mag_uT=mag)
+        if self.faults.mirror_axes:
+            block = _mirrored(block)
+        self._truth_samples(block, t_true, reading["q_world_head"])
+        return block
+
+    def motion(self, t_device_s, rate_hz: float):
+        """The sensor's samples at device times ``t_device_s`` (N,) (s since power-on, rising
+        from call to call) at ``rate_hz``: ``(quat_wxyz, acc_m_s2, gyr_rad_s)``, the motion a
+        BLE peripheral (:mod:`cervitrack.firmware_bridge.emulation.ble_peripherals`) samples
+        on its own schedule. Faults other than mirrored axes are the caller's (a dropout on
+        BLE is a lost link, not missing notifications)."""
+        dev = np.asarray(t_device_s, dtype=np.float64).reshape(-1)
+        if rate_hz != self._rate_hz:
+            self._rate_hz = float(rate_hz)
+            self.imu.period_s = 1.0 / self._rate_hz
+            if self.truth:
+                self.truth.write({"kind": "rate", "t_s": round(float(dev[0]) / self._drift, 6)
+                                  if dev.size else 0.0, "rate_hz": self._rate_hz})
+        k = self._k + np.arange(dev.size)
+        self._k += dev.size
+        block = self._measure(k, dev, dev / self._drift)
+        self.sent += dev.size
+        return block.quat_wxyz, block.acc_m_s2, block.gyr_rad_s
 
     def _truth_samples(self, block: SampleBlock, t_true, q_world_head) -> None:
         if self.truth is None:
