@@ -58,10 +58,10 @@ def run(args) -> int:
         SCRIPTS,
         EmulatedDevice,
         Faults,
-        PromptTail,
         TruthLog,
         run_realtime,
     )
+    from cervitrack.trainer.training.sim_patient import TrainingPatient
 
     _positive(args.duration, "--duration")
     _positive(args.rate, "--rate")
@@ -86,10 +86,11 @@ def run(args) -> int:
     if args.drop_at is not None:
         faults.drop_at_s, faults.drop_for_s = args.drop_at, args.drop_for
     truth = TruthLog(args.truth) if args.truth else None
-    device = EmulatedDevice(protocol, cfg, faults, truth)
+    # The trainee follows training drills as well as the tests' prompts (the same patient).
+    device = EmulatedDevice(protocol, cfg, faults, truth, patient_factory=TrainingPatient)
     if kind == "ble":
         try:
-            return _run_ble(args, device, truth, SCRIPTS, PromptTail)
+            return _run_ble(args, device, truth, SCRIPTS, _prompt_tail)
         finally:
             if truth:
                 truth.close()
@@ -106,7 +107,7 @@ def run(args) -> int:
         sent_as = f" sending {protocol.name} bytes (--wrong-protocol)" if args.wrong_protocol else ""
         print(f"cervitrack: emulating {args.protocol} on {endpoint.description} at "
               f"{protocol.rate_hz:g} Hz{sent_as}; Ctrl-C stops", file=sys.stderr, flush=True)
-        events = PromptTail(args.events, since_wall_s=time.time() - 1.0) if args.events else None
+        events = _prompt_tail(args.events, since_wall_s=time.time() - 1.0) if args.events else None
         script = None if args.events else SCRIPTS[args.script or "still"]
         if truth:
             truth.write({"kind": "device", "protocol": args.protocol, "sends": protocol.name,
@@ -130,6 +131,27 @@ def run(args) -> int:
                                                       else f"{k}={v}" for k, v in summary.items()),
           file=sys.stderr, flush=True)
     return 0
+
+
+def _prompt_tail(path, since_wall_s: float):
+    """Follows the events file of ``cervitrack test`` or ``cervitrack train``: drill prompts
+    (with ``amplitude_deg`` and ``vision``) come back as :class:`DrillPrompt`."""
+    from cervitrack.trainer.simulation.emulated_device import (
+        PromptTail,
+        prompt_fields,
+        prompt_from_event,
+    )
+    from cervitrack.trainer.training.drills import DrillPrompt
+
+    def make(event):
+        if "amplitude_deg" not in event and "vision" not in event:
+            return prompt_from_event(event)
+        return DrillPrompt(**prompt_fields(event),
+                           amplitude_deg=float(event.get("amplitude_deg", 0.0)),
+                           vision=str(event.get("vision", "closed")),
+                           speed_deg_s=float(event.get("speed_deg_s", 20.0)))
+
+    return PromptTail(path, since_wall_s=since_wall_s, make=make)
 
 
 def _stop_flag():

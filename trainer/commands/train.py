@@ -145,11 +145,15 @@ def run(args) -> int:
         return run_simulation(args)
     if args.json or args.headless:
         raise CliError("--json and --headless are for the simulation (--device sim); a live session is interactive")
+    if args.events and args.device == "sim":
+        raise CliError("--events is for a live device (the simulated trainee needs no file)")
     if args.screenshot:
         return run_screenshot(args)
     from cervitrack.trainer.commands.demo import has_display
 
     if not args.terminal and has_display():
+        if args.events:
+            raise CliError("--events is written by the terminal session: add --terminal")
         return run_gui(args)
     return run_interactive(args)
 
@@ -195,6 +199,9 @@ def register(sub) -> None:
     p.add_argument("--progress-png", metavar="FILE.png", help="also save the progress figure (simulation)")
     p.add_argument("--db", metavar="FILE", help="training history file (default: in the data dir)")
     p.add_argument("--terminal", action="store_true", help="ask in the terminal even when a display is present")
+    p.add_argument("--events", metavar="PATH",
+                   help="live device: append each prompt as a JSON line as it happens (as cervitrack "
+                   "test --events; cervitrack emulate --events follows them)")
     p.add_argument("--screenshot", metavar="PATH.png",
                    help="render the training window offscreen with the virtual trainee and save a PNG (--device sim)")
     p.add_argument("--moment", choices=("drill", "summary"), default="drill",

@@ -79,6 +79,19 @@ SCRIPTS = {
 
 # ----------------------------------------------------------------------------- events file
 
+def prompt_from_event(event: dict) -> Prompt:
+    """The :class:`Prompt` of an events-file ``prompt`` line (KeyError, TypeError or
+    ValueError when it is not one)."""
+    return Prompt(**prompt_fields(event))
+
+
+def prompt_fields(event: dict) -> dict:
+    """The :class:`Prompt` fields of an events-file ``prompt`` line."""
+    return {"kind": str(event["prompt"]), "t_s": float(event.get("t_s", math.nan)),
+            "direction": event.get("direction"), "text": event.get("text", ""),
+            "target": event.get("target")}
+
+
 class PromptTail:
     """Follows a test's events file (JSON lines; ``kind == "prompt"`` lines are prompts).
 
@@ -88,7 +101,10 @@ class PromptTail:
     JSON is counted in :attr:`bad_lines` and skipped.
     """
 
-    def __init__(self, path, since_wall_s: float) -> None:
+    def __init__(self, path, since_wall_s: float, make=None) -> None:
+        #: event dict → prompt (default :class:`Prompt` from its fields; ``cervitrack emulate``
+        #: also rebuilds training drill prompts).
+        self.make = make or prompt_from_event
         self.path = os.fspath(path)
         self.since_wall_s = float(since_wall_s)
         self._pos = 0
@@ -127,9 +143,7 @@ class PromptTail:
             if wall < self.since_wall_s:
                 continue
             try:
-                prompt = Prompt(kind=str(event["prompt"]), t_s=float(event.get("t_s", math.nan)),
-                                direction=event.get("direction"), text=event.get("text", ""),
-                                target=event.get("target"))
+                prompt = self.make(event)
             except (KeyError, TypeError, ValueError):
                 self.bad_lines += 1
                 continue
@@ -140,8 +154,8 @@ class PromptTail:
 # ----------------------------------------------------------------------------- ground truth
 
 class TruthLog:
-    """Ground truth as JSON lines (``kind``: ``device``, ``prompt``, ``trial``, ``sample``,
-    ``rate``) to a file, flushed line by line so a test can read it while the emulator runs."""
+    """Ground truth as JSON lines (``kind``: ``device``, ``prompt``, ``trial``, ``relocation``
+    (the target head position test's drawn errors), ``sample``, ``rate``) to a file, flushed line by line so a test can read it while the emulator runs."""
 
     def __init__(self, path) -> None:
         self._f = open(path, "w", encoding="utf-8")  # noqa: SIM115 (closed by close())
@@ -189,14 +203,15 @@ class EmulatedDevice:
     """
 
     def __init__(self, protocol: EmulatedProtocol, cfg: SimConfig, faults: Faults | None = None,
-                 truth: TruthLog | None = None, truth_sample_every_s: float = 1.0) -> None:
+                 truth: TruthLog | None = None, truth_sample_every_s: float = 1.0,
+                 patient_factory=VirtualPatient) -> None:
         self.protocol = protocol
         self.cfg = cfg
         self.faults = faults or Faults()
         self.truth = truth
         root = np.random.SeedSequence([cfg.seed, 0xE1A7])
         patient_seed, imu_seed = root.spawn(2)
-        self.patient = VirtualPatient(cfg.patient, np.random.default_rng(patient_seed))
+        self.patient = patient_factory(cfg.patient, np.random.default_rng(patient_seed))
         cfg.sensor.output = "raw"  # the device sends acc and gyro as well as its quaternion
         cfg.sensor.rate_hz = protocol.rate_hz
         self.imu = VirtualImu(cfg.sensor, np.random.default_rng(imu_seed))
@@ -307,6 +322,8 @@ class EmulatedDevice:
         issued = now_s if issued_s is None or not math.isfinite(issued_s) else min(issued_s, now_s)
         kind = prompt.kind
         n_before = len(self.patient.relocations)
+        drills = getattr(self.patient, "drill_relocations", [])  # a training patient's drills
+        n_drills = len(drills)
         self.patient.on_prompt(prompt, now_s)
         if self.truth:
             self.truth.write({"kind": "prompt", "t_s": round(now_s, 6),
@@ -320,6 +337,18 @@ class EmulatedDevice:
             self._t_move_s, self._relocation = None, None
         elif kind == "trial_recorded" and self._relocation is not None:
             self._trial(issued)
+        elif len(self.patient.relocations) > n_before and self.truth:
+            rel = self.patient.relocations[-1]  # another test's relocation (target head position)
+            self.truth.write({"kind": "relocation", "test": rel.get("test"),
+                              "direction": rel["direction"],
+                              "drawn_error_deg": round(float(rel["error_deg"]), 6),
+                              "t_s": round(now_s, 6)})
+        if len(drills) > n_drills and self.truth:
+            rel = drills[-1]
+            self.truth.write({"kind": "relocation", "test": "training", "drill": rel["kind"],
+                              "direction": rel["direction"],
+                              "drawn_error_deg": round(float(rel["error_deg"]), 6),
+                              "t_s": round(now_s, 6)})
 
     def _window_mean(self, t_end_s: float) -> np.ndarray:
         t = np.linspace(t_end_s - TRUTH_WINDOW_S, t_end_s, 26)

@@ -72,6 +72,12 @@ class DrillPrompt(Prompt):
     vision: str = "closed"
     speed_deg_s: float = 20.0
 
+    def as_event(self) -> dict:
+        """The prompt's event line with the drill's parameters (``cervitrack train --events``;
+        ``cervitrack emulate`` rebuilds the prompt from it for its virtual trainee)."""
+        return {**super().as_event(), "amplitude_deg": self.amplitude_deg, "vision": self.vision,
+                "speed_deg_s": self.speed_deg_s}
+
 
 def _prompt(kind, t_s, text, direction=None, **kw) -> DrillPrompt:
     return DrillPrompt(kind=kind, t_s=float(t_s), direction=direction, text=text, **kw)

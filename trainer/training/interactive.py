@@ -6,12 +6,14 @@ self-estimates). The same flow a real device will use, with the moving done for 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import time
 
 import numpy as np
 
 from cervitrack.firmware_bridge.sim.config import SensorConfig, SimConfig
 from cervitrack.trainer.simulation.runner import SimSession
-from cervitrack.trainer.stores.sessions import Store
+from cervitrack.trainer.stores.sessions import Store, plain
 from cervitrack.trainer.training import cli_flow, program
 from cervitrack.trainer.training.clinical_link import plan_with_measured_rom, store_training_session
 from cervitrack.trainer.training.session import TrainingSession
@@ -64,20 +66,42 @@ def _session_plan(plan, say):
     return session_plan
 
 
+class _EventsFile:
+    """``--events PATH``: each prompt as a JSON line (``Prompt.as_event`` plus ``wall_time_s``),
+    appended and flushed as it happens, as ``cervitrack test --events`` writes them."""
+
+    def __init__(self, path) -> None:
+        self.file = open(path, "a", encoding="utf-8") if path else None  # noqa: SIM115
+
+    def prompt(self, prompt) -> None:
+        if self.file is None:
+            return
+        self.file.write(json.dumps(plain({**prompt.as_event(), "wall_time_s": time.time()})) + "\n")
+        self.file.flush()
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+
+
 def finish_live(args, store, plan, mode, before, today: str, source, ask, say) -> int:
     """A session with an opened device (:class:`cervitrack.trainer.training.live.OpenedDevice`)."""
     from cervitrack.trainer.training.live import run_device_session
 
     engine = TrainingSession(_session_plan(plan, say), mode, before, rate_hz=source.source.nominal_rate_hz)
     say("Press Ctrl-C at any moment to stop.")
+    events = _EventsFile(getattr(args, "events", None))
     try:
-        finished = run_device_session(source, engine, ask, say)
+        finished = run_device_session(source, engine, ask, say, on_prompt=events.prompt)
     except KeyboardInterrupt:
         finished = True
         for p in engine.stop_now(float(source.source.now_s())):
             say(f"[{p.kind}] {p.text}")
+            events.prompt(p)
     finally:
         source.close()
+        events.close()
     if not finished:
         say("The device stream ended before the session finished; nothing was stored.")
         return 1
