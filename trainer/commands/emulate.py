@@ -252,14 +252,21 @@ def _run_ble(args, device, truth, scripts, prompt_tail) -> int:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("emulate", help="emulate a device (byte-exact protocol, real transport) "
-                       "worn by the virtual patient")
+    import argparse
+
+    p = sub.add_parser(
+        "emulate", help="emulate a device (byte-exact protocol, real transport) worn by the "
+        "virtual patient", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="A device worn by the virtual patient, on a real transport:\n"
+        f"  serial (a pseudo-terminal): {', '.join(c for c in WIRED if c != 'opentrack-udp')}\n"
+        "  UDP: opentrack-udp\n"
+        f"  BLE (a virtual radio, CERVITRACK_BLE_BACKEND): {', '.join(BLE)}")
     p.add_argument("protocol", choices=CHOICES, metavar="PROTOCOL",
-                   help=f"one of: {', '.join(CHOICES)}")
+                   help="the device (listed above)")
     motion = p.add_mutually_exclusive_group()
     motion.add_argument("--events", metavar="PATH",
-                        help="follow a test's events file (cervitrack test --events PATH): the "
-                        "patient does what the test asks")
+                        help="follow the events file of cervitrack test or train --events PATH: "
+                        "the patient does what the test or drill asks")
     motion.add_argument("--script", choices=SCRIPT_NAMES,
                         help="built-in motion instead (default: still)")
     p.add_argument("--seed", type=int, default=None, help="makes the patient reproducible")
