@@ -9,7 +9,9 @@ them as it would a real sensor's. Each journey then reads the stored session bac
 ``cervitrack sessions --patient P1 --json`` and compares the measured relocation errors with
 the emulator's ground truth: the true error of the patient's head between the reference and
 relocation windows (``true_deg``) within 0.3°. The errors the patient *drew* are also compared
-and printed: they differ more, because tremor, sway and settling move the head.
+and printed: they differ more, because tremor, sway and settling move the head. A training day
+(``cervitrack train --terminal --events FILE``) runs the same way, a person answering its
+questions on stdin.
 
 The journeys run in real time (about 1-1.5 min each), so they run side by side (``PARALLEL``
 at once), in threads, from one module fixture; each test then checks its own journey. Only the journeys of the

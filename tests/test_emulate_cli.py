@@ -259,3 +259,34 @@ def test_bad_arguments_are_one_line_errors():
     assert out.returncode == 2 and "--wrong-protocol is for serial and UDP" in out.stderr
     out = subprocess.run([CLI, "emulate", "nosuch"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "invalid choice" in out.stderr
+
+
+def test_a_ble_device_out_of_range_drops_the_link_and_comes_back(tmp_path):
+    """``cervitrack emulate movella-dot --drop-at 10 --drop-for 3``: the emulator prints the
+    setting to export and the device; ``cervitrack stream`` finds the DOT, starts it, loses
+    the link when it goes out of range, reconnects when it advertises again and restarts the
+    measurement: one gap, one reconnection, the stream goes on."""
+    proc = subprocess.Popen([CLI, "emulate", "movella-dot", "--script", "turns", "--drop-at",
+                             "10", "--drop-for", "3"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        sel = selectors.DefaultSelector()
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        assert sel.select(START_LIMIT_S), "the emulator printed nothing"
+        export, device = proc.stdout.readline().strip(), proc.stdout.readline().strip()
+        name, _, backend = export.partition("=")
+        assert name == "CERVITRACK_BLE_BACKEND" and backend.startswith("bumble:127.0.0.1:")
+        assert device == "ble:Movella DOT"
+        out = subprocess.run([CLI, "stream", "--device", device, "--duration", "16"],
+                             env={**os.environ, name: backend}, capture_output=True, text=True,
+                             timeout=120)
+    finally:
+        log = _stop(proc)
+    assert out.returncode == 0, out.stderr
+    stats = dict(kv.split("=") for kv in out.stderr.strip().splitlines()[-1].split())
+    assert stats["gaps"] == "1" and stats["reconnects"] == "1", out.stderr
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert len(rows) > 60 * 4  # before and after the dropout
+    assert "out of range at" in log and "back in range at" in log
+    assert log.count("start mode 5") == 2  # the driver started the measurement again
+    assert proc.returncode == 0 and "Traceback" not in log + out.stderr
