@@ -107,9 +107,9 @@ def test_html_report_has_the_tables_figures_sources_and_wording(session_id, tmp_
 
 def test_counts_are_integers_and_sd_needs_two_repetitions(session_id, tmp_path):
     text = write_report(session_id, tmp_path / "r.html").read_text(encoding="utf-8")
-    trace_row = re.search(r"<tr><td>zigzag</td>(.*?)</tr>", text).group(1)
+    trace_row = re.search(r"<tr><td>zigzag, repetition 1</td>(.*?)</tr>", text).group(1)
     cells = re.findall(r"<td[^>]*>(.*?)</td>", trace_row)
-    assert re.fullmatch(r"\d+", cells[0]) and re.fullmatch(r"\d+", cells[2])  # n and errors
+    assert re.fullmatch(r"\d+", cells[1])  # the run's error count
     rom = text[text.index("Active range of motion per direction"):]
     rom_row = re.search(r"<tr><td>rotation left</td>(.*?)</tr>", rom).group(1)
     assert re.findall(r"<td[^>]*>(.*?)</td>", rom_row) == ["1", *re.findall(r"\d+\.\d", rom_row)[:2], "n/a"]
@@ -284,3 +284,14 @@ def test_trials_land_on_the_wall_where_the_laser_would():
     assert (x, y) == pytest.approx((3.143, 0.0), abs=0.01)
     x, y = wall_point_cm({"axial": 0.0, "flexion": 3.0, "lateral": 0.0})
     assert (x, y) == pytest.approx((0.0, -4.717), abs=0.01)
+
+
+def test_cli_tables_show_counts_as_integers_and_sd_na_for_one_repetition(session_id):
+    from cervitrack.trainer.clinical.results import format_table
+
+    with Store() as store:
+        tests = {t["kind"]: t for t in store.tests(session_id)}
+    rom = format_table({**tests["rom"]["result"], "trials": tests["rom"]["trials"]})
+    assert re.search(r"^rotation_left\s+1\s+[\d.]+\s+[\d.]+\s+n/a$", rom, re.M)
+    trace = format_table({**tests["trace"]["result"], "trials": tests["trace"]["trials"]})
+    assert re.search(r"^zigzag\s+1\s+[\d.]+\s+\d+\s+[\d.]+", trace, re.M)

@@ -313,8 +313,18 @@ def _butterfly_blocks(t: dict) -> list[Block]:
 
 
 def _trace_blocks(t: dict) -> list[Block]:
-    rows = [_tr([_e(p), _i(s["n"]), _n(s["time_s"]), _i(s["error_count"]), _n(s["error_magnitude_deg_s"], 2),
-                 _n(s["mean_excess_deg"], 2), "yes" if s["completed"] else "no"]) for p, s in t["scores"].items()]
+    rows = []
+    for p, s in t["scores"].items():
+        runs = [x for x in t["trials"] if x.get("valid") and x.get("pattern") == p]
+        for r in runs:
+            rows.append(_tr([f"{_e(p)}, repetition {int(r.get('repetition', 0)) + 1}", _n(r.get("time_s")),
+                             _i(r.get("error_count")), _n(r.get("error_magnitude_deg_s"), 2),
+                             _n(r.get("mean_excess_deg"), 2), "yes" if r.get("completed") else "no"]))
+        if len(runs) != 1:
+            # A mean of counts may be fractional: labelled as a mean, one decimal.
+            rows.append(_tr([f"{_e(p)}, mean of {_i(s['n'])}", _n(s["time_s"]), _n(s["error_count"]),
+                             _n(s["error_magnitude_deg_s"], 2), _n(s["mean_excess_deg"], 2),
+                             "yes" if s["completed"] else "no"], bold=True))
     cut = "; ".join(f"{_e(p)} {_i(s['published_cutoff']['errors'])} errors" for p, s in t["scores"].items()
                     if s.get("published_cutoff"))
     note = (f"<p>{_trials_line(t)}</p><p class='foot'>Errors: departures from the band around the pattern "
@@ -323,7 +333,7 @@ def _trace_blocks(t: dict) -> list[Block]:
             "this emulation is not validated against them.</p>")
     out = [_heading(test_heading(t)),
            Block("table", caption="<p><b>Pattern tracing</b></p>",
-                 head=_head(["pattern", "n", "time s", "errors", "magnitude °·s", "mean excess °", "completed"]),
+                 head=_head(["pattern", "time s", "errors", "magnitude °·s", "mean excess °", "completed"]),
                  rows=rows, note=note)]
     if any(x.get("valid") and x.get("trace") for x in t["trials"]):
         out.append(Block("figure", image=f"trace-{t['id']}", width=520 if len(t["trials"]) > 1 else 380,
@@ -403,9 +413,10 @@ def build_blocks(data: dict, title: str) -> list[Block]:
                                      "change (MDC95 ≈ 2.77·SEM; about 1.9–7.2° from the RMSE SEM of "
                                      f"{cite.SHORT[cite.LEE_2006]}) may be noise.")]
     refs = _references(data)
-    blocks += [_heading("References"),
-               Block("text", "<ol>" + "".join(f"<li>{_e(r)}.</li>" for r in refs) + "</ol>"),
-               Block("text", f"<p><b>Safety.</b> {_e(SAFETY)}</p>")]
+    if refs:
+        blocks += [_heading("References"),
+                   Block("text", "<ol>" + "".join(f"<li>{_e(r)}.</li>" for r in refs) + "</ol>")]
+    blocks.append(Block("text", f"<p><b>Safety.</b> {_e(SAFETY)}</p>"))
     return blocks
 
 

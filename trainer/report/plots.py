@@ -180,7 +180,8 @@ def tracking_image(runs: list[dict], width: int = 1200) -> QImage:
     for i, run in enumerate(runs):
         tr = run["trace"]
         top = (i // cols) * (cell - 60 + head_h + 40) + head_h
-        rect = QRectF((i % cols) * cell + 30, top, cell - 60, cell - 60)
+        used = min(cols, len(runs))  # centre a row with fewer panels than columns
+        rect = QRectF((i % cols) * cell + 30 + (width - used * cell) / 2, top, cell - 60, cell - 60)
         title = f"{run['level']} #{run['repetition'] + 1}"
         at = _frame(p, rect, -hi, hi, title, title_offset=72)
         _font(p, 24)
