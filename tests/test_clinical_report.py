@@ -18,7 +18,13 @@ from cervitrack.signal import quaternion as quat
 from cervitrack.trainer.cli import main
 from cervitrack.trainer.paths import data_dir
 from cervitrack.trainer.report import document
-from cervitrack.trainer.report.document import ensure_app, format_datetime, report_data, write_pdf, write_report
+from cervitrack.trainer.report.document import (
+    ensure_app,
+    format_datetime,
+    report_data,
+    write_pdf,
+    write_report,
+)
 from cervitrack.trainer.report.plots import COLOURS, scatter_image, tracking_image, wall_point_cm
 from cervitrack.trainer.stores.sessions import Store
 

@@ -28,6 +28,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from cervitrack.trainer.clinical.names import display_name
 from cervitrack.trainer.clinical.results import MEASURED_NOT_DIAGNOSED
@@ -497,7 +498,7 @@ class _Pager:
 
     def __init__(self, writer, images: dict, width: float, height: float):
         self.writer, self.images, self.width, self.height = writer, images, width, height
-        self.pages: list[list[tuple[object, float]]] = [[]]
+        self.pages: list[list[tuple[Any, float]]] = [[]]  # (QTextDocument, y px)
         self.y = 0.0
 
     def doc(self, html_text: str):
