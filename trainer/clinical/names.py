@@ -29,7 +29,7 @@ DISPLAY_NAMES = {
 KIND_NAMES = {"jpe": "JPE, neutral head position", "thp": "JPE, target head position",
               "rom": "Active range of motion", "butterfly": "Movement-sense tracking",
               "trace": "Pattern tracing"}
-_COUNT = re.compile(r"\s*\((\d+ (trials|repetitions)[^)]*)\)")
+_COUNT = re.compile(r"\s*\((\d+ (trials?|repetitions?)[^)]*)\)")  # "(1 repetition)" too
 
 
 def display_name(preset_id: str | None, title: str | None = None, kind: str | None = None) -> str:
