@@ -41,8 +41,10 @@ class TestOutput:
     """
 
     def __init__(self, events_path=None, show_prompts: bool = True, force: bool = False,
-                 out=None) -> None:
+                 out=None, voice=None) -> None:
         self.show_prompts = show_prompts
+        #: speaks each shown prompt (a :class:`~cervitrack.trainer.audio.voice.Voice`), or None
+        self.voice = voice
         self.out = out if out is not None else sys.stdout
         self.file = None
         if events_path:
@@ -66,10 +68,12 @@ class TestOutput:
         if kind == "prompt":
             if self.show_prompts and event.get("prompt") != "trial_recorded":
                 print(event["text"], file=self.out, flush=True)
+                self._say(str(event.get("prompt", "")), event["text"])
             self._write(event)
         elif kind in ("pause", "resume"):
             if self.show_prompts:
                 print(event["text"], file=self.out, flush=True)
+                self._say(kind, event["text"])
             self._write(event)
         elif kind == "trial":
             self._write({**{k: v for k, v in event.items() if k not in ("trace", "ref_window", "ret_window",
@@ -77,6 +81,10 @@ class TestOutput:
                          "kind": "trial_end"})
         elif kind in EVENT_KINDS:
             self._write(event)
+
+    def _say(self, kind: str, text: str) -> None:
+        if self.voice is not None:
+            self.voice.prompt(kind, text)
 
     def _write(self, event: dict) -> None:
         if self.file is None:
@@ -87,6 +95,8 @@ class TestOutput:
         self.file.flush()
 
     def close(self) -> None:
+        if self.voice is not None:
+            self.voice.wait()  # the last words are heard before the command ends
         if self.file is not None:
             self.file.close()
             self.file = None

@@ -489,7 +489,15 @@ def _png_bytes(image) -> bytes:
 def write_html(data: dict, path: Path) -> None:
     images = build_images(data)
     uris = {k: "data:image/png;base64," + base64.b64encode(_png_bytes(v)).decode() for k, v in images.items()}
-    path.write_text(render_html(data, uris.get), encoding="utf-8")
+    _write_private(path, render_html(data, uris.get).encode("utf-8"))
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a report file: created 0600 (it holds health data); a file that exists keeps its
+    mode (we never change the mode of what we did not create)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
 
 
 # ------------------------------------------------------------------------------ PDF
@@ -631,13 +639,15 @@ class _Pager:
 def write_pdf(data: dict, path: Path) -> int:
     """Write the PDF; returns the number of pages."""
     ensure_app()
-    from PySide6.QtCore import QMarginsF, QPointF, QRectF, Qt
+    from PySide6.QtCore import QBuffer, QIODevice, QMarginsF, QPointF, QRectF, Qt
     from PySide6.QtGui import QColor, QFont, QPageLayout, QPageSize, QPainter, QPdfWriter, QPen
 
     images = build_images(data)
     title = report_title([t["kind"] for t in data["tests"]])
     s, p = data["session"], data["patient"]
-    writer = QPdfWriter(str(path))
+    buf = QBuffer()
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    writer = QPdfWriter(buf)
     writer.setResolution(96)
     writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Portrait,
                                      QMarginsF(15, 12, 15, 12), QPageLayout.Unit.Millimeter))
@@ -691,6 +701,9 @@ def write_pdf(data: dict, path: Path) -> int:
                              f"page {n} of {len(pages)}")
     finally:
         painter.end()
+    del writer, pager  # finishes the PDF into the buffer
+    buf.close()
+    _write_private(path, bytes(buf.data().data()))
     return len(pages)
 
 
