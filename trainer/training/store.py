@@ -20,7 +20,7 @@ from pathlib import Path
 from cervitrack.trainer.paths import data_dir
 from cervitrack.trainer.training.plan import Plan, plan_from_dict
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DB_NAME = "training.db"
 SIM_DB_NAME = "training-sim.db"
 
@@ -52,6 +52,14 @@ CREATE TABLE diary (
     PRIMARY KEY (patient, date));
 CREATE INDEX sessions_patient_date ON sessions(patient, date);
 """
+#: Version 2: the stops (a positive safety check, no training today, a stopped session) with
+#: their reason, so a relaunch the same day shows the stop instead of offering training again.
+_SCHEMA_2 = """
+CREATE TABLE stops (
+    id INTEGER PRIMARY KEY, patient TEXT NOT NULL, date TEXT NOT NULL, kind TEXT NOT NULL,
+    reason TEXT NOT NULL, flags_json TEXT NOT NULL, detail_json TEXT NOT NULL);
+CREATE INDEX stops_patient_date ON stops(patient, date);
+"""
 
 
 class StoreError(OSError):
@@ -79,13 +87,16 @@ class TrainingStore:
             version = self.db.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path} is not a Cervitrack training history ({exc})") from None
-        if version == 0:
-            with self.db:
-                self.db.executescript(_SCHEMA)
-                self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        elif version > SCHEMA_VERSION:
+        if version > SCHEMA_VERSION:
             raise StoreError(f"{self.path} has schema version {version}; this Cervitrack reads up "
                              f"to {SCHEMA_VERSION}: please update Cervitrack")
+        if version < SCHEMA_VERSION:
+            with self.db:
+                if version == 0:
+                    self.db.executescript(_SCHEMA)
+                if version < 2:
+                    self.db.executescript(_SCHEMA_2)
+                self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     def close(self) -> None:
         self.db.close()
@@ -124,6 +135,26 @@ class TrainingStore:
         row = self.db.execute("SELECT date, positive, flags_json FROM screenings WHERE patient = ? AND kind = "
                               "'first_run' ORDER BY id DESC LIMIT 1", (patient,)).fetchone()
         return None if row is None else {"date": row[0], "positive": bool(row[1]), "flags": json.loads(row[2])}
+
+    # ------------------------------------------------------------------ stops
+    def save_stop(self, patient: str, date: str, kind: str, reason: str, flags=(), detail: dict | None = None) -> None:
+        """Record a stop: ``kind`` "first_run" or "daily" (a positive safety check),
+        "readiness" (no training today) or "session" (a stopped session); ``reason`` its key
+        (the symptom rule's reason, or "screen"); ``flags`` the questions answered yes."""
+        with self.db:
+            self.db.execute("INSERT INTO stops (patient, date, kind, reason, flags_json, detail_json) "
+                            "VALUES (?, ?, ?, ?, ?, ?)",
+                            (patient, date, kind, reason, json.dumps(list(flags)), json.dumps(detail or {})))
+
+    def stops(self, patient: str, date: str | None = None) -> list[dict]:
+        """The patient's stops (of one ``date`` if given), oldest first."""
+        sql = "SELECT date, kind, reason, flags_json, detail_json FROM stops WHERE patient = ?"
+        args: tuple = (patient,)
+        if date is not None:
+            sql, args = sql + " AND date = ?", (patient, date)
+        rows = self.db.execute(sql + " ORDER BY id", args).fetchall()
+        return [{"date": d, "kind": k, "reason": r, "flags": json.loads(f), "detail": json.loads(x)}
+                for d, k, r, f, x in rows]
 
     # ------------------------------------------------------------------ sessions
     def save_session(self, patient: str, date: str, day: int, record: dict, trials=(), ratings=()) -> int:
@@ -179,7 +210,7 @@ class TrainingStore:
             for table in ("trials", "ratings"):
                 self.db.execute(f"DELETE FROM {table} WHERE session_id IN "
                                 "(SELECT id FROM sessions WHERE patient = ?)", (patient,))
-            for table in ("sessions", "plans", "screenings", "diary"):
+            for table in ("sessions", "plans", "screenings", "diary", "stops"):
                 self.db.execute(f"DELETE FROM {table} WHERE patient = ?", (patient,))
 
     # ------------------------------------------------------------------ diary
