@@ -1,6 +1,6 @@
 """Device profiles: the data a BLE or serial transport needs to talk to each device family.
 
-Everything here comes from ../shared/reference/sensor-protocols.md (section numbers below). UUIDs
+Everything here comes from the manufacturers' documents cited per device in docs/devices/ (section numbers below). UUIDs
 are always full 128-bit strings, lower case: bleak expands 16-bit UUIDs with the Bluetooth SIG
 base ``…-0000-1000-8000-00805f9b34fb``, which does **not** match WitMotion's
 ``…-00805f9a34fb`` base (§1.3).

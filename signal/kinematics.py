@@ -6,7 +6,7 @@ Frames (docs/architecture.md): the head frame is x anterior, y left, z superior 
 Decomposition: intrinsic Z-X-Y on head axes: axial rotation about z first, then lateral
 flexion about the rotated x, then flexion/extension about the twice-rotated y. This is the ISB
 spine sequence with axial rotation first (Y-X-Z on ISB axes: Y superior, X anterior, Z right;
-Xu et al. 2015, see ../shared/reference/fusion-and-angles.md §3.2). Signs:
+Xu et al. 2015, see Wu et al. 2002, J Biomech 35:543–548 (ISB); Xu et al. 2015). Signs:
 
 - ``axial_deg`` > 0: rotation to the left.
 - ``lateral_deg`` > 0: lateral flexion to the right (right ear towards the right shoulder).

@@ -7,7 +7,7 @@ frame is z up with arbitrary heading (6-axis) or ENU (9-axis); see
 VQF assumes a fixed sample period (its accelerometer low-pass is designed for it). Real
 streams jitter, so each gyro sample is scaled by ``actual_dt / nominal_dt`` before it is fed:
 the integrated rotation over each real interval is then exact (dlaidig/vqf#9, as cited in
-../shared/reference/fusion-and-angles.md §2.4). The streaming form (:class:`VqfOrientation`,
+Laidig & Seel 2023, Information Fusion 91:187–204 (VQF)). The streaming form (:class:`VqfOrientation`,
 ``VQF.updateBatch`` per chunk) and the offline form (:func:`fuse_offline`, ``offlineVQF``,
 non-causal, or one causal ``updateBatch`` over the whole recording) scale the same way
 (:func:`gyro_period_scale`).

@@ -2,7 +2,7 @@
 
 Each view is redrawn (tick, then its paint events) for at least 500 frames while the virtual patient
 streams, which guards against the Qt binding's repaint crash (PySide6 6.12.0 on Python 3.11,
-../shared/reference/ecosystem-and-style.md §5.3), and then checked for what it shows.
+reproduced here: pyqtgraph repaints crash under PySide6 6.12.0 on Python 3.11), and then checked for what it shows.
 """
 
 import numpy as np

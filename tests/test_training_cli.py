@@ -220,3 +220,22 @@ def test_the_diary_keeps_a_note_refuses_future_days_and_counts_in_words(capsys):
     assert code == 2 and "in the future" in err and len(err.strip().splitlines()) == 1
     code, out, _ = run_cli(capsys, "train-diary")
     assert "week 1: 1 day with headache" in out
+
+
+def test_a_version_1_training_history_gains_the_stops_and_keeps_its_sessions(tmp_path):
+    """A history written before stops were stored (schema 1) is brought up to date in place."""
+    from cervitrack.trainer.training.store import _SCHEMA, APPLICATION_ID, TrainingStore
+
+    path = tmp_path / "old.db"
+    con = sqlite3.connect(path)
+    con.executescript(_SCHEMA)
+    con.execute("INSERT INTO diary VALUES ('p1', '2026-01-05', 3, 'old note')")
+    con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    con.execute("PRAGMA user_version = 1")
+    con.commit()
+    con.close()
+    with TrainingStore(path) as store:
+        assert store.diary("p1")[0]["note"] == "old note"
+        store.save_stop("p1", "2026-01-06", "readiness", "severe_pain", (), {"pain_nrs": 8})
+        assert store.stops("p1", "2026-01-06")[0]["detail"] == {"pain_nrs": 8}
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2

@@ -1,6 +1,6 @@
 """BNO080/085/086 UART-RVC ("robot vacuum cleaner") mode, 19-byte frames at 100 Hz.
 
-Source: ../shared/reference/sensor-protocols.md §2 (BNO080 datasheet 1000-3927 §1.3.5.2).
+Source: CEVA BNO080 datasheet 1000-3927 §1.3.5.2.
 Little-endian::
 
     off 0  AA AA          header

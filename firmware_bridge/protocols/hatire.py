@@ -1,6 +1,6 @@
 """opentrack Hatire (Arduino head tracker) 30-byte frames over serial.
 
-Source: ../shared/reference/sensor-protocols.md §7 (opentrack tracker-hatire/
+Source: opentrack's tracker-hatire and proto-udp sources (opentrack tracker-hatire/
 ftnoir_arduino_type.h). Little-endian, packed::
 
     off 0  u16 0xAAAA      begin (AA AA)

@@ -1,6 +1,6 @@
 """MbientLab MetaMotion (MetaWear protocol) sensor-fusion notifications.
 
-Source: ../shared/reference/sensor-protocols.md §4 (MetaWear SDK unit tests). Messages are
+Source: MbientLab MetaWear-SDK-Cpp unit tests (MetaWear SDK unit tests). Messages are
 ``[module][register][payload]``; the fusion module is 0x19. Little-endian float32::
 
     19 07  w x y z                    quaternion, 18 B

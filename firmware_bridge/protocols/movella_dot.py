@@ -1,6 +1,6 @@
 """Movella (Xsens) DOT BLE measurement payloads.
 
-Source: ../shared/reference/sensor-protocols.md §5 (Movella DOT BLE Service Specification
+Source: Movella DOT BLE Service Specification (Movella DOT BLE Service Specification
 XD0506P Rev C). Each notification carries one record; records have no header and no checksum.
 Little-endian, ``t`` = u32 device time in µs (wraps after 2**32 µs ≈ 71.6 min), quaternion
 ``w, x, y, z`` float32, Euler ``roll, pitch, yaw`` float32 in degrees, free acceleration float32

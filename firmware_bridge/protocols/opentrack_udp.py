@@ -1,6 +1,6 @@
 """opentrack UDP datagrams: 48 bytes = 6 x float64.
 
-Source: ../shared/reference/sensor-protocols.md §7 (opentrack tracker-udp; default port 4242)::
+Source: opentrack's tracker-hatire and proto-udp sources (opentrack tracker-udp; default port 4242)::
 
     off 0   x, y, z        float64, cm
     off 24  yaw, pitch, roll float64, degrees

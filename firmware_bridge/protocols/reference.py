@@ -1,6 +1,6 @@
 """OHT/1, the Open Head Tracker reference protocol (binary and text forms).
 
-Layout (../shared/reference/sensor-protocols.md section 10; little-endian)::
+Layout (docs/devices/oht-headset.md; little-endian)::
 
     off 0    A5 5A        sync
     off 2    u8  type     0x01 quat, 0x02 quat+gyro+acc, 0x10 device info (UTF-8 JSON),

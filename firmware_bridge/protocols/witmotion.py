@@ -1,6 +1,6 @@
 """WitMotion WT901 family: serial 11-byte frames and BLE 5.0 20-byte packets.
 
-Source: ../shared/reference/sensor-protocols.md §1 (layouts, scalings, UUIDs, commands).
+Source: WitMotion WT901 datasheet and WIT standard communication protocol (layouts, scalings, UUIDs, commands).
 
 Serial (WT901, WT901C, JY901, BWT901CL over SPP; §1.1), little-endian::
 

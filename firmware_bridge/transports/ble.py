@@ -6,7 +6,7 @@ driver and bleak's backend state stays on one loop). The blocking driver methods
 thread calls submit coroutines to that loop and wait for them.
 
 Connect sequence (every attempt, the first and each reconnect alike; after a disconnect BlueZ
-may forget the device, so nothing is reused, ../shared/reference/sensor-protocols.md §9.1):
+may forget the device, so nothing is reused, bleak's documentation and issue tracker):
 
 1. scan again: ``BleakScanner.find_device_by_address`` for an address (or a macOS UUID),
    ``find_device_by_name`` for a name;

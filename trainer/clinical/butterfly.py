@@ -1,7 +1,7 @@
 """Butterfly-style movement-sense tracking test: follow a slowly, unpredictably moving target
 with the head-driven dot.
 
-Protocol (../shared/reference/clinical-protocols.md §2.2, §2.4): seated facing the virtual
+Protocol (Kristjansson et al. 2004, Arch Phys Med Rehabil 85:490–495; Majcen Rosker et al. 2024, Arch Phys Med Rehabil; a Cervitrack definition after Kristjansson & Gíslason 2023, Austin J Musculoskelet Disord 10(1):1063): seated facing the virtual
 wall, eyes on the target; per level (easy, medium, hard; :mod:`cervitrack.trainer.clinical.trajectories`)
 ``repetitions`` runs of ``duration_s``. Each run starts from the re-centred neutral (the
 reference, which is the wall's centre); the target starts moving ``countdown_s`` after the

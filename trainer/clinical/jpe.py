@@ -1,6 +1,6 @@
 """The neutral-head-position joint position error test (cervicocephalic relocation test).
 
-Protocol (../shared/reference/clinical-protocols.md §1.2, §1.7): seated, the person looks
+Protocol (Revel et al. 1991, Arch Phys Med Rehabil 72:288–291; AlDahas et al. 2023, PLoS One 18(10):e0292798; Pinsault et al. 2008, Physiother Theory Pract, doi:10.1080/09593980701884824; Lee et al. 2006, Man Ther 11:61–68): seated, the person looks
 straight ahead (the reference is captured), closes the eyes, moves in one direction as far as
 comfortable, holds, returns to the perceived neutral and keeps still; the relocation is marked
 automatically on stillness (mean orientation over the settled window, §1.7) or manually. Then

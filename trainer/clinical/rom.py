@@ -9,7 +9,7 @@ test reports the maximum, mean and SD over valid repetitions; per plane the tota
 (left + right rotation, flexion + extension, left + right lateral flexion). A repetition is
 invalid when it did not reach ``min_amplitude_deg`` or had a data gap.
 
-Reference values (../shared/reference/clinical-protocols.md §3.4): Swinkels &
+Reference values (Swinkels & Swinkels-Meewisse 2014, Spine 39:362–367; Niederer et al. 2015, Eur Spine J 24:493): Swinkels &
 Swinkels-Meewisse 2014, Spine 39:362-367 (400 asymptomatic adults, 20-60 y: ROM falls after
 50 y, no sex effect) and Niederer et al. 2015, Eur Spine J 24:493 (flexion/extension falls
 10.2° per decade). Our reference holds no numeric norm table from either, so Cervitrack shows

@@ -1,4 +1,4 @@
-"""Joint position error scores (../shared/reference/clinical-protocols.md §1.3).
+"""Joint position error scores (Lee et al. 2006, Man Ther 11:61–68; Schmidt & Lee, Motor Control and Learning).
 
 For trials i = 1..n with signed errors e_i (deg):
 

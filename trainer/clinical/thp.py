@@ -1,6 +1,6 @@
 """Target head position (THP) joint position error test: relocate the head to a learned target.
 
-Protocol (../shared/reference/clinical-protocols.md §1.2, "target-head relocation"): from the
+Protocol (Revel et al. 1991, Arch Phys Med Rehabil 72:288–291; AlDahas et al. 2023, PLoS One 18(10):e0292798, "target-head relocation"): from the
 re-centred neutral (the reference), eyes open, the person moves to a target ``target_deg`` away
 in one direction (e.g. 20° or 40°, or ``target_rom_share`` of the person's own range of motion)
 with the dot visible; while not within ``tolerance_deg`` of the target after settling, the

@@ -1,7 +1,7 @@
 """Laser pattern tracing test (figure-eight, zigzag): trace a pattern with the head-driven dot,
 staying inside a band around the path.
 
-Emulates the laser tracing test (../shared/reference/clinical-protocols.md §3.1: Werner et al.
+Emulates the laser tracing test (Werner et al.
 2018, BMC Musculoskelet Disord 19:358; Ernst et al. 2019, Musculoskelet Sci Pract 43:64) on the
 virtual wall (a Cervitrack design proposal: virtual dot, band around the path, exits counted,
 deviation integrated). Per pattern: from the re-centred neutral, the person puts the dot on the

@@ -171,6 +171,9 @@ def run(args) -> int:
                "speed": None if args.fast else 1.0, "seed": args.seed,
                "sim_config": args.sim_config}
     source = open_device(args.device, **options)
+    listening = getattr(getattr(source, "driver", None), "listening_text", None)
+    if listening:
+        print(f"cervitrack: {listening}", file=sys.stderr)
     if args.lsl:
         from cervitrack.trainer.recording.live import TappedSource
 

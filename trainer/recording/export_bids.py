@@ -1,4 +1,4 @@
-"""BIDS-Motion export (BIDS 1.9+, BEP029; see ../shared/reference/ecosystem-and-style.md §2).
+"""BIDS-Motion export (BIDS 1.9+, BEP029; see BIDS Specification 1.9+, Motion (BEP029)).
 
 One recording becomes one ``_motion.tsv`` of a raw BIDS dataset::
 

@@ -28,14 +28,22 @@ import contextlib
 import datetime as _dt
 import json
 import math
-import os
 import sqlite3
 from pathlib import Path
 
 import cervitrack
 from cervitrack.trainer.paths import data_dir
+from cervitrack.trainer.stores.sqlite_file import (
+    StoreDamaged,
+    StoreError,
+    as_store_error,
+    open_database,
+)
 
 DB_NAME = "sessions.sqlite3"
+#: ``PRAGMA application_id`` of a sessions database ("CVTS").
+APPLICATION_ID = 0x43565453
+__all__ = ["Store", "StoreDamaged", "StoreError", "plain", "to_json", "now_utc"]
 
 
 def _run(db: sqlite3.Connection, script: str) -> None:
@@ -136,17 +144,11 @@ def now_utc() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
-def migrate(db: sqlite3.Connection) -> int:
-    """Bring the database to :data:`SCHEMA_VERSION`; returns the version it had."""
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    if version > SCHEMA_VERSION:
-        raise OSError(f"the sessions database has schema version {version}, newer than this "
-                      f"Cervitrack ({SCHEMA_VERSION}); update Cervitrack")
+def migrate(db: sqlite3.Connection, version: int) -> None:
+    """Bring the schema from ``version`` to :data:`SCHEMA_VERSION` (inside the caller's
+    transaction: :func:`~cervitrack.trainer.stores.sqlite_file.open_database`)."""
     for v in range(version, SCHEMA_VERSION):
-        with transaction(db):
-            MIGRATIONS[v](db)
-            db.execute(f"PRAGMA user_version = {v + 1}")
-    return version
+        MIGRATIONS[v](db)
 
 
 @contextlib.contextmanager
@@ -161,13 +163,26 @@ def transaction(db: sqlite3.Connection):
     db.execute("COMMIT")
 
 
-def _private(path: Path) -> None:
-    """Owner-only permissions on the database and its WAL companions, where they exist."""
-    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-        if p.exists():
-            os.chmod(p, 0o600)
+def _damage_named(method):
+    """Turn SQLite's errors inside a store method into one-line :class:`StoreError` s
+    (corruption: :class:`StoreDamaged`, with a backup copy)."""
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            raise as_store_error(exc, self.path, "sessions database") from None
+    wrapper.__name__, wrapper.__doc__ = method.__name__, method.__doc__
+    return wrapper
 
 
+def _names_damage(cls):
+    for name, value in list(vars(cls).items()):
+        if callable(value) and not name.startswith("__"):
+            setattr(cls, name, _damage_named(value))
+    return cls
+
+
+@_names_damage
 class Store:
     """The sessions database.
 
@@ -177,16 +192,10 @@ class Store:
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else data_dir() / DB_NAME
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not self.path.exists():
-            # Create the file 0600 ourselves; SQLite gives -wal and -shm the same mode.
-            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-        self.db = sqlite3.connect(self.path, isolation_level=None)
+        self.db, self.previous_version = open_database(
+            self.path, APPLICATION_ID, "sessions database", migrate, SCHEMA_VERSION,
+            marker_table="patients", isolation_level=None)
         self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA foreign_keys = ON")
-        self.db.execute("PRAGMA journal_mode = WAL")
-        self.previous_version = migrate(self.db)
-        _private(self.path)
 
     def close(self) -> None:
         self.db.close()
@@ -195,7 +204,6 @@ class Store:
         return self
 
     def __exit__(self, *exc) -> None:
-        _private(self.path)
         self.close()
 
     # ------------------------------------------------------------------ patients

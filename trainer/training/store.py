@@ -13,14 +13,17 @@ Dates are ISO dates (``YYYY-MM-DD``) of the day trained; ``day`` is the program 
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from pathlib import Path
 
 from cervitrack.trainer.paths import data_dir
+from cervitrack.trainer.stores.sqlite_file import StoreError, open_database
 from cervitrack.trainer.training.plan import Plan, plan_from_dict
 
 SCHEMA_VERSION = 2
+#: ``PRAGMA application_id`` of a training history ("CVTT").
+APPLICATION_ID = 0x43565454
+__all__ = ["StoreError", "TrainingStore", "default_path"]
 DB_NAME = "training.db"
 SIM_DB_NAME = "training-sim.db"
 
@@ -62,8 +65,13 @@ CREATE INDEX stops_patient_date ON stops(patient, date);
 """
 
 
-class StoreError(OSError):
-    """The history file cannot be used (the message says why)."""
+def _migrate(db: sqlite3.Connection, version: int) -> None:
+    """Create the schema in a new file, or bring an older one up to date (inside
+    open_database's transaction): version 1 → 2 adds the stops."""
+    script = (_SCHEMA if version == 0 else "") + (_SCHEMA_2 if version < 2 else "")
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
 
 
 def default_path(simulation: bool = False) -> Path:
@@ -75,28 +83,8 @@ class TrainingStore:
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_path()
-        new = not self.path.exists()
-        if new:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-        os.chmod(self.path, 0o600)
-        try:
-            self.db = sqlite3.connect(self.path)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA foreign_keys=ON")
-            version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path} is not a Cervitrack training history ({exc})") from None
-        if version > SCHEMA_VERSION:
-            raise StoreError(f"{self.path} has schema version {version}; this Cervitrack reads up "
-                             f"to {SCHEMA_VERSION}: please update Cervitrack")
-        if version < SCHEMA_VERSION:
-            with self.db:
-                if version == 0:
-                    self.db.executescript(_SCHEMA)
-                if version < 2:
-                    self.db.executescript(_SCHEMA_2)
-                self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        self.db, _ = open_database(self.path, APPLICATION_ID, "training history", _migrate,
+                                   SCHEMA_VERSION, marker_table="plans")
 
     def close(self) -> None:
         self.db.close()
