@@ -14,7 +14,13 @@ from PySide6 import QtCore, QtWidgets
 
 from cervitrack.firmware_bridge.sim.config import SensorConfig, SimConfig
 from cervitrack.trainer.gui.application import qt_app
-from cervitrack.trainer.gui.training_app import SimTrainee, drive, find, open_training_window, short_plan
+from cervitrack.trainer.gui.training_app import (
+    SimTrainee,
+    drive,
+    find,
+    open_training_window,
+    short_plan,
+)
 from cervitrack.trainer.stores.sessions import Store
 from cervitrack.trainer.training import safety
 from cervitrack.trainer.training.plan import Plan

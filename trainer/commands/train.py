@@ -6,7 +6,7 @@
   terminal. With ``--device sim`` a virtual trainee wears the simulated headset and moves;
   you answer. With a display (and without ``--terminal``) the same session runs in the
   patient training window (:mod:`cervitrack.trainer.gui.training_window`).
-- ``cervitrack train --device sim --screenshot PATH [--moment drill|summary]``: the training
+- ``cervitrack train --device sim --screenshot PATH [--moment M] [--size WxH]``: the training
   window rendered offscreen with the virtual trainee.
 - ``cervitrack train --device sim --headless --simulate-days N [--pain-flare-day D] [--json]``:
   a virtual trainee who improves with practice does the program day by day (real drill
@@ -114,9 +114,8 @@ def run_interactive(args, ask=None, say=print) -> int:
             screen, kind = cli_flow.run_screen(ask, say, safety.DAILY_QUESTIONS), "daily"
         store.save_screening(args.patient, today, kind, screen.positive, screen.flags)
         if screen.positive:
-            stop = {"kind": kind, "reason": "screen", "flags": list(screen.flags), "detail": {}}
             store.save_stop(args.patient, today, kind, "screen", screen.flags)
-            cli_flow.say_stop(say, stop, plan)
+            cli_flow.say_stop(say, {"kind": kind, "reason": "screen", "flags": list(screen.flags), "detail": {}}, plan)
             return 0
         headache = cli_flow.ask_nrs(ask, "Headache diary: how bad was your worst headache since yesterday? 0 = none.")
         store.save_diary(args.patient, today, headache)

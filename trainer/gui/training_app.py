@@ -66,12 +66,12 @@ class SimTrainee:
     repeated); the headache diary ``headache_nrs``; Confirm on every review; and "where do you
     think you are?" with the arrow keys, from the simulated patient's own sense of its error."""
 
-    def __init__(self, ratings=(SymptomRating(1),), headache_nrs: int = 0, screen_yes: tuple[str, ...] = (),
+    def __init__(self, ratings=None, headache_nrs: int = 0, screen_yes: tuple[str, ...] = (),
                  click=None, key=None):
         from PySide6 import QtCore
         from PySide6.QtTest import QTest
 
-        self.ratings = list(ratings)
+        self.ratings = list(ratings) if ratings else [SymptomRating(1)]
         self.headache_nrs = headache_nrs
         self.screen_yes = screen_yes
         self.n_ratings = 0

@@ -408,8 +408,9 @@ class ReviewCard(Card):
         """(label, answer, key to change or None)."""
         while self.rows.count():
             item = self.rows.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
         self.change_buttons = {}
         for i, (text, answer, key) in enumerate(rows):
             self.rows.addWidget(_label(text, 20), i, 0)
@@ -642,7 +643,7 @@ class TrainingWindow(QtWidgets.QWidget):
         self.last_rating: symptoms.SymptomRating | None = None
         self.record: dict | None = None
         self.answered_id = 0
-        self.question_shown = None
+        self.question_shown = 0
         self.stage = "welcome"
         self.progress = None
         first = store.first_run_screening(patient)
@@ -651,7 +652,7 @@ class TrainingWindow(QtWidgets.QWidget):
         self.flow = ""
         self.steps: tuple[Step, ...] = ()
         self.step_i = 0
-        self.answers: dict[str, object] = {}
+        self.answers: dict[str, int | bool] = {}
         self.back_to_review = False
 
         layout = QtWidgets.QVBoxLayout(self)
@@ -712,7 +713,8 @@ class TrainingWindow(QtWidgets.QWidget):
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt)
         page = self.pages.currentWidget()
-        if not (hasattr(page, "handle_key") and page.handle_key(event.key())):
+        handle = getattr(page, "handle_key", None)
+        if handle is None or not handle(event.key()):
             super().keyPressEvent(event)
 
     # ------------------------------------------------------------------ question flows
@@ -923,6 +925,7 @@ class TrainingWindow(QtWidgets.QWidget):
 
     def _start_session(self, mode: str) -> None:
         lv = levels.level(self.session_plan.level)
+        assert self.before is not None  # the rating before the session was confirmed
         self.engine = TrainingSession(self.session_plan, mode, self.before, rate_hz=self.worker.source.rate_hz)
         self.drill_page.wall.vision = lv.vision
         self.drill_page.wall.task = lv.task
@@ -980,6 +983,7 @@ class TrainingWindow(QtWidgets.QWidget):
 
         self.stage = "summary"
         engine = self.engine
+        assert engine is not None
         day = len({s["date"] for s in self.store.sessions(self.patient)} | {self.today})
         record, trials, ratings = program.session_record(day, self.today, engine)
         diary = {e["date"]: e["headache_nrs"] for e in self.store.diary(self.patient)}
