@@ -175,8 +175,8 @@ def render_training_screenshot(path, moment: str = "drill", seed: int | None = 1
     (width, height) px.
 
     ``history_days`` simulated days come first (the virtual trainee, in a temporary history),
-    so the summary's picture shows a trend; the window's session is the next day. The first run
-    (``question`` with no history) shows the 19-question screen. The virtual trainee clicks
+    so the summary's picture shows a trend; the window's session is the next day. ``question``
+    and ``review`` show the first run (no history: the 19 first-run questions). The virtual trainee clicks
     through the cards (:class:`SimTrainee`)."""
     from PySide6 import QtCore
     from PySide6.QtTest import QTest
@@ -194,6 +194,8 @@ def render_training_screenshot(path, moment: str = "drill", seed: int | None = 1
         raise ValueError(f"unknown screenshot moment {moment!r} ({', '.join(MOMENTS)})")
     qt_app(offscreen=True)
     level = level or MOMENTS[moment][0]
+    if moment in ("question", "review"):
+        history_days = 0  # the first run: the 19 first-run questions
 
     def session_plan(plan):
         return short_plan(plan, level or plan.level)

@@ -19,8 +19,9 @@ from cervitrack.trainer.training.sim_patient import TrainingPatient, skill_for_p
 from cervitrack.trainer.training.simulate import MAX_SESSION_S, SIM_RATE_HZ, SIM_STEP_S
 
 #: Prompts not printed: questions are asked instead (movement cues are shown: they are the drill).
-QUIET = {"trial_recorded", "estimate", "rate_symptoms", "stop"}
-#: (A stop is said in full afterwards, with what to do next: cli_flow.say_stop.)
+QUIET = {"trial_recorded", "estimate", "rate_symptoms", "stop", "done"}
+#: (The end is said in full afterwards: a stop with what to do next, cli_flow.say_stop; a
+#: finished session with its result and what changed, never praise before a level drop.)
 
 
 def run_sim_interactive(args, store, plan, mode, before, today: str, ask, say) -> int:
@@ -96,6 +97,7 @@ def _finish(store, plan, engine, today: str, say, device: str) -> int:
         store.save_stop(plan.patient, today, "session", reason, (), {"change": change})
         cli_flow.say_stop(say, {"kind": "session", "reason": reason, "flags": [], "detail": {"change": change}}, plan)
         return 0
+    say("Session finished.")
     say(outcome.today_sentence(record))
     say(change)
     a = record["adherence"]
