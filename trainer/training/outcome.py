@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cervitrack.trainer.training import levels, safety, symptoms
+from cervitrack.trainer.training import levels, safety
 from cervitrack.trainer.training.progression import SYMPTOM_STOPS
 
 URGENT = ("If anything is sudden or severe (a sudden severe headache, double vision, trouble speaking "
@@ -80,27 +80,44 @@ def next_steps(kind: str, reason: str, flags=(), plan_contact: str = "", pain_nr
              "Try again tomorrow.",
              "If the pain stays this high for several days, contact your physiotherapist."),
             contact)
-    advice = symptoms.ADVICE.get(reason, symptoms.ADVICE["person"])
+    why = WHY.get(reason, "Training was stopped.")
     if reason == "person":
-        return NextSteps("You stopped today's session", advice,
+        return NextSteps("You stopped today's session", why,
                          ("Rest.", "You can train again tomorrow.",
-                          "If you stopped because of pain, dizziness or nausea, tell your clinician before "
-                          "training again."),
+                          "If you stopped because of pain, dizziness or nausea, rest until it settles and tell your "
+                          "clinician before training again; if it is sudden or severe, seek urgent care."),
                          contact)
     if reason == "pain":
-        return NextSteps("Training stopped: your pain went up", advice,
+        return NextSteps("Training stopped: your pain went up", why,
                          ("Rest your neck; move it gently within what is comfortable.",
                           "If the pain has settled, you can train again tomorrow (the exercises will be easier).",
                           "If it has not settled by tomorrow, or keeps coming back, contact your physiotherapist "
                           "before training again."),
                          contact)
-    title = {"dizziness": "Training stopped: you felt dizzy", "nausea": "Training stopped: you felt sick",
-             "red_flag": "Training stopped: a symptom to check"}.get(reason, "Training stopped")
-    return NextSteps(title, advice,
+    if reason == "red_flag":
+        return NextSteps("Training stopped: a symptom to check", why,
+                         ("Do not train again until you have been able to see a doctor or physiotherapist.",
+                          "Contact them today and tell them what you noticed.",
+                          URGENT),
+                         contact)
+    title = {"dizziness": "Training stopped: you felt dizzy",
+             "nausea": "Training stopped: you felt sick"}.get(reason, "Training stopped")
+    return NextSteps(title, why,
                      ("Sit quietly until it passes. Do not drive until it has.",
                       "Contact your clinician before training again.",
                       URGENT),
                      contact)
+
+
+#: What happened, for each stop reason of a session (symptoms.stop_decision, or the person).
+WHY = {
+    "pain": "Your neck pain went up during the session, so we stopped for today.",
+    "dizziness": "You felt dizzy, so we stopped for today.",
+    "nausea": "You felt sick, so we stopped for today.",
+    "red_flag": ("You reported double vision, trouble speaking or swallowing, numbness in your face, or feeling "
+                 "unsteady. A clinician should check this, so we stopped."),
+    "person": "You stopped the session. That is always fine.",
+}
 
 
 def level_change_text(record: dict) -> str:
