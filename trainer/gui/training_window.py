@@ -258,7 +258,8 @@ class NrsControl(QtWidgets.QWidget):
 class Card(QtWidgets.QWidget):
     """A page with a title, a body and a bottom bar (Back, a way to leave, and an action)."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, expand: bool = False) -> None:
+        """``expand``: the body takes the free height (a scrolling list or figure)."""
         super().__init__()
         self.setObjectName(name)
         self.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
@@ -272,8 +273,9 @@ class Card(QtWidgets.QWidget):
         outer.addWidget(self.title)
         self.body = QtWidgets.QVBoxLayout()
         self.body.setSpacing(14)
-        outer.addLayout(self.body)
-        outer.addStretch(1)
+        outer.addLayout(self.body, 1 if expand else 0)
+        if not expand:
+            outer.addStretch(1)
         bar = QtWidgets.QHBoxLayout()
         self.back = _button("← Back", "back")
         self.leave = _button("Not today", "leave")
@@ -385,7 +387,7 @@ class ReviewCard(Card):
     """The answers, each with a Change button, and Confirm: nothing counts before Confirm."""
 
     def __init__(self) -> None:
-        super().__init__("review")
+        super().__init__("review", expand=True)
         self.rows_box = QtWidgets.QWidget()
         self.rows = QtWidgets.QGridLayout(self.rows_box)
         self.rows.setColumnStretch(0, 1)
@@ -420,6 +422,9 @@ class ReviewCard(Card):
                 b.setMinimumWidth(140)
                 self.rows.addWidget(b, i, 2)
                 self.change_buttons[key] = b
+        for row in range(self.rows.rowCount()):
+            self.rows.setRowStretch(row, 0)
+        self.rows.setRowStretch(len(rows), 1)  # the rows stay together at the top
 
 
 class WelcomeCard(Card):
@@ -558,7 +563,7 @@ class SummaryCard(Card):
         w = pg.PlotWidget(background="w")
         w.setObjectName("picture")
         w.setMinimumHeight(240)
-        w.setMaximumHeight(300)
+        w.setMaximumHeight(420)
         w.setMenuEnabled(False)
         w.setMouseEnabled(x=False, y=False)
         w.hideButtons()
@@ -578,7 +583,8 @@ class SummaryCard(Card):
         item.setYRange(0, top, padding=0)
         item.getAxis("bottom").setTicks([[(float(i), "today" if i == len(shown) else str(int(i))) for i in x]])
         for axis in ("left", "bottom"):
-            item.getAxis(axis).setStyle(tickFont=_font(14))
+            item.getAxis(axis).setTickFont(_font(17))
+            item.getAxis(axis).setTextPen("#222")
         self.picture = w
         self.picture_box.addWidget(w)
 
@@ -595,7 +601,7 @@ class DetailsCard(Card):
     """The research progress figure, with Back."""
 
     def __init__(self) -> None:
-        super().__init__("details-page")
+        super().__init__("details-page", expand=True)
         self.title.setText("Details: your progress")
         self.step.setVisible(False)
         self.leave.setVisible(False)
@@ -603,12 +609,18 @@ class DetailsCard(Card):
         self.key_actions = {int(_K.Key_Escape): self.back}
 
     def show_figure(self, widget) -> None:
+        """The four-panel figure at a legible height; on a small screen it scrolls while Back
+        stays in view."""
         if self.figure is not None:
             self.body.removeWidget(self.figure)
             self.figure.deleteLater()
-        self.figure = widget
-        widget.setMinimumHeight(420)
-        self.body.addWidget(widget, 1)
+        widget.setMinimumHeight(900)
+        scroll = QtWidgets.QScrollArea()
+        scroll.setObjectName("figure")
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(widget)
+        self.figure = scroll
+        self.body.addWidget(scroll, 1)
 
 
 # ---------------------------------------------------------------------- the window
