@@ -88,7 +88,7 @@ def fuse_offline(t_s, gyr_rad_s, acc_m_s2, mag_uT=None, *, rate_hz: float | None
         gyr_bias_rad_s: (3,) bias subtracted from the gyro first (e.g. from
             :func:`cervitrack.calibration.rest.rest_bias_from_raw`), or None.
         causal: False → ``offlineVQF`` (non-causal, the most accurate offline form;
-            fusion-and-angles.md §1.5); True → one causal ``VQF.updateBatch`` run, exactly
+            Laidig et al. 2021, Data 6(7):72 (BROAD)); True → one causal ``VQF.updateBatch`` run, exactly
             what the live chain computes.
     """
     from vqf import offlineVQF
@@ -124,7 +124,7 @@ class VqfOrientation:
         rate_hz: nominal sample rate, Hz.
         params: VQF parameters; default :data:`HEAD_VQF_PARAMS` (pass {} for VQF's defaults).
         use_mag: 9-axis fusion (needs ``mag_uT``); off by default because magnetometer
-            corrections perturb short-window relative orientation (fusion-and-angles.md §1.5).
+            corrections perturb short-window relative orientation (Laidig et al. 2021, Data 6(7):72 (BROAD)).
     """
 
     def __init__(self, rate_hz: float, use_mag: bool = False, params: dict | None = None) -> None:

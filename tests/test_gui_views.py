@@ -20,11 +20,15 @@ FRAME_S = 1 / 30  # simulated time per frame: faster than real time
 
 
 class RecordingPlayer:
-    def __init__(self):
-        self.cues = []
+    """The audio output: keeps the label (spoken text, or the cue) of every prompt played."""
 
-    def play(self, name, path):
-        self.cues.append(name)
+    name = "recording (tests)"
+
+    def __init__(self):
+        self.labels = []
+
+    def play(self, label, samples):
+        self.labels.append(label)
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +84,7 @@ def _session():
     window.resize(900, 700)
     window.show()
     window.connect_device("sim")
-    log = {"player": player, "frames": {}, "hidden_during": set(), "shown_during": set(),
+    log = {"player": player, "audio": window.audio, "frames": {}, "hidden_during": set(), "shown_during": set(),
            "shown_frames": 0}
     window.show_tab("device")
     log["frames"]["device"] = drive(window, 500)
@@ -187,11 +191,18 @@ def test_results_table_has_a_row_per_direction_with_the_engine_scores(session):
         assert table.item(row, 2).text() == f"{sc['ae_deg']:.2f}"
 
 
-def test_audio_cues_follow_the_eyes_closed_trials(session):
+def test_every_prompt_of_the_eyes_closed_test_is_spoken_after_its_cue(session):
     _, log = session
-    cues = log["player"].cues
+    cues = log["audio"].played
     assert cues[:3] == ["move", "return", "recorded"]
     assert cues.count("move") == 4 and cues[-1] == "done"
+    spoken = [u.text for u in log["audio"].voice.spoken]
+    assert log["player"].labels == spoken  # each prompt is one buffer: tone then words
+    moves = [t for t in spoken if t.startswith("Close your eyes and")]
+    assert len(moves) == 4 and moves[0].endswith("as far as is comfortable, then hold.")
+    assert "Keeping your eyes closed, come back to the centre and keep still." in spoken
+    assert spoken[-1] == "Test finished. Well done."
+    assert all(u.missing == [] for u in log["audio"].voice.spoken)
 
 
 def test_research_view_pause_holds_the_plot_and_allows_zoom(qapp):

@@ -45,14 +45,6 @@ def store(db):
         yield s
 
 
-class Recorder:
-    def __init__(self):
-        self.played = []
-
-    def play(self, name, path):
-        self.played.append(name)
-
-
 def _window(qtbot, store, today=DAY1, audio=None, seed=5):
     qt_app()
     cfg = SimConfig(seed=seed, sensor=SensorConfig(rate_hz=50.0))
@@ -279,15 +271,16 @@ def test_eyes_open_level_words_and_no_estimate_pad(qtbot, store):
     assert not any(e.get("prompt") == "estimate" for e in window.engine.events)
 
 
-def test_eyes_closed_faded_feedback_hides_the_dot_and_cues_the_moves(qtbot, store, tmp_path):
+def test_eyes_closed_faded_feedback_hides_the_dot_and_cues_the_moves(qtbot, store):
     """Level 3 gives feedback after every other try: between an eyes-closed relocation and
     its feedback (or the next movement) the dot is never drawn; the audio cues say when to
     move and when to come back; "where do you think you are?" names keys, not buttons."""
-    from cervitrack.trainer.gui.audio import AudioCues
+    from cervitrack.trainer.audio.outputs import RecordingOutput
+    from cervitrack.trainer.gui.audio import make_audio
 
     store.save_plan(store.plan("p1").adjusted(level=3), DAY1, "therapist")
-    player = Recorder()
-    window = _window(qtbot, store, audio=AudioCues(player, tmp_path / "audio"))
+    audio = make_audio(RecordingOutput())
+    window = _window(qtbot, store, audio=audio)
     wall = window.drill_page.wall
     trainee = _trainee(qtbot)
     hidden_frames = 0
@@ -302,8 +295,13 @@ def test_eyes_closed_faded_feedback_hides_the_dot_and_cues_the_moves(qtbot, stor
     prompts = [e.get("prompt") for e in window.engine.events if e.get("kind") == "prompt"]
     assert prompts.count("drill_return") == 8 and 0 < prompts.count("feedback") < 8
     assert hidden_frames > 100
-    assert player.played.count("move") == 8 and player.played.count("return") == 8
+    assert audio.played.count("move") == 8 and audio.played.count("return") == 8
     assert estimate_texts and all("arrow key" in t and "Space" in t for t in estimate_texts)
+    spoken = [u.text for u in audio.voice.spoken]  # eyes closed: the words on the wall are spoken
+    assert spoken.count("Keeping your eyes closed, come back to the centre and keep still.") == 8
+    said = [t for t in spoken if "Where do you think" in t]  # the keys, said aloud
+    assert said == ["Keep your eyes closed. Where do you think you are? Press an arrow key, or space for the centre."] * prompts.count("feedback")
+    assert all(u.missing == [] and len(u.samples) for u in audio.voice.spoken)
 
 
 def test_the_threaded_window_runs_the_session_in_the_pipeline_thread_and_closes_cleanly(qtbot, store):
@@ -348,3 +346,27 @@ def test_nothing_is_below_the_fold_and_every_target_is_touch_sized(qtbot, store,
 
     drive(window, trainee, check)
     assert {"welcome", "question", "review", "rating", "drill", "summary"} <= seen
+
+
+def test_stop_training_on_the_card_after_a_block_ends_the_session(qtbot, store):
+    window = _window(qtbot, store)
+    drive(window, _trainee(qtbot), lambda w: w.stage == "session" and _page(w) == "rating")
+    assert find(window.rating_card, "back") is None  # the first card after a block: no way back into the drill
+    leave = find(window.rating_card, "leave")
+    assert leave.text() == "Stop training"
+    qtbot.mouseClick(leave, LEFT)
+    drive(window, None, _on("stopped"), max_sim_s=window.worker.t_s + 1.0)
+    assert window.record["reason"] == "person" and store.stops("p1", DAY1)[-1]["reason"] == "person"
+
+
+def test_the_screenshot_command_renders_a_page_at_the_asked_size(tmp_path):
+    out = _cli("train", "--device", "sim", "--screenshot", str(tmp_path / "q.png"), "--moment", "question",
+               "--size", "960x600")
+    assert out.returncode == 0, out.stderr
+    from PySide6 import QtGui
+
+    image = QtGui.QImage(str(tmp_path / "q.png"))
+    assert (image.width(), image.height()) == (960, 600)
+    bad = _cli("train", "--device", "serial:/dev/null", "--screenshot", str(tmp_path / "x.png"))
+    assert bad.returncode == 2 and bad.stderr.startswith("cervitrack: error: ") and "--device sim" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1

@@ -32,8 +32,9 @@ application's pipeline thread (:class:`TrainingWorker`); its questions (``rate_s
 ``estimate``) are published in the feed state and answered with worker commands.
 
 Spoken guidance: every text put in front of the person passes through
-:meth:`TrainingWindow.say`, the one place that calls the audio cues
-(:meth:`cervitrack.trainer.gui.audio.AudioCues.on_prompt`).
+:meth:`TrainingWindow.say`, the one place that calls the audio
+(:meth:`cervitrack.trainer.gui.audio.AudioCues.on_prompt`: at eyes-closed levels every drill
+prompt is cued and spoken; a no-sound warning shows above the pages when nothing can play).
 """
 
 from __future__ import annotations
@@ -63,9 +64,6 @@ EYES_CLOSED_DRILL_PROMPTS = ("drill_return", "drill_relocate", "estimate")
 #: or the next movement starts, so a try without feedback (faded feedback) shows nothing.
 RELOCATION_PROMPTS = ("drill_return", "drill_relocate")
 KR_END_PROMPTS = ("feedback", "drill_move", "drill_back", "warmup_move")
-#: Drill prompt → the application's audio cue prompt (eyes-closed drills only).
-DRILL_CUES = {"drill_move": "move", "drill_return": "return", "drill_relocate": "return", "feedback": "trial_recorded",
-              "block_done": "done"}
 
 
 class TrainingSimSource(SimSource):
@@ -669,6 +667,16 @@ class TrainingWindow(QtWidgets.QWidget):
 
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        # At eyes-closed levels every prompt is spoken: when nothing can play, say so from the
+        # first page on, before the first eyes-closed task.
+        self.sound_warning = _label("", 18, True, name="sound-warning")
+        self.sound_warning.setStyleSheet("font-size: 18px; font-weight: bold; background: #fff3cd; "
+                                         "color: #6b4d00; padding: 8px;")
+        warning = audio.warning() if audio is not None else None
+        eyes_closed_level = levels.level(self.session_plan.level).vision == "closed"
+        self.sound_warning.setText(warning or "")
+        self.sound_warning.setVisible(bool(warning and eyes_closed_level))
+        layout.addWidget(self.sound_warning)
         self.pages = QtWidgets.QStackedWidget()
         layout.addWidget(self.pages, 1)
         self.welcome = WelcomeCard()
@@ -712,12 +720,12 @@ class TrainingWindow(QtWidgets.QWidget):
             self._show(self.welcome)
 
     # ------------------------------------------------------------------ speaking and showing
-    def say(self, text: str, cue: str | None = None, eyes_closed: bool = False) -> None:
+    def say(self, text: str, prompt_kind: str | None = None, eyes_closed: bool = False) -> None:
         """Every text put in front of the person passes here: the one seam for spoken
-        guidance. Today it plays the audio cue of an eyes-closed drill prompt
-        (:meth:`AudioCues.on_prompt`); texts without a cue are shown only."""
-        if self.audio is not None and cue is not None:
-            self.audio.on_prompt(cue, eyes_closed)
+        guidance. A drill prompt at an eyes-closed level is cued and spoken
+        (:meth:`AudioCues.on_prompt`); texts read with the eyes open are shown only."""
+        if self.audio is not None and prompt_kind is not None:
+            self.audio.on_prompt(prompt_kind, eyes_closed, text)
 
     def _show(self, page) -> None:
         self.pages.setCurrentWidget(page)
@@ -955,9 +963,9 @@ class TrainingWindow(QtWidgets.QWidget):
         for event in feed.drain_events():
             wall.on_event(event)
             if event.get("kind") == "prompt":
-                cue = DRILL_CUES.get(event["prompt"])
-                eyes_closed = wall.vision == "closed" and not (wall.task == "target" and cue == "move")
-                self.say(wall.prompt.text() if event["prompt"] != "trial_recorded" else "", cue, eyes_closed)
+                # Eyes-closed levels: every prompt is spoken (the words on the wall), after its cue.
+                text = wall.prompt.text() if event["prompt"] != "trial_recorded" else event.get("text", "")
+                self.say(text, event["prompt"], wall.vision == "closed")
         if self.stage != "session":
             return
         state = feed.state

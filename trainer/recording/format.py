@@ -83,7 +83,7 @@ MAX_KIND = 0x7F
 
 _SAMPLE_ARRAYS = (("seq", "<i8"), ("t_device_s", "<f8"), ("t_host_s", "<f8"), ("t_s", "<f8"),
                   ("quat_wxyz", "<f8"), ("gyr_rad_s", "<f8"), ("acc_m_s2", "<f8"),
-                  ("mag_uT", "<f8"), ("status", "|u1"))
+                  ("mag_uT", "<f8"), ("status", "|u1"), ("mag_raw", "<f8"))
 _ALLOWED_DTYPES = {"<i8", "<f8", "|u1"}
 
 

@@ -141,7 +141,7 @@ class LslStreamer:
         if t is None or self.offset_s is None and self.host_clock != "monotonic":
             self.event_outlet.push_sample([text])
         else:
-            self.event_outlet.push_sample([text], float(self.lsl_time([t])[0]))
+            self.event_outlet.push_sample([text], float(self.lsl_time(np.array([t]))[0]))
         self.events_pushed += 1
 
     def close(self) -> None:

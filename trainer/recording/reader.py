@@ -74,7 +74,8 @@ class Recording:
         With STEP records, each group is what the live run processed together. Without
         them, items are grouped by host time into ``step_s`` bins (an approximation).
         """
-        groups, current = [], []
+        groups: list[list] = []
+        current: list = []
         if self.steps:
             for item in self.stream:
                 if isinstance(item, fmt.Step):

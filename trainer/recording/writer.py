@@ -45,8 +45,9 @@ def software_metadata() -> dict:
 
     import cervitrack
 
-    versions = {"cervitrack": cervitrack.__version__, "python": sys.version.split()[0],
-                "platform": platform.platform()}
+    versions: dict[str, str | None] = {
+        "cervitrack": cervitrack.__version__, "python": sys.version.split()[0],
+        "platform": platform.platform()}
     for name in ("numpy", "scipy", "vqf"):
         try:
             versions[name] = importlib.metadata.version(name)

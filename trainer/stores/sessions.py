@@ -56,13 +56,13 @@ def _run(db: sqlite3.Connection, script: str) -> None:
 
 def _v1(db: sqlite3.Connection) -> None:
     _run(db, """
-        CREATE TABLE patients (
+        CREATE TABLE IF NOT EXISTS patients (
             id TEXT PRIMARY KEY,
             name TEXT,
             birth_year INTEGER,
             created_utc TEXT NOT NULL
         );
-        CREATE TABLE sessions (
+        CREATE TABLE IF NOT EXISTS sessions (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             patient_id TEXT REFERENCES patients(id),
             started_utc TEXT NOT NULL,
@@ -72,7 +72,7 @@ def _v1(db: sqlite3.Connection) -> None:
             calibration TEXT,
             notes TEXT
         );
-        CREATE TABLE tests (
+        CREATE TABLE IF NOT EXISTS tests (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
             kind TEXT NOT NULL,
@@ -82,7 +82,7 @@ def _v1(db: sqlite3.Connection) -> None:
             result TEXT,
             started_utc TEXT NOT NULL
         );
-        CREATE TABLE trials (
+        CREATE TABLE IF NOT EXISTS trials (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             test_id INTEGER NOT NULL REFERENCES tests(id) ON DELETE CASCADE,
             idx INTEGER NOT NULL,
@@ -90,9 +90,9 @@ def _v1(db: sqlite3.Connection) -> None:
             valid INTEGER NOT NULL,
             data TEXT
         );
-        CREATE INDEX sessions_patient ON sessions(patient_id, started_utc);
-        CREATE INDEX tests_session ON tests(session_id);
-        CREATE INDEX trials_test ON trials(test_id, idx);
+        CREATE INDEX IF NOT EXISTS sessions_patient ON sessions(patient_id, started_utc);
+        CREATE INDEX IF NOT EXISTS tests_session ON tests(session_id);
+        CREATE INDEX IF NOT EXISTS trials_test ON trials(test_id, idx);
     """)
 
 
@@ -102,7 +102,7 @@ def _v2(db: sqlite3.Connection) -> None:
         ALTER TABLE sessions ADD COLUMN sim_config TEXT;
         ALTER TABLE tests ADD COLUMN raw_trace_path TEXT;
         ALTER TABLE tests ADD COLUMN preset_title TEXT;
-        CREATE TABLE recordings (
+        CREATE TABLE IF NOT EXISTS recordings (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
             path TEXT NOT NULL,
@@ -110,7 +110,7 @@ def _v2(db: sqlite3.Connection) -> None:
             created_utc TEXT NOT NULL,
             meta TEXT
         );
-        CREATE INDEX recordings_session ON recordings(session_id);
+        CREATE INDEX IF NOT EXISTS recordings_session ON recordings(session_id);
     """)
 
 
@@ -223,7 +223,9 @@ class Store:
             if birth_year is not None:
                 self.db.execute("UPDATE patients SET birth_year = ? WHERE id = ?",
                                 (int(birth_year), patient_id))
-        return self.patient(patient_id)
+        row = self.patient(patient_id)
+        assert row is not None, "inserted above"
+        return row
 
     def patient(self, patient_id: str) -> dict | None:
         row = self.db.execute("SELECT * FROM patients WHERE id = ?", (patient_id,)).fetchone()
@@ -239,7 +241,8 @@ class Store:
                 "software_version, calibration, sim_config, notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (patient_id, started_utc or now_utc(), device, to_json(device_info),
                  cervitrack.__version__, to_json(calibration), to_json(sim_config), notes))
-        return int(cur.lastrowid)
+        assert cur.lastrowid is not None, "set by the INSERT"
+        return cur.lastrowid
 
     def set_calibration(self, session_id: int, calibration) -> None:
         with transaction(self.db):
@@ -259,7 +262,8 @@ class Store:
             cur = self.db.execute(
                 "INSERT INTO recordings(session_id, path, format, created_utc, meta) "
                 "VALUES (?, ?, ?, ?, ?)", (session_id, str(path), fmt, now_utc(), to_json(meta)))
-        return int(cur.lastrowid)
+        assert cur.lastrowid is not None, "set by the INSERT"
+        return cur.lastrowid
 
     def recordings(self, session_id: int) -> list[dict]:
         rows = self.db.execute("SELECT * FROM recordings WHERE session_id = ? ORDER BY id",
@@ -302,7 +306,8 @@ class Store:
                 "result, started_utc, raw_trace_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (session_id, kind, preset, preset_title, to_json(settings), to_json(scores),
                  to_json(result), now_utc(), raw_trace_path))
-            test_id = int(cur.lastrowid)
+            assert cur.lastrowid is not None, "set by the INSERT"
+            test_id = cur.lastrowid
             self.db.executemany(
                 "INSERT INTO trials(test_id, idx, item, valid, data) VALUES (?, ?, ?, ?, ?)",
                 [(test_id, i, tr.get("key", tr.get("direction")), int(bool(tr.get("valid"))),

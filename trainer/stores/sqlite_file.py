@@ -153,7 +153,7 @@ def open_database(path: Path, application_id: int, kind: str,
     try:
         app_id, version, tables = _identify(db, deadline)
         if app_id not in (0, application_id) or (app_id == 0 and tables
-                                                 and (version == 0 or marker_table not in tables)):
+                                                 and marker_table not in tables):
             raise StoreError(f"{path} is not a Cervitrack {kind} (another program's SQLite "
                              f"file?); it was left untouched")
         if version > schema_version:

@@ -28,32 +28,32 @@ DB_NAME = "training.db"
 SIM_DB_NAME = "training-sim.db"
 
 _SCHEMA = """
-CREATE TABLE plans (
+CREATE TABLE IF NOT EXISTS plans (
     id INTEGER PRIMARY KEY, patient TEXT NOT NULL, date TEXT NOT NULL, source TEXT NOT NULL,
     plan_json TEXT NOT NULL);
-CREATE TABLE screenings (
+CREATE TABLE IF NOT EXISTS screenings (
     id INTEGER PRIMARY KEY, patient TEXT NOT NULL, date TEXT NOT NULL, kind TEXT NOT NULL,
     positive INTEGER NOT NULL, flags_json TEXT NOT NULL);
-CREATE TABLE sessions (
+CREATE TABLE IF NOT EXISTS sessions (
     id INTEGER PRIMARY KEY, patient TEXT NOT NULL, date TEXT NOT NULL, day INTEGER NOT NULL,
     level INTEGER NOT NULL, level_next INTEGER NOT NULL, level_reason TEXT NOT NULL,
     mode TEXT NOT NULL, stopped INTEGER NOT NULL, reason TEXT,
     pain_before INTEGER NOT NULL, pain_after INTEGER NOT NULL, max_pain_rise INTEGER NOT NULL,
     dizziness_max INTEGER NOT NULL, ae_deg REAL, n_trials INTEGER NOT NULL,
     estimate_agreement REAL, summary_json TEXT NOT NULL);
-CREATE TABLE trials (
+CREATE TABLE IF NOT EXISTS trials (
     session_id INTEGER NOT NULL REFERENCES sessions(id), block INTEGER NOT NULL,
     idx INTEGER NOT NULL, direction TEXT NOT NULL, task TEXT NOT NULL, vision TEXT NOT NULL,
     amplitude_deg REAL NOT NULL, valid INTEGER NOT NULL, signed_error_deg REAL,
     abs_error_deg REAL, global_error_deg REAL, actual TEXT, estimate TEXT, kr INTEGER NOT NULL);
-CREATE TABLE ratings (
+CREATE TABLE IF NOT EXISTS ratings (
     session_id INTEGER NOT NULL REFERENCES sessions(id), block INTEGER NOT NULL,
     pain_nrs INTEGER NOT NULL, dizziness_nrs INTEGER NOT NULL, nausea INTEGER NOT NULL,
     red_flags_json TEXT NOT NULL);
-CREATE TABLE diary (
+CREATE TABLE IF NOT EXISTS diary (
     patient TEXT NOT NULL, date TEXT NOT NULL, headache_nrs INTEGER NOT NULL, note TEXT NOT NULL,
     PRIMARY KEY (patient, date));
-CREATE INDEX sessions_patient_date ON sessions(patient, date);
+CREATE INDEX IF NOT EXISTS sessions_patient_date ON sessions(patient, date);
 """
 #: Version 2: the stops (a positive safety check, no training today, a stopped session) with
 #: their reason, so a relaunch the same day shows the stop instead of offering training again.
