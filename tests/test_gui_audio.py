@@ -80,7 +80,12 @@ def test_the_training_window_warns_before_the_first_eyes_closed_drill(qtbot, mon
     from PySide6 import QtCore, QtWidgets
 
     from cervitrack.firmware_bridge.sim.config import SensorConfig, SimConfig
-    from cervitrack.trainer.gui.training_app import SimTrainee, drive, open_training_window, short_plan
+    from cervitrack.trainer.gui.training_app import (
+        SimTrainee,
+        drive,
+        open_training_window,
+        short_plan,
+    )
     from cervitrack.trainer.training.store import TrainingStore
 
     monkeypatch.setenv("CERVITRACK_AUDIO", "none")
