@@ -288,7 +288,7 @@ def test_eyes_closed_faded_feedback_hides_the_dot_and_cues_the_moves(qtbot, stor
     while _page(window) != "summary":
         drive(window, trainee, lambda w, n=window.worker.t_s: w.worker.t_s > n or _page(w) == "summary")
         if wall.awaiting_kr and _page(window) == "drill":
-            assert not wall.cursor.isVisible()
+            assert not wall.head_cursor.isVisible()
             hidden_frames += 1
         if find(window.drill_page, "pad") is not None:
             estimate_texts.add(wall.prompt.text())

@@ -14,8 +14,7 @@ import datetime as dt
 import json
 
 from cervitrack.trainer.commands import CliError
-from cervitrack.trainer.training import progress
-from cervitrack.trainer.training.store import TrainingStore
+from cervitrack.trainer.paths import DEFAULT_PATIENT
 
 
 def _days(n: int) -> str:
@@ -23,6 +22,9 @@ def _days(n: int) -> str:
 
 
 def run(args) -> int:
+    from cervitrack.trainer.training import progress
+    from cervitrack.trainer.training.store import TrainingStore
+
     today = dt.date.today()
     date = args.date or today.isoformat()
     try:
@@ -67,7 +69,7 @@ def run(args) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("train-diary", help="symptom and headache diary (record or list)")
-    p.add_argument("--patient", default="default", help="patient id (default 'default')")
+    p.add_argument("--patient", default=DEFAULT_PATIENT, help=f"patient id (default {DEFAULT_PATIENT!r})")
     p.add_argument("--headache", type=int, choices=range(11), metavar="N",
                    help="worst headache today, 0 (none) to 10")
     p.add_argument("--date", help="the day (YYYY-MM-DD, default today)")

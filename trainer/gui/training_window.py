@@ -540,7 +540,7 @@ class SummaryCard(Card):
         self.picture_box = QtWidgets.QVBoxLayout()
         self.body.addLayout(self.picture_box)
         self.body.addWidget(self.change)
-        self.picture = None
+        self.picture: QtWidgets.QWidget | None = None
         self.back.setVisible(False)
         self.leave.setVisible(False)
         self.details = _button("Details", "details")
@@ -603,7 +603,7 @@ class DetailsCard(Card):
         self.title.setText("Details: your progress")
         self.step.setVisible(False)
         self.leave.setVisible(False)
-        self.figure = None
+        self.figure: QtWidgets.QWidget | None = None
         self.key_actions = {int(_K.Key_Escape): self.back}
 
     def show_figure(self, widget) -> None:
