@@ -29,7 +29,7 @@ reminds gently when the person goes more than 5° past the marker (design choice
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -217,7 +217,10 @@ class RelocationDrill(_DrillEngine):
             self.events.append({"t_s": float(t_s), "kind": "block_end", "block": self.name})
             return self._enter("done", _prompt("block_done", t_s, "Well done, that block is finished."))
         self._trial = _Trial(index, self.order[index])
-        return self._enter("recenter", make_prompt("recenter", t_s))
+        recenter = make_prompt("recenter", t_s)
+        if self.vision == "laser":  # eyes open all along: nothing to open
+            recenter = replace(recenter, text="Look straight ahead at the centre and keep still.")
+        return self._enter("recenter", recenter)
 
     def _kw(self, direction):
         return {"amplitude_deg": self.amplitude_deg[direction], "vision": self.vision,
@@ -429,7 +432,8 @@ class RomWarmup(_DrillEngine):
             self.events.append({"t_s": float(t_s), "kind": "block_end", "block": self.name})
             return self._enter("done", _prompt("block_done", t_s, "Warm-up done."))
         self._trial = _Trial(len(self.trials), self.order[len(self.trials)])
-        return self._enter("recenter", make_prompt("recenter", t_s))
+        return self._enter("recenter", replace(make_prompt("recenter", t_s),
+                                               text="Look straight ahead at the centre and keep still."))
 
     def _phase_recenter(self, pose, i0):
         j = settled_index(pose, i0, self.settle_s, self._phase_t_s + self.recenter_min_s)
