@@ -271,7 +271,7 @@ def test_write_without_response_longer_than_mtu_is_refused(air, started):
 def test_metawear_needs_the_whole_start_sequence():
     """The emulated board streams only when the fusion mode, every sensor that mode needs (NDOF:
     acc, gyro, magnetometer), the quaternion output, its notification route and the fusion
-    start are all set (§4): leaving out any of those commands of the NDOF start sequence keeps
+    start are all set (MbientLab MetaWear-SDK-Cpp unit tests): leaving out any of those commands of the NDOF start sequence keeps
     it silent; range, rate and data-enable settings do not gate it. The stop sequence stops it."""
     gating = {"19020113", "190701", "030101", "130101", "150101", "19030800", "190101"}
     start = [c.hex() for c in profiles.METAWEAR_START_NDOF]

@@ -220,10 +220,10 @@ REG_BAUD = 0x04
 REG_READ = 0x27
 REG_UNLOCK = 0x69
 UNLOCK_VALUE = 0xB588
-#: Output content (register 0x02) bits: frame type 0x50 + bit index (sensor-protocols.md §1.1).
+#: Output content (register 0x02) bits: frame type 0x50 + bit index (WitMotion's serial protocol manual (WIT standard protocol)).
 RSW_DEFAULT = 0x001E  # acc, gyro, angle, mag
 #: Output rate register 0x03 → Hz. 0x06 (10 Hz, factory default), 0x08, 0x09 and 0x0B are
-#: sensor-protocols.md §1.1; the other codes follow the WT901 datasheet's RRATE table.
+#: WitMotion's serial protocol manual (WIT standard protocol); the other codes follow the WT901 datasheet's RRATE table.
 RATE_CODES_HZ = {0x01: 0.2, 0x02: 0.5, 0x03: 1.0, 0x04: 2.0, 0x05: 5.0, 0x06: 10.0,
                  0x07: 20.0, 0x08: 50.0, 0x09: 100.0, 0x0A: 125.0, 0x0B: 200.0}
 
