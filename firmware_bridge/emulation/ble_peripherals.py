@@ -361,7 +361,7 @@ def _perms(*names: str):
 
 # -- WitMotion WT901BLECL ------------------------------------------------------------------------
 
-#: Rate register 0x03 codes → Hz (WitMotion WT901 manual, register RRATE; sensor-protocols.md
+#: Rate register 0x03 codes → Hz (WitMotion WT901 manual, register RRATE;
 #: WitMotion's serial protocol manual (WIT standard protocol)). Codes above 0x09 differ per model [UNVERIFIED per model].
 WITMOTION_RATE_CODES_HZ = {0x01: 0.2, 0x02: 0.5, 0x03: 1.0, 0x04: 2.0, 0x05: 5.0, 0x06: 10.0,
                            0x07: 20.0, 0x08: 50.0, 0x09: 100.0, 0x0A: 125.0, 0x0B: 200.0}

@@ -508,7 +508,7 @@ class WitMotionBleDecoder(Decoder):
         last_mag_raw: (3,) int, reply to reg 0x3A (device units).
         last_temperature_c: float, reply to reg 0x40 (/ 100, °C).
         last_battery_raw: int, reply to reg 0x64. Its scale (voltage or percent) is not given in
-            sensor-protocols.md: reported raw.
+            WitMotion's BLE protocol manual: reported raw.
     """
 
     name = "witmotion-ble"
