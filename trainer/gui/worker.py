@@ -93,7 +93,7 @@ class PipelineWorker:
         self.display_ref: np.ndarray | None = None
         #: One Euro filter of the wall cursor (None: raw); reset when the reference changes.
         self.cursor_filter = OneEuroFilter(OneEuroParams()) if smooth_cursor else None
-        self.wall_t0 = None
+        self.wall_t0: float | None = None
         #: Called (in the pipeline thread) after a step that published samples or events,
         #: e.g. the window's FrameClock.notify; None: nobody is told.
         self.on_publish = None
@@ -179,7 +179,9 @@ class PipelineWorker:
         self.feed.push_event({"t_s": t, "kind": "calibration_loaded", "quality": dict(saved.quality)})
 
     def _save_calibration(self, event: dict) -> None:
-        if not (self.save_calibrations and self.device_id and event.get("ok")):
+        # Called only once the calibration is set (the caller checks it).
+        if not (self.save_calibrations and self.device_id and event.get("ok")
+                and self.calibration is not None):
             return
         try:
             save_calibration(self.device_id, self.calibration, time.time())
@@ -212,7 +214,7 @@ class PipelineWorker:
                                 self.cursor_filter)
             self._keep_recent(pose)
         engine = self.engine
-        prompts = []
+        prompts: list = []
         if engine is not None and len(pose) and not self._started:
             self._started = True
             prompts = engine.start(float(pose.t_s[-1]))
@@ -286,10 +288,12 @@ class PipelineWorker:
     # ------------------------------------------------------------------ threaded mode
     def now_s(self) -> float:
         """Simulated time that corresponds to the wall clock now (threaded mode)."""
+        assert self.wall_t0 is not None, "threaded mode only: set by start()"
         return (time.perf_counter() - self.wall_t0) * self.speed
 
     def wall_time_of(self, t_s: float) -> float:
         """Wall time (``time.perf_counter``) at which simulated time ``t_s`` is reached."""
+        assert self.wall_t0 is not None, "threaded mode only: set by start()"
         return self.wall_t0 + t_s / self.speed
 
     def _run(self) -> None:

@@ -106,7 +106,7 @@ class Pipeline:
         self.timebase = Timebase.for_decoder(decoder)
         self.orientation_mode = orientation
         self.use_mag = use_mag
-        self.orientation = None
+        self.orientation: VqfOrientation | DeviceOrientation | None = None
         self.stillness = StillnessDetector(stillness)
         self.calibration: HeadCalibration | None = None
         #: Speed baseline: samples spanning SPEED_BASELINE_S (see angular_speed_deg_s).
@@ -187,7 +187,8 @@ class Pipeline:
             self.orientation = self._orientation_for(samples)
             if isinstance(self.orientation, DeviceOrientation):
                 self.drift_monitor = HeadingDriftMonitor(self._drift_params)
-        q_ws = self.orientation.process(samples) if len(samples) else np.zeros((0, 4))
+        q_ws = (self.orientation.process(samples) if len(samples) and self.orientation is not None
+                else np.zeros((0, 4)))
         t = samples.t_s
         if len(samples):
             tt = np.concatenate([self._tail_t, t])

@@ -19,7 +19,7 @@ from cervitrack.firmware_bridge.sim.config import SimConfig
 from cervitrack.firmware_bridge.sim.device import SimulatedHeadset
 from cervitrack.signal import kinematics
 from cervitrack.signal import quaternion as quat
-from cervitrack.trainer.live.pipeline import Pipeline
+from cervitrack.trainer.live.pipeline import Pipeline, PoseBatch
 from cervitrack.trainer.simulation.virtual_patient import VirtualPatient
 
 
@@ -28,7 +28,7 @@ class StepResult:
     """What one step produced: the pose batch, the prompts issued, transport items."""
 
     t_s: float
-    pose: object
+    pose: PoseBatch
     prompts: list = field(default_factory=list)
     items: list = field(default_factory=list)
 

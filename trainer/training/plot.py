@@ -111,8 +111,8 @@ def progress_widget(sessions: list[dict], trials: list[dict], diary: list[dict],
     legend3 = p3.addLegend(labelTextSize="10pt", colCount=3)
     diary_day = {e["date"]: e["headache_nrs"] for e in diary}
     if days.size:
-        head = np.array([diary_day.get(s["date"], 0) for s in sessions], dtype=float)
-        bars = pg.BarGraphItem(x=days, height=head, width=0.6, brush=(250, 190, 80, 160), pen=None)
+        headache = np.array([diary_day.get(s["date"], 0) for s in sessions], dtype=float)
+        bars = pg.BarGraphItem(x=days, height=headache, width=0.6, brush=(250, 190, 80, 160), pen=None)
         p3.addItem(bars)
         legend3.addItem(bars, "headache intensity")
         p3.plot(days, [s["pain_before"] for s in sessions], pen=pg.mkPen((120, 40, 160), width=2),
