@@ -60,7 +60,8 @@ def gyro_agreement(quat_wxyz, gyr_rad_s, t_s,
     g = np.atleast_2d(np.asarray(gyr_rad_s, dtype=np.float64))
     dt_s = np.diff(np.asarray(t_s, dtype=np.float64))
     rot = quat.to_rotation(q)
-    inc = (rot[:-1].inv() * rot[1:]).as_rotvec() / dt_s[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inc = (rot[:-1].inv() * rot[1:]).as_rotvec() / np.where(dt_s > 0, dt_s, np.nan)[:, None]
     mean_g = 0.5 * (g[:-1] + g[1:])
     sel = (np.linalg.norm(mean_g, axis=1) > np.radians(min_rate_deg_s)) & (dt_s > 0)
     sel &= np.all(np.isfinite(inc), axis=1) & np.all(np.isfinite(mean_g), axis=1)

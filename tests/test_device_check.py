@@ -181,3 +181,58 @@ def test_device_check_with_the_simulated_headset_walks_through_the_steps():
     assert [line[:5] for line in lines[:3]] == ["[1/3]", "[2/3]", "[3/3]"]
     assert lines[-1] == ("ok: nothing to compare: this stream carries an orientation only (no "
                          "accelerometer or gyro)")
+
+
+def _calibration_script(t_s):
+    """Still 8 s (head tilted 20° in roll), nod 20° down and back (8-10 s), still, turn 30°
+    left and back (12-14 s), still: the JPE calibration's rest, nod and turn."""
+    t = np.asarray(t_s, float)
+
+    def angles(t):
+        pitch = 20 * (_min_jerk(t - 8.0) - _min_jerk(t - 9.0))
+        yaw = 30 * (_min_jerk(t - 12.0) - _min_jerk(t - 13.0))
+        return np.column_stack([yaw, pitch, np.full_like(t, 20.0)])
+
+    rot = Rotation.from_euler("ZYX", angles(t), degrees=True)
+    h = 1e-4
+    gyr = (rot.inv() * Rotation.from_euler("ZYX", angles(t + h), degrees=True)).as_rotvec() / h
+    return quat.from_rotation(rot), rot.inv().apply([0.0, 0.0, G]), gyr
+
+
+@pytest.mark.parametrize("mirror", [False, True])
+def test_jpe_calibration_checks_the_sensor_and_says_so_in_plain_words(mirror):
+    """Live chain (decoder → pipeline with the device's own orientation → JPE engine) on
+    WitMotion bytes: a right sensor passes the check; one with its y axis mirrored makes the
+    calibration redo with the reason in words."""
+    from cervitrack.firmware_bridge.protocols import make_decoder
+    from cervitrack.signal.samples import Chunk
+    from cervitrack.trainer.clinical.jpe import JpeSettings, JpeTest
+    from cervitrack.trainer.live.pipeline import Pipeline
+
+    pipeline = Pipeline(make_decoder("witmotion-serial"), orientation="device")
+    engine = JpeTest(JpeSettings(directions=("rotation_left",), trials_per_direction=1))
+    started = False
+    for k in range(0, 1800, 10):  # 18 s, 0.1 s per step
+        t = np.arange(k, k + 10) / RATE_HZ
+        q, acc, gyr = _calibration_script(t)
+        if mirror:
+            acc, gyr = acc * [1, -1, 1], gyr * [1, -1, 1]
+        pose = pipeline.process([Chunk(float(t[-1]), encode_serial_samples(
+            quat_wxyz=q, acc_m_s2=acc, gyr_rad_s=gyr))])
+        if not started and len(pose):
+            engine.start(float(pose.t_s[-1]))
+            started = True
+        elif started:
+            engine.update(pose)
+    cal = [e for e in engine.events if e["kind"] == "calibration"]
+    assert cal, [e for e in engine.events if e["kind"] == "prompt"]
+    check = cal[0]["sensor_check"]
+    if not mirror:
+        assert check["ok"] and check["gravity_angle_deg"] < 0.5
+        assert check["gyro_direction_deg"] < 5.0
+        return
+    assert not check["ok"] and check["fix"] == "mirror_y"
+    assert check["gravity_angle_deg"] == pytest.approx(40.0, abs=1.0)
+    redo = [e for e in engine.events if e["kind"] == "prompt" and e["prompt"] == "redo"]
+    assert redo and ("This sensor's orientation and its accelerometer disagree by 40°"
+                     in redo[0]["text"]), redo
