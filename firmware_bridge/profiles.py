@@ -255,6 +255,7 @@ def configured_ble_profile(profile: BleProfile, rate_hz: float | None = None,
                            save: bool = False, filter_profile: str = "general") -> BleProfile:
     """``profile`` with its configuration steps (written after notifications are enabled and
     before the start commands, on every connection) and the nominal rate they select."""
+    steps: tuple[GattWrite | GattPatch, ...]
     if profile.protocol == "witmotion-ble":
         rate = DEFAULT_CONFIG_RATE_HZ["witmotion"] if rate_hz is None else float(rate_hz)
         steps = _writes(profile.write_uuid, witmotion_setup(rate, save, content=None))

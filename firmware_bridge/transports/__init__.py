@@ -19,6 +19,8 @@ Every live transport runs under the link supervisor (:mod:`.base`,
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from cervitrack.firmware_bridge import profiles
 from cervitrack.firmware_bridge.device_spec import register_source
 from cervitrack.firmware_bridge.protocols import make_decoder
@@ -29,6 +31,9 @@ from cervitrack.firmware_bridge.transports.base import (
     LinkUnavailable,
     LiveSource,
 )
+
+if TYPE_CHECKING:
+    from cervitrack.firmware_bridge.transports.ble import BleProfileLike
 
 #: Serial line speed when no device profile names one (most IMU boards and adapters).
 DEFAULT_BAUD = 115200
@@ -100,11 +105,13 @@ def open_ble(spec, protocol: str | None = None, wait_for_device: bool = False,
     # Without --protocol the profile (and so the decoder) is known only after a scan.
     profile = driver.identify() if callable(choice) else choice
     configured_hz = None
-    if configure:
-        before = profile
-        profile = profiles.configured_ble_profile(profile, rate_hz, save_config, filter_profile)
-        driver.profile = profile
-        configured_hz = profile.nominal_rate_hz if profile is not before else None
+    if configure and isinstance(profile, profiles.BleProfile):
+        configured = profiles.configured_ble_profile(profile, rate_hz, save_config,
+                                                     filter_profile)
+        if configured is not profile:
+            driver.profile = cast("BleProfileLike", configured)
+            configured_hz = configured.nominal_rate_hz
+            profile = configured
     make_decoder(profile.protocol)
     source = LiveSource(driver, profile.protocol, profile.nominal_rate_hz, spec.text,
                         wait_for_device=wait_for_device)

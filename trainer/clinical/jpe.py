@@ -38,8 +38,7 @@ import numpy as np
 from cervitrack.calibration.alignment import functional_alignment
 from cervitrack.calibration.head import HeadCalibration
 from cervitrack.calibration.rest import GyroBiasAverager, estimate_rest
-from cervitrack.signal import kinematics
-from cervitrack.signal import consistency
+from cervitrack.signal import consistency, kinematics
 from cervitrack.signal import quaternion as quat
 from cervitrack.signal.stillness import StillnessParams
 from cervitrack.trainer.clinical import scoring

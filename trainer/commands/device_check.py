@@ -14,7 +14,6 @@ Exit code 0 when the sensor agrees with itself, 1 when it does not or no motion 
 from __future__ import annotations
 
 import math
-import sys
 
 #: A still window lasts this long, s, with the orientation within STILL_RANGE_DEG.
 STILL_S = 1.5
@@ -31,7 +30,10 @@ class _Recorder:
     """Decoded samples so far: time, orientation, accelerometer, gyro."""
 
     def __init__(self) -> None:
-        self.t, self.q, self.acc, self.gyr = [], [], [], []
+        self.t: list = []
+        self.q: list = []
+        self.acc: list = []
+        self.gyr: list = []
 
     def add(self, batch) -> None:
         import numpy as np
