@@ -202,7 +202,8 @@ def test_target_as_a_share_of_rom_needs_a_stored_rom_test(capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["test", "jpe", "--device", "ble:AA:BB"], "not available in this version"),
+    (["test", "jpe", "--device", "ble:AA:BB", "--fast"], "--speed and --fast apply to sim and replay"),
+    (["test", "jpe", "--device", "udp:4242", "--seed", "3"], "--seed and --sim-config are for --device sim"),
     (["test", "jpe", "--device", "usb"], "unknown device"),
     (["test", "jpe", "--device", "sim", "--preset", "rom"], "is a rom test, not jpe"),
     (["test", "jpe", "--device", "sim", "--preset", "nope"], "unknown preset"),

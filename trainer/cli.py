@@ -22,6 +22,16 @@ from cervitrack.trainer import commands
 from cervitrack.trainer.commands import CliError
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with the one error style of every command: one line ``cervitrack: error: ...``
+    (naming the subcommand's option), exit code 2, no usage dump (``--help`` shows it)."""
+
+    def error(self, message: str):
+        where = self.prog.removeprefix("cervitrack").strip()
+        hint = f" (see cervitrack {where} --help)" if where else " (see cervitrack --help)"
+        self.exit(2, f"cervitrack: error: {message}{hint}\n")
+
+
 def chosen_command(argv: list[str]) -> str | None:
     """The subcommand ``argv`` runs: its first word that is not an option (the top-level
     options, ``--version`` and ``--help``, take no value), if it names a command."""
@@ -35,13 +45,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser; with ``command`` (a name in ``COMMANDS``) that command's module is imported
     and registers its full parser; the others are listed by name and help only. ``"all"``
     imports and registers every command."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="cervitrack",
         description="Cervical proprioception: measure and train with a head-worn IMU. "
         "Cervitrack measures and trains; it does not diagnose.",
     )
     parser.add_argument("--version", action="version", version=f"cervitrack {cervitrack.__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name, help_text in commands.COMMANDS.items():
         if command in (name, "all"):
             importlib.import_module(commands.module_name(name)).register(sub)

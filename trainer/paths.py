@@ -37,3 +37,8 @@ def make_private_dir(path: Path) -> None:
         except FileExistsError:  # made meanwhile by a concurrent process
             continue
         os.chmod(folder, 0o700)  # mkdir's mode is masked by the umask
+
+
+#: The patient id used when none is given, by the tests (sessions store) and the training
+#: program alike: it says that no identity was recorded.
+DEFAULT_PATIENT = "anonymous"

@@ -15,7 +15,9 @@ def run(args) -> int:
     from cervitrack.trainer.gui import first_window
     from cervitrack.trainer.gui.application import available_views, render_screenshot, run_app
 
-    if args.device != "sim":
+    if args.device is None and (args.test or args.screenshot):
+        raise ValueError("--test and --screenshot need --device (e.g. --device sim)")
+    if args.device not in (None, "sim"):
         # A bad spec or an unknown kind is a one-line error now, before any window opens.
         import importlib
 
@@ -54,6 +56,9 @@ def run(args) -> int:
         return 0
     if not window_follows:
         raise ValueError("no display found: use --screenshot PATH, or `cervitrack demo --headless`")
+    from cervitrack.trainer.gui.system_libs import require_window_libraries
+
+    require_window_libraries()
     # run_app checks --test once its starting window is up (the catalog imports the engines).
     return run_app(args.device, args.test, sim_config, args.trials, fullscreen=args.fullscreen,
                    protocol=args.protocol)
@@ -61,8 +66,9 @@ def run(args) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("app", help="the application: device, calibration, tests, results, research")
-    p.add_argument("--device", default="sim",
-                   help="device spec: sim (default, simulated headset), serial:PORT, ble:ADDRESS_OR_NAME, udp:PORT")
+    p.add_argument("--device", default=None, metavar="SPEC",
+                   help="connect this device at start: sim (simulated headset), serial:PORT, "
+                   "ble:NAME_OR_ADDRESS, udp:PORT (default: none; choose it in the device panel)")
     p.add_argument("--protocol", default=None, help="wire protocol of a real device (default: its profile's)")
     p.add_argument("--test", default=None, help="start this test at once (e.g. jpe)")
     p.add_argument("--trials", type=int, default=8, help="trials per direction (default 8)")

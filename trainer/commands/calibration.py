@@ -44,6 +44,8 @@ def run(args) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("calibration", help="list, show or delete the head calibrations saved per device")
-    p.add_argument("action", choices=("list", "show", "delete"))
-    p.add_argument("device", nargs="?", default=None, help="device id (as saved)")
+    p.add_argument("action", choices=("list", "show", "delete"),
+                   help="list: every saved calibration; show DEVICE_ID: one; delete DEVICE_ID: remove it")
+    p.add_argument("device", nargs="?", default=None, metavar="DEVICE_ID",
+                   help="device id as listed (e.g. udp:4242:opentrack-udp)")
     p.set_defaults(func=run)

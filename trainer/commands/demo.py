@@ -13,6 +13,13 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
+from cervitrack.trainer.commands import (
+    add_device_argument,
+    add_force_argument,
+    add_pace_arguments,
+    pace_speed,
+)
+
 if TYPE_CHECKING:  # annotations only: imported when the command runs
     from cervitrack.trainer.simulation.runner import SimSession
 
@@ -45,6 +52,7 @@ def run(args) -> int:
 
     if args.trials < 1:
         raise ValueError("--trials must be at least 1")
+    pace_speed(args, None)  # validates --speed/--fast
     if args.device != "sim":
         return run_replay(args)
     if args.screenshot and not args.json:
@@ -97,5 +105,9 @@ def register(sub) -> None:
     p.add_argument("--trials", type=int, default=8, help="trials per direction (default 8)")
     p.add_argument("--screenshot", metavar="PATH", default=None,
                    help="render the live view offscreen after a few trials and save a PNG")
-    test_io.add_arguments(p)
+    add_device_argument(p, "sim or replay:FILE.cvtrec (a recorded test, re-scored)", default="sim",
+                        extra="the demonstration is the one command with a default device")
+    add_pace_arguments(p, default="replay as fast as possible")
+    add_force_argument(p)
+    test_io.add_capture_arguments(p)
     p.set_defaults(func=run)

@@ -6,6 +6,8 @@ timebase as live, so every export carries exactly the samples the live run used.
 
 from __future__ import annotations
 
+from cervitrack.trainer.commands import add_force_argument
+
 
 def run(args) -> int:
     from cervitrack.trainer.recording.decode import decode_recording
@@ -20,11 +22,11 @@ def run(args) -> int:
         raise ValueError(f"{args.path}: the recording holds no samples")
     if args.to == "bids":
         paths = export_bids(decoded, recording, args.out, subject=args.subject,
-                            session=args.session, task=args.task, run=args.run)
+                            session=args.session, task=args.task, run=args.run, overwrite=args.force)
     elif args.to == "csv":
-        paths = export_csv(decoded, recording, args.out)
+        paths = export_csv(decoded, recording, args.out, overwrite=args.force)
     else:
-        paths = export_sto(decoded, recording, args.out)
+        paths = export_sto(decoded, recording, args.out, overwrite=args.force)
     integrity = recording.integrity
     if integrity.status != "ok":
         print(f"note: recording integrity is {integrity.status}; exported the intact records")
@@ -41,7 +43,8 @@ def register(sub) -> None:
                    "header was damaged and names none (see `cervitrack decode --help`)")
     p.add_argument("--to", required=True, choices=("bids", "csv", "sto"), help="export format")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (BIDS: the "
-                   "dataset root; created if missing; files are never overwritten)")
+                   "dataset root; created if missing; existing files only with --force)")
+    add_force_argument(p)
     p.add_argument("--subject", metavar="LABEL", help="BIDS subject label (letters and digits); "
                    "default a pseudonym")
     p.add_argument("--session", metavar="LABEL", help="BIDS session label (default: none)")

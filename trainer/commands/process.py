@@ -25,6 +25,8 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cervitrack.trainer.commands import add_force_argument, refuse_overwrite
+
 if TYPE_CHECKING:  # annotations only: imported when the command runs
     import numpy as np
 
@@ -105,7 +107,7 @@ def run(args) -> int:
     from cervitrack.trainer.live.pipeline import process_recording
     from cervitrack.trainer.stores.calibrations import read_calibration_file
 
-    src, dst = Path(args.input), Path(args.out)
+    src, dst = Path(args.input), refuse_overwrite(args.out, args.force)
     cols = read_raw_csv(src, args.mag)
     n = len(cols["t_s"])
     verbose = n > PROGRESS_MIN_ROWS
@@ -142,6 +144,7 @@ def register(sub) -> None:
     p = sub.add_parser("process", help="orientation and head angles from a raw IMU CSV file")
     p.add_argument("input", metavar="IN.csv", help="raw samples (t_s, acc_*_m_s2, gyr_*_rad_s[, mag_*_uT])")
     p.add_argument("--out", metavar="OUT.csv", required=True, help="output file")
+    add_force_argument(p)
     p.add_argument("--mag", action="store_true", help="9-axis fusion with the magnetometer columns")
     p.add_argument("--calibration", metavar="FILE.json", default=None,
                    help="head calibration: adds head angles relative to the recording's neutral")

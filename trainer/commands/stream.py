@@ -27,6 +27,8 @@ import math
 import sys
 from typing import TYPE_CHECKING
 
+from cervitrack.trainer.commands import add_device_argument, add_pace_arguments, pace_speed
+
 if TYPE_CHECKING:  # annotations only: imported when the command runs
     from cervitrack.signal.samples import Gap, SampleBatch
 
@@ -195,7 +197,7 @@ def run(args) -> int:
     if args.protocol is not None:
         make_decoder(args.protocol)  # a bad protocol name is reported before opening a device
     options = {"protocol": args.protocol, "baud": args.baud,
-               "speed": None if args.fast else 1.0, "seed": args.seed,
+               "speed": pace_speed(args, 1.0), "seed": args.seed,
                "sim_config": args.sim_config, "configure": not args.no_configure,
                "rate_hz": args.rate, "save_config": args.save_config}
     source = open_device(args.device, **options)
@@ -225,8 +227,7 @@ def add_config_arguments(p) -> None:
 
 def register(sub) -> None:
     p = sub.add_parser("stream", help="print decoded, time-mapped samples from a device")
-    p.add_argument("--device", required=True, metavar="SPEC",
-                   help="sim, serial:PORT, ble:ADDRESS_OR_NAME, udp:PORT or replay:PATH")
+    add_device_argument(p)
     p.add_argument("--protocol", metavar="P",
                    help="wire protocol (default: the device's own, or recognised)")
     p.add_argument("--baud", type=int, metavar="B", help="serial line speed (default: the "
@@ -234,8 +235,7 @@ def register(sub) -> None:
     p.add_argument("--duration", type=float, metavar="S",
                    help="stop after S seconds (default: until Ctrl-C)")
     p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
-    p.add_argument("--fast", action="store_true",
-                   help="sim/replay: run as fast as possible instead of in real time")
+    add_pace_arguments(p, default="real time")
     p.add_argument("--seed", type=int, help="sim: simulation seed")
     p.add_argument("--sim-config", metavar="FILE.toml", help="sim: simulator settings")
     add_config_arguments(p)

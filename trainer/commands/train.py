@@ -22,7 +22,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from cervitrack.trainer.commands import CliError
+from cervitrack.trainer.commands import CliError, add_device_argument
+from cervitrack.trainer.paths import DEFAULT_PATIENT
 
 DAY_KEYS = ("day", "date", "level", "level_next", "mode", "stopped", "reason", "pain_before", "pain_after",
             "max_pain_rise_nrs", "dizziness_max", "n_trials", "ae_deg", "ae_by_direction_deg",
@@ -161,6 +162,9 @@ def run_screenshot(args) -> int:
 
 def run_gui(args) -> int:
     """The patient training window (safety screen, ratings, drills, summary)."""
+    from cervitrack.trainer.gui.system_libs import require_window_libraries
+
+    require_window_libraries()
     from cervitrack.trainer.gui.training_app import run_training_gui
     from cervitrack.trainer.training.interactive import _session_plan
     from cervitrack.trainer.training.store import TrainingStore
@@ -172,12 +176,11 @@ def run_gui(args) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("train", help="home training program (safety screen, drills, progression, history)")
-    p.add_argument("--device", default="sim", metavar="SPEC",
-                   help="sim (default: simulated headset and virtual trainee), serial:PORT, ble:ADDRESS_OR_NAME, "
-                   "udp:PORT")
+    add_device_argument(p, "sim (simulated headset and virtual trainee), serial:PORT, ble:NAME_OR_ADDRESS, "
+                        "udp:PORT")
     p.add_argument("--protocol", metavar="P", help="live device: wire protocol (as for cervitrack stream)")
     p.add_argument("--baud", type=int, metavar="B", help="live serial device: line speed")
-    p.add_argument("--patient", default="default", help="patient id (default 'default')")
+    p.add_argument("--patient", default=DEFAULT_PATIENT, help=f"patient id (default {DEFAULT_PATIENT!r})")
     p.add_argument("--headless", action="store_true", help="no window; with --device sim: simulate")
     p.add_argument("--json", action="store_true", help="print one JSON object (simulation)")
     p.add_argument("--simulate-days", type=int, metavar="N", help="simulate N days of the program (--device sim)")

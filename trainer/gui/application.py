@@ -113,9 +113,10 @@ def make_window(sim_config: SimConfig | None = None, trials_per_direction: int =
                      scanner=ble_scan_specs if can_scan_ble() else None)
 
 
-def run_app(device: str = "sim", test: str | None = None, sim_config: SimConfig | None = None,
+def run_app(device: str | None = "sim", test: str | None = None, sim_config: SimConfig | None = None,
             trials_per_direction: int = 8, fullscreen: bool = False, protocol: str | None = None) -> int:
-    """Open the application; connect ``device`` and start ``test`` when given.
+    """Open the application; connect ``device`` (None: the person chooses in the device
+    panel) and start ``test`` when given.
 
     A starting window is on screen within a fraction of a second, before the heavy imports;
     the application window replaces it once built. ValueError (an unknown ``test``) closes it
@@ -154,7 +155,8 @@ def run_app(device: str = "sim", test: str | None = None, sim_config: SimConfig 
         window.show()
     starting.close()
     freeze_heap()
-    window.connect_device(device, protocol or "")
+    if device is not None:
+        window.connect_device(device, protocol or "")
     if test:
         window.start_test(test)
     if fullscreen:

@@ -78,7 +78,9 @@ def _preset_specs(trials_per_direction: int) -> list[TestSpec]:
         def make(rate_hz, calibration, preset=preset, overrides=overrides):
             return protocols.build_engine(preset, rate_hz, overrides, calibration)
 
-        specs.append(TestSpec(name, preset.title, view, eyes_closed, make, preset.test))
+        title = protocols.title_for(preset, protocols.settings_from_table(
+            preset.test, {**preset.settings, **overrides}, f"preset {name}"))
+        specs.append(TestSpec(name, title, view, eyes_closed, make, preset.test))
     return specs
 
 

@@ -18,7 +18,7 @@ SIZE_PX = (1200, 860)
 
 
 class StartingWindow(QtWidgets.QMainWindow):
-    def __init__(self, device: str) -> None:
+    def __init__(self, device: str | None) -> None:
         super().__init__()
         self.cancelled = False
         self.setWindowTitle("Cervitrack")
@@ -44,7 +44,7 @@ class StartingWindow(QtWidgets.QMainWindow):
         row.addWidget(self.progress)
         row.addStretch(1)
         outer.addLayout(row)
-        device_label = QtWidgets.QLabel(f"Device: {device}")
+        device_label = QtWidgets.QLabel(f"Device: {device}" if device else "Device: choose it in the device panel")
         device_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         device_label.setStyleSheet("color: #555;")
         outer.addWidget(device_label)

@@ -24,6 +24,7 @@ import numpy as np
 
 from cervitrack.calibration.head import HeadCalibration
 from cervitrack.firmware_bridge.protocols import make_decoder
+from cervitrack.firmware_bridge.supervisor import StreamStats
 from cervitrack.signal import quaternion as quat
 from cervitrack.signal.smoothing import OneEuroFilter, OneEuroParams
 from cervitrack.trainer.gui.catalog import calibration_engine
@@ -89,6 +90,9 @@ class PipelineWorker:
         self._stop = threading.Event()
         self._recent_q = np.zeros((0, 4))
         self._recent_t = np.zeros(0)
+        #: Link quality from the timed samples (rate) and their counters (lost frames).
+        self.stream = StreamStats()
+        self._seq_span: tuple[int, int] | None = None
         #: q_world_head the wall view is relative to (None: the calibrated neutral).
         self.display_ref: np.ndarray | None = None
         #: One Euro filter of the wall cursor (None: raw); reset when the reference changes.
@@ -207,7 +211,10 @@ class PipelineWorker:
         self.t_s = until_s
         items = self.source.read(until_s)
         pose = self.pipeline.process(items)
+        for gap in pose.gaps:
+            self.stream.on_gap(gap)
         if len(pose):
+            self._count_samples(pose)
             self.last_sample_t_s = float(pose.t_s[-1])
             # Publish first: the views need the samples now, the engine's decisions can follow.
             self.feed.push_pose(pose, time.perf_counter(), self.calibration, self.display_ref,
@@ -220,6 +227,11 @@ class PipelineWorker:
             prompts = engine.start(float(pose.t_s[-1]))
         elif engine is not None and self._started and not engine.done:
             prompts = engine.update(pose)
+            check = getattr(engine, "check_signal", None)
+            if check is not None and not len(pose):
+                # No sample this step: after the engine's signal_lost_s it pauses the trial
+                # (``until_s`` is on the samples' clock: host monotonic, or simulated time).
+                check(until_s)
         if engine is not None:
             if getattr(engine, "calibration", None) is not None and engine.calibration is not self.calibration:
                 self.calibration = engine.calibration
@@ -241,6 +253,18 @@ class PipelineWorker:
         self._publish_status()
         if self.on_publish is not None and (len(pose) or self.feed.events):
             self.on_publish()
+
+    def _count_samples(self, pose) -> None:
+        self.stream.on_samples(pose.samples)
+        first = self._seq_span[0] if self._seq_span is not None else int(pose.seq[0])
+        self._seq_span = (first, int(pose.seq[-1]))
+
+    def lost_frames(self) -> int:
+        """Frames the counters say were sent and never arrived (for devices without a counter:
+        the frames a gap's duration implies, estimated by the timebase)."""
+        if self._seq_span is None:
+            return 0
+        return max(0, self._seq_span[1] - self._seq_span[0] + 1 - self.stream.frames)
 
     def _keep_recent(self, pose) -> None:
         t = np.concatenate([self._recent_t, pose.t_s])
@@ -267,6 +291,10 @@ class PipelineWorker:
         self._events_seen += len(new)
         for event in new:
             self.feed.push_event(event)
+            if event.get("kind") in ("pause", "resume"):
+                # A lost signal is said, never hidden: the views show messages.
+                self.feed.push_event({"t_s": event["t_s"], "kind": "message", "text": event["text"],
+                                      "about": event["kind"]})
         changed = any(e.get("kind") in ("trial", "test_end") for e in new)
         state = dict(self.feed.state)
         state.update(phase=engine.phase, done=engine.done, calibrated=self.calibration is not None)
@@ -281,8 +309,10 @@ class PipelineWorker:
         status.update(spec=self.source.spec, frames=int(stats.frames),
                       saved_calibration=self.saved_calibration,
                       rejected_frames=int(stats.rejected_frames), gaps=int(self.pipeline.gap_count),
+                      rate_hz=float(self.stream.rate_hz()),
                       no_frame_warning=self.pipeline.no_frame_warning,
                       nominal_rate_hz=self.source.rate_hz, t_s=float(self.t_s))
+        status.setdefault("lost_frames", self.lost_frames())  # the simulated link knows exactly
         self.feed.status = status
 
     # ------------------------------------------------------------------ threaded mode

@@ -210,7 +210,7 @@ def _events_sidecar(header: list[str], events: list[dict]) -> dict:
 
 def export_bids(decoded, recording, out_dir, *, subject: str | None = None,
                 session: str | None = None, task: str | None = None,
-                run: int | None = None) -> list[Path]:
+                run: int | None = None, overwrite: bool = False) -> list[Path]:
     """Write (or add to) a BIDS-Motion dataset in ``out_dir``; return the files written.
 
     Args:
@@ -219,7 +219,8 @@ def export_bids(decoded, recording, out_dir, *, subject: str | None = None,
         subject: subject label (letters and digits); default a pseudonym.
         session: session label, or None for no session level.
         task: task label; default the recording's ``task`` metadata, else "record".
-        run: run index, or None. A motion file that exists already is never overwritten.
+        run: run index, or None. A motion file that exists already is overwritten only with
+            ``overwrite`` (the run's other files with it).
     """
     samples = decoded.samples
     if not len(samples):
@@ -237,8 +238,9 @@ def export_bids(decoded, recording, out_dir, *, subject: str | None = None,
             raise ValueError(f"BIDS run index must be ≥ 1, not {run}")
         prefix += f"_run-{int(run)}"
     motion_tsv = motion_dir / f"{prefix}_motion.tsv"
-    if motion_tsv.exists():
-        raise FileExistsError(f"{motion_tsv} already exists; pass a run index to add another")
+    if motion_tsv.exists() and not overwrite:
+        raise FileExistsError(f"{motion_tsv} already exists; add --force to overwrite it, "
+                              "or --run N to add another run")
     motion_dir.mkdir(parents=True, exist_ok=True)
     written = []
 

@@ -86,14 +86,16 @@ def _format_rows(data: np.ndarray, fmts: list[str]) -> list[str]:
     return out
 
 
-def export_csv(decoded, recording, out_dir, stem: str | None = None) -> list[Path]:
+def export_csv(decoded, recording, out_dir, stem: str | None = None,
+               overwrite: bool = False) -> list[Path]:
     """Write ``<stem>.csv``, ``<stem>_events.csv`` and ``<stem>.json`` into ``out_dir``.
 
     Args:
         decoded: :class:`~cervitrack.trainer.recording.decode.Decoded` samples.
         recording: the :class:`~cervitrack.trainer.recording.reader.Recording` (events,
             metadata).
-        out_dir: created if missing. Existing files are not overwritten (FileExistsError).
+        out_dir: created if missing. Existing files are not overwritten (FileExistsError)
+            unless ``overwrite``.
         stem: file stem; default the recording's file stem.
     Returns:
         The written paths.
@@ -102,8 +104,8 @@ def export_csv(decoded, recording, out_dir, stem: str | None = None) -> list[Pat
     stem = stem or Path(recording.path).stem
     paths = [out_dir / f"{stem}.csv", out_dir / f"{stem}_events.csv", out_dir / f"{stem}.json"]
     for p in paths:
-        if p.exists():
-            raise FileExistsError(f"{p} already exists; not overwriting")
+        if p.exists() and not overwrite:
+            raise FileExistsError(f"{p} already exists; add --force to overwrite it")
     out_dir.mkdir(parents=True, exist_ok=True)
     names, data, fmts = table(decoded.samples, decoded.q_world_sensor, decoded.q_neutral_head)
     with open(paths[0], "w", newline="") as f:

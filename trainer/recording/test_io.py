@@ -11,19 +11,8 @@ from __future__ import annotations
 import contextlib
 
 
-def add_arguments(p) -> None:
-    """The device, recording, streaming and replay options of ``demo``."""
-    p.add_argument("--device", default="sim", metavar="SPEC",
-                   help="sim (default) or replay:FILE.cvtrec to re-score a recorded test")
-    add_capture_arguments(p)
-
-
 def add_capture_arguments(p) -> None:
-    """``--speed``/``--fast`` (replay pacing), ``--record`` and ``--lsl``."""
-    pace = p.add_mutually_exclusive_group()
-    pace.add_argument("--speed", type=float, default=None, metavar="X",
-                      help="replay pacing, X times real time (default: as fast as possible)")
-    pace.add_argument("--fast", action="store_true", help="replay as fast as possible")
+    """``--record`` and ``--lsl`` (the command adds ``--speed``/``--fast``)."""
     p.add_argument("--record", metavar="PATH",
                    help="record the test (raw stream, events, metadata) to a new .cvtrec file "
                    "(the test then runs headless)")
@@ -78,7 +67,9 @@ def test_capture(args, kind: str, preset, overrides: dict | None, device_spec: s
 
     record = getattr(args, "record", None)
     if record and Path(record).exists():
-        raise FileExistsError(f"{record} already exists; recordings are never overwritten")
+        if not getattr(args, "force", False):
+            raise FileExistsError(f"{record} already exists; add --force to overwrite it")
+        Path(record).unlink()
     capture_ = None
     lsl = None
     try:

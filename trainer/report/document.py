@@ -117,7 +117,7 @@ def _rom_section(t: dict, img) -> str:
     rom_name = f"rom-{t['id']}"
     sc = t["scores"]
     rows = "".join(f"<tr><td>{_e(d.replace('_', ' '))}</td><td>{s['n']}</td><td>{_n(s['max_deg'])}</td>"
-                   f"<td>{_n(s['mean_deg'])}</td><td>{_n(s['sd_deg'])}</td></tr>"
+                   f"<td>{_n(s['mean_deg'])}</td><td>{'n/a' if s['n'] == 1 else _n(s['sd_deg'])}</td></tr>"
                    for d, s in sc["directions"].items())
     planes = ", ".join(f"{p.replace('_', '/')} {v['total_deg']:.0f}°" for p, v in sc["planes"].items())
     return (f"<h2>{_e(t['result'].get('preset_title', 'Range of motion'))}</h2>{TABLE}"

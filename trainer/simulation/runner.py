@@ -84,6 +84,9 @@ class SimSession:
             prompts = self.engine.start(float(pose.t_s[-1]))
         elif self.started:
             prompts = self.engine.update(pose)
+            check = getattr(self.engine, "check_signal", None)
+            if check is not None and not len(pose):
+                check(self.t_s)  # no sample this step: a lost signal pauses the test
         if getattr(self.engine, "calibration", None) is not None and self.pipeline.calibration is None:
             self.pipeline.calibration = self.engine.calibration
         bias = getattr(self.engine, "gyro_bias_update", None)

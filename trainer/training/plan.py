@@ -5,7 +5,7 @@ validated: an unknown key or a bad value raises :class:`PlanError` whose message
 key. Example (``cervitrack train-plan export --out plan.toml``)::
 
     format = "cervitrack-training-plan/1"
-    patient = "default"
+    patient = "anonymous"
     level = 1
     auto_progress = true
     minutes_per_session = 10
@@ -32,6 +32,7 @@ from pathlib import Path
 
 import tomli_w
 
+from cervitrack.trainer.paths import DEFAULT_PATIENT
 from cervitrack.trainer.training import levels, symptoms
 
 FORMAT = "cervitrack-training-plan/1"
@@ -64,7 +65,7 @@ class Plan:
         notes: free text from the therapist.
     """
 
-    patient: str = "default"
+    patient: str = DEFAULT_PATIENT
     level: int = 1
     auto_progress: bool = True
     max_level: int = levels.MAX_LEVEL

@@ -216,3 +216,25 @@ def build_engine(preset: Preset, rate_hz: float, overrides: dict | None = None, 
     if overrides:
         settings = dataclasses.replace(settings, **overrides)
     return engine_cls(settings, rate_hz=rate_hz, calibration=calibration)
+
+
+_COUNT_RE = re.compile(r"\b\d+ (trials per direction|repetitions)\b")
+
+
+def title_for(preset: Preset, settings) -> str:
+    """The preset's title stating the count the engine really runs (``--trials`` changes it):
+    the number in "N trials per direction" / "N repetitions" is replaced, or the count is
+    appended when the title has none."""
+    per_item = preset.test in ("butterfly", "trace")
+    n = getattr(settings, "repetitions" if per_item else "trials_per_direction", None)
+    if n is None:
+        return preset.title
+
+    def count(unit: str) -> str:
+        if n == 1:
+            unit = unit.replace("trials", "trial").replace("repetitions", "repetition")
+        return f"{n} {unit}"
+
+    if _COUNT_RE.search(preset.title):
+        return _COUNT_RE.sub(lambda m: count(m.group(1)), preset.title)
+    return f"{preset.title} ({count('repetitions' if per_item else 'trials per direction')})"
