@@ -309,8 +309,14 @@ class RateCheck:
 
     def message(self) -> str | None:
         """The warning (one line), or None when the rate is enough or not measured yet."""
-        if not math.isfinite(self.rate_hz) or self.rate_hz >= self.needed_hz:
-            return None
-        return (f"this sensor streams at {self.rate_hz:.0f} Hz; a {self.test_name} test needs "
-                f"at least {self.needed_hz:.0f} Hz (head movements have harmonics up to 20 Hz): "
-                "set the sensor's rate with `cervitrack devices configure DEVICE --rate 100`")
+        return rate_warning(self.rate_hz, self.needed_hz, self.test_name)
+
+
+def rate_warning(rate_hz: float, needed_hz: float = MIN_TEST_RATE_HZ,
+                 test_name: str = "JPE") -> str | None:
+    """One line when ``rate_hz`` is below ``needed_hz``, else None (also when not measured)."""
+    if not math.isfinite(rate_hz) or rate_hz >= needed_hz:
+        return None
+    return (f"this sensor streams at {rate_hz:.0f} Hz; a {test_name} test needs "
+            f"at least {needed_hz:.0f} Hz (head movements have harmonics up to 20 Hz): "
+            "set the sensor's rate with `cervitrack devices configure DEVICE --rate 100`")

@@ -129,8 +129,9 @@ class FakeWitMotion:
 
     CODES_HZ = {code: hz for hz, code in profiles.WITMOTION_RATE_CODES.items()}
 
-    def __init__(self, link: str, rate_hz: float = 10.0) -> None:
+    def __init__(self, link: str, rate_hz: float = 10.0, obey: bool = True) -> None:
         self.link = link
+        self.obey = obey
         self.rate_hz = rate_hz
         self.received = bytearray()
         self.commands: list[bytes] = []
@@ -168,7 +169,8 @@ class FakeWitMotion:
                     self.commands.append(cmd)
                     if cmd == profiles.WITMOTION_COMMANDS["unlock"]:
                         unlocked_at = time.monotonic()
-                    elif cmd[:3] == b"\xff\xaa\x03" and time.monotonic() - unlocked_at < 10:
+                    elif (self.obey and cmd[:3] == b"\xff\xaa\x03"
+                          and time.monotonic() - unlocked_at < 10):
                         self.rate_hz = self.CODES_HZ.get(cmd[3], self.rate_hz)
             if time.monotonic() >= next_t:
                 try:
@@ -187,8 +189,8 @@ class FakeWitMotion:
 def witmotion(tmp_path):
     devices = []
 
-    def make(rate_hz=10.0):
-        d = FakeWitMotion(str(tmp_path / f"ttyWIT{len(devices)}"), rate_hz)
+    def make(rate_hz=10.0, obey=True):
+        d = FakeWitMotion(str(tmp_path / f"ttyWIT{len(devices)}"), rate_hz, obey)
         devices.append(d)
         return d
 
@@ -237,6 +239,32 @@ def test_stream_of_a_10hz_sensor_warns_in_one_stderr_line(witmotion):
     assert len(warnings) == 1, out.stderr
     assert re.match(r"cervitrack: warning: this sensor streams at (9|10|11) Hz; a JPE test needs "
                     r"at least 40 Hz", warnings[0]), warnings[0]
+
+
+def test_a_jpe_test_on_a_sensor_stuck_at_10hz_warns_in_one_stderr_line(witmotion, tmp_path):
+    """``cervitrack test jpe`` configures the sensor on connect; this one ignores the rate
+    command (a locked or 9600-baud unit), so the measured rate stays 10 Hz: one warning line on
+    stderr, right after the link check. The test then waits for the person; it is stopped."""
+    dev = witmotion(10.0, obey=False)
+    env = {**os.environ, "CERVITRACK_HOME": str(tmp_path / "home")}
+    proc = subprocess.Popen([CERVITRACK, "test", "jpe", "--device", f"serial:{dev.link}",
+                             "--protocol", "witmotion-serial", "--patient", "P1", "--no-sound"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    stderr_lines: list[str] = []
+    try:
+        for line in proc.stderr:
+            stderr_lines.append(line)
+            if "warning" in line:
+                break
+    finally:
+        proc.kill()
+        proc.wait()
+    warnings = [line for line in stderr_lines if "warning" in line]
+    assert len(warnings) == 1, "".join(stderr_lines)
+    assert re.match(r"cervitrack: warning: this sensor streams at (9|10|11) Hz; a JPE test "
+                    r"needs at least 40 Hz", warnings[0]), warnings[0]
+    assert dev.commands[:2] == [bytes.fromhex("FF AA 69 88 B5"), bytes.fromhex("FF AA 03 09 00")]
 
 
 def test_configure_rejects_what_it_cannot_set():
