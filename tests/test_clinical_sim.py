@@ -207,7 +207,7 @@ def test_target_as_a_share_of_rom_needs_a_stored_rom_test(capsys):
     (["test", "jpe", "--device", "usb"], "unknown device"),
     (["test", "jpe", "--device", "sim", "--preset", "rom"], "is a rom test, not jpe"),
     (["test", "jpe", "--device", "sim", "--preset", "nope"], "unknown preset"),
-    (["test", "jpe", "--device", "sim", "--trials", "0"], "--trials must be at least 1"),
+    (["test", "jpe", "--device", "sim", "--trials", "0"], "--trials must be between 1 and 50"),
     (["test", "jpe", "--device", "sim", "--session", "99"], "no session 99"),
     (["sessions", "--patient", "ghost"], "no patient 'ghost'"),
 ])

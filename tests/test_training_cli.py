@@ -52,7 +52,7 @@ def test_simulated_program_progresses_and_the_flare_day_stops(capsys, tmp_path):
     (["train", "--device", "serial:/dev/x", "--simulate-days", "3"], "--simulate-days needs --device sim"),
     (["train", "--device", "sim", "--headless", "--simulate-days", "3", "--pain-flare-day", "9"],
      "--pain-flare-day must be between 1 and 3"),
-    (["train", "--device", "sim", "--headless", "--simulate-days", "0"], "at least 1"),
+    (["train", "--device", "sim", "--headless", "--simulate-days", "0"], "--simulate-days must be between 1 and 366"),
     (["train-plan", "set", "level=0"], "level must be a whole number"),
     (["train-plan", "set", "warmup_reps"], "expected KEY=VALUE"),
     (["train-progress"], "no training sessions stored"),

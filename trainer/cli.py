@@ -60,7 +60,24 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM stops a command the way Ctrl-C does (files closed, streams stopped): a service
+    manager, a test runner or ``kill`` ends a run cleanly even where SIGINT is ignored (a
+    launcher that ignores SIGINT passes that on to its children)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+        return  # (no SIGTERM: run from the source folder, whose signal/ shadows the stdlib's)
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def main(argv: list[str] | None = None) -> int:
+    _stop_on_sigterm()
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(chosen_command(argv))
     args = parser.parse_args(argv)

@@ -6,6 +6,24 @@ patient (simulated time runs faster than real time) and saves a PNG; no display 
 
 from __future__ import annotations
 
+import sys
+
+from cervitrack.trainer.commands import MAX_TRIALS, check_count
+
+
+def _warn_bad_user_presets() -> None:
+    """One warning per preset file the application skips (a bad file in the user's preset
+    folder never stops it). The presets are only imported when that folder holds files."""
+    from cervitrack.trainer.paths import data_dir
+
+    folder = data_dir(create=False) / "presets"
+    if not (folder.is_dir() and any(folder.glob("*.toml"))):
+        return
+    from cervitrack.trainer.clinical.presets import load_available
+
+    for problem in load_available()[1]:
+        print(f"cervitrack: warning: {problem}", file=sys.stderr)
+
 
 def run(args) -> int:
     # Light imports only until the starting window is up (run_app): the test catalog, the
@@ -31,8 +49,8 @@ def run(args) -> int:
         if kind not in device_spec.available_kinds():
             raise ValueError(f"unknown device kind {kind!r} in {args.device!r} "
                              f"(kinds: {', '.join(device_spec.available_kinds())})")
-    if args.trials < 1:
-        raise ValueError("--trials must be at least 1")
+    check_count("--trials", args.trials, 1, MAX_TRIALS)
+    _warn_bad_user_presets()
     sim_config = load_config(args.sim_config, seed=args.seed)
     window_follows = has_display() or first_window.mode() == "exit"
     if args.test is not None and (args.screenshot or not window_follows):
@@ -71,7 +89,7 @@ def register(sub) -> None:
                    "ble:NAME_OR_ADDRESS, udp:PORT (default: none; choose it in the device panel)")
     p.add_argument("--protocol", default=None, help="wire protocol of a real device (default: its profile's)")
     p.add_argument("--test", default=None, help="start this test at once (e.g. jpe)")
-    p.add_argument("--trials", type=int, default=8, help="trials per direction (default 8)")
+    p.add_argument("--trials", type=int, default=8, help=f"trials per direction (default 8, at most {MAX_TRIALS})")
     p.add_argument("--fullscreen", action="store_true", help="open the patient display fullscreen")
     p.add_argument("--view", default="wall",
                    help="view for --screenshot: device, calibration, wall, blind, results, research, "

@@ -22,10 +22,9 @@ def run(args) -> int:
             print("no saved calibrations")
         for path in files:
             try:
-                doc = json.loads(path.read_text(encoding="utf-8"))
-                score = doc.get("calibration", {}).get("quality", {}).get("score")
-                print(f"{doc.get('device_id', '?')}\tscore {score if score is not None else '-'}\t{path}")
-            except (OSError, ValueError):
+                device, score = store.summary(path)
+                print(f"{device}\tscore {score if score is not None else '-'}\t{path}")
+            except ValueError:
                 print(f"?\tunreadable\t{path}")
         return 0
     if not args.device:

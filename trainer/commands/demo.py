@@ -14,9 +14,11 @@ import sys
 from typing import TYPE_CHECKING
 
 from cervitrack.trainer.commands import (
+    MAX_TRIALS,
     add_device_argument,
     add_force_argument,
     add_pace_arguments,
+    check_count,
     pace_speed,
 )
 
@@ -45,13 +47,12 @@ def build_session(args) -> SimSession:
 
 
 def run(args) -> int:
+    check_count("--trials", args.trials, 1, MAX_TRIALS)
     from cervitrack.firmware_bridge.sim.config import load_config
     from cervitrack.trainer.clinical.jpe_report import format_table, result_document
     from cervitrack.trainer.recording import test_io
     from cervitrack.trainer.simulation.runner import true_trial_errors
 
-    if args.trials < 1:
-        raise ValueError("--trials must be at least 1")
     pace_speed(args, None)  # validates --speed/--fast
     if args.device != "sim":
         return run_replay(args)
@@ -102,7 +103,7 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=None, help="simulation seed (overrides the config file)")
     p.add_argument("--sim-config", metavar="FILE.toml", default=None,
                    help="simulator settings (docs/simulator.md)")
-    p.add_argument("--trials", type=int, default=8, help="trials per direction (default 8)")
+    p.add_argument("--trials", type=int, default=8, help=f"trials per direction (default 8, at most {MAX_TRIALS})")
     p.add_argument("--screenshot", metavar="PATH", default=None,
                    help="render the live view offscreen after a few trials and save a PNG")
     add_device_argument(p, "sim or replay:FILE.cvtrec (a recorded test, re-scored)", default="sim",

@@ -22,9 +22,11 @@ def run(args) -> int:
         raise ValueError(f"{args.path}: the recording holds no samples")
     if args.to == "bids":
         paths = export_bids(decoded, recording, args.out, subject=args.subject,
-                            session=args.session, task=args.task, run=args.run, overwrite=args.force)
+                            session=args.session, task=args.task, run=args.run, overwrite=args.force,
+                            keep_dates=args.keep_dates)
     elif args.to == "csv":
-        paths = export_csv(decoded, recording, args.out, overwrite=args.force)
+        paths = export_csv(decoded, recording, args.out, overwrite=args.force,
+                           keep_ids=args.keep_dates)
     else:
         paths = export_sto(decoded, recording, args.out, overwrite=args.force)
     integrity = recording.integrity
@@ -52,4 +54,7 @@ def register(sub) -> None:
                    "task, else 'record')")
     p.add_argument("--run", type=int, metavar="N", help="BIDS run index (to add another "
                    "recording of the same subject and task)")
+    p.add_argument("--keep-dates", action="store_true", help="keep true dates and recording "
+                   "ids (BIDS acq_time; CSV sidecar created_utc, recording_id); by default "
+                   "BIDS dates are shifted per subject and the CSV sidecar carries neither")
     p.set_defaults(func=run)

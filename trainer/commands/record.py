@@ -7,12 +7,12 @@ gaps and metadata. ``--lsl`` also streams the head orientation and angles live o
 from __future__ import annotations
 
 import json
-import math
 
 from cervitrack.trainer.commands import (
     add_device_argument,
     add_force_argument,
     add_pace_arguments,
+    check_duration,
     pace_speed,
     refuse_overwrite,
 )
@@ -41,12 +41,11 @@ def source_options(args) -> dict:
 
 
 def run(args) -> int:
+    check_duration("--duration", args.duration)
     from cervitrack.trainer.live.devices import open_device
     from cervitrack.trainer.recording.session import record_source, recording_metadata
     from cervitrack.trainer.recording.writer import Recorder
 
-    if not (math.isfinite(args.duration) and args.duration > 0):
-        raise ValueError(f"--duration must be a positive number of seconds, not {args.duration}")
     out = refuse_overwrite(args.out, args.force)
     options = source_options(args)
     if args.force and out.exists():

@@ -27,7 +27,12 @@ import math
 import sys
 from typing import TYPE_CHECKING
 
-from cervitrack.trainer.commands import add_device_argument, add_pace_arguments, pace_speed
+from cervitrack.trainer.commands import (
+    add_device_argument,
+    add_pace_arguments,
+    check_duration,
+    pace_speed,
+)
 
 if TYPE_CHECKING:  # annotations only: imported when the command runs
     from cervitrack.signal.samples import Gap, SampleBatch
@@ -189,11 +194,10 @@ def format_stats(stats: dict) -> str:
 
 
 def run(args) -> int:
+    check_duration("--duration", args.duration)
     from cervitrack.firmware_bridge.protocols import make_decoder
     from cervitrack.trainer.live.devices import open_device
 
-    if args.duration is not None and not (math.isfinite(args.duration) and args.duration > 0):
-        raise ValueError(f"--duration must be a positive number of seconds, not {args.duration}")
     if args.protocol is not None:
         make_decoder(args.protocol)  # a bad protocol name is reported before opening a device
     options = {"protocol": args.protocol, "baud": args.baud,

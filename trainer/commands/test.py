@@ -22,6 +22,7 @@ from cervitrack.trainer.commands import (
     add_device_argument,
     add_force_argument,
     add_pace_arguments,
+    check_count,
     pace_speed,
 )
 from cervitrack.trainer.commands._test_run import TestOutput, run_live
@@ -49,9 +50,9 @@ def _overrides(args, preset, store: Store, patient_id: str) -> dict:
     names = {f.name for f in dataclasses.fields(settings_cls)}
     out = {}
     if args.trials is not None:
-        if args.trials < 1:
-            raise ValueError("--trials must be at least 1")
-        out["repetitions" if preset.test in ("butterfly", "trace") else "trials_per_direction"] = args.trials
+        key = "repetitions" if preset.test in ("butterfly", "trace") else "trials_per_direction"
+        check_count("--trials", args.trials, 1, int(protocols.RANGES[key][1]))
+        out[key] = args.trials
     if "target_rom_share" in names and preset.settings.get("target_rom_share") is not None:
         rom = store.latest_rom(patient_id)
         if not rom:
@@ -63,7 +64,9 @@ def _overrides(args, preset, store: Store, patient_id: str) -> dict:
 
 def run(args) -> int:
     from cervitrack.trainer.clinical.results import format_table, result_document
+    from cervitrack.trainer.stores.results_file import save_result_file, unstored_message
     from cervitrack.trainer.stores.sessions import Store, plain
+    from cervitrack.trainer.stores.sqlite_file import StoreError
 
     kind = device_kind(args.device)
     if kind == "replay":
@@ -90,12 +93,10 @@ def run(args) -> int:
         overrides = _overrides(args, preset, store, args.patient)
         paced = kind in LIVE_KINDS or args.speed is not None
         voice = None
-        if paced:  # a person follows the prompts: each is spoken too (tone, then words)
+        if paced and not args.no_sound:  # a person follows: each prompt is spoken too
             from cervitrack.trainer.audio.voice import for_command_line
 
-            voice = for_command_line(args.no_sound)
-            if voice.warning() and not args.no_sound:
-                print(voice.warning(), file=sys.stderr, flush=True)
+            voice = for_command_line()
         output = TestOutput(args.events, show_prompts=paced, force=args.force,
                             out=sys.stderr if args.json else sys.stdout, voice=voice)
         try:
@@ -107,15 +108,24 @@ def run(args) -> int:
         finally:
             output.close()
         doc = result_document(args.kind, preset, engine, args.device, truth)
-        if args.session is None:
-            session_id = store.add_session(args.device, args.patient, device_info,
-                                           None if engine.calibration is None else engine.calibration.to_dict(),
-                                           sim_config)
-        else:
-            session_id = args.session
-        test_id = store.add_test(session_id, args.kind, preset.name, doc["settings"], doc["scores"],
-                                 {k: v for k, v in doc.items() if k != "trials"}, doc["trials"],
-                                 preset_title=doc["preset_title"])
+        # The results are on disk before the store is written: a failing store loses nothing.
+        side_file = save_result_file({**doc, "patient": args.patient}, args.kind, args.patient)
+        try:
+            if args.session is None:
+                session_id = store.add_session(args.device, args.patient, device_info,
+                                               None if engine.calibration is None else engine.calibration.to_dict(),
+                                               sim_config)
+            else:
+                session_id = args.session
+            test_id = store.add_test(session_id, args.kind, preset.name, doc["settings"], doc["scores"],
+                                     {k: v for k, v in doc.items() if k != "trials"}, doc["trials"],
+                                     preset_title=doc["preset_title"])
+        except StoreError as exc:
+            doc["patient"] = args.patient
+            print(json.dumps(plain(doc)) if args.json else format_table(doc))
+            print(unstored_message(side_file, exc), file=sys.stderr)
+            return 2
+        side_file.unlink()  # stored: no second copy of the health data
     doc["session_id"], doc["test_id"], doc["patient"] = session_id, test_id, args.patient
     stored = (f"Stored as session {session_id} (patient {args.patient}); "
               f"report: cervitrack report {session_id} --out report.pdf")

@@ -22,7 +22,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from cervitrack.trainer.commands import CliError, add_device_argument
+from cervitrack.trainer.commands import (
+    MAX_SIMULATED_DAYS,
+    CliError,
+    add_device_argument,
+    check_count,
+)
 from cervitrack.trainer.paths import DEFAULT_PATIENT
 
 DAY_KEYS = ("day", "date", "level", "level_next", "mode", "stopped", "reason", "pain_before", "pain_after",
@@ -64,9 +69,10 @@ def run_simulation(args) -> int:
     from cervitrack.trainer.training.simulate import SIM_START_DATE, simulate_program
     from cervitrack.trainer.training.store import TrainingStore, default_path
 
-    days = args.simulate_days
+    days = check_count("--simulate-days", args.simulate_days, 1, MAX_SIMULATED_DAYS)
     if days is None:
         days = 1
+    check_count("--pain-flare-day", args.pain_flare_day, 1, days)
     with TrainingStore(args.db or default_path(simulation=True)) as store:
         records = simulate_program(days, store, seed=args.seed, flare_day=args.pain_flare_day)
         if args.progress_png:

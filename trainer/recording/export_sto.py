@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cervitrack.trainer.paths import make_private_dir, write_private_text
+
 OPENSIM_VERSION = "4.5"
 COLUMN = "head_imu"
 
@@ -55,7 +57,7 @@ def export_sto(decoded, recording, out_dir, stem: str | None = None,
     path = out_dir / f"{stem or Path(recording.path).stem}_orientations.sto"
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} already exists; add --force to overwrite it")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(out_dir)
     rate = decoded.nominal_rate_hz or 100.0
-    path.write_text(sto_text(samples.t_s, decoded.q_world_sensor, rate))
+    write_private_text(path, sto_text(samples.t_s, decoded.q_world_sensor, rate))
     return [path]

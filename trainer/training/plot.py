@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from cervitrack.trainer.clinical.scoring import THRESHOLD_DEFAULT_DEG
+from cervitrack.trainer.paths import write_private_bytes
 from cervitrack.trainer.training import progress
 
 DIRECTION_STYLE = {
@@ -147,7 +148,12 @@ def save_progress_png(path: str | Path, sessions, trials, diary, start: str, day
     win.show()
     app.processEvents()
     path = Path(path)
-    if not win.grab().save(str(path)):
-        raise OSError(f"cannot write {path}")
+    from PySide6.QtCore import QBuffer, QIODevice
+
+    buf = QBuffer()
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    ok = win.grab().save(buf, "PNG")
     win.close()
-    return path
+    if not ok:
+        raise OSError(f"cannot render the progress figure for {path}")
+    return write_private_bytes(path, bytes(buf.data().data()))  # 0600: health data

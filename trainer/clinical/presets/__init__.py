@@ -38,6 +38,14 @@ RANGES = {
     "radius_deg": (0.1, 20), "band_deg": (0.1, 10), "width_deg": (2, 60), "height_deg": (2, 40),
     "teeth": (1, 10), "amplitude_scale": (0.1, 3), "speed_scale": (0.1, 3),
     "distance_cm": (30, 500), "max_time_s": (5, 600), "recenter_tolerance_deg": (1, 45),
+    # Durations and the remaining counts: every number a preset sets has a range, so no preset
+    # can ask for a test that cannot end (rest_s = 1e300) or a count nothing can run.
+    "rest_s": (0.5, 60), "rest_start_s": (0.5, 60), "recenter_min_s": (0.2, 30),
+    "hold_s": (0.1, 10), "move_timeout_s": (2, 120), "return_timeout_s": (2, 120),
+    "memorise_s": (0.5, 30), "adjust_wait_s": (0.2, 10), "countdown_s": (0, 30),
+    "min_departure_s": (0, 5), "max_calibration_attempts": (1, 10), "max_adjustments": (0, 50),
+    "calibration_motion_deg": (1, 45), "min_window_fill": (0.1, 1), "settle_range_deg": (0.05, 10),
+    "search_back_deg": (0.1, 45), "search_ahead_deg": (0.1, 90), "min_amplitude_deg": (1, 80),
 }
 #: Settings that presets cannot set (they come from elsewhere).
 NOT_IN_PRESETS = {"stillness", "rom_deg"}
@@ -96,12 +104,25 @@ def names() -> list[str]:
     return sorted(_files())
 
 
+def load_available() -> tuple[list[Preset], list[str]]:
+    """Every preset that loads, and one line per preset file that does not (a bad file in the
+    user's preset folder is skipped, never fatal, and named)."""
+    found, problems = [], []
+    for name, path in sorted(_files().items()):
+        try:
+            found.append(load_file(path, name))
+        except PresetError as exc:
+            problems.append(f"skipped preset {path}: {str(exc).splitlines()[0]}")
+    return found, problems
+
+
 def _number(where, key, value, integer):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise PresetError(f"{where}: {key} must be a number, got {value!r}")
     if integer and int(value) != value:
         raise PresetError(f"{where}: {key} must be a whole number, got {value!r}")
-    lo, hi = RANGES.get(key.split(".")[-1], (0, math.inf))
+    parts = key.split(".")
+    lo, hi = RANGES.get(parts[-1], RANGES.get(parts[-2], (0, math.inf)) if len(parts) > 2 else (0, math.inf))
     if not lo <= value <= hi:
         raise PresetError(f"{where}: {key} must be between {lo} and {hi}, got {value!r}")
     return int(value) if integer else float(value)
@@ -173,12 +194,16 @@ def load_file(path: Path, name: str | None = None) -> Preset:
     """Read and validate one preset file."""
     path = Path(path)
     name = name or path.stem
+    from cervitrack.trainer.paths import read_text
+
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise PresetError(f"cannot read preset {path}: {exc.strerror}") from None
+        data = tomllib.loads(read_text(path, "preset"))
     except tomllib.TOMLDecodeError as exc:
-        raise PresetError(f"preset {path} is not valid TOML: {exc}") from None
+        raise PresetError(f"preset {path} is not valid TOML: {str(exc).splitlines()[0]}") from None
+    except RecursionError:
+        raise PresetError(f"preset {path}: nested too deeply") from None
+    except ValueError as exc:  # read_text: the file named, one line
+        raise PresetError(str(exc)) from None
     where = f"preset {name} ({path})"
     for key in data:
         if key not in TOP_KEYS:
