@@ -199,17 +199,19 @@ def _calibration_script(t_s):
     return quat.from_rotation(rot), rot.inv().apply([0.0, 0.0, G]), gyr
 
 
-@pytest.mark.parametrize("mirror", [False, True])
-def test_jpe_calibration_checks_the_sensor_and_says_so_in_plain_words(mirror):
-    """Live chain (decoder → pipeline with the device's own orientation → JPE engine) on
-    WitMotion bytes: a right sensor passes the check; one with its y axis mirrored makes the
-    calibration redo with the reason in words."""
+@pytest.mark.parametrize("mirror,orientation", [(False, "device"), (True, "device"),
+                                                (True, "auto")])
+def test_jpe_calibration_checks_the_sensor_and_says_so_in_plain_words(mirror, orientation):
+    """Live chain (decoder → pipeline → JPE engine) on WitMotion bytes: a right sensor passes
+    the check; one with its y axis mirrored makes the calibration redo with the reason in
+    words, also when the pipeline fuses acc and gyro itself ("auto": VQF), since the check
+    compares them with the device's own quaternion."""
     from cervitrack.firmware_bridge.protocols import make_decoder
     from cervitrack.signal.samples import Chunk
     from cervitrack.trainer.clinical.jpe import JpeSettings, JpeTest
     from cervitrack.trainer.live.pipeline import Pipeline
 
-    pipeline = Pipeline(make_decoder("witmotion-serial"), orientation="device")
+    pipeline = Pipeline(make_decoder("witmotion-serial"), orientation=orientation)
     engine = JpeTest(JpeSettings(directions=("rotation_left",), trials_per_direction=1))
     started = False
     for k in range(0, 1800, 10):  # 18 s, 0.1 s per step

@@ -14,7 +14,8 @@ agrees with itself (:mod:`cervitrack.signal.consistency`): at rest its orientati
 accelerometer, in the nod and turn its orientation against its gyro. When they disagree the
 calibration is redone with the reason in plain words ("this sensor's orientation and its
 accelerometer disagree by 31°: wrong protocol or firmware setting?") and the calibration event
-carries a ``sensor_check``.
+carries a ``sensor_check``. The check uses the device's own orientation when it sends one
+(``PoseHistory.device_quat_wxyz``), whatever the pipeline fuses.
 
 A lost signal (a :class:`~cervitrack.signal.samples.Gap` in the stream, samples more than
 ``signal_lost_s`` apart, or :meth:`JpeTest.check_signal` told that none came for that long)
@@ -426,10 +427,14 @@ class JpeTest:
         if h.acc_m_s2 is None and h.gyr_rad_s is None:
             return None
         idx = np.r_[tuple(motion_slices)] if motion_slices else np.zeros(0, dtype=int)
+        # The device's own orientation when it sends one (an orientation fused on the host
+        # from the same accelerometer and gyro agrees with them by construction).
+        q = h.device_quat_wxyz
+        if q is None or np.isnan(q[rest_slice, 0]).any():
+            q = h.q_world_sensor
         acc = None if h.acc_m_s2 is None else h.acc_m_s2[rest_slice]
         gyr = None if h.gyr_rad_s is None or idx.size < 3 else h.gyr_rad_s[idx]
-        return consistency.diagnose(h.q_world_sensor[rest_slice], acc,
-                                    None if gyr is None else h.q_world_sensor[idx], gyr,
+        return consistency.diagnose(q[rest_slice], acc, None if gyr is None else q[idx], gyr,
                                     None if gyr is None else h.t_s[idx])
 
     # --------------------------------------------------------------------------- trials
