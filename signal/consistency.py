@@ -208,6 +208,8 @@ FIXES = {
                  "wrong protocol or Euler setting?",
     "euler_zyx": "its Euler angles are composed in the wrong order (Z-Y-X fits, X-Y-Z was used): "
                  "wrong protocol or Euler setting?",
+    "gyro_reversed": "its gyro turns the opposite way to its orientation on every axis: a "
+                     "mirrored (left-handed) axis setting, or the wrong protocol?",
     "yaw_negated": "its heading turns the wrong way (the yaw sign is reversed): wrong protocol "
                    "or firmware setting?",
     "gyro_deg_s": "its gyro reads in degrees per second where radians were expected: wrong "
@@ -217,7 +219,8 @@ FIXES = {
 }
 _CANDIDATES = {
     "mirror_x": _mirror(0), "mirror_y": _mirror(1), "mirror_z": _mirror(2),
-    "euler_xyz": _euler_xyz, "euler_zyx": _euler_zyx, "yaw_negated": _yaw_negated,
+    "euler_xyz": _euler_xyz, "euler_zyx": _euler_zyx,
+    "gyro_reversed": _gyro_scale(-1.0), "yaw_negated": _yaw_negated,
     "gyro_deg_s": _gyro_scale(np.pi / 180.0), "gyro_rad_s": _gyro_scale(180.0 / np.pi),
 }
 
@@ -247,5 +250,8 @@ def diagnose(rest_quat_wxyz, rest_acc_m_s2, motion_quat_wxyz, motion_gyr_rad_s,
     passing = {k: v for k, v in tried.items() if v.ok and measured(v) == measured(base)}
     if not passing:
         return Diagnosis(base, tried=tried)
-    best = min(passing, key=lambda k: passing[k].score)
+    # Near-equal fits (a pure turn is fixed by reversing the heading or the whole gyro alike)
+    # go to the candidate listed first: the more general fault.
+    order = list(_CANDIDATES)
+    best = min(passing, key=lambda k: (round(passing[k].score, 1), order.index(k)))
     return Diagnosis(base, best, passing[best], tried)

@@ -238,3 +238,27 @@ def test_jpe_calibration_checks_the_sensor_and_says_so_in_plain_words(mirror, or
     redo = [e for e in engine.events if e["kind"] == "prompt" and e["prompt"] == "redo"]
     assert redo and ("This sensor's orientation and its accelerometer disagree by 40°"
                      in redo[0]["text"]), redo
+
+
+def test_device_check_names_the_emulators_mirrored_axes_fault(tmp_path):
+    """``cervitrack emulate witmotion-serial --mirror-axes`` (a left-handed y axis: its fused
+    orientation lives in the mirrored world, acc and gyro y negated) follows device-check's
+    prompts through ``--events``; device-check must name the fault."""
+    events = tmp_path / "events.jsonl"
+    emu = subprocess.Popen([CERVITRACK, "emulate", "witmotion-serial", "--rate", "100",
+                            "--mirror-axes", "--events", str(events), "--seed", "2"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           stdin=subprocess.DEVNULL, text=True)
+    try:
+        port = emu.stdout.readline().strip()
+        out = subprocess.run([CERVITRACK, "device-check", "--device", f"serial:{port}",
+                              "--protocol", "witmotion-serial", "--events", str(events)],
+                             capture_output=True, text=True, timeout=120)
+    finally:
+        emu.terminate()
+        emu.communicate(timeout=15)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "[3/3] Nod slowly" in out.stdout
+    problem = [line for line in out.stdout.splitlines() if line.startswith("problem: ")]
+    assert problem and "turns" in problem[0], out.stdout
+    assert "mirrored (left-handed) axis setting" in problem[0], out.stdout

@@ -273,3 +273,110 @@ def test_configure_rejects_what_it_cannot_set():
     assert out.returncode == 2
     assert out.stderr.strip() == ("cervitrack: error: 'sim': only serial: and ble: sensors can "
                                   "be configured")
+
+
+# -- end to end with the emulators (cervitrack emulate; the Bumble BLE emulator) ------------------
+
+
+def _emulate(*args):
+    """Start ``cervitrack emulate ARGS``; returns (process, first stdout line)."""
+    proc = subprocess.Popen([CERVITRACK, "emulate", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    first = proc.stdout.readline().strip()
+    return proc, first
+
+
+def _stop(proc) -> str:
+    proc.terminate()
+    try:
+        _, err = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+    return err
+
+
+def test_an_emulated_10hz_witmotion_is_configured_to_100hz_and_the_measured_rate_follows():
+    """``cervitrack emulate witmotion-serial`` (factory 10 Hz, parses FF AA commands): streamed
+    as it is, the rate warning names 10 Hz; ``devices configure`` sends unlock + 100 Hz through
+    the pty and measures about 100 Hz."""
+    proc, port = _emulate("witmotion-serial", "--script", "still", "--seed", "1")
+    try:
+        assert port.startswith("/dev/"), port
+        before = subprocess.run([CERVITRACK, "stream", "--device", f"serial:{port}",
+                                 "--protocol", "witmotion-serial", "--no-configure",
+                                 "--duration", "2.5"], capture_output=True, text=True, timeout=60)
+        after = subprocess.run([CERVITRACK, "devices", "configure", f"serial:{port}",
+                                "--protocol", "witmotion-serial", "--seconds", "3"],
+                               capture_output=True, text=True, timeout=60)
+    finally:
+        err = _stop(proc)
+    assert before.returncode == 0, before.stderr
+    warnings = [line for line in before.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and re.search(r"streams at (9|10|11) Hz", warnings[0]), before.stderr
+    assert after.returncode == 0, after.stderr + err
+    m = re.search(r"measured rate: ([0-9.]+) Hz \(asked for 100 Hz\)", after.stdout)
+    assert m and 60 < float(m.group(1)) < 115, after.stdout
+    assert "Traceback" not in err
+
+
+BLE_EMULATOR = """
+import sys
+from cervitrack.firmware_bridge.emulation.ble_peripherals import BleEmulator, turning
+with BleEmulator("witmotion-ble", motion=turning(20.0)) as emulator:
+    print(emulator.backend, flush=True)
+    sys.stdin.read()
+"""
+
+
+def test_an_emulated_witmotion_ble_is_configured_to_100hz_over_ffe9():
+    """The Bumble-emulated WT901BLE68 (factory 10 Hz): ``devices configure ble:WT901BLE68``
+    writes unlock + rate to FFE9 over a real (Python) BLE stack, and the rate it measures
+    afterwards is about 100 Hz; streamed without configuration it warns at 10 Hz."""
+    emulator = subprocess.Popen([sys.executable, "-c", BLE_EMULATOR], text=True,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+    try:
+        backend = emulator.stdout.readline().strip()
+        assert backend.startswith("bumble:"), emulator.stderr.read()
+        env = dict(os.environ, CERVITRACK_BLE_BACKEND=backend)
+        before = subprocess.run([CERVITRACK, "stream", "--device", "ble:WT901BLE68",
+                                 "--no-configure", "--duration", "2.5"], env=env,
+                                capture_output=True, text=True, timeout=90)
+        after = subprocess.run([CERVITRACK, "devices", "configure", "ble:WT901BLE68",
+                                "--seconds", "3"], env=env, capture_output=True, text=True,
+                               timeout=90)
+    finally:
+        emulator.stdin.close()
+        err = emulator.stderr.read()
+        emulator.wait(timeout=15)
+    assert before.returncode == 0, before.stderr
+    warnings = [line for line in before.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and re.search(r"streams at (9|10|11) Hz", warnings[0]), before.stderr
+    assert after.returncode == 0, after.stderr + err
+    assert "sent: ff aa 69 88 b5" in after.stdout and "sent: ff aa 03 09 00" in after.stdout
+    m = re.search(r"measured rate: ([0-9.]+) Hz \(asked for 100 Hz\)", after.stdout)
+    assert m and 60 < float(m.group(1)) < 115, after.stdout
+
+
+def test_witmotion_decoder_relearns_its_cycle_when_the_output_content_changes():
+    """Configuring the output content (FF AA 02 1E 02) adds the quaternion frame mid-stream:
+    the decoder must then group five frame types per sample, not emit the new frame as a
+    sample of its own (which doubled the measured rate against the emulator)."""
+    from cervitrack.firmware_bridge.protocols.witmotion import WitMotionSerialDecoder
+
+    n = 20
+    acc = np.tile([0.0, 0.0, 9.80665], (n, 1))
+    gyr = np.zeros((n, 3))
+    euler = np.zeros((n, 3))
+    quat_wxyz = np.tile([1.0, 0.0, 0.0, 0.0], (n, 1))
+    before = encode_serial_samples(acc_m_s2=acc, gyr_rad_s=gyr, euler_deg=euler,
+                                   mag_raw=np.ones((n, 3)))
+    after = encode_serial_samples(acc_m_s2=acc, gyr_rad_s=gyr, euler_deg=euler,
+                                  mag_raw=np.ones((n, 3)), quat_wxyz=quat_wxyz)
+    d = WitMotionSerialDecoder()
+    rows = [len(d.feed(before[i:i + 33])) for i in range(0, len(before), 33)]
+    first = sum(rows)
+    second = sum(len(d.feed(after[i:i + 55])) for i in range(0, len(after), 55)) + len(d.finish())
+    assert first + second <= 2 * n + 1  # at most the one sample at the switch is split
+    assert second >= n - 1

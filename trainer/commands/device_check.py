@@ -8,12 +8,17 @@ bytes (:mod:`cervitrack.firmware_bridge.sniff`) and, when the orientation, accel
 gyro disagree, the known fault whose correction makes them agree (a mirrored axis, the Euler
 order, the heading sign, gyro units: :func:`cervitrack.signal.consistency.diagnose`).
 
+``--events PATH`` writes each prompt as a JSON line (as ``cervitrack test --events`` does), so
+that an emulated sensor's patient (``cervitrack emulate ... --events PATH``) follows it.
+
 Exit code 0 when the sensor agrees with itself, 1 when it does not or no motion came.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import time
 
 #: A still window lasts this long, s, with the orientation within STILL_RANGE_DEG.
 STILL_S = 1.5
@@ -99,11 +104,16 @@ def run(args) -> int:
     t_step = math.nan
     moved = False
 
+    events = open(args.events, "a", encoding="utf-8") if args.events else None  # noqa: SIM115
+
     def prompt(kind: str, t_s: float) -> None:
         p = make_prompt(kind, t_s)
         print(f"[{step + 1}/3] {p.text}", flush=True)
         if patient is not None:
             patient.on_prompt(p, t_s)
+        if events is not None:
+            events.write(json.dumps({**p.as_event(), "wall_time_s": time.time()}) + "\n")
+            events.flush()
 
     try:
         for items in source.polls():
@@ -159,6 +169,8 @@ def run(args) -> int:
             prompt(steps[step][0], now)
     finally:
         source.close()
+        if events is not None:
+            events.close()
 
     t, q, acc, gyr = rec.arrays()
     rest = windows["sit_still"]
@@ -180,7 +192,10 @@ def run(args) -> int:
               f"(agree below {consistency.MAX_GRAVITY_ANGLE_DEG:g}°)")
     else:
         print("at rest: no accelerometer in this stream, gravity not checked")
-    if has_gyr:
+    if has_gyr and not math.isfinite(a.gyro_direction_deg):
+        print(f"in motion: too little movement faster than "
+              f"{consistency.MIN_MOTION_RATE_DEG_S:g}°/s to compare orientation and gyro")
+    elif has_gyr:
         print(f"in motion: orientation vs gyro {a.gyro_direction_deg:.1f}° apart, speed ratio "
               f"{a.gyro_ratio:.2f} (agree below {consistency.MAX_GYRO_DIRECTION_DEG:g}°, ratio "
               f"{consistency.GYRO_RATIO_RANGE[0]:g}-{consistency.GYRO_RATIO_RANGE[1]:g})")
@@ -202,6 +217,9 @@ def register(sub) -> None:
     p.add_argument("--protocol", metavar="P", help="wire protocol (default: the device's own)")
     p.add_argument("--baud", type=int, metavar="B", help="serial line speed")
     p.add_argument("--seed", type=int, help="sim: simulation seed")
+    p.add_argument("--events", metavar="PATH",
+                   help="also write each prompt as a JSON line to PATH (an emulated sensor's "
+                        "patient follows it: cervitrack emulate ... --events PATH)")
     p.add_argument("--no-configure", action="store_true",
                    help="serial/BLE: send the sensor no configuration")
     p.set_defaults(func=run)
