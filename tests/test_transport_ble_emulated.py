@@ -388,8 +388,10 @@ def test_cervitrack_stream_reaches_an_emulator_process(tmp_path):
         backend = emulator.stdout.readline().strip()
         assert backend.startswith("bumble:127.0.0.1:"), emulator.stderr.read()
         env = dict(os.environ, CERVITRACK_BLE_BACKEND=backend)
+        # --no-configure: the factory rate stays (stream configures 100 Hz by default;
+        # tests/test_device_config.py checks that path against this emulator).
         done = subprocess.run([str(cervitrack), "stream", "--device", "ble:WT901BLE68",
-                               "--duration", "1.5"], cwd=tmp_path, env=env, text=True,
+                               "--no-configure", "--duration", "1.5"], cwd=tmp_path, env=env, text=True,
                               capture_output=True, timeout=60)
     finally:
         emulator.stdin.close()

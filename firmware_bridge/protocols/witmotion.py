@@ -23,7 +23,8 @@ a repeat, its type list, rotated to start at its lowest type, is the learned cyc
 group, from a lost frame, does not replace it). From then on a new sample also starts at the
 cycle's first type, so a capture that begins mid-cycle still groups the frames of one sample
 together, and a group that completes the cycle is emitted at once (without waiting for the next
-frame). A lost frame leaves the missing channel NaN in that row. Type 0x50
+frame). A frame type outside the learned cycle (the output content was changed, e.g. by
+Cervitrack's configuration on connect) makes the decoder learn the cycle again. A lost frame leaves the missing channel NaN in that row. Type 0x50
 (chip time) and the other data types take part in grouping but are not decoded; 0x5F replies are
 kept in :attr:`WitMotionSerialDecoder.last_register_reply`. ``stats.frames`` counts 11-byte
 frames, not samples.
@@ -452,6 +453,10 @@ class WitMotionSerialDecoder(Decoder):
         g, mask = 0, 0
         for i, t in enumerate(types.tolist()):
             bit = 1 << (t - TYPE_TIME)
+            if p is not None and t not in p:
+                # A type outside the learned cycle: the output content changed (e.g. the
+                # quaternion frame was switched on): learn the cycle again from repeats.
+                self._pattern = p = None
             if mask & bit or (current and p is not None and t == p[0]):
                 if mask & bit and (p is None or len(current) >= len(p)):
                     start = current.index(min(current))
