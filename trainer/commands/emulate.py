@@ -11,7 +11,9 @@ encoded exactly as the real device sends them and carried by a real transport:
   ``udp:PORT``.
 
 The patient follows a test's prompts from ``--events PATH`` (the file ``cervitrack test
---events PATH`` writes; it may not exist yet) or a built-in ``--script``. ``--truth PATH``
+--events PATH`` or ``cervitrack train --events PATH`` writes; it may not exist yet: the
+patient is the training's virtual trainee, who also does the drills) or a built-in
+``--script``. ``--truth PATH``
 writes the ground truth as JSON lines. Ctrl-C or SIGTERM stops it cleanly; the last stderr line
 is a summary. BLE devices (witmotion-ble, movella-dot, metawear) have their encoders already
 (firmware_bridge/emulation/protocols.py) but no BLE peripheral transport yet, so they are not
@@ -54,13 +56,19 @@ def run(args) -> int:
         TruthLog,
         run_realtime,
     )
+    from cervitrack.trainer.training.drills import DrillPrompt
+    from cervitrack.trainer.training.sim_patient import TrainingPatient
 
     _positive(args.duration, "--duration")
     _positive(args.rate, "--rate")
     if args.rate is not None and args.rate > 1000:
         raise CliError(f"--rate must be at most 1000 Hz, not {args.rate}")
-    if (args.drop_at is None) != (args.drop_for is None):
-        raise CliError("--drop-at and --drop-for go together")
+    if args.drop_at is not None and args.drop_on is not None:
+        raise CliError("--drop-at and --drop-on are two ways to start the dropout: give one")
+    if ((args.drop_at is None and args.drop_on is None) != (args.drop_for is None)):
+        raise CliError("--drop-at (or --drop-on) and --drop-for go together")
+    if args.drop_on is not None and not args.events:
+        raise CliError("--drop-on needs --events (the prompts come from the events file)")
     if args.drop_at is not None and not (args.drop_at >= 0 and args.drop_for > 0):
         raise CliError("--drop-at must be >= 0 s and --drop-for > 0 s")
     if args.rate is not None and PROTOCOLS[args.protocol].fixed_rate:
@@ -74,8 +82,10 @@ def run(args) -> int:
     faults = Faults(mirror_axes=args.mirror_axes)
     if args.drop_at is not None:
         faults.drop_at_s, faults.drop_for_s = args.drop_at, args.drop_for
+    if args.drop_on is not None:
+        faults.drop_on_prompt, faults.drop_for_s = args.drop_on, args.drop_for
     truth = TruthLog(args.truth) if args.truth else None
-    device = EmulatedDevice(protocol, cfg, faults, truth)
+    device = EmulatedDevice(protocol, cfg, faults, truth, patient_factory=TrainingPatient)
     endpoint: PtyEndpoint | UdpEndpoint
     if kind == "serial":
         endpoint = PtyEndpoint()
@@ -95,7 +105,8 @@ def run(args) -> int:
         sent_as = f" sending {protocol.name} bytes (--wrong-protocol)" if args.wrong_protocol else ""
         print(f"cervitrack: emulating {args.protocol} on {endpoint.description} at "
               f"{protocol.rate_hz:g} Hz{sent_as}; Ctrl-C stops", file=sys.stderr, flush=True)
-        events = PromptTail(args.events, since_wall_s=time.time() - 1.0) if args.events else None
+        events = (PromptTail(args.events, since_wall_s=time.time() - 1.0, prompt_from_event=DrillPrompt.from_event)
+                  if args.events else None)
         script = None if args.events else SCRIPTS[args.script or "still"]
         if truth:
             truth.write({"kind": "device", "protocol": args.protocol, "sends": protocol.name,
@@ -142,6 +153,8 @@ def register(sub) -> None:
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     p.add_argument("--port", type=int, default=4242, help="UDP: send to 127.0.0.1:PORT")
     p.add_argument("--drop-at", type=float, metavar="S", help="fault: send nothing from S s ...")
+    p.add_argument("--drop-on", metavar="PROMPT", help="fault: send nothing from 0.2 s after the first "
+                   "PROMPT of the events file (e.g. return, drill_return) ...")
     p.add_argument("--drop-for", type=float, metavar="S", help="... for S s (a dropout)")
     p.add_argument("--mirror-axes", action="store_true",
                    help="fault: the device reports a mirrored (left-handed) y axis")

@@ -44,14 +44,11 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from cervitrack.firmware_bridge.sim.device import SimulatedHeadset
 from cervitrack.trainer.gui import style
-from cervitrack.trainer.gui.sources import SimSource
+from cervitrack.trainer.gui.training_worker import TrainingSimSource, TrainingWorker
 from cervitrack.trainer.gui.wall_view import WallView
-from cervitrack.trainer.gui.worker import PipelineWorker
 from cervitrack.trainer.training import levels, outcome, program, safety, symptoms
 from cervitrack.trainer.training.session import TrainingSession
-from cervitrack.trainer.training.sim_patient import TrainingPatient
 
 #: Smallest height (and width) of anything to press, px. At least the 44×44 CSS px of WCAG 2.1
 #: success criterion 2.5.5 (Target Size) and Material Design's 48 dp touch target; 64 px gives
@@ -64,61 +61,6 @@ EYES_CLOSED_DRILL_PROMPTS = ("drill_return", "drill_relocate", "estimate")
 #: or the next movement starts, so a try without feedback (faded feedback) shows nothing.
 RELOCATION_PROMPTS = ("drill_return", "drill_relocate")
 KR_END_PROMPTS = ("feedback", "drill_move", "drill_back", "warmup_move")
-
-
-class TrainingSimSource(SimSource):
-    """The simulated headset worn by the virtual trainee
-    (:class:`~cervitrack.trainer.training.sim_patient.TrainingPatient`, which follows drill
-    prompts)."""
-
-    def __init__(self, cfg) -> None:
-        super().__init__(cfg)
-        root = np.random.SeedSequence([cfg.seed, 0x7E57])
-        self.patient = TrainingPatient(cfg.patient, np.random.default_rng(root))
-        self.device = SimulatedHeadset(cfg, self.patient, keep_truth_s=self.TRUTH_S)
-
-
-class TrainingWorker(PipelineWorker):
-    """The pipeline thread running a training session. Extra commands: ("session", engine),
-    ("answer", kind, value), ("stop_now",). The feed state carries ``question`` (the open
-    question or None) and ``question_id`` (increases with every new question)."""
-
-    def _cmd_session(self, engine: TrainingSession) -> None:
-        self._begin(engine, None)
-        self.feed.state = {**self.feed.state, "test": "training", "kind": "training", "question": None,
-                           "question_id": 0}
-
-    def _deliver(self, prompts, engine) -> None:
-        for prompt in prompts:
-            self.source.on_prompt(prompt, self.t_s)
-            self._follow_reference(prompt, engine)
-        self._publish_engine(engine)
-
-    def _cmd_answer(self, kind: str, value) -> None:
-        engine = self.engine
-        if engine is None or engine.question != kind:
-            return  # already answered, or the session has ended (a stop)
-        self._deliver(engine.answer(float(self.last_sample_t_s), kind, value), engine)
-
-    def _cmd_stop_now(self) -> None:
-        engine = self.engine
-        if engine is not None and not engine.done:
-            t = float(self.last_sample_t_s) if np.isfinite(self.last_sample_t_s) else float(self.t_s)
-            self._deliver(engine.stop_now(t), engine)
-
-    def _publish_engine(self, engine) -> None:
-        new = engine.events[self._events_seen:]
-        question = engine.question
-        state = self.feed.state
-        if not new and state.get("phase") == engine.phase and state.get("question") == question:
-            return
-        self._events_seen += len(new)
-        for event in new:
-            self.feed.push_event(event)
-        asked = sum(1 for e in new if e.get("kind") == "prompt" and e.get("prompt") in ("estimate", "rate_symptoms"))
-        self.feed.state = {**state, "phase": engine.phase, "done": engine.done, "question": question,
-                           "question_id": state.get("question_id", 0) + asked,
-                           "calibrated": self.calibration is not None}
 
 
 #: The estimate pad and keys: answer → (arrow, word).

@@ -87,6 +87,26 @@ class DrillPrompt(Prompt):
     vision: str = "closed"
     speed_deg_s: float = 20.0
 
+    def as_event(self) -> dict:
+        """The shared prompt event plus the movement's parameters (a movement prompt), so that
+        a program following the events file (``cervitrack emulate --events``) can do the drill."""
+        event = super().as_event()
+        if self.kind.startswith(("drill_", "warmup_")):
+            event.update(amplitude_deg=self.amplitude_deg, vision=self.vision, speed_deg_s=self.speed_deg_s)
+        return event
+
+    @classmethod
+    def from_event(cls, event: dict) -> Prompt:
+        """The prompt of an events-file line (:meth:`as_event`): a DrillPrompt when the line
+        carries a drill movement's parameters, else a plain Prompt. KeyError, TypeError or
+        ValueError when the line is not a prompt."""
+        base = {"kind": str(event["prompt"]), "t_s": float(event.get("t_s", np.nan)),
+                "direction": event.get("direction"), "text": str(event.get("text", ""))}
+        if "amplitude_deg" not in event:
+            return Prompt(**base, target=event.get("target"))
+        return cls(**base, amplitude_deg=float(event["amplitude_deg"]), vision=str(event.get("vision", "closed")),
+                   speed_deg_s=float(event.get("speed_deg_s", 20.0)))
+
 
 def _prompt(kind, t_s, text, direction=None, **kw) -> DrillPrompt:
     return DrillPrompt(kind=kind, t_s=float(t_s), direction=direction, text=text, **kw)

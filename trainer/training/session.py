@@ -47,7 +47,8 @@ from cervitrack.trainer.training.drills import (
 from cervitrack.trainer.training.plan import Plan
 
 #: Sub-engine events copied into the session's events (a lost signal is said, never hidden).
-FORWARDED_EVENTS = ("pause", "resume")
+#: ``calibration``: the calibration's outcome (a worker saves a good one for the device).
+FORWARDED_EVENTS = ("pause", "resume", "calibration")
 
 RATE_TEXT = ("How is your neck pain now, from 0 (none) to 10 (worst imaginable)? Any dizziness "
              "(0-10)? Do you feel sick?")
