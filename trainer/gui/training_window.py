@@ -45,7 +45,7 @@ import numpy as np
 from PySide6 import QtCore, QtWidgets
 
 from cervitrack.trainer.gui import style
-from cervitrack.trainer.gui.training_worker import TrainingSimSource, TrainingWorker
+from cervitrack.trainer.gui.training_worker import TrainingWorker
 from cervitrack.trainer.gui.wall_view import WallView
 from cervitrack.trainer.training import levels, outcome, program, safety, symptoms
 from cervitrack.trainer.training.session import TrainingSession

@@ -176,15 +176,17 @@ class TrainingSession:
 
     def update(self, pose) -> list[Prompt]:
         if self.phase == "calibrate":
-            prompts = self._collect(self._cal_engine.update(pose))
-            self._forward(self._cal_engine)
+            out = self._cal_engine.update(pose)
+            self._forward(self._cal_engine)  # a pause or resumption before the prompts it caused
+            prompts = self._collect(out)
             self._saw(pose)
             if self._cal_engine.done:
                 return prompts + self._next_block(float(pose.t_s[-1]))
             return prompts
         if self.phase == "block":
-            prompts = self._collect(self._current.update(pose))
+            out = self._current.update(pose)
             self._forward(self._current)
+            prompts = self._collect(out)
             self._saw(pose)
             if self._current.done:
                 t = float(pose.t_s[-1])
