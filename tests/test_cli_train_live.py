@@ -144,8 +144,9 @@ def test_a_training_session_on_a_udp_device_with_a_dropout_is_paused_redone_and_
     assert "Session finished." in out  # after the last answer, on its line (stdin is not echoed)
     # The session is stored for the therapist: the training history and the clinical store.
     progress = cli_json(env, tmp_path, "train-progress", "--patient", "P1")
-    sessions = progress["sessions"] if isinstance(progress, dict) else progress
-    assert len(sessions) == 1 and sessions[0]["n_trials"] == 2 and not sessions[0]["stopped"]
+    assert progress["patient"] == "P1" and progress["adherence"]["trained_days"] == 1
+    assert progress["weekly"][0]["mean_pain_before_nrs"] == 1.0 and progress["weekly"][0]["stops"] == 0
     clinical = cli_json(env, tmp_path, "sessions", "--patient", "P1")
     assert len(clinical) == 1 and clinical[0]["device"] == f"udp:{port}"
     assert [t["kind"] for t in clinical[0]["tests"]] == ["training"]
+    assert clinical[0]["tests"][0]["preset"] == "level-1"
