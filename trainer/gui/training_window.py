@@ -950,8 +950,9 @@ class TrainingWindow(QtWidgets.QWidget):
                 self.say(event["text"], kind, wall.vision == "closed")
             elif kind == "message" and "about" not in event:
                 self.signal_text = event["text"] if self.stage == "calibrating" else self.signal_text
-            elif kind == "prompt" and not self.signal_text.startswith("Signal lost"):
-                self.signal_text = ""
+            elif (kind == "prompt" and not self.signal_text.startswith("Signal lost")
+                  and event.get("prompt") not in ("redo", "recenter", "sit_still", "trial_recorded")):
+                self.signal_text = ""  # "Signal back. …" stays until the redone try moves on
             if kind == "prompt":
                 # Eyes-closed levels: every prompt is spoken (the words on the wall), after its cue.
                 text = wall.prompt.text() if event["prompt"] != "trial_recorded" else event.get("text", "")
