@@ -7,7 +7,13 @@ from PySide6 import QtCore
 
 from cervitrack.firmware_bridge.sim.config import SensorConfig, SimConfig
 from cervitrack.trainer.gui.application import qt_app
-from cervitrack.trainer.gui.training_app import SimTrainee, drive, find, open_training_window, short_plan
+from cervitrack.trainer.gui.training_app import (
+    SimTrainee,
+    drive,
+    find,
+    open_training_window,
+    short_plan,
+)
 from cervitrack.trainer.training.plan import Plan
 from cervitrack.trainer.training.store import TrainingStore
 
