@@ -100,12 +100,12 @@ class DrillPrompt(Prompt):
         """The prompt of an events-file line (:meth:`as_event`): a DrillPrompt when the line
         carries a drill movement's parameters, else a plain Prompt. KeyError, TypeError or
         ValueError when the line is not a prompt."""
-        base = {"kind": str(event["prompt"]), "t_s": float(event.get("t_s", np.nan)),
-                "direction": event.get("direction"), "text": str(event.get("text", ""))}
+        kind, t_s = str(event["prompt"]), float(event.get("t_s", np.nan))
+        direction, text = event.get("direction"), str(event.get("text", ""))
         if "amplitude_deg" not in event:
-            return Prompt(**base, target=event.get("target"))
-        return cls(**base, amplitude_deg=float(event["amplitude_deg"]), vision=str(event.get("vision", "closed")),
-                   speed_deg_s=float(event.get("speed_deg_s", 20.0)))
+            return Prompt(kind=kind, t_s=t_s, direction=direction, text=text, target=event.get("target"))
+        return cls(kind=kind, t_s=t_s, direction=direction, text=text, amplitude_deg=float(event["amplitude_deg"]),
+                   vision=str(event.get("vision", "closed")), speed_deg_s=float(event.get("speed_deg_s", 20.0)))
 
 
 def _prompt(kind, t_s, text, direction=None, **kw) -> DrillPrompt:
