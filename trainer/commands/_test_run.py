@@ -85,6 +85,10 @@ class TestOutput:
         elif kind in EVENT_KINDS:
             self._write(event)
 
+    def record(self, event: dict) -> None:
+        """Write ``event`` to the ``--events`` file only (nothing printed or spoken)."""
+        self._write(event)
+
     def _say(self, kind: str, text: str) -> None:
         if self.voice is not None:
             self.voice.prompt(kind, text)

@@ -17,7 +17,9 @@ encoded exactly as the real device sends them and carried by a real transport:
   virtual patient; ``--drop-at`` takes it out of radio range (the link drops, no advertising).
 
 The patient follows a test's prompts from ``--events PATH`` (the file ``cervitrack test
---events PATH`` writes; it may not exist yet) or a built-in ``--script``. ``--truth PATH``
+--events PATH`` or ``cervitrack train --events PATH`` writes; it may not exist yet: the
+patient is the training's virtual trainee, who also does the drills) or a built-in
+``--script``. ``--truth PATH``
 writes the ground truth as JSON lines. Ctrl-C or SIGTERM stops it cleanly; the last stderr line
 is a summary.
 """
@@ -67,8 +69,12 @@ def run(args) -> int:
     _positive(args.rate, "--rate")
     if args.rate is not None and args.rate > 1000:
         raise CliError(f"--rate must be at most 1000 Hz, not {args.rate}")
-    if (args.drop_at is None) != (args.drop_for is None):
-        raise CliError("--drop-at and --drop-for go together")
+    if args.drop_at is not None and args.drop_on is not None:
+        raise CliError("--drop-at and --drop-on are two ways to start the dropout: give one")
+    if ((args.drop_at is None and args.drop_on is None) != (args.drop_for is None)):
+        raise CliError("--drop-at (or --drop-on) and --drop-for go together")
+    if args.drop_on is not None and not args.events:
+        raise CliError("--drop-on needs --events (the prompts come from the events file)")
     if args.drop_at is not None and not (args.drop_at >= 0 and args.drop_for > 0):
         raise CliError("--drop-at must be >= 0 s and --drop-for > 0 s")
     if args.rate is not None and PROTOCOLS[args.protocol].fixed_rate:
@@ -85,6 +91,8 @@ def run(args) -> int:
     faults = Faults(mirror_axes=args.mirror_axes)
     if args.drop_at is not None:
         faults.drop_at_s, faults.drop_for_s = args.drop_at, args.drop_for
+    if args.drop_on is not None:
+        faults.drop_on_prompt, faults.drop_for_s = args.drop_on, args.drop_for
     truth = TruthLog(args.truth) if args.truth else None
     # The trainee follows training drills as well as the tests' prompts (the same patient).
     device = EmulatedDevice(protocol, cfg, faults, truth, patient_factory=TrainingPatient)
@@ -136,22 +144,10 @@ def run(args) -> int:
 def _prompt_tail(path, since_wall_s: float):
     """Follows the events file of ``cervitrack test`` or ``cervitrack train``: drill prompts
     (with ``amplitude_deg`` and ``vision``) come back as :class:`DrillPrompt`."""
-    from cervitrack.trainer.simulation.emulated_device import (
-        PromptTail,
-        prompt_fields,
-        prompt_from_event,
-    )
+    from cervitrack.trainer.simulation.emulated_device import PromptTail
     from cervitrack.trainer.training.drills import DrillPrompt
 
-    def make(event):
-        if "amplitude_deg" not in event and "vision" not in event:
-            return prompt_from_event(event)
-        return DrillPrompt(**prompt_fields(event),
-                           amplitude_deg=float(event.get("amplitude_deg", 0.0)),
-                           vision=str(event.get("vision", "closed")),
-                           speed_deg_s=float(event.get("speed_deg_s", 20.0)))
-
-    return PromptTail(path, since_wall_s=since_wall_s, make=make)
+    return PromptTail(path, since_wall_s=since_wall_s, prompt_from_event=DrillPrompt.from_event)
 
 
 def _stop_flag():
@@ -279,6 +275,8 @@ def register(sub) -> None:
     p.add_argument("--port", type=int, default=4242, help="UDP: send to 127.0.0.1:PORT")
     p.add_argument("--drop-at", type=float, metavar="S", help="fault: send nothing from S s "
                    "(BLE: out of radio range) ...")
+    p.add_argument("--drop-on", metavar="PROMPT", help="fault: send nothing from 0.2 s after the first "
+                   "PROMPT of the events file (e.g. return, drill_return) ...")
     p.add_argument("--drop-for", type=float, metavar="S", help="... for S s (a dropout)")
     p.add_argument("--mirror-axes", action="store_true",
                    help="fault: the device reports a mirrored (left-handed) y axis")

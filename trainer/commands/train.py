@@ -30,6 +30,10 @@ from cervitrack.trainer.commands import (
 )
 from cervitrack.trainer.paths import DEFAULT_PATIENT
 
+#: Devices whose session runs through the pipeline worker (connection, link quality, saved
+#: calibration, lost-signal pause): cervitrack.trainer.commands._train_live.
+LIVE_KINDS = ("serial", "ble", "udp")
+
 DAY_KEYS = ("day", "date", "level", "level_next", "mode", "stopped", "reason", "pain_before", "pain_after",
             "max_pain_rise_nrs", "dizziness_max", "n_trials", "ae_deg", "ae_by_direction_deg",
             "estimate_agreement", "tracking", "skipped_blocks", "headache_nrs", "adherence", "level_reason",
@@ -90,16 +94,31 @@ def run_simulation(args) -> int:
 
 
 def run_interactive(args, ask=None, say=print) -> int:
+    ask = ask or (lambda text: input(text))
+    source = live = None
+    if args.events and args.device.split(":", 1)[0] not in LIVE_KINDS:
+        raise CliError("--events is for a real device (serial:, ble:, udp:): the emulated patient follows it")
+    if args.device.split(":", 1)[0] in LIVE_KINDS:
+        from cervitrack.trainer.commands import _train_live
+
+        live = _train_live.connect(args)  # connection and link quality before the questions
+    elif args.device != "sim":
+        from cervitrack.trainer.training.live import open_device
+
+        source = open_device(args.device, args.seed, args.protocol, args.baud)  # fail before the questions
+    try:
+        return _interactive_day(args, ask, say, source, live)
+    finally:
+        if live is not None:
+            live.close()
+            live.output.close()
+
+
+def _interactive_day(args, ask, say, source, live) -> int:
     from cervitrack.trainer.training import cli_flow, levels, safety, symptoms
     from cervitrack.trainer.training.plan import Plan
     from cervitrack.trainer.training.store import TrainingStore
 
-    ask = ask or (lambda text: input(text))
-    source = None
-    if args.device != "sim":
-        from cervitrack.trainer.training.live import open_device
-
-        source = open_device(args.device, args.seed, args.protocol, args.baud)  # fail before the questions
     today = dt.date.today().isoformat()
     with TrainingStore(args.db) as store:
         plan = store.plan(args.patient)
@@ -134,6 +153,10 @@ def run_interactive(args, ask=None, say=print) -> int:
             cli_flow.say_stop(say, {"kind": "readiness", "reason": stop.reason, "flags": [], "detail": detail}, plan)
             return 0
         say(levels.level(plan.level).describe() + (" (gentle day: small movements only)" if mode == "gentle" else ""))
+        if live is not None:
+            from cervitrack.trainer.commands._train_live import run_session
+
+            return run_session(args, live, store, plan, mode, before, today, ask, say)
         if source is None:
             from cervitrack.trainer.training.interactive import run_sim_interactive
 
@@ -213,9 +236,13 @@ def register(sub) -> None:
     p.add_argument("--progress-png", metavar="FILE.png", help="also save the progress figure (simulation)")
     p.add_argument("--db", metavar="FILE", help="training history file (default: in the data dir)")
     p.add_argument("--terminal", action="store_true", help="ask in the terminal even when a display is present")
+    p.add_argument("--use-saved-calibration", action="store_true",
+                   help="real device: reuse the device's saved calibration without asking (only the "
+                   "neutral is captured)")
     p.add_argument("--events", metavar="PATH",
-                   help="live device: append each prompt as a JSON line as it happens (as cervitrack "
-                   "test --events; cervitrack emulate --events follows them)")
+                   help="real device: write every prompt as a JSON line, as cervitrack test --events "
+                   "(cervitrack emulate --events PATH follows it)")
+    p.add_argument("--no-sound", action="store_true", help="do not speak the prompts (terminal)")
     p.add_argument("--screenshot", metavar="PATH.png",
                    help="render the training window offscreen with the virtual trainee and save a PNG (--device sim)")
     p.add_argument("--moment", choices=("welcome", "question", "review", "rating", "rating-stop", "drill",

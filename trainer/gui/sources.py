@@ -89,10 +89,11 @@ class LiveDeviceSource:
     simulated = False
     blocking = True
 
-    def __init__(self, spec: str, protocol: str | None = None, block_s: float = 0.005) -> None:
+    def __init__(self, spec: str, protocol: str | None = None, block_s: float = 0.005,
+                 baud: int | None = None) -> None:
         from cervitrack.trainer.live.devices import open_device
 
-        self.live = open_device(spec, protocol=protocol)
+        self.live = open_device(spec, protocol=protocol, **({"baud": baud} if baud is not None else {}))
         self.spec = spec
         self.protocol = self.live.protocol
         self.rate_hz = float(self.live.nominal_rate_hz)

@@ -31,11 +31,8 @@ def open_training_window(device: str, store, patient: str, today: str, sim_confi
     """The training window (not shown) and its :class:`TrainingWorker` (not started).
     ``clinical``: a finished session also goes into the clinical store, as on the command line."""
     from cervitrack.trainer.gui.sources import open_source
-    from cervitrack.trainer.gui.training_window import (
-        TrainingSimSource,
-        TrainingWindow,
-        TrainingWorker,
-    )
+    from cervitrack.trainer.gui.training_window import TrainingWindow
+    from cervitrack.trainer.gui.training_worker import TrainingSimSource, TrainingWorker
 
     if device == "sim":
         source = TrainingSimSource(sim_config if sim_config is not None else SimConfig())

@@ -44,14 +44,11 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from cervitrack.firmware_bridge.sim.device import SimulatedHeadset
 from cervitrack.trainer.gui import style
-from cervitrack.trainer.gui.sources import SimSource
+from cervitrack.trainer.gui.training_worker import TrainingWorker
 from cervitrack.trainer.gui.wall_view import WallView
-from cervitrack.trainer.gui.worker import PipelineWorker
 from cervitrack.trainer.training import levels, outcome, program, safety, symptoms
 from cervitrack.trainer.training.session import TrainingSession
-from cervitrack.trainer.training.sim_patient import TrainingPatient
 
 #: Smallest height (and width) of anything to press, px. At least the 44×44 CSS px of WCAG 2.1
 #: success criterion 2.5.5 (Target Size) and Material Design's 48 dp touch target; 64 px gives
@@ -66,59 +63,9 @@ RELOCATION_PROMPTS = ("drill_return", "drill_relocate")
 KR_END_PROMPTS = ("feedback", "drill_move", "drill_back", "warmup_move")
 
 
-class TrainingSimSource(SimSource):
-    """The simulated headset worn by the virtual trainee
-    (:class:`~cervitrack.trainer.training.sim_patient.TrainingPatient`, which follows drill
-    prompts)."""
-
-    def __init__(self, cfg) -> None:
-        super().__init__(cfg)
-        root = np.random.SeedSequence([cfg.seed, 0x7E57])
-        self.patient = TrainingPatient(cfg.patient, np.random.default_rng(root))
-        self.device = SimulatedHeadset(cfg, self.patient, keep_truth_s=self.TRUTH_S)
-
-
-class TrainingWorker(PipelineWorker):
-    """The pipeline thread running a training session. Extra commands: ("session", engine),
-    ("answer", kind, value), ("stop_now",). The feed state carries ``question`` (the open
-    question or None) and ``question_id`` (increases with every new question)."""
-
-    def _cmd_session(self, engine: TrainingSession) -> None:
-        self._begin(engine, None)
-        self.feed.state = {**self.feed.state, "test": "training", "kind": "training", "question": None,
-                           "question_id": 0}
-
-    def _deliver(self, prompts, engine) -> None:
-        for prompt in prompts:
-            self.source.on_prompt(prompt, self.t_s)
-            self._follow_reference(prompt, engine)
-        self._publish_engine(engine)
-
-    def _cmd_answer(self, kind: str, value) -> None:
-        engine = self.engine
-        if engine is None or engine.question != kind:
-            return  # already answered, or the session has ended (a stop)
-        self._deliver(engine.answer(float(self.last_sample_t_s), kind, value), engine)
-
-    def _cmd_stop_now(self) -> None:
-        engine = self.engine
-        if engine is not None and not engine.done:
-            t = float(self.last_sample_t_s) if np.isfinite(self.last_sample_t_s) else float(self.t_s)
-            self._deliver(engine.stop_now(t), engine)
-
-    def _publish_engine(self, engine) -> None:
-        new = engine.events[self._events_seen:]
-        question = engine.question
-        state = self.feed.state
-        if not new and state.get("phase") == engine.phase and state.get("question") == question:
-            return
-        self._events_seen += len(new)
-        for event in new:
-            self.feed.push_event(event)
-        asked = sum(1 for e in new if e.get("kind") == "prompt" and e.get("prompt") in ("estimate", "rate_symptoms"))
-        self.feed.state = {**state, "phase": engine.phase, "done": engine.done, "question": question,
-                           "question_id": state.get("question_id", 0) + asked,
-                           "calibrated": self.calibration is not None}
+#: The saved calibration offered on a real device (the neutral is captured when Yes is pressed).
+SAVED_TEXT = ("This device has a saved calibration. Use it? If yes: sit upright, look straight ahead and keep "
+              "still as you press Yes.")
 
 
 #: The estimate pad and keys: answer → (arrow, word).
@@ -677,6 +624,15 @@ class TrainingWindow(QtWidgets.QWidget):
         self.sound_warning.setText(warning or "")
         self.sound_warning.setVisible(bool(warning and eyes_closed_level))
         layout.addWidget(self.sound_warning)
+        # The device's state in words, above every card: "Connecting to udp:4242…", a lost
+        # signal in the clinical engines' words (never hidden), "Signal back. …".
+        self.status_line = _label("", 18, True, name="status")
+        self.status_line.setStyleSheet("font-size: 18px; font-weight: bold; background: #fde2e1; "
+                                       "color: #7a1712; padding: 8px;")
+        self.status_line.setVisible(False)
+        self.signal_text = ""
+        self.pending_mode: str | None = None
+        layout.addWidget(self.status_line)
         self.pages = QtWidgets.QStackedWidget()
         layout.addWidget(self.pages, 1)
         self.welcome = WelcomeCard()
@@ -752,7 +708,7 @@ class TrainingWindow(QtWidgets.QWidget):
 
     def _flow_title(self) -> str:
         return {"first_run": "Safety question", "daily": "Today's check", "before": "Before we start",
-                "after": "How do you feel now?"}[self.flow]
+                "after": "How do you feel now?", "calibration": "Calibration"}[self.flow]
 
     def _leave_text(self) -> str:
         return "Stop training" if self.flow == "after" else "Not today"
@@ -827,6 +783,10 @@ class TrainingWindow(QtWidgets.QWidget):
             return
         step = self.steps[self.step_i]
         self.answers[step.key] = value
+        if self.flow == "calibration":  # one question, no review: it decides nothing lasting
+            self.flow, self.steps = "", ()
+            self._calibration_chosen(bool(value))
+            return
         if self.back_to_review:
             self.step_i = len(self.steps) - 1
         else:
@@ -944,9 +904,31 @@ class TrainingWindow(QtWidgets.QWidget):
             self.drill_page.stop.setEnabled(False)
 
     def _start_session(self, mode: str) -> None:
+        """A real device with a saved calibration: offer it first (as ``cervitrack test`` and
+        ``train --terminal`` do); otherwise the session starts with the calibration."""
+        if self.worker.saved_calibration and not self.worker.source.simulated:
+            self.pending_mode = mode
+            self.flow, self.steps, self.step_i, self.answers = "calibration", (Step("yesno", "saved", SAVED_TEXT),), 0, {}
+            self.back_to_review = False
+            self._show_step()
+            return
+        self._run_session(mode, None)
+
+    def _calibration_chosen(self, use_saved: bool) -> None:
+        if not use_saved:
+            self._run_session(self.pending_mode or "normal", None)
+            return
+        self.stage = "calibrating"
+        self.worker.submit("use_saved")  # the neutral: the last half second, looking straight ahead
+        self.drill_page.wall.prompt.setText("Using this device's saved calibration. Sit upright, look straight "
+                                            "ahead and keep still.")
+        self._show(self.drill_page)
+
+    def _run_session(self, mode: str, calibration) -> None:
         lv = levels.level(self.session_plan.level)
         assert self.before is not None  # the rating before the session was confirmed
-        self.engine = TrainingSession(self.session_plan, mode, self.before, rate_hz=self.worker.source.rate_hz)
+        self.engine = TrainingSession(self.session_plan, mode, self.before, rate_hz=self.worker.source.rate_hz,
+                                      calibration=calibration)
         self.drill_page.wall.vision = lv.vision
         self.drill_page.wall.task = lv.task
         self.drill_page.level.setText(lv.describe() + (". Gentle day: small movements only." if mode == "gentle"
@@ -962,10 +944,27 @@ class TrainingWindow(QtWidgets.QWidget):
         wall = self.drill_page.wall
         for event in feed.drain_events():
             wall.on_event(event)
-            if event.get("kind") == "prompt":
+            kind = event.get("kind")
+            if kind in ("pause", "resume"):
+                self.signal_text = event["text"]  # the engine's words, as the terminal prints them
+                self.say(event["text"], kind, wall.vision == "closed")
+            elif kind == "message" and "about" not in event:
+                self.signal_text = event["text"] if self.stage == "calibrating" else self.signal_text
+            elif (kind == "prompt" and not self.signal_text.startswith("Signal lost")
+                  and event.get("prompt") not in ("redo", "recenter", "sit_still", "trial_recorded")):
+                self.signal_text = ""  # "Signal back. …" stays until the redone try moves on
+            if kind == "prompt":
                 # Eyes-closed levels: every prompt is spoken (the words on the wall), after its cue.
                 text = wall.prompt.text() if event["prompt"] != "trial_recorded" else event.get("text", "")
                 self.say(text, event["prompt"], wall.vision == "closed")
+        self._show_status(feed.status)
+        if self.stage == "calibrating":
+            if self.worker.calibration is not None:
+                self._run_session(self.pending_mode or "normal", self.worker.calibration)
+            elif self.signal_text and not self.signal_text.startswith("Signal"):
+                # The saved calibration cannot be used (said on the status line): calibrate.
+                self._run_session(self.pending_mode or "normal", None)
+            return
         if self.stage != "session":
             return
         state = feed.state
@@ -982,6 +981,19 @@ class TrainingWindow(QtWidgets.QWidget):
                 self.drill_page.setFocus()
         if self.pages.currentWidget() is self.drill_page:
             wall.refresh(feed, count)
+
+    def _show_status(self, status: dict) -> None:
+        """The status line: the connection while no sample came, else a lost signal."""
+        text = self.signal_text
+        state = str(status.get("state", ""))
+        if not self.worker.source.simulated:
+            if state.startswith("failed: "):
+                text = f"The device {status.get('spec')} cannot be used: {state[len('failed: '):]}"
+            elif not status.get("frames"):
+                text = f"Connecting to {status.get('spec')}…"
+        if text != self.status_line.text():
+            self.status_line.setText(text)
+        self.status_line.setVisible(bool(text))
 
     # ------------------------------------------------------------------ the end
     def _record_stop(self, kind: str, reason: str, flags=(), detail: dict | None = None) -> None:

@@ -13,7 +13,10 @@ Prompts reach the patient from a test's events file (:class:`PromptTail`, JSON l
 by ``cervitrack test --events PATH``) or from a built-in script (:data:`SCRIPTS`). The ground
 truth (:class:`TruthLog`) records, for every recorded trial, the relocation error the patient
 drew and the true error of its head between the reference and relocation windows, decomposed as
-:func:`cervitrack.trainer.simulation.runner.true_trial_errors` does.
+:func:`cervitrack.trainer.simulation.runner.true_trial_errors` does. The patient is a
+:class:`~cervitrack.trainer.simulation.virtual_patient.VirtualPatient` or any subclass given as
+``patient_factory`` (``cervitrack emulate`` uses the training's trainee, which also follows the
+drill prompts of ``cervitrack train --events``).
 
 Frames: the virtual IMU (:mod:`cervitrack.firmware_bridge.sim.imu`) gives acc and gyro in the
 sensor frame and the device's fused quaternion (sensor→world, heading drifting); the magnetic
@@ -85,6 +88,9 @@ def prompt_from_event(event: dict) -> Prompt:
     return Prompt(**prompt_fields(event))
 
 
+_plain_prompt = prompt_from_event  # the default of PromptTail (its argument shadows the name)
+
+
 def prompt_fields(event: dict) -> dict:
     """The :class:`Prompt` fields of an events-file ``prompt`` line."""
     return {"kind": str(event["prompt"]), "t_s": float(event.get("t_s", math.nan)),
@@ -101,10 +107,11 @@ class PromptTail:
     JSON is counted in :attr:`bad_lines` and skipped.
     """
 
-    def __init__(self, path, since_wall_s: float, make=None) -> None:
-        #: event dict → prompt (default :class:`Prompt` from its fields; ``cervitrack emulate``
-        #: also rebuilds training drill prompts).
-        self.make = make or prompt_from_event
+    def __init__(self, path, since_wall_s: float, prompt_from_event=None) -> None:
+        #: callable(event dict) → Prompt (KeyError/TypeError/ValueError for a bad line); the
+        #: training's drill prompts carry more fields (``cervitrack emulate`` passes
+        #: :meth:`cervitrack.trainer.training.drills.DrillPrompt.from_event`).
+        self.prompt_from_event = prompt_from_event or _plain_prompt
         self.path = os.fspath(path)
         self.since_wall_s = float(since_wall_s)
         self._pos = 0
@@ -143,7 +150,7 @@ class PromptTail:
             if wall < self.since_wall_s:
                 continue
             try:
-                prompt = self.make(event)
+                prompt = self.prompt_from_event(event)
             except (KeyError, TypeError, ValueError):
                 self.bad_lines += 1
                 continue
@@ -184,11 +191,15 @@ class Faults:
         mirror_axes: the device reports a mirrored y axis: acc, gyro and mag y negated, and the
             fused quaternion of the mirrored world, ``(w, -x, y, -z)``. Gravity still agrees with
             the orientation; the gyro turns the wrong way relative to it.
+        drop_on_prompt: instead of ``drop_at_s``: the dropout starts 0.2 s after the first
+            prompt of this kind reaches the patient (a dropout in the middle of a trial, however
+            long the steps before it took).
     """
 
     drop_at_s: float = math.inf
     drop_for_s: float = 0.0
     mirror_axes: bool = False
+    drop_on_prompt: str | None = None
 
 
 class EmulatedDevice:
@@ -211,6 +222,8 @@ class EmulatedDevice:
         self.truth = truth
         root = np.random.SeedSequence([cfg.seed, 0xE1A7])
         patient_seed, imu_seed = root.spawn(2)
+        #: ``patient_factory(PatientConfig, Generator)``: VirtualPatient, or a subclass that
+        #: follows more prompts (``cervitrack emulate`` passes the training's trainee).
         self.patient = patient_factory(cfg.patient, np.random.default_rng(patient_seed))
         cfg.sensor.output = "raw"  # the device sends acc and gyro as well as its quaternion
         cfg.sensor.rate_hz = protocol.rate_hz
@@ -321,6 +334,11 @@ class EmulatedDevice:
         there."""
         issued = now_s if issued_s is None or not math.isfinite(issued_s) else min(issued_s, now_s)
         kind = prompt.kind
+        f = self.faults
+        if f.drop_on_prompt is not None and kind == f.drop_on_prompt and not math.isfinite(f.drop_at_s):
+            f.drop_at_s = now_s + 0.2
+            if self.truth:
+                self.truth.write({"kind": "dropout", "t_s": round(f.drop_at_s, 6), "for_s": f.drop_for_s})
         n_before = len(self.patient.relocations)
         drills = getattr(self.patient, "drill_relocations", [])  # a training patient's drills
         n_drills = len(drills)

@@ -25,10 +25,19 @@ movement), as the JPE scoring (Lee et al. 2006, Man Ther 11:61–68); ``abs_erro
 The ROM warm-up moves to a marker at the soft limit (75 % of the pain-free ROM, Rushton et al. 2023, JOSPT 53(1):7–22; NeckCare Home instructions for use design
 proposal) and back, eyes open, ``reps`` times per direction; it records the peak reached and
 reminds gently when the person goes more than 5° past the marker (design choice).
+
+A lost signal is handled as in the clinical engines (:class:`~cervitrack.trainer.clinical.jpe.JpeTest`):
+a :class:`~cervitrack.signal.samples.Gap` in the stream, samples more than ``signal_lost_s``
+apart, or :meth:`_DrillEngine.check_signal` told that none came for that long, pauses the
+drill (event ``pause``, "Signal lost — trial N paused. Waiting for the sensor…"); when samples
+arrive again it resumes (event ``resume``): the trial under way is recorded as invalid with the
+reason "signal lost" and redone (a ``redo`` prompt, then the same direction again), a
+re-centring under way starts again. Nothing measured across the interruption is kept.
 """
 
 from __future__ import annotations
 
+import abc
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -38,7 +47,7 @@ from cervitrack.signal import kinematics
 from cervitrack.signal import quaternion as quat
 from cervitrack.signal.stillness import StillnessParams
 from cervitrack.trainer.clinical.history import PoseHistory
-from cervitrack.trainer.clinical.jpe import DIRECTION_COMPONENT
+from cervitrack.trainer.clinical.jpe import DIRECTION_COMPONENT, JpeSettings
 from cervitrack.trainer.clinical.prompts import DIRECTION_TEXT, Prompt, make_prompt
 from cervitrack.trainer.training import feedback
 from cervitrack.trainer.training.levels import SPEEDS
@@ -47,6 +56,12 @@ from cervitrack.trainer.training.levels import SPEEDS
 WARMUP_OVERSHOOT_REMINDER_DEG = 5.0
 #: A movement faster than this multiple of the instructed speed earns a "slower" reminder.
 TOO_FAST_FACTOR = 2.0
+#: No sample for longer than this pauses a drill, s: the clinical engines' value
+#: (:attr:`cervitrack.trainer.clinical.jpe.JpeSettings.signal_lost_s`).
+SIGNAL_LOST_S = JpeSettings.signal_lost_s
+#: The words of a lost signal, as the clinical engines say them (``what``: "trial 3",
+#: "training").
+SIGNAL_LOST_TEXT = "Signal lost — {what} paused. Waiting for the sensor…"
 
 
 @dataclass(frozen=True)
@@ -73,10 +88,24 @@ class DrillPrompt(Prompt):
     speed_deg_s: float = 20.0
 
     def as_event(self) -> dict:
-        """The prompt's event line with the drill's parameters (``cervitrack train --events``;
-        ``cervitrack emulate`` rebuilds the prompt from it for its virtual trainee)."""
-        return {**super().as_event(), "amplitude_deg": self.amplitude_deg, "vision": self.vision,
-                "speed_deg_s": self.speed_deg_s}
+        """The shared prompt event plus the movement's parameters (a movement prompt), so that
+        a program following the events file (``cervitrack emulate --events``) can do the drill."""
+        event = super().as_event()
+        if self.kind.startswith(("drill_", "warmup_")):
+            event.update(amplitude_deg=self.amplitude_deg, vision=self.vision, speed_deg_s=self.speed_deg_s)
+        return event
+
+    @classmethod
+    def from_event(cls, event: dict) -> Prompt:
+        """The prompt of an events-file line (:meth:`as_event`): a DrillPrompt when the line
+        carries a drill movement's parameters, else a plain Prompt. KeyError, TypeError or
+        ValueError when the line is not a prompt."""
+        kind, t_s = str(event["prompt"]), float(event.get("t_s", np.nan))
+        direction, text = event.get("direction"), str(event.get("text", ""))
+        if "amplitude_deg" not in event:
+            return Prompt(kind=kind, t_s=t_s, direction=direction, text=text, target=event.get("target"))
+        return cls(kind=kind, t_s=t_s, direction=direction, text=text, amplitude_deg=float(event["amplitude_deg"]),
+                   vision=str(event.get("vision", "closed")), speed_deg_s=float(event.get("speed_deg_s", 20.0)))
 
 
 def _prompt(kind, t_s, text, direction=None, **kw) -> DrillPrompt:
@@ -92,7 +121,7 @@ def settled_index(pose, i0: int, hold_s: float, after_t_s: float) -> int | None:
     return None if hit.size == 0 else i0 + int(hit[0])
 
 
-class _DrillEngine:
+class _DrillEngine(abc.ABC):
     """Shared phase machinery: a phase handler ``_phase_<name>(pose, i0)`` returns
     ``(index consumed or None, prompts or None)``."""
 
@@ -101,7 +130,7 @@ class _DrillEngine:
 
     def __init__(self, calibration: HeadCalibration, stillness: StillnessParams = StillnessParams(),
                  recenter_min_s: float = 1.5, hold_s: float = 0.5, move_timeout_s: float = 12.0,
-                 return_timeout_s: float = 15.0) -> None:
+                 return_timeout_s: float = 15.0, signal_lost_s: float = SIGNAL_LOST_S) -> None:
         if calibration is None or calibration.q_world_neutral is None:
             raise ValueError("a drill needs a head calibration")
         self.calibration = calibration
@@ -116,10 +145,65 @@ class _DrillEngine:
         self.phase = "idle"
         self._phase_t_s = np.nan
         self.gyro_bias_update = None
+        self.signal_lost_s = signal_lost_s
+        #: True while the signal is lost (see :meth:`check_signal`).
+        self.paused = False
+        self._paused_what = ""
+        self._last_sample_t_s = np.nan
+        self._started = False
+
+    #: Phases in which a trial is under way (its reference captured): lost with the signal.
+    ITEM_PHASES: tuple[str, ...] = ("move", "return")
 
     @property
     def done(self) -> bool:
         return self.phase == "done"
+
+    def _began(self, t_s: float) -> None:
+        """Called by ``start``: the signal is watched from ``t_s`` on."""
+        self._started = True
+        self._last_sample_t_s = float(t_s)
+
+    # ------------------------------------------------------------------ lost signal
+    def check_signal(self, now_s: float) -> bool:
+        """Tell the drill the time now on the samples' clock when no sample came: after more
+        than ``signal_lost_s`` without one it pauses. Returns whether it is paused."""
+        if (self._started and not self.paused and not self.done and np.isfinite(self._last_sample_t_s)
+                and float(now_s) - self._last_sample_t_s > self.signal_lost_s):
+            self._pause(self._last_sample_t_s, "no data")
+        return self.paused
+
+    def _pause(self, t_s: float, reason: str) -> None:
+        self.paused = True
+        number = len(self.trials) + 1
+        self._paused_what = f"trial {number}" if self.phase in self.ITEM_PHASES else "training"
+        self.events.append({"t_s": float(t_s), "kind": "pause", "reason": reason, "phase": self.phase,
+                            "trial": number, "block": self.name,
+                            "text": SIGNAL_LOST_TEXT.format(what=self._paused_what)})
+
+    def _resume(self, t_s: float) -> list[Prompt]:
+        """The signal is back at sample time t_s: redo what was under way."""
+        self.paused = False
+        what = self._paused_what
+        text = "Signal back." + (f" {what.capitalize()} will be redone." if what.startswith("trial") else "")
+        self.events.append({"t_s": float(t_s), "kind": "resume", "trial": len(self.trials) + 1,
+                            "block": self.name, "text": text})
+        if self.phase in self.ITEM_PHASES:
+            return self._abandon(float(t_s))
+        if self.phase == "recenter":  # the re-centring starts again from now
+            return self._enter("recenter", replace(make_prompt("recenter", t_s), text=self._recenter_text()))
+        return []
+
+    def _recenter_text(self) -> str:
+        return "Look straight ahead at the centre and keep still."
+
+    @abc.abstractmethod
+    def _abandon(self, t_s: float) -> list[Prompt]:
+        """Record the trial under way as invalid ("signal lost") and redo it (each drill its own)."""
+
+    def _redo_prompt(self, t_s: float, reason: str) -> list[Prompt]:
+        p = make_prompt("redo", t_s, reason=f"Reason: {reason}.")
+        return self._enter(self.phase, _prompt("redo", t_s, p.text))
 
     @property
     def _current(self) -> _Trial:
@@ -137,10 +221,22 @@ class _DrillEngine:
 
     def update(self, pose) -> list[Prompt]:
         """Consume a PoseBatch; return the prompts issued."""
+        for gap in pose.gaps:
+            t_gap = float(self.history.t_s[-1]) if len(self.history.t_s) else self._last_sample_t_s
+            self.events.append({"t_s": t_gap, "kind": "gap", "reason": gap.reason})
+            if self._started and not self.done and not self.paused:
+                self._pause(t_gap, gap.reason)
         if len(pose) == 0:
             return []
-        self.history.append(pose)
         prompts: list[Prompt] = []
+        t0 = float(pose.t_s[0])
+        if (self._started and not self.paused and not self.done and np.isfinite(self._last_sample_t_s)
+                and t0 - self._last_sample_t_s > self.signal_lost_s):
+            self._pause(self._last_sample_t_s, "no data")
+        self._last_sample_t_s = float(pose.t_s[-1])
+        self.history.append(pose)
+        if self.paused:
+            prompts.extend(self._resume(t0))
         i = 0
         while i < len(pose) and not self.done:
             handler = getattr(self, f"_phase_{self.phase}", None)
@@ -193,6 +289,7 @@ class RelocationDrill(_DrillEngine):
     """
 
     name = "relocation"
+    ITEM_PHASES = ("move", "return", "back", "relocate")
 
     def __init__(self, calibration: HeadCalibration, task: str, vision: str, feedback_mode: str,
                  amplitude_deg: dict, directions, reps: int, speed: str = "slow", **kw) -> None:
@@ -215,7 +312,25 @@ class RelocationDrill(_DrillEngine):
         self.events.append({"t_s": float(t_s), "kind": "block_start", "block": self.name,
                             "task": self.task, "vision": self.vision, "feedback": self.feedback_mode,
                             "amplitude_deg": self.amplitude_deg, "trials": len(self.order)})
+        self._began(t_s)
         return self._next_trial(t_s)
+
+    def _recenter_text(self) -> str:
+        if self.vision == "laser":  # eyes open all along: nothing to open
+            return "Look straight ahead at the centre and keep still."
+        return make_prompt("recenter", 0.0).text
+
+    def _abandon(self, t_s: float) -> list[Prompt]:
+        """The trial under way is lost with the signal: recorded as invalid and redone next."""
+        tr = self._current
+        tr.record = {"index": tr.index, "direction": tr.direction, "task": self.task,
+                     "vision": self.vision, "amplitude_deg": self.amplitude_deg[tr.direction],
+                     "valid": False, "reason": "signal lost", "kr": False, "estimate": None,
+                     "peak_deg": tr.peak_deg}
+        self.trials.append(tr.record)
+        self.events.append({"t_s": float(t_s), "kind": "trial", **tr.record})
+        self.order.insert(tr.index + 1, tr.direction)
+        return self._redo_prompt(t_s, "signal lost") + self._next_trial(t_s)
 
     def _next_trial(self, t_s: float) -> list[Prompt]:
         index = len(self.trials)
@@ -223,10 +338,7 @@ class RelocationDrill(_DrillEngine):
             self.events.append({"t_s": float(t_s), "kind": "block_end", "block": self.name})
             return self._enter("done", _prompt("block_done", t_s, "Well done, that block is finished."))
         self._trial = _Trial(index, self.order[index])
-        recenter = make_prompt("recenter", t_s)
-        if self.vision == "laser":  # eyes open all along: nothing to open
-            recenter = replace(recenter, text="Look straight ahead at the centre and keep still.")
-        return self._enter("recenter", recenter)
+        return self._enter("recenter", replace(make_prompt("recenter", t_s), text=self._recenter_text()))
 
     def _kw(self, direction):
         return {"amplitude_deg": self.amplitude_deg[direction], "vision": self.vision,
@@ -431,7 +543,19 @@ class RomWarmup(_DrillEngine):
     def start(self, t_s: float) -> list[Prompt]:
         self.events.append({"t_s": float(t_s), "kind": "block_start", "block": self.name,
                             "limit_deg": self.limit_deg})
+        self._began(t_s)
         return self._next(t_s)
+
+    def _abandon(self, t_s: float) -> list[Prompt]:
+        """The movement under way is lost with the signal: recorded as invalid and redone next."""
+        tr = self._current
+        rec = {"index": tr.index, "direction": tr.direction, "limit_deg": self.limit_deg[tr.direction],
+               "peak_deg": tr.peak_deg, "reached": False, "past_limit": False, "valid": False,
+               "reason": "signal lost"}
+        self.trials.append(rec)
+        self.events.append({"t_s": float(t_s), "kind": "warmup_movement", **rec})
+        self.order.insert(tr.index + 1, tr.direction)
+        return self._redo_prompt(t_s, "signal lost") + self._next(t_s)
 
     def _next(self, t_s):
         if len(self.trials) >= len(self.order):
@@ -494,7 +618,7 @@ class RomWarmup(_DrillEngine):
         limit = self.limit_deg[tr.direction]
         past = tr.peak_deg > limit + WARMUP_OVERSHOOT_REMINDER_DEG
         rec = {"index": tr.index, "direction": tr.direction, "limit_deg": limit, "peak_deg": tr.peak_deg,
-               "reached": reached, "past_limit": bool(past)}
+               "reached": reached, "past_limit": bool(past), "valid": True, "reason": None}
         self.trials.append(rec)
         self.events.append({"t_s": float(t_s), "kind": "warmup_movement", **rec})
         prompts = []
@@ -506,6 +630,8 @@ class RomWarmup(_DrillEngine):
     def scores(self) -> dict:
         peaks: dict[str, list] = {}
         for t in self.trials:
+            if not t["valid"]:
+                continue
             peaks.setdefault(t["direction"], []).append(t["peak_deg"])
         return {"peak_deg": {d: float(max(v)) for d, v in peaks.items()},
-                "past_limit": sum(t["past_limit"] for t in self.trials)}
+                "past_limit": sum(t["past_limit"] for t in self.trials if t["valid"])}

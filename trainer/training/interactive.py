@@ -55,7 +55,7 @@ def run_sim_interactive(args, store, plan, mode, before, today: str, ask, say) -
                     session.patient.on_prompt(p, session.t_s)
     except KeyboardInterrupt:
         engine.stop_now(session.t_s)  # said in full by _finish
-    return _finish(store, plan, engine, today, say, args.device)
+    return finish_session(store, plan, engine, today, say, args.device)
 
 
 def _session_plan(plan, say):
@@ -105,10 +105,12 @@ def finish_live(args, store, plan, mode, before, today: str, source, ask, say) -
     if not finished:
         say("The device stream ended before the session finished; nothing was stored.")
         return 1
-    return _finish(store, plan, engine, today, say, args.device)
+    return finish_session(store, plan, engine, today, say, args.device)
 
 
-def _finish(store, plan, engine, today: str, say, device: str) -> int:
+def finish_session(store, plan, engine, today: str, say, device: str) -> int:
+    """Store a finished (or stopped) session in the training store and the clinical store, say
+    how it went (or what to do after a stop)."""
     day = len({s["date"] for s in store.sessions(plan.patient)} | {today})
     record, trials, ratings = program.session_record(day, today, engine)
     with Store() as clinical:

@@ -17,6 +17,15 @@ advice and is stored as stopped (reason ``person``), which holds the level.
 
 Questions (``rate_symptoms``, ``estimate``) are answered with ``answer(t_s, kind, value)``;
 time keeps running (the person sits still) while a question is open.
+
+A lost signal (see :class:`~cervitrack.trainer.clinical.jpe.JpeTest` and
+:mod:`cervitrack.trainer.training.drills`) is handled by the part running: the calibration
+restarts from "sit still", a drill's trial under way is recorded as invalid ("signal lost") and
+redone. Their ``pause`` and ``resume`` events (with the words to show) are copied into the
+session's events; between blocks (a rating being answered) the session pauses itself
+("Signal lost — training paused. Waiting for the sensor…"), with nothing to redo.
+:meth:`TrainingSession.check_signal` is called with the time now on the samples' clock when no
+sample came.
 """
 
 from __future__ import annotations
@@ -28,8 +37,18 @@ import numpy as np
 from cervitrack.trainer.clinical.jpe import JpeSettings, JpeTest
 from cervitrack.trainer.clinical.prompts import Prompt
 from cervitrack.trainer.training import capabilities, levels, symptoms
-from cervitrack.trainer.training.drills import DrillPrompt, RelocationDrill, RomWarmup
+from cervitrack.trainer.training.drills import (
+    SIGNAL_LOST_S,
+    SIGNAL_LOST_TEXT,
+    DrillPrompt,
+    RelocationDrill,
+    RomWarmup,
+)
 from cervitrack.trainer.training.plan import Plan
+
+#: Sub-engine events copied into the session's events (a lost signal is said, never hidden).
+#: ``calibration``: the calibration's outcome (a worker saves a good one for the device).
+FORWARDED_EVENTS = ("pause", "resume", "calibration")
 
 RATE_TEXT = ("How is your neck pain now, from 0 (none) to 10 (worst imaginable)? Any dizziness "
              "(0-10)? Do you feel sick?")
@@ -72,6 +91,10 @@ class TrainingSession:
         self._queue = []
         for b in capabilities.available_blocks(wanted):
             self._queue += [b] * (plan.relocation_blocks if b == "relocation" else 1)
+        #: Sub-engine → number of its events already looked at (forwarding).
+        self._seen: dict[int, int] = {}
+        self._own_paused = False
+        self._last_sample_t_s = np.nan
 
     # ------------------------------------------------------------------ engine API
     @property
@@ -95,7 +118,54 @@ class TrainingSession:
             return "estimate"
         return None
 
+    @property
+    def paused(self) -> bool:
+        """True while the signal is lost."""
+        sub = self._active()
+        return bool(getattr(sub, "paused", False)) if sub is not None else self._own_paused
+
+    def _active(self):
+        """The engine consuming samples now (calibration or block), or None."""
+        if self.phase == "calibrate":
+            return self._cal_engine
+        if self.phase == "block":
+            return self._current
+        return None
+
+    def _forward(self, engine) -> None:
+        seen = self._seen.get(id(engine), 0)
+        new = engine.events[seen:]
+        self._seen[id(engine)] = seen + len(new)
+        for e in new:
+            if e.get("kind") in FORWARDED_EVENTS:
+                self.events.append(dict(e))
+
+    def check_signal(self, now_s: float) -> bool:
+        """The time now on the samples' clock, when no sample came: after more than
+        ``signal_lost_s`` (the clinical engines' 0.5 s) the session pauses. Returns whether it
+        is paused."""
+        sub = self._active()
+        if sub is not None:
+            check = getattr(sub, "check_signal", None)
+            if check is not None:
+                check(now_s)
+                self._forward(sub)
+        elif (self.phase == "await_rating" and not self._own_paused and np.isfinite(self._last_sample_t_s)
+              and float(now_s) - self._last_sample_t_s > SIGNAL_LOST_S):
+            self._own_pause(self._last_sample_t_s, "no data")
+        return self.paused
+
+    def _own_pause(self, t_s: float, reason: str) -> None:
+        self._own_paused = True
+        self.events.append({"t_s": float(t_s), "kind": "pause", "reason": reason, "phase": self.phase,
+                            "text": SIGNAL_LOST_TEXT.format(what="training")})
+
+    def _own_resume(self, t_s: float) -> None:
+        self._own_paused = False
+        self.events.append({"t_s": float(t_s), "kind": "resume", "text": "Signal back."})
+
     def start(self, t_s: float) -> list[Prompt]:
+        self._last_sample_t_s = float(t_s)
         self.events.append({"t_s": float(t_s), "kind": "session_start", "level": self.level.number,
                             "mode": self.mode, "before": self.before.as_dict(),
                             "blocks": list(self._queue), "skipped_blocks": self.skipped_blocks})
@@ -106,17 +176,37 @@ class TrainingSession:
 
     def update(self, pose) -> list[Prompt]:
         if self.phase == "calibrate":
-            prompts = self._collect(self._cal_engine.update(pose))
+            out = self._cal_engine.update(pose)
+            self._forward(self._cal_engine)  # a pause or resumption before the prompts it caused
+            prompts = self._collect(out)
+            self._saw(pose)
             if self._cal_engine.done:
                 return prompts + self._next_block(float(pose.t_s[-1]))
             return prompts
         if self.phase == "block":
-            prompts = self._collect(self._current.update(pose))
+            out = self._current.update(pose)
+            self._forward(self._current)
+            prompts = self._collect(out)
+            self._saw(pose)
             if self._current.done:
                 t = float(pose.t_s[-1])
                 return prompts + self._end_block(t)
             return prompts
+        if self.phase == "await_rating":
+            if pose.gaps and not self._own_paused:
+                self._own_pause(self._last_sample_t_s, pose.gaps[0].reason)
+            if len(pose):
+                if (not self._own_paused and np.isfinite(self._last_sample_t_s)
+                        and float(pose.t_s[0]) - self._last_sample_t_s > SIGNAL_LOST_S):
+                    self._own_pause(self._last_sample_t_s, "no data")
+                if self._own_paused:
+                    self._own_resume(float(pose.t_s[0]))
+        self._saw(pose)
         return []
+
+    def _saw(self, pose) -> None:
+        if len(pose):
+            self._last_sample_t_s = float(pose.t_s[-1])
 
     def answer(self, t_s: float, kind: str, value) -> list[Prompt]:
         """Answer the open question: a SymptomRating for ``rate_symptoms``, an estimate label
@@ -136,6 +226,7 @@ class TrainingSession:
             return self._next_block(t_s)
         if kind == "estimate" and self.question == "estimate":
             prompts = self._collect(self._current.answer(t_s, kind, value))
+            self._forward(self._current)
             if self._current.done:
                 prompts += self._end_block(t_s)
             return prompts
@@ -175,6 +266,7 @@ class TrainingSession:
             return self._finish(t_s, DrillPrompt(kind="done", t_s=float(t_s),
                                                  text="Session finished. Well done, see you next time."))
         kind = self._queue.pop(0)
+        self._own_paused = False  # the block's engine watches the signal from here on
         self._current = self._make_block(kind)
         self.blocks.append({"kind": kind, "before": self._last_rating, "after": None, "engine": self._current})
         self.phase = "block"

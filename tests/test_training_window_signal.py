@@ -1,0 +1,70 @@
+"""The training window says a lost signal on its status line, in the clinical engines' words,
+and the try under way is redone. Driven only by what a person touches (the virtual trainee
+clicks and presses keys, tests/test_training_window.py); the simulated link drops out now and
+then (``disconnect_every_s``), so the drill's samples stop as a real link's do."""
+
+from PySide6 import QtCore
+
+from cervitrack.firmware_bridge.sim.config import SensorConfig, SimConfig
+from cervitrack.trainer.gui.application import qt_app
+from cervitrack.trainer.gui.training_app import (
+    SimTrainee,
+    drive,
+    find,
+    open_training_window,
+    short_plan,
+)
+from cervitrack.trainer.training.plan import Plan
+from cervitrack.trainer.training.store import TrainingStore
+
+LEFT = QtCore.Qt.MouseButton.LeftButton
+
+
+def test_a_dropout_during_a_drill_shows_signal_lost_on_the_status_line_and_the_try_is_redone(qtbot, tmp_path):
+    qt_app()
+    cfg = SimConfig(seed=5, sensor=SensorConfig(rate_hz=50.0))
+    cfg.link.disconnect_every_s = 12.0
+    cfg.link.disconnect_s = 1.5
+    with TrainingStore(tmp_path / "training.db") as store:
+        store.save_plan(Plan(patient="p1", level=1), "2026-03-02", "therapist")
+        window = open_training_window("sim", store, "p1", "2026-03-02", cfg, plan_for_session=short_plan)
+        qtbot.addWidget(window)
+        window.show()
+        trainee = SimTrainee(click=lambda w: qtbot.mouseClick(w, LEFT), key=qtbot.keyClick)
+        shown = []
+
+        def seen(w):
+            status = find(w, "status")
+            if status is not None and status.text() and (not shown or shown[-1] != status.text()):
+                shown.append(status.text())
+            return find(w.pages.currentWidget(), "title") is not None and w.pages.currentWidget().objectName() \
+                == "summary"
+
+        drive(window, trainee, seen)
+        lost = [t for t in shown if t.startswith("Signal lost — trial")]
+        assert lost and lost[0].endswith(" paused. Waiting for the sensor…")
+        number = lost[0].split()[4]
+        assert f"Signal back. Trial {number} will be redone." in shown
+        trials = window.engine.relocation_trials()
+        assert "signal lost" in [t["reason"] for t in trials]
+        assert sum(t["valid"] for t in trials) == len(short_plan(Plan()).directions) * 2
+        window.worker.stop()
+        window.close()
+
+
+def test_on_a_real_udp_device_the_window_says_it_is_connecting_until_samples_come(qtbot, tmp_path):
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    qt_app()
+    with TrainingStore(tmp_path / "training.db") as store:
+        window = open_training_window(f"udp:{port}", store, "p1", "2026-03-02", protocol="opentrack-udp")
+        qtbot.addWidget(window)
+        window.show()
+        drive(window, None, lambda w: find(w, "status") is not None, max_sim_s=5.0)
+        assert find(window, "status").text() == f"Connecting to udp:{port}…"
+        assert find(window.pages.currentWidget(), "start") is not None   # the welcome card stays usable
+        window.worker.stop()
+        window.close()
