@@ -19,6 +19,7 @@ import os
 import sys
 from pathlib import Path
 
+from cervitrack.trainer.clinical.names import display_name
 from cervitrack.trainer.clinical.results import MEASURED_NOT_DIAGNOSED
 from cervitrack.trainer.stores.sessions import Store
 
@@ -104,7 +105,7 @@ def _jpe_section(t: dict, img) -> str:
             _n(s["global_ae_deg"]), flag]) + "</tr>")
     head = ["direction", *(["target °"] if thp else []), "n", "AE °", "CE °", "VE °", "RMSE °", "3D AE °", "flag"]
     note = f"<p><i>{_e(' '.join(res['reliability_note'].split()))}</i></p>" if res.get("reliability_note") else ""
-    return (f"<h2>{_e(res.get('preset_title', t['kind']))}</h2>{note}{TABLE}<tr>"
+    return (f"<h2>{_e(display_name(t.get('preset'), res.get('preset_title'), t['kind']))}</h2>{note}{TABLE}<tr>"
             + "".join(f"<th>{h}</th>" for h in head) + "</tr>" + "".join(rows) + "</table>"
             f"<p>Flag threshold <b>{res['threshold_deg']:.1f}°</b> of AE in any direction "
             f"(source: {_e(res['threshold_source'])}). {_e(res['sign_convention'])}. "
@@ -120,7 +121,7 @@ def _rom_section(t: dict, img) -> str:
                    f"<td>{_n(s['mean_deg'])}</td><td>{_n(s['sd_deg'])}</td></tr>"
                    for d, s in sc["directions"].items())
     planes = ", ".join(f"{p.replace('_', '/')} {v['total_deg']:.0f}°" for p, v in sc["planes"].items())
-    return (f"<h2>{_e(t['result'].get('preset_title', 'Range of motion'))}</h2>{TABLE}"
+    return (f"<h2>{_e(display_name(t.get('preset'), t['result'].get('preset_title'), 'rom'))}</h2>{TABLE}"
             "<tr><th>direction</th><th>n</th><th>max °</th><th>mean °</th><th>SD °</th></tr>"
             f"{rows}</table><p>Total range: {_e(planes)}.</p>{img(rom_name, 420)}"
             f"<p>{_e(sc['norms_note'])} References: {_e('; '.join(sc['references']))}.</p>")
@@ -138,7 +139,7 @@ def _butterfly_section(t: dict, img) -> str:
             rows.append(f"<tr><td>&nbsp;&nbsp;repetition {r['repetition'] + 1}</td><td>{_n(r['aa_deg'], 2)}</td>"
                         f"<td>{_n(r['time_on_target_pct'])}</td><td>{_n(r['undershoot_pct'])}</td>"
                         f"<td>{_n(r['overshoot_pct'])}</td></tr>")
-    return (f"<h2>{_e(res.get('preset_title', 'Tracking'))}</h2>{TABLE}"
+    return (f"<h2>{_e(display_name(t.get('preset'), res.get('preset_title'), 'butterfly'))}</h2>{TABLE}"
             "<tr><th>level</th><th>AA °</th><th>time on target %</th><th>undershoot %</th>"
             "<th>overshoot %</th></tr>" + "".join(rows) + "</table>"
             f"<p>AA: mean distance between the dot and the target (deg of visual angle); on target "
@@ -155,7 +156,7 @@ def _trace_section(t: dict, img) -> str:
         f"<td>{'yes' if s['completed'] else 'no'}</td></tr>" for p, s in t["scores"].items())
     cut = " ".join(f"{p}: {s['published_cutoff']['errors']} errors ({_e(s['published_cutoff']['source'])})."
                    for p, s in t["scores"].items())
-    return (f"<h2>{_e(t['result'].get('preset_title', 'Tracing'))}</h2>{TABLE}<tr><th>pattern</th><th>n</th>"
+    return (f"<h2>{_e(display_name(t.get('preset'), t['result'].get('preset_title'), 'trace'))}</h2>{TABLE}<tr><th>pattern</th><th>n</th>"
             "<th>time s</th><th>errors</th><th>magnitude °·s</th><th>mean excess °</th><th>completed</th></tr>"
             f"{rows}</table><p>Published cut-offs for the physical laser test, for orientation only "
             f"(this emulation is not validated against them): {cut}</p>"
@@ -183,6 +184,8 @@ def render_html(data: dict, img_src) -> str:
         "th{background:#eeeeee;} td,th{text-align:center;padding:3px 6px;} "
         "h1{font-size:16pt;} h2{font-size:13pt;margin-top:14px;}</style></head><body>",
         "<h1>Cervitrack: cervical proprioception test report</h1>",
+        ("<p style='color:#b00000;font-size:13pt;'><b>SIMULATED: these results come from the simulated "
+         "headset and a virtual patient, not from a person.</b></p>" if s.get("simulated") else ""),
         f"<p><b>Patient:</b> {who}<br><b>Session:</b> {s['id']}, {_e(s['started_utc'])} (UTC)<br>"
         f"<b>Device:</b> {device}<br><b>Software:</b> Cervitrack {_e(s['software_version'])}"
         + (f"<br><b>Calibration:</b> quality score {quality.get('score', 0):.0f}/100"
