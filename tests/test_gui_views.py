@@ -181,10 +181,15 @@ def test_results_table_has_a_row_per_direction_with_the_engine_scores(session):
     window, _ = session
     table = window.results_view.table
     state = window.worker.feed.state
-    assert table.rowCount() == 4
+    assert table.rowCount() == 5  # four directions and the overall row
     for row, (direction, sc) in enumerate(state["scores"].items()):
         assert table.item(row, 0).text() == direction.replace("_", " ")
         assert table.item(row, 2).text() == f"{sc['ae_deg']:.2f}"
+    valid = [t for t in state["trials"] if t["valid"]]
+    pooled_ae = np.mean([abs(t["signed_error_deg"]) for t in valid])
+    assert table.item(4, 0).text() == "overall" and table.item(4, 2).text() == f"{pooled_ae:.2f}"
+    title = window.results_view.title.text()
+    assert "JPE, neutral head position" in title and "(finished)" in title
 
 
 def test_audio_cues_follow_the_eyes_closed_trials(session):

@@ -43,6 +43,53 @@ RECENT_S = 3.0
 #: reference: from then on the wall shows the head relative to that reference, the one the
 #: engine scores against (the mean head over the settled window ending at the prompt).
 ITEM_START_PROMPTS = ("move", "move_max", "learn_target", "track", "trace_start")
+#: A link is "stale" when no sample has arrived for longer than this, s.
+STALE_S = 0.5
+#: Window of sample times the status's measured rate is computed over, s.
+RATE_WINDOW_S = 2.0
+
+
+def link_state(source_state: str, samples: int, age_s: float) -> str:
+    """The honest state of a link: "disconnected", "connecting", "reconnecting", "lost" (the
+    link failed), "no data" (connected, no valid sample yet), "stale" (no sample for more than
+    :data:`STALE_S`) or "streaming"."""
+    if source_state == "disconnected":
+        return "disconnected"
+    if source_state.startswith("failed"):
+        return "lost"
+    if source_state in ("connecting", "reconnecting"):
+        return source_state
+    if samples == 0:
+        return "no data"
+    if not np.isfinite(age_s) or age_s > STALE_S:
+        return "stale"
+    return "streaming"
+
+
+def link_text(status: dict) -> str:
+    """One line for a person: "streaming · 99 Hz · battery 80 %", "stale · 3.2 s",
+    "no data from the device (6 reconnects)"."""
+    link = status.get("link", status.get("state", "disconnected"))
+    if link == "stale":
+        text = f"stale · {status.get('age_s', float('nan')):.1f} s"
+    elif link == "streaming":
+        rate = status.get("rate_hz")
+        text = "streaming" + (f" · {rate:.0f} Hz" if rate is not None and np.isfinite(rate) else "")
+    elif link == "no data":
+        text = "connected, but no data from the device"
+    elif link == "lost":
+        text = "lost" + (f": {status['error']}" if status.get("error") else "")
+    elif link == "reconnecting" and status.get("attempt"):
+        text = f"reconnecting (attempt {status['attempt']})"
+    else:
+        text = link
+    if status.get("reconnects"):
+        text += f" · {status['reconnects']} reconnects"
+    if status.get("battery_pct") is not None:
+        text += f" · battery {status['battery_pct']:.0f} %"
+    return text
+
+
 #: Engine settings the views draw with (tracking target radius, tracing band, wall distance).
 VIEW_SETTINGS = ("radius_deg", "band_deg", "distance_cm", "threshold_deg")
 
@@ -81,6 +128,13 @@ class PipelineWorker:
         self.spec = None
         self.t_s = 0.0
         self.last_sample_t_s = np.nan
+        #: Valid samples processed since the connection; source-clock time of the newest one's
+        #: arrival (simulated time for the simulator, time.monotonic for real devices).
+        self.samples_total = 0
+        self.last_arrival_s = np.nan
+        self._stale_since_s: float | None = None
+        #: The calibration before a re-calibration started (restored when it is cancelled).
+        self._calibration_before: HeadCalibration | None = None
         self._started = False
         self._events_seen = 0
         self._bias_applied = None
@@ -134,6 +188,7 @@ class PipelineWorker:
         self._begin(spec.factory(self.source.rate_hz, self.calibration), spec)
 
     def _cmd_calibrate(self) -> None:
+        self._calibration_before = self.calibration
         self.calibration = None
         self.pipeline.calibration = None
         self._begin(calibration_engine(self.source.rate_hz), None)
@@ -192,11 +247,24 @@ class PipelineWorker:
                               "text": "Calibration saved for this device: next time it can be reused."})
 
     def _cmd_abort(self) -> None:
+        t = float(self.last_sample_t_s)
         if self.engine is not None and not self.engine.done:
-            self.feed.push_event({"t_s": float(self.last_sample_t_s), "kind": "aborted",
-                                  "test": self.feed.state.get("test")})
-            self.feed.state = {**self.feed.state, "phase": "aborted", "done": True}
+            self.feed.push_event({"t_s": t, "kind": "aborted", "test": self.feed.state.get("test")})
+            self.feed.state = {**self.feed.state, "phase": "aborted", "done": True, "aborted": True}
+            if self.spec is None:  # a cancelled (re-)calibration: the previous one stays
+                self._restore_calibration(t)
         self.engine, self.spec = None, None
+
+    def _restore_calibration(self, t_s: float) -> None:
+        previous, self._calibration_before = self._calibration_before, None
+        self.calibration = previous
+        self.pipeline.calibration = previous
+        if previous is not None and previous.gyr_bias_rad_s is not None:
+            self.pipeline.set_gyro_bias(previous.gyr_bias_rad_s)
+            self._bias_applied = None
+        self.feed.state = {**self.feed.state, "calibrated": previous is not None}
+        self.feed.push_event({"t_s": t_s, "kind": "calibration_kept",
+                              "quality": None if previous is None else dict(previous.quality)})
 
     # ------------------------------------------------------------------ processing
     def step_to(self, until_s: float) -> None:
@@ -207,6 +275,10 @@ class PipelineWorker:
         pose = self.pipeline.process(items)
         if len(pose):
             self.last_sample_t_s = float(pose.t_s[-1])
+            self.samples_total += len(pose)
+            self.last_arrival_s = until_s
+            if self._stale_since_s is not None:
+                self._link_restored(until_s)
             # Publish first: the views need the samples now, the engine's decisions can follow.
             self.feed.push_pose(pose, time.perf_counter(), self.calibration, self.display_ref,
                                 self.cursor_filter)
@@ -273,13 +345,38 @@ class PipelineWorker:
             state["scores"] = engine.scores() if engine.trials else {}
         self.feed.state = state
 
+    def _link_restored(self, now_s: float) -> None:
+        """Samples again after a stale link: say how long it was away and whether the
+        calibration is still in use."""
+        gap_s = now_s - self._stale_since_s
+        self._stale_since_s = None
+        if self.calibration is not None:
+            text = (f"Signal back after {gap_s:.1f} s. The calibration is still in use (the headset "
+                    "stayed on the head); press R to re-zero if it moved.")
+        else:
+            text = f"Signal back after {gap_s:.1f} s. No calibration is active: calibrate before a test."
+        self.feed.push_event({"t_s": float(self.last_sample_t_s), "kind": "message", "text": text,
+                              "link_restored": True, "calibrated": self.calibration is not None})
+
     def _publish_status(self) -> None:
         status = dict(self.source.status())
         stats = self.pipeline.decoder.stats
+        age_s = float(self.t_s - self.last_arrival_s) if self.samples_total else float("nan")
+        link = link_state(str(status.get("state", "disconnected")), self.samples_total, age_s)
+        if link == "stale" and self._stale_since_s is None:
+            self._stale_since_s = float(self.last_arrival_s)
+        rate = float("nan")
+        if link == "streaming" and len(self._recent_t) > 1:
+            t = self._recent_t[self._recent_t >= self._recent_t[-1] - RATE_WINDOW_S]
+            if len(t) > 1 and t[-1] > t[0]:
+                rate = (len(t) - 1) / float(t[-1] - t[0])
         status.update(spec=self.source.spec, frames=int(stats.frames),
                       saved_calibration=self.saved_calibration,
                       rejected_frames=int(stats.rejected_frames), gaps=int(self.pipeline.gap_count),
-                      nominal_rate_hz=self.source.rate_hz, t_s=float(self.t_s))
+                      nominal_rate_hz=self.source.rate_hz, t_s=float(self.t_s),
+                      link=link, age_s=age_s, samples=int(self.samples_total), rate_hz=rate,
+                      simulated=bool(getattr(self.source, "simulated", False)),
+                      calibrated=self.calibration is not None)
         self.feed.status = status
 
     # ------------------------------------------------------------------ threaded mode
