@@ -14,7 +14,7 @@ def run(args) -> int:
     from cervitrack.trainer.gui.application import available_views, render_screenshot, run_app
     from cervitrack.trainer.gui.catalog import catalog
 
-    if args.device != "sim":
+    if args.device not in (None, "sim"):
         # A bad spec or an unknown kind is a one-line error now, before any window opens.
         import importlib
 
@@ -33,6 +33,8 @@ def run(args) -> int:
     tests = catalog(args.trials)
     if args.test is not None and args.test not in tests:
         raise ValueError(f"unknown test {args.test!r} (available: {', '.join(tests)})")
+    if args.test is not None and args.device is None and not args.screenshot:
+        raise ValueError("--test needs --device (the simulator only when asked for: --device sim)")
     sim_config = load_config(args.sim_config, seed=args.seed)
     if args.screenshot:
         if args.device != "sim":
@@ -47,14 +49,19 @@ def run(args) -> int:
         return 0
     if not has_display():
         raise ValueError("no display found: use --screenshot PATH, or `cervitrack demo --headless`")
+    if args.patient is not None and not args.patient.strip():
+        raise ValueError("--patient must not be empty")
     return run_app(args.device, args.test, sim_config, args.trials, fullscreen=args.fullscreen,
-                   protocol=args.protocol)
+                   protocol=args.protocol, patient=args.patient)
 
 
 def register(sub) -> None:
     p = sub.add_parser("app", help="the application: device, calibration, tests, results, research")
-    p.add_argument("--device", default="sim",
-                   help="device spec: sim (default, simulated headset), serial:PORT, ble:ADDRESS_OR_NAME, udp:PORT")
+    p.add_argument("--device", default=None,
+                   help="device spec: serial:PORT, ble:ADDRESS_OR_NAME, udp:PORT, or sim (the simulated "
+                        "headset, marked SIMULATED everywhere); default: choose on the device page")
+    p.add_argument("--patient", default=None, metavar="ID",
+                   help="pseudonymous patient id to test (created if new); default: choose in the app")
     p.add_argument("--protocol", default=None, help="wire protocol of a real device (default: its profile's)")
     p.add_argument("--test", default=None, help="start this test at once (e.g. jpe)")
     p.add_argument("--trials", type=int, default=8, help="trials per direction (default 8)")

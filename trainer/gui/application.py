@@ -111,22 +111,50 @@ def make_window(sim_config: SimConfig | None = None, trials_per_direction: int =
                      scanner=ble_scan_specs if can_scan_ble() else None)
 
 
-def run_app(device: str = "sim", test: str | None = None, sim_config: SimConfig | None = None,
-            trials_per_direction: int = 8, fullscreen: bool = False, protocol: str | None = None) -> int:
-    """Open the application; connect ``device`` and start ``test`` when given."""
+def run_app(device: str | None = None, test: str | None = None, sim_config: SimConfig | None = None,
+            trials_per_direction: int = 8, fullscreen: bool = False, protocol: str | None = None,
+            patient: str | None = None) -> int:
+    """Open the application; connect ``device`` (None: the person chooses on the device page;
+    the simulator only when asked for), choose ``patient`` and start ``test`` when given."""
     app = qt_app()
     tune_threads()
     window = make_window(sim_config, trials_per_direction)
     window.show()
     freeze_heap()
-    window.connect_device(device, protocol or "")
-    if test:
-        window.start_test(test)
+    if device:
+        window.device_view.select_spec(device)
+        window.connect_device(device, protocol or "")
+    if patient:
+        from cervitrack.trainer.stores.sessions import Store
+
+        with Store() as store:
+            store.ensure_patient(patient)
+        window.patient_view.refresh()
+        window.set_patient(patient)
+    if test and window.worker is not None:
+        start_when_streaming(window, test)
     if fullscreen:
         window.toggle_patient_window()
         window.toggle_fullscreen()
     app.exec()
     return 0
+
+
+def start_when_streaming(window, test: str) -> None:
+    """Start ``test`` once the link has delivered samples (a test cannot start before)."""
+    from PySide6 import QtCore
+
+    timer = QtCore.QTimer(window)
+
+    def attempt():
+        if window.worker is None:
+            timer.stop()
+        elif window.link_ready()[0]:
+            timer.stop()
+            window.start_test(test)
+
+    timer.timeout.connect(attempt)
+    timer.start(100)
 
 
 def _stop_condition(view: str, total_trials: int):
@@ -176,7 +204,13 @@ def render_screenshot(view: str, path, sim_config: SimConfig | None = None,
         window = make_window(sim_config, trials_per_direction, AppSettings(follow=False),
                              threaded=False, player=player, save_calibrations=False)
     window.show()
+    window.device_view.select_spec("sim")
     window.connect_device("sim")
+    t_s = 0.0
+    while not window.worker.feed.status.get("samples") and t_s < 5.0:
+        t_s += frame_s  # a test starts only on a link that has delivered samples
+        window.worker.step_to(t_s)
+        window.tick()
     tab = {"wall": "test", "blind": "test", "patient": "test", "butterfly": "test",
            "tracing": "test"}.get(view, view)
     window.show_tab(tab)
@@ -189,7 +223,6 @@ def render_screenshot(view: str, path, sim_config: SimConfig | None = None,
         window.toggle_patient_window()
     worker = window.worker
     last_prompt, phase_t_s = None, 0.0
-    t_s = 0.0
     while t_s < max_sim_s:
         t_s += frame_s
         worker.step_to(t_s)

@@ -67,7 +67,9 @@ class DeviceView(QtWidgets.QWidget):
         self.scan_button = QtWidgets.QPushButton("Scan")
         self.scan_button.clicked.connect(self.scan_requested.emit)
         self.scan_button.setVisible(can_scan)
+        self.combo.setObjectName("device_choice")
         self.connect_button = QtWidgets.QPushButton("Connect")
+        self.connect_button.setObjectName("connect")
         self.connect_button.clicked.connect(self._toggle)
         for b in (self.scan_button, self.connect_button):
             b.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
@@ -98,14 +100,29 @@ class DeviceView(QtWidgets.QWidget):
         layout.addStretch(1)
         self.connected = False
 
+    #: The first entry: nothing is chosen until the person chooses (never the simulator by default).
+    PLACEHOLDER = "Choose a device…"
+
     def set_specs(self, specs) -> None:
+        current = self.current_spec() if self.combo.count() else ""
         self.combo.clear()
+        self.combo.addItem(self.PLACEHOLDER, "")
         for spec, label in specs:
             self.combo.addItem(f"{label}  [{spec}]", spec)
+        index = self.combo.findData(current) if current else 0
+        self.combo.setCurrentIndex(max(index, 0))
+
+    def select_spec(self, spec: str) -> None:
+        index = self.combo.findData(spec)
+        if index >= 0:
+            self.combo.setCurrentIndex(index)
 
     def current_spec(self) -> str:
-        """The chosen spec, or the typed one (text in [brackets] or the whole text)."""
+        """The chosen spec, or the typed one (text in [brackets] or the whole text); "" when
+        nothing is chosen."""
         text = self.combo.currentText().strip()
+        if text == self.PLACEHOLDER:
+            return ""
         index = self.combo.findText(text)
         if index >= 0 and self.combo.itemData(index):
             return self.combo.itemData(index)

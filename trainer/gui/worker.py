@@ -34,6 +34,7 @@ from cervitrack.trainer.stores.calibrations import (
     load_calibration,
     save_calibration,
 )
+from cervitrack.trainer.stores.sessions import plain
 
 #: The neutral captured by "re-zero" is the mean head orientation over this window, s.
 REZERO_WINDOW_S = 0.5
@@ -90,6 +91,20 @@ def link_text(status: dict) -> str:
     return text
 
 
+def planned_items(settings) -> int | None:
+    """Valid trials (or runs) a test's settings plan: trials per direction × directions, or
+    repetitions × levels (patterns); None when the settings do not say."""
+    tpd = getattr(settings, "trials_per_direction", None)
+    directions = getattr(settings, "directions", None)
+    if tpd and directions:
+        return int(tpd) * len(directions)
+    reps = getattr(settings, "repetitions", None)
+    groups = getattr(settings, "levels", None) or getattr(settings, "patterns", None)
+    if reps and groups:
+        return int(reps) * len(groups)
+    return None
+
+
 #: Engine settings the views draw with (tracking target radius, tracing band, wall distance).
 VIEW_SETTINGS = ("radius_deg", "band_deg", "distance_cm", "threshold_deg")
 
@@ -135,6 +150,10 @@ class PipelineWorker:
         self._stale_since_s: float | None = None
         #: The calibration before a re-calibration started (restored when it is cancelled).
         self._calibration_before: HeadCalibration | None = None
+        #: The raw-stream recorder (:class:`~cervitrack.trainer.recording.writer.Recorder`) while recording.
+        self.recorder = None
+        self.recording_path: str | None = None
+        self._result_sent = False
         self._started = False
         self._events_seen = 0
         self._bias_applied = None
@@ -161,7 +180,7 @@ class PipelineWorker:
     # ------------------------------------------------------------------ commands (any thread)
     def submit(self, command: str, *args) -> None:
         """Queue a command: ("test", name), ("calibrate",), ("use_saved",), ("mark",),
-        ("rezero",), ("abort",)."""
+        ("rezero",), ("abort",), ("record", path), ("stop_recording",)."""
         self._commands.put((command, *args))
 
     def _apply_commands(self) -> None:
@@ -172,8 +191,58 @@ class PipelineWorker:
                 return
             getattr(self, f"_cmd_{command}")(*args)
 
+    def _cmd_record(self, path: str) -> None:
+        """Record the raw stream (transport items, gaps, test events) to a new .cvtrec file, as
+        ``cervitrack record`` does (:class:`~cervitrack.trainer.recording.writer.Recorder`)."""
+        from cervitrack.trainer.recording.writer import Recorder
+
+        t = float(self.last_sample_t_s)
+        if self.recorder is not None:
+            return
+        info = dict(getattr(self.source, "info", {}) or {})
+        meta = {"protocol": self.source.protocol, "nominal_rate_hz": float(self.source.rate_hz),
+                "host_clock": "simulated" if self.source.simulated else "monotonic",
+                "device": {"spec": self.source.spec, **info},
+                "settings": {"command": "app", "simulated": bool(self.source.simulated)}}
+        try:
+            self.recorder = Recorder(path, meta)
+        except (OSError, ValueError) as exc:
+            self.feed.push_event({"t_s": t, "kind": "message",
+                                  "text": f"The recording could not be started: {exc}"})
+            return
+        self.recording_path = str(path)
+        self.feed.push_event({"t_s": t, "kind": "recording", "path": str(path), "on": True})
+
+    def _cmd_stop_recording(self) -> None:
+        if self.recorder is None:
+            return
+        self.recorder.close({"stopped": "by the user"})
+        self.recorder = None
+        self.feed.push_event({"t_s": float(self.last_sample_t_s), "kind": "recording",
+                              "path": self.recording_path, "on": False})
+
+    def _finish(self, engine, spec) -> None:
+        """A finished test: its result document (as ``cervitrack test`` stores it) goes to the
+        application in a ``result`` event."""
+        from cervitrack.trainer.clinical import presets
+        from cervitrack.trainer.clinical.results import result_document
+
+        self._result_sent = True
+        try:
+            preset = presets.load(spec.name)
+        except (ValueError, OSError, KeyError):
+            preset = None
+        if preset is None:
+            return
+        doc = result_document(spec.kind, preset, engine, self.source.spec)
+        doc["simulated"] = bool(self.source.simulated)
+        self.feed.push_event({"t_s": float(self.last_sample_t_s), "kind": "result", "doc": doc,
+                              "calibration": None if engine.calibration is None else engine.calibration.to_dict(),
+                              "device_info": dict(getattr(self.source, "info", {}) or {})})
+
     def _begin(self, engine, spec) -> None:
         self.engine, self.spec = engine, spec
+        self._result_sent = False
         self._started = False
         self._events_seen = 0
         settings = getattr(engine, "settings", None)
@@ -181,7 +250,9 @@ class PipelineWorker:
         self.feed.state = {"test": spec.name if spec else "calibration", "phase": "starting",
                            "kind": spec.kind if spec else "calibration", "settings": shown,
                            "trials": (), "scores": {}, "done": False,
-                           "calibrated": self.calibration is not None}
+                           "calibrated": self.calibration is not None,
+                           "total_items": planned_items(settings), "t0_s": float(self.t_s),
+                           "simulated": bool(getattr(self.source, "simulated", False))}
 
     def _cmd_test(self, name: str) -> None:
         spec = self.catalog[name]
@@ -272,6 +343,10 @@ class PipelineWorker:
         self._apply_commands()
         self.t_s = until_s
         items = self.source.read(until_s)
+        if self.recorder is not None:
+            for item in items:
+                self.recorder.write(item)
+            self.recorder.step(until_s)
         pose = self.pipeline.process(items)
         if len(pose):
             self.last_sample_t_s = float(pose.t_s[-1])
@@ -308,6 +383,8 @@ class PipelineWorker:
             self._follow_reference(prompt, engine)
         if engine is not None:
             self._publish_engine(engine)
+            if engine.done and self.spec is not None and not self._result_sent:
+                self._finish(engine, self.spec)
         self._publish_status()
         if self.on_publish is not None and (len(pose) or self.feed.events):
             self.on_publish()
@@ -337,6 +414,8 @@ class PipelineWorker:
         self._events_seen += len(new)
         for event in new:
             self.feed.push_event(event)
+            if self.recorder is not None:
+                self.recorder.event(plain(event))
         changed = any(e.get("kind") in ("trial", "test_end") for e in new)
         state = dict(self.feed.state)
         state.update(phase=engine.phase, done=engine.done, calibrated=self.calibration is not None)
@@ -417,5 +496,8 @@ class PipelineWorker:
         if self._thread is not None:
             self._thread.join(timeout=5.0)
             self._thread = None
+        if self.recorder is not None:
+            self.recorder.close({"stopped": "disconnected"})
+            self.recorder = None
         self.source.close()
         self._publish_status()
