@@ -1,4 +1,4 @@
-"""Orientation accuracy on the BROAD regression subset (../shared/data/broad), printed as JSON.
+"""Orientation accuracy on the BROAD regression subset (tests/data/broad), printed as JSON.
 
 For each trial: the relative-orientation error over 5 s and 10 s windows (RMS / median / p95)
 and the total, heading and inclination RMSE, computed as the BROAD README defines them
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -42,9 +41,7 @@ REFERENCE = {
 
 
 def default_data_dir() -> Path:
-    shared = os.environ.get("CERVITRACK_SHARED")
-    root = Path(shared) if shared else Path(__file__).resolve().parents[1].parent / "shared"
-    return root / "data" / "broad"
+    return Path(__file__).resolve().parents[1] / "tests" / "data" / "broad"
 
 
 def load_trial(path: Path) -> dict:

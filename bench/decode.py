@@ -21,6 +21,7 @@ a few thousand frames/s. Run with ``--chunk 4096`` or ``--chunk 65536`` to see t
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import struct
 import time
@@ -80,6 +81,19 @@ def _best(fn, repeat: int) -> float:
     return best
 
 
+def _decode(protocol: str, data: bytes, chunk: int, frames: int) -> None:
+    d = make_decoder(protocol)
+    for i in range(0, len(data), chunk):
+        d.feed(data[i:i + chunk])
+    d.finish()
+    assert d.stats.frames == frames, (protocol, d.stats)
+
+
+def _baseline(fmt: str, data: bytes) -> None:
+    for _rec in struct.iter_unpack(fmt, data):
+        pass
+
+
 def run(mb: float, chunk: int, repeat: int) -> dict:
     results = {}
     for protocol, (block, frames_per_block, fmt) in _blocks().items():
@@ -87,19 +101,10 @@ def run(mb: float, chunk: int, repeat: int) -> dict:
         data = block * reps
         frames = frames_per_block * reps
 
-        def decode():
-            d = make_decoder(protocol)
-            for i in range(0, len(data), chunk):
-                d.feed(data[i:i + chunk])
-            d.finish()
-            assert d.stats.frames == frames, (protocol, d.stats)
-
+        decode = functools.partial(_decode, protocol, data, chunk, frames)
         if fmt is not None:
             assert struct.calcsize(fmt) * frames == len(data), protocol
-
-            def baseline():
-                for _rec in struct.iter_unpack(fmt, data):
-                    pass
+            baseline = functools.partial(_baseline, fmt, data)
 
             # Interleave decoder and baseline runs so load changes on a shared machine hit
             # both alike; keep the best of each.

@@ -1,6 +1,6 @@
 """Throughput of the offline chain against bare VQF on the same data, printed as JSON.
 
-Data: the five BROAD trials (../shared/data/broad; Laidig et al. 2021, CC BY 4.0) concatenated
+Data: the five BROAD trials (tests/data/broad; Laidig et al. 2021, CC BY 4.0) concatenated
 and tiled to about ``--samples`` samples of raw gyro + acc at 285.7 Hz.
 
 - ``pipeline_samples_per_s``: :func:`cervitrack.trainer.live.pipeline.process_recording` with a head
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
 
@@ -35,11 +34,10 @@ from cervitrack.trainer.live.pipeline import process_recording
 
 
 def load_data(n_samples: int):
-    shared = os.environ.get("CERVITRACK_SHARED")
-    root = Path(shared) if shared else Path(__file__).resolve().parents[1].parent / "shared"
-    files = sorted((root / "data" / "broad").glob("*.npz"))
+    root = Path(__file__).resolve().parents[1] / "tests" / "data" / "broad"
+    files = sorted(root.glob("*.npz"))
     if not files:
-        raise SystemExit(f"bench/pipeline.py: error: no BROAD data in {root / 'data' / 'broad'}")
+        raise SystemExit(f"bench/pipeline.py: error: no BROAD data in {root}")
     gyr, acc, fs = [], [], None
     for f in files:
         z = np.load(f)

@@ -76,7 +76,6 @@ def movement_axis(q_world_sensor) -> tuple[np.ndarray, float, float]:
     """
     q = np.asarray(q_world_sensor, dtype=np.float64)
     rv = quat.to_rotvec(quat.relative(q[0], q))  # sensor coordinates, rad
-    mag = np.linalg.norm(rv, axis=1)
     _, s, vt = np.linalg.svd(rv, full_matrices=False)
     axis = vt[0]
     along = rv @ axis

@@ -17,7 +17,7 @@ from cervitrack.signal import quaternion as quat
 
 #: RMS angle of a neutral window around its mean above which it was not still, deg. A settled
 #: head sways by a few tenths of a degree; 1.5 deg is a Cervitrack design limit (about a third
-#: of the 4.5 deg JPE threshold, clinical-protocols.md §1.6).
+#: of the 4.5 deg JPE threshold, Revel et al. 1994, Arch Phys Med Rehabil 75:895–899).
 MAX_SPREAD_DEG = 1.5
 
 

@@ -157,7 +157,7 @@ class GyroBiasAverager:
         return bias
 
 #: Rest detection in raw data, after VQF's own rest detector (restMinT 1.5 s, restThGyr 2 deg/s,
-#: restThAcc 0.5 m/s²; fusion-and-angles.md §2.4), applied to non-overlapping windows: the RMS
+#: restThAcc 0.5 m/s²; Laidig & Seel 2023, Information Fusion 91:187–204), applied to non-overlapping windows: the RMS
 #: deviation of the gyro (deg/s) and accelerometer (m/s²) from their window means must stay
 #: below these, and the window's mean rate below MAX_BIAS_DEG_S (no trimmed MEMS gyro has a
 #: larger zero-rate offset; a slow steady turn is not a rest).

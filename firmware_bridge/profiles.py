@@ -1,13 +1,13 @@
 """Device profiles: the data a BLE or serial transport needs to talk to each device family.
 
-Everything here comes from ../shared/reference/sensor-protocols.md (section numbers below). UUIDs
+Everything here comes from the manufacturers' documents cited per device in docs/devices/ (section numbers below). UUIDs
 are always full 128-bit strings, lower case: bleak expands 16-bit UUIDs with the Bluetooth SIG
 base ``…-0000-1000-8000-00805f9b34fb``, which does **not** match WitMotion's
-``…-00805f9a34fb`` base (§1.3).
+``…-00805f9a34fb`` base (WitMotion's BLE 5.0 protocol manual (WT901BLECL)).
 
 A :class:`BleProfile` lists its start and stop commands as :class:`GattWrite` items: bytes to
 write to a characteristic, in order, after notifications on ``notify_uuid`` are enabled (Movella
-DOT requires notify first, §5; MetaWear enables the CCCD first, §4). A :class:`SerialProfile`
+DOT requires notify first, Movella DOT BLE Services Specification; MetaWear enables the CCCD first, MbientLab MetaWear-SDK-Cpp unit tests). A :class:`SerialProfile`
 gives a serial protocol's default line settings.
 """
 
@@ -57,7 +57,9 @@ class BleProfile:
 
     def matches_name(self, name: str | None) -> bool:
         """True when the advertised ``name`` matches one of :attr:`name_patterns`."""
-        return bool(name) and any(re.search(p, name, re.IGNORECASE) for p in self.name_patterns)
+        if not name:
+            return False
+        return any(re.search(p, name, re.IGNORECASE) for p in self.name_patterns)
 
 
 @dataclass(frozen=True)
@@ -93,11 +95,11 @@ def _nus(short: str) -> str:
     return f"6e40{short}-b5a3-f393-e0a9-e50e24dcca9e"
 
 
-# WitMotion BLE 5.0 (§1.3): streams 0x61 packets as soon as notifications are enabled.
+# WitMotion BLE 5.0 (WitMotion's BLE 5.0 protocol manual (WT901BLECL)): streams 0x61 packets as soon as notifications are enabled.
 WITMOTION_SERVICE = _witmotion("ffe5")
 WITMOTION_NOTIFY = _witmotion("ffe4")
 WITMOTION_WRITE = _witmotion("ffe9")
-#: Optional WitMotion commands (§1.1, §1.3), 5 bytes each, no checksum, written to FFE9.
+#: Optional WitMotion commands (WitMotion's serial protocol manual (WIT standard protocol); WitMotion's BLE 5.0 protocol manual (WT901BLECL)), 5 bytes each, no checksum, written to FFE9.
 WITMOTION_COMMANDS = {
     "unlock": bytes.fromhex("FFAA6988B5"),
     "save": bytes.fromhex("FFAA000000"),
@@ -110,21 +112,24 @@ WITMOTION_COMMANDS = {
     "poll_battery": bytes.fromhex("FFAA276400"),
 }
 
-# Movella DOT (§5).
+# Movella DOT (Movella DOT BLE Services Specification).
 DOT_CONTROL = _dot("1002")
 DOT_MEASUREMENT = _dot("2001")
 DOT_LONG_PAYLOAD = _dot("2002")
 DOT_MEDIUM_PAYLOAD = _dot("2003")
 DOT_SHORT_PAYLOAD = _dot("2004")
 DOT_SERVICE = _dot("2000")
-#: Payload mode → notify characteristic. Modes 3 (medium) and 5 (short) are stated in §5; the
+#: Payload mode → notify characteristic. Modes 3 (medium) and 5 (short) are stated in Movella DOT BLE Services Specification; the
 #: others are chosen by their size (short 20 B, medium 40 B) **[UNVERIFIED]**.
 DOT_MODE_CHARACTERISTIC = {
     2: DOT_MEDIUM_PAYLOAD, 3: DOT_MEDIUM_PAYLOAD, 4: DOT_SHORT_PAYLOAD, 5: DOT_SHORT_PAYLOAD,
     7: DOT_MEDIUM_PAYLOAD, 16: DOT_MEDIUM_PAYLOAD,
+    # Custom Mode 5 (44 B) on the long payload: shiven01/movella-dot logs/movella_multi_sensor.log
+    # @ a292163fe78bcb80ec463be5119fa823916e80d0 ("subscribed to long payload notifications").
+    26: DOT_LONG_PAYLOAD,
 }
 
-# MetaMotion R/RL/C, BMI160 (§4): NDOF quaternion stream, bytes from the SDK unit tests.
+# MetaMotion R/RL/C, BMI160 (MbientLab MetaWear-SDK-Cpp unit tests): NDOF quaternion stream, bytes from the SDK unit tests.
 METAWEAR_SERVICE = _mbient("9000")
 METAWEAR_COMMAND = _mbient("9001")
 METAWEAR_NOTIFY = _mbient("9006")
@@ -135,15 +140,15 @@ METAWEAR_STOP = tuple(bytes.fromhex(h) for h in (
     "190100", "1903007F", "030100", "130100", "150100", "03020001", "13020001", "15020001",
     "190700"))
 #: IMU_PLUS (mode 2, no magnetometer): the NDOF sequence with mode byte 2 and without the
-#: magnetometer (0x15) lines. Derived from §4, not an SDK test vector.
+#: magnetometer (0x15) lines. Derived from MbientLab MetaWear-SDK-Cpp unit tests, not an SDK test vector.
 METAWEAR_START_IMU_PLUS = (bytes.fromhex("19020213"),) + tuple(
     c for c in METAWEAR_START_NDOF[1:] if c[0] != 0x15)
 METAWEAR_STOP_IMU_PLUS = tuple(c for c in METAWEAR_STOP if c[0] != 0x15)
 #: Ask the board for a 7.5 ms connection interval (min = max = 0x0006, latency 0, 6 s timeout):
-#: the ``11 09`` settings command of §4. Optional: write it before the start sequence.
+#: the ``11 09`` settings command of MbientLab MetaWear-SDK-Cpp unit tests. Optional: write it before the start sequence.
 METAWEAR_CONN_7_5MS = bytes.fromhex("1109060006000000" "5802")
 
-# OHT/1 over the Nordic UART Service (§6, §10.3).
+# OHT/1 over the Nordic UART Service (Nordic UART Service documentation; docs/devices/oht-headset.md).
 NUS_SERVICE = _nus("0001")
 NUS_RX_WRITE = _nus("0002")
 NUS_TX_NOTIFY = _nus("0003")
@@ -217,7 +222,7 @@ BLE_PROFILES: dict[str, BleProfile] = {p.key: p for p in (
         name_patterns=(),
         nominal_rate_hz=100.0,
         notes="IMU_PLUS (6-axis, preferred indoors): derived from the NDOF sequence per "
-              "sensor-protocols.md §4 (mode byte 2, magnetometer lines omitted). Chosen "
+              "MbientLab MetaWear-SDK-Cpp unit tests (mode byte 2, magnetometer lines omitted). Chosen "
               "explicitly, never by name.",
     ),
     BleProfile(

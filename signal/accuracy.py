@@ -1,6 +1,6 @@
 """Orientation accuracy metrics, exactly as the BROAD benchmark defines them.
 
-Source: the README of ../shared/data/broad ("Error metrics"), after Laidig et al. 2021,
+Source: the README of tests/data/broad ("Error metrics"), after Laidig et al. 2021,
 "BROAD—A Benchmark for Robust Inertial Orientation Estimation", Data 6(7):72,
 doi:10.3390/data6070072. All quaternions are (N, 4) scalar first, sensor→world; angles in
 degrees. ``q_est`` is the filter output, ``q_ref`` the optical truth (NaN rows where it is

@@ -1,7 +1,7 @@
 """Heading drift monitor for device-fused orientation.
 
 A device that fuses on board without a magnetometer (a "game rotation vector") has a heading
-that drifts slowly about world vertical (fusion-and-angles.md §2.4-2.5). Cervitrack passes the
+that drifts slowly about world vertical (Laidig & Seel 2023, Information Fusion 91:187–204). Cervitrack passes the
 device quaternion through unchanged and *measures* the drift instead: while the head is still,
 its true heading is constant up to postural sway, so any steady heading change of the reported
 orientation is drift.

@@ -6,7 +6,7 @@ Frames (docs/architecture.md): the head frame is x anterior, y left, z superior 
 Decomposition: intrinsic Z-X-Y on head axes: axial rotation about z first, then lateral
 flexion about the rotated x, then flexion/extension about the twice-rotated y. This is the ISB
 spine sequence with axial rotation first (Y-X-Z on ISB axes: Y superior, X anterior, Z right;
-Xu et al. 2015, see ../shared/reference/fusion-and-angles.md §3.2). Signs:
+Xu et al. 2015, see Wu et al. 2002, J Biomech 35:543–548 (ISB); Xu et al. 2015). Signs:
 
 - ``axial_deg`` > 0: rotation to the left.
 - ``lateral_deg`` > 0: lateral flexion to the right (right ear towards the right shoulder).
@@ -70,7 +70,7 @@ _SCALAR_MAX = 16
 def _head_angles_scalar(q: np.ndarray) -> dict[str, np.ndarray]:
     """:func:`head_angles_deg` for a few poses with plain floats (same formulas)."""
     deg = 180.0 / math.pi
-    out = {"axial": [], "flexion": [], "lateral": [], "global": []}
+    out: dict[str, list[float]] = {"axial": [], "flexion": [], "lateral": [], "global": []}
     for w, x, y, z in q.tolist():
         ww, xx, yy, zz = w * w, x * x, y * y, z * z
         s = 2.0 * (y * z + w * x) / (ww + xx + yy + zz)
@@ -154,12 +154,12 @@ def laser_point(q_neutral_head, distance_cm: float = 90.0) -> dict[str, np.ndarr
 
 
 def cm_to_deg(distance_on_wall_cm, wall_distance_cm: float = 90.0):
-    """Visual angle θ = atan(d / D) in degrees (clinical-protocols.md §1.5)."""
+    """Visual angle θ = atan(d / D) in degrees (laser geometry, d = D·tan θ)."""
     return np.degrees(np.arctan2(distance_on_wall_cm, wall_distance_cm))
 
 
 def deg_to_cm(angle_deg, wall_distance_cm: float = 90.0):
-    """Wall displacement d = D·tan θ in cm (clinical-protocols.md §1.5)."""
+    """Wall displacement d = D·tan θ in cm (laser geometry, d = D·tan θ)."""
     return wall_distance_cm * np.tan(np.radians(angle_deg))
 
 

@@ -7,7 +7,7 @@ frame is z up with arbitrary heading (6-axis) or ENU (9-axis); see
 VQF assumes a fixed sample period (its accelerometer low-pass is designed for it). Real
 streams jitter, so each gyro sample is scaled by ``actual_dt / nominal_dt`` before it is fed:
 the integrated rotation over each real interval is then exact (dlaidig/vqf#9, as cited in
-../shared/reference/fusion-and-angles.md §2.4). The streaming form (:class:`VqfOrientation`,
+Laidig & Seel 2023, Information Fusion 91:187–204 (VQF)). The streaming form (:class:`VqfOrientation`,
 ``VQF.updateBatch`` per chunk) and the offline form (:func:`fuse_offline`, ``offlineVQF``,
 non-causal, or one causal ``updateBatch`` over the whole recording) scale the same way
 (:func:`gyro_period_scale`).
@@ -88,7 +88,7 @@ def fuse_offline(t_s, gyr_rad_s, acc_m_s2, mag_uT=None, *, rate_hz: float | None
         gyr_bias_rad_s: (3,) bias subtracted from the gyro first (e.g. from
             :func:`cervitrack.calibration.rest.rest_bias_from_raw`), or None.
         causal: False → ``offlineVQF`` (non-causal, the most accurate offline form;
-            fusion-and-angles.md §1.5); True → one causal ``VQF.updateBatch`` run, exactly
+            Laidig et al. 2021, Data 6(7):72 (BROAD)); True → one causal ``VQF.updateBatch`` run, exactly
             what the live chain computes.
     """
     from vqf import offlineVQF
@@ -124,7 +124,7 @@ class VqfOrientation:
         rate_hz: nominal sample rate, Hz.
         params: VQF parameters; default :data:`HEAD_VQF_PARAMS` (pass {} for VQF's defaults).
         use_mag: 9-axis fusion (needs ``mag_uT``); off by default because magnetometer
-            corrections perturb short-window relative orientation (fusion-and-angles.md §1.5).
+            corrections perturb short-window relative orientation (Laidig et al. 2021, Data 6(7):72 (BROAD)).
     """
 
     def __init__(self, rate_hz: float, use_mag: bool = False, params: dict | None = None) -> None:

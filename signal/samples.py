@@ -31,10 +31,11 @@ Times
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 import numpy as np
 
-_VECTOR_FIELDS = ("gyr_rad_s", "acc_m_s2", "mag_uT")
+_VECTOR_FIELDS = ("gyr_rad_s", "acc_m_s2", "mag_uT", "mag_raw")
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,11 @@ class SampleBatch:
         gyr_rad_s: float64, shape (N, 3) or None. Angular rate in the sensor frame, rad/s.
         acc_m_s2: float64, shape (N, 3) or None. Specific force in the sensor frame, m/s²
             (reads about +9.81 on the up axis at rest).
-        mag_uT: float64, shape (N, 3) or None. Magnetic field in the sensor frame, µT (or
-            device-relative units where the device's scale is undocumented).
+        mag_uT: float64, shape (N, 3) or None. Magnetic field in the sensor frame, µT. Only
+            where the device's scale to µT is known.
+        mag_raw: float64, shape (N, 3) or None. Magnetometer in the sensor frame in the
+            device's raw counts, where its scale to µT is not known (e.g. WitMotion 0x54:
+            about 885 counts on one model and 5300 on another in the same Earth field).
         status: uint8, shape (N,) or None. Device status bits, protocol specific.
     """
 
@@ -64,6 +68,7 @@ class SampleBatch:
     gyr_rad_s: np.ndarray | None = None
     acc_m_s2: np.ndarray | None = None
     mag_uT: np.ndarray | None = None
+    mag_raw: np.ndarray | None = None
     status: np.ndarray | None = None
 
     def __post_init__(self) -> None:
@@ -88,6 +93,7 @@ class SampleBatch:
         gyr_rad_s=None,
         acc_m_s2=None,
         mag_uT=None,
+        mag_raw=None,
         status=None,
     ) -> SampleBatch:
         """Make a batch with dtypes normalised; missing time arrays become NaN."""
@@ -112,6 +118,7 @@ class SampleBatch:
             gyr_rad_s=mat(gyr_rad_s, 3),
             acc_m_s2=mat(acc_m_s2, 3),
             mag_uT=mat(mag_uT, 3),
+            mag_raw=mat(mag_raw, 3),
             status=None if status is None else np.asarray(status, dtype=np.uint8).reshape(n),
         )
 
@@ -125,11 +132,10 @@ class SampleBatch:
 
     def take(self, index) -> SampleBatch:
         """The samples selected by ``index`` (slice, boolean mask or integer array)."""
-        return replace(
-            self,
-            **{f.name: None if getattr(self, f.name) is None else getattr(self, f.name)[index]
-               for f in fields(self)},
-        )
+        taken: dict[str, Any] = {
+            f.name: None if getattr(self, f.name) is None else getattr(self, f.name)[index]
+            for f in fields(self)}
+        return replace(self, **taken)
 
     @property
     def channels(self) -> tuple[str, ...]:
@@ -154,7 +160,7 @@ def concat(batches: list[SampleBatch]) -> SampleBatch:
         return SampleBatch.empty()
     if len(batches) == 1:
         return batches[0]
-    out = {}
+    out: dict[str, Any] = {}
     for f in fields(SampleBatch):
         parts = [getattr(b, f.name) for b in batches]
         if all(p is None for p in parts):

@@ -2,7 +2,7 @@
 
 A sample is *still* when the causally smoothed angular speed is below
 ``speed_threshold_deg_s``; the head is *settled* once it has been still for at least
-``settle_s``. Defaults follow the design in ../shared/reference/clinical-protocols.md §1.7
+``settle_s``. Defaults follow the design in Pinsault et al. 2008, Physiother Theory Pract, doi:10.1080/09593980701884824; Lee et al. 2006, Man Ther 11:61–68
 ("mean orientation over a settled window, e.g. 1 s after |ω| < ~5°/s"):
 
 - ``speed_threshold_deg_s`` = 5 deg/s,

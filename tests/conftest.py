@@ -1,4 +1,4 @@
-"""Shared test set-up: offscreen Qt, and the path to ../shared reference data."""
+"""Shared test set-up: offscreen Qt, an isolated user data folder, and the test data folder."""
 
 import os
 from pathlib import Path
@@ -15,7 +15,7 @@ settings.register_profile("explore", deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("CERVITRACK_HYPOTHESIS", "deterministic"))
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("CERVITRACK_SHARED", REPO.parent / "shared"))
+DATA = REPO / "tests" / "data"
 
 
 @pytest.fixture
@@ -25,11 +25,9 @@ def repo_dir() -> Path:
 
 
 @pytest.fixture
-def shared_dir() -> Path:
-    """../shared beside the repository (CI clones it there)."""
-    if not SHARED.is_dir():
-        pytest.fail(f"reference data folder {SHARED} is missing; set CERVITRACK_SHARED")
-    return SHARED
+def data_dir() -> Path:
+    """tests/data: real recordings and captures kept in the repository, each with its licence."""
+    return DATA
 
 
 @pytest.fixture(autouse=True)

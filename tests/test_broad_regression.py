@@ -1,6 +1,6 @@
 """BROAD regression: Cervitrack's fusion on real IMU data with optical truth.
 
-Data: ../shared/data/broad (Laidig et al. 2021, Data 6(7):72, doi:10.3390/data6070072,
+Data: tests/data/broad (Laidig et al. 2021, Data 6(7):72, doi:10.3390/data6070072,
 CC BY 4.0, adapted subset). Reference values: that folder's README (VQF 2.1.2 defaults).
 The relative-orientation error over 10 s windows must be no worse than the README's VQF 6-axis
 reference per trial, within +5%, with VQF's default parameters (the README's procedure).
@@ -27,16 +27,16 @@ REFERENCE = {
 }
 
 
-def load(shared_dir, name):
-    z = np.load(shared_dir / "data" / "broad" / f"{name}.npz")
+def load(data_dir, name):
+    z = np.load(data_dir / "broad" / f"{name}.npz")
     gyr, acc = (np.ascontiguousarray(z[k], dtype=np.float64) for k in ("imu_gyr", "imu_acc"))
     fs = float(z["sampling_rate"])
     return gyr, acc, z["opt_quat"].astype(np.float64), z["movement"].astype(bool), fs
 
 
 @pytest.mark.parametrize("name", sorted(REFERENCE))
-def test_relative_error_no_worse_than_vqf_reference(shared_dir, name):
-    gyr, acc, q_opt, movement, fs = load(shared_dir, name)
+def test_relative_error_no_worse_than_vqf_reference(data_dir, name):
+    gyr, acc, q_opt, movement, fs = load(data_dir, name)
     t = np.arange(len(gyr)) / fs
     ref5, ref10, ref_total = REFERENCE[name]
     q_default = fuse_offline(t, gyr, acc, rate_hz=fs, params={}, causal=True)
@@ -53,8 +53,8 @@ def test_relative_error_no_worse_than_vqf_reference(shared_dir, name):
     assert accuracy.relative_error_deg(q_head, q_opt, movement, fs, 10.0)["rms"] <= 1.10 * ref10
 
 
-def test_chunked_live_form_equals_batch_on_real_data(shared_dir):
-    gyr, acc, _, _, fs = load(shared_dir, "02_undisturbed_slow_rotation_B")
+def test_chunked_live_form_equals_batch_on_real_data(data_dir):
+    gyr, acc, _, _, fs = load(data_dir, "02_undisturbed_slow_rotation_B")
     n = 20_000
     t = np.arange(n) / fs
     batch = SampleBatch.build(np.arange(n), t_device_s=t, t_s=t, gyr_rad_s=gyr[:n], acc_m_s2=acc[:n])
@@ -63,8 +63,8 @@ def test_chunked_live_form_equals_batch_on_real_data(shared_dir):
     np.testing.assert_allclose(q, fuse_offline(t, gyr[:n], acc[:n], rate_hz=fs, params={}, causal=True), atol=1e-12)
 
 
-def test_metrics_are_zero_for_the_truth_and_see_a_known_offset(shared_dir):
-    _, _, q_opt, movement, fs = load(shared_dir, "02_undisturbed_slow_rotation_B")
+def test_metrics_are_zero_for_the_truth_and_see_a_known_offset(data_dir):
+    _, _, q_opt, movement, fs = load(data_dir, "02_undisturbed_slow_rotation_B")
     q = np.where(np.isfinite(q_opt), q_opt, [1.0, 0, 0, 0])
     assert accuracy.relative_error_deg(q, q_opt, movement, fs, 5.0)["rms"] == pytest.approx(0.0, abs=1e-4)
     # A constant heading offset is removed by the 6D metric and counted by the 9D one.

@@ -1,4 +1,4 @@
-"""Scoring: hand-computed examples and identities (clinical-protocols.md §1.3, §2.4, §3.1)."""
+"""Scoring: hand-computed examples and identities (Lee et al. 2006, Man Ther 11:61–68; after Kristjansson & Gíslason 2023; Werner et al. 2018, BMC Musculoskelet Disord 19:358)."""
 
 import math
 

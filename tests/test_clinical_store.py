@@ -88,11 +88,12 @@ def test_a_failed_migration_leaves_the_database_unchanged(tmp_path, monkeypatch)
 
     monkeypatch.setattr(store_mod, "MIGRATIONS", (store_mod.MIGRATIONS[0], broken))
     path = tmp_path / "s.sqlite3"
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(OSError, match="disk full"):
         Store(path)
+    # All steps run in one transaction: a new file stays empty, never half migrated.
     db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 1
-    assert db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'half_done'").fetchone()[0] == 0
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
 
 
 def test_a_database_from_a_newer_version_is_refused(tmp_path):

@@ -45,9 +45,25 @@ def test_csv_header_has_units_and_clock_is_unwrapped(tmp_path, capsys):
 def test_empty_file(tmp_path, capsys):
     f = tmp_path / "empty.bin"
     f.write_bytes(b"")
-    assert main(["decode", str(f), "--protocol", "witmotion-serial", "--format", "csv"]) == 0
+    assert main(["decode", str(f), "--protocol", "witmotion-serial", "--format", "csv"]) == 2
     out, err = capsys.readouterr()
-    assert out == "t_s,seq\n" and err == "frames=0 rejected=0 skipped_bytes=0\n"
+    assert out == "" and err == f"cervitrack: error: {f} is empty: there are no bytes to decode\n"
+
+
+def test_wrong_protocol_said_plainly():
+    """Real WitMotion serial bytes decoded as another protocol: the installed command exits
+    non-zero with one line naming the protocol whose frames are in the file."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    real = Path(__file__).parent / "data" / "real" / "witmotion_serial" / "wtgahrs2_heyjdp_readme_dump.bin"
+    exe = Path(sys.executable).with_name("cervitrack")
+    r = subprocess.run([str(exe), "decode", str(real), "--protocol", "bno08x-rvc"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr == ("cervitrack: error: no valid bno08x-rvc frame in 352 bytes: is this a "
+                        "witmotion-serial device? (try --protocol witmotion-serial)\n")
 
 
 def test_user_errors_exit_2_with_one_line(tmp_path, capsys):

@@ -1,9 +1,9 @@
 """The firmware's portable C frame encoder, compiled with the host compiler, against Python.
 
 The C file (firmware_bridge/firmware/oht_headset/oht_frame.c) is built into a shared library and
-called through ctypes: its frames must equal the Python encoder's byte for byte (§10.4 vectors
+called through ctypes: its frames must equal the Python encoder's byte for byte (docs/devices/oht-headset.md vectors
 and random inputs), the Python decoder must decode them, and its command parser must accept the
-§10.4 host→device frames and resynchronise after garbage.
+docs/devices/oht-headset.md host→device frames and resynchronise after garbage.
 """
 
 import ctypes

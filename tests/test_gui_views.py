@@ -2,7 +2,7 @@
 
 Each view is redrawn (tick, then its paint events) for at least 500 frames while the virtual patient
 streams, which guards against the Qt binding's repaint crash (PySide6 6.12.0 on Python 3.11,
-../shared/reference/ecosystem-and-style.md §5.3), and then checked for what it shows.
+reproduced here: pyqtgraph repaints crash under PySide6 6.12.0 on Python 3.11), and then checked for what it shows.
 """
 
 import numpy as np
@@ -20,11 +20,15 @@ FRAME_S = 1 / 30  # simulated time per frame: faster than real time
 
 
 class RecordingPlayer:
-    def __init__(self):
-        self.cues = []
+    """The audio output: keeps the label (spoken text, or the cue) of every prompt played."""
 
-    def play(self, name, path):
-        self.cues.append(name)
+    name = "recording (tests)"
+
+    def __init__(self):
+        self.labels = []
+
+    def play(self, label, samples):
+        self.labels.append(label)
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +85,7 @@ def _session():
     window.show()
     window.connect_device("sim")
     drive(window, 100, until=lambda: window.link_ready()[0])  # a test needs samples first
-    log = {"player": player, "frames": {}, "hidden_during": set(), "shown_during": set(),
+    log = {"player": player, "audio": window.audio, "frames": {}, "hidden_during": set(), "shown_during": set(),
            "shown_frames": 0}
     window.show_tab("device")
     log["frames"]["device"] = drive(window, 500)
@@ -194,11 +198,18 @@ def test_results_table_has_a_row_per_direction_with_the_engine_scores(session):
     assert "JPE, neutral head position" in title and "(finished)" in title
 
 
-def test_audio_cues_follow_the_eyes_closed_trials(session):
+def test_every_prompt_of_the_eyes_closed_test_is_spoken_after_its_cue(session):
     _, log = session
-    cues = log["player"].cues
+    cues = log["audio"].played
     assert cues[:3] == ["move", "return", "recorded"]
     assert cues.count("move") == 4 and cues[-1] == "done"
+    spoken = [u.text for u in log["audio"].voice.spoken]
+    assert log["player"].labels == spoken  # each prompt is one buffer: tone then words
+    moves = [t for t in spoken if t.startswith("Close your eyes and")]
+    assert len(moves) == 4 and moves[0].endswith("as far as is comfortable, then hold.")
+    assert "Keeping your eyes closed, come back to the centre and keep still." in spoken
+    assert spoken[-1] == "Test finished. Well done."
+    assert all(u.missing == [] for u in log["audio"].voice.spoken)
 
 
 def test_research_view_pause_holds_the_plot_and_allows_zoom(qapp, close_window):
@@ -255,7 +266,7 @@ def test_keyboard_space_marks_r_rezeroes_esc_stops_f_fullscreen(qapp, close_wind
     close_window(window)
 
 
-def test_the_threaded_app_runs_its_own_event_loop(qapp, close_window):
+def test_the_threaded_app_runs_its_own_event_loop(qapp, close_window, answer_question):
     """As `cervitrack app` runs: the pipeline thread at real-time pace, the frame clock
     drawing as it publishes, the event loop in charge (stopped here after 300 frames, or after 120 s)."""
     window = make_window(trials_per_direction=1, threaded=True, player=RecordingPlayer(),
@@ -266,16 +277,22 @@ def test_the_threaded_app_runs_its_own_event_loop(qapp, close_window):
         qapp.processEvents()
     window.start_test("jpe")
     watch = QtCore.QTimer()
-    watch.timeout.connect(lambda: window.frames >= 300 and qapp.quit())
+    asked = []
+
+    def quit_app():  # quitting closes the window, which asks first: the test still runs
+        asked.append(answer_question("Discard and close"))
+        qapp.quit()
+
+    watch.timeout.connect(lambda: window.frames >= 300 and not asked and quit_app())
     watch.start(50)
     limit = QtCore.QTimer()
     limit.setSingleShot(True)
-    limit.timeout.connect(qapp.quit)
+    limit.timeout.connect(quit_app)
     limit.start(120_000)
     qapp.exec()
     watch.stop()
     limit.stop()
     count = window.worker.feed.ring.count
     close_window(window)
-    assert window.frames >= 300
+    assert window.frames >= 300 and asked[0] == ["Discard and close"]
     assert count > 0 and window.worker.feed.status["state"] == "disconnected"  # closed cleanly

@@ -27,7 +27,9 @@ def test_single_plane_movements(axis, deg, component, expected):
 
 
 def test_anatomical_directions_of_the_anterior_axis():
-    nose = lambda q: quat.rotate(q, [1.0, 0.0, 0.0])
+    def nose(q):
+        return quat.rotate(q, [1.0, 0.0, 0.0])
+
     assert nose(q_about([0, 0, 1], 90)) == pytest.approx([0, 1, 0], abs=1e-12)    # left
     assert nose(q_about([0, 1, 0], 90)) == pytest.approx([0, 0, -1], abs=1e-12)   # down
     top = quat.rotate(q_about([1, 0, 0], 90), [0.0, 0.0, 1.0])
@@ -35,14 +37,14 @@ def test_anatomical_directions_of_the_anterior_axis():
 
 
 def test_axial_first_sequence_matches_the_reference_example():
-    # fusion-and-angles.md §3.2: 60° axial, then 20° flexion about the head's own axis.
+    # Wu et al. 2002, J Biomech 35:543–548: 60° axial, then 20° flexion about the head's own axis.
     q = quat.multiply(q_about([0, 0, 1], 60), q_about([0, 1, 0], 20))
     a = kinematics.head_angles_deg(q)
     assert (a["axial"], a["flexion"], a["lateral"]) == pytest.approx((60, 20, 0), abs=1e-9)
 
 
 def test_jpe_sized_error_example():
-    # clinical-protocols.md §1.4: 3° axial + 2° extension + 1.5° lateral → 3D 3.93°,
+    # a Cervitrack definition: the geodesic angle between orientations: 3° axial + 2° extension + 1.5° lateral → 3D 3.93°,
     # pointing 3.65°, 5.7 cm at 90 cm (here: left rotation, extension, left lateral flexion;
     # other sign combinations differ in the second-order terms).
     q = kinematics.pose_from_angles_deg(3.0, -2.0, -1.5)

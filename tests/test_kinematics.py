@@ -53,8 +53,8 @@ def test_flexion_is_chin_down():
 
 def test_worked_example_fusion_and_angles_3_2_and_clinical_1_4():
     """3 deg axial + 2 deg extension + 1.5 deg lateral, built flexion first (ISB Z-X-Y on ISB
-    axes): decomposed axial first it reads 3.051 / 2.076 / 1.392 (fusion-and-angles.md §3.2);
-    3D 3.93 deg, pointing 3.65 deg, 5.7 cm at 90 cm (clinical-protocols.md §1.4)."""
+    axes): decomposed axial first it reads 3.051 / 2.076 / 1.392 (Wu et al. 2002, J Biomech 35:543–548);
+    3D 3.93 deg, pointing 3.65 deg, 5.7 cm at 90 cm (a Cervitrack definition: the geodesic angle between orientations)."""
     q = quat.from_rotation(Rotation.from_euler("YXZ", [-2.0, 1.5, 3.0], degrees=True))
     a = kinematics.head_angles_deg(q)
     assert a["axial"] == pytest.approx(3.051, abs=5e-4)
@@ -68,7 +68,7 @@ def test_worked_example_fusion_and_angles_3_2_and_clinical_1_4():
 
 def test_worked_example_sequence_matters_for_large_rotations():
     """Head turned 60 deg, then flexed 20 deg about its own mediolateral axis: axial-first
-    decomposition reads it exactly (fusion-and-angles.md §3.2 table, Y-X-Z row)."""
+    decomposition reads it exactly (Wu et al. 2002, J Biomech 35:543–548 table, Y-X-Z row)."""
     q = quat.multiply(quat.from_axis_angle([0, 0, 1], np.radians(60)),
                       quat.from_axis_angle([0, 1, 0], np.radians(20)))
     a = kinematics.head_angles_deg(q)

@@ -39,6 +39,10 @@ def test_wheel_installs_subpackages_and_keeps_stdlib_signal(repo_dir, tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert not any(n.startswith("signal/") for n in names)
     assert "cervitrack/signal/__init__.py" in names
+    # The voice clips travel with the package: every phrase has its WAV.
+    from cervitrack.trainer.audio import phrases
+    assert {f"cervitrack/trainer/audio/clips/{phrases.clip_key(f)}.wav" for f in phrases.FRAGMENTS} <= set(names)
+    assert "cervitrack/trainer/audio/clips/manifest.json" in names
     # A fresh venv that sees the test environment's dependencies but only the wheel's code.
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(system_site_packages=False, with_pip=False).create(env_dir)
@@ -50,12 +54,12 @@ def test_wheel_installs_subpackages_and_keeps_stdlib_signal(repo_dir, tmp_path):
     deps = subprocess.run([sys.executable, "-c", "import numpy, os; print(os.path.dirname(os.path.dirname(numpy.__file__)))"],
                           capture_output=True, text=True, check=True).stdout.strip()
     code = (
-        "import sys; sys.path.append(%r)\n"
+        f"import sys; sys.path.append({deps!r})\n"
         "import signal, cervitrack, cervitrack.signal, cervitrack.firmware_bridge, "
         "cervitrack.calibration, cervitrack.trainer\n"
         "assert hasattr(signal, 'SIGINT'), signal.__file__\n"
         "assert 'site-packages' in cervitrack.signal.__file__\n"
-        "print(cervitrack.__file__)\n" % deps
+        "print(cervitrack.__file__)\n"
     )
     out = subprocess.run([str(py), "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 0, out.stderr

@@ -1,4 +1,4 @@
-"""MetaWear fusion decoder: the SDK-test vectors (sensor-protocols.md §8)."""
+"""MetaWear fusion decoder: the SDK-test vectors (the vendors' documented example frames)."""
 
 import json
 

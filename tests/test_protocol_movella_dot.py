@@ -1,4 +1,4 @@
-"""Movella DOT decoder: the mode-5 vector (sensor-protocols.md §8), every payload mode."""
+"""Movella DOT decoder: the mode-5 vector (the vendors' documented example frames), every payload mode."""
 
 import json
 
@@ -39,8 +39,10 @@ def test_every_mode_roundtrip(mode):
     q *= np.sign(q[:, :1])
     ypr = Rotation.from_quat(q[:, [1, 2, 3, 0]]).as_euler("ZYX", degrees=True)
     t_us = 2**32 - 20 * 16667 + np.arange(n) * 16667  # wraps inside the capture
+    gyr = np.tile([0.1, -0.2, 0.3], (n, 1))
     data = encode_records(mode, t_us, quat_wxyz=q, euler_deg=ypr[:, ::-1],
-                          free_acc_m_s2=np.ones((n, 3)), status=5)
+                          free_acc_m_s2=np.ones((n, 3)), status=5,
+                          acc_m_s2=np.tile([0.5, 0.0, 9.8], (n, 1)), gyr_rad_s=gyr)
     d = make_decoder(f"movella-dot:{mode}")
     parts = [d.feed(data[i:i + 7]) for i in range(0, len(data), 7)]
     from cervitrack.signal.samples import concat
@@ -52,6 +54,11 @@ def test_every_mode_roundtrip(mode):
         np.testing.assert_allclose(d.last_free_acc_m_s2, [1, 1, 1])
     if MODES[mode][3]:
         assert (b.status == 5).all()
+    if MODES[mode][4]:
+        np.testing.assert_allclose(b.acc_m_s2, np.tile([0.5, 0.0, 9.8], (n, 1)), atol=1e-6)
+        np.testing.assert_allclose(b.gyr_rad_s, gyr, atol=1e-7)
+    else:
+        assert b.gyr_rad_s is None and b.acc_m_s2 is None
 
 
 def test_padded_records_and_garbage():
@@ -61,6 +68,22 @@ def test_padded_records_and_garbage():
     d = MovellaDotDecoder(3, record_bytes=40)
     b = d.feed(b"\x13\x37" + data)
     assert len(b) == n and d.stats.skipped_bytes == 2 and d.stats.rejected_frames == 1
+
+
+def test_padded_mode_option(tmp_path, capsys):
+    """``movella-dot:2,40``: mode 2 records padded to 40-byte notifications, as a real DOT sent
+    them (shiven01/movella-dot movella_quaternion.log)."""
+    n = 5
+    q = np.tile([-0.7, 0.1, -0.7, 0.1], (n, 1)) / np.linalg.norm([-0.7, 0.1, -0.7, 0.1])
+    data = encode_records(2, 1000 + np.arange(n) * 16667, quat_wxyz=q, record_bytes=40)
+    f = tmp_path / "dot.bin"
+    f.write_bytes(data)
+    assert main(["decode", str(f), "--protocol", "movella-dot:2,40"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(rows) == n
+    np.testing.assert_allclose(rows[0]["quat_wxyz"], q[0], atol=1e-6)  # w < 0 kept as sent
+    assert main(["decode", str(f), "--protocol", "movella-dot:2,30"]) != 0
+    assert "too short" in capsys.readouterr().err
 
 
 def test_unknown_mode_is_an_error():

@@ -1,4 +1,4 @@
-"""opentrack UDP decoder: the vector (sensor-protocols.md §8) and back-to-back datagrams."""
+"""opentrack UDP decoder: the vector (the vendors' documented example frames) and back-to-back datagrams."""
 
 
 import numpy as np
@@ -28,9 +28,15 @@ def test_vector_decoder_and_cli(tmp_path, capsys):
     assert err.strip() == "frames=1 rejected=0 skipped_bytes=0"
 
 
-def test_one_datagram_per_feed_and_nan_translation():
+def test_one_datagram_per_feed_and_non_finite_values():
+    """As opentrack (tracker-udp/ftnoir_tracker_udp.cpp): a NaN or infinity in any of the six
+    values drops the datagram; any finite translation is accepted."""
     d = OpentrackUdpDecoder()
-    xyz = [[np.nan, 1.0, 2.0]]
+    xyz = [[-5000.0, 1.0, 2.0]]
     seqs = [d.feed(encode_datagrams(xyz, [[i, 0, 0]])).seq[0] for i in range(5)]
     assert seqs == [0, 1, 2, 3, 4] and d.stats.skipped_bytes == 0
-    assert len(d.feed(encode_datagrams([[0, 0, 0]], [[np.nan, 0, 0]]))) == 0
+    for bad_xyz, bad_ypr in (([np.nan, 1, 2], [10, 20, 30]), ([3, np.inf, 4], [10, 20, 30]),
+                             ([3, 1, 4], [np.nan, 20, 30])):
+        fresh = OpentrackUdpDecoder()
+        assert len(fresh.feed(encode_datagrams([bad_xyz], [bad_ypr]))) == 0
+        assert len(fresh.finish()) == 0

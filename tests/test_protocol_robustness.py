@@ -146,9 +146,15 @@ def test_fuzz_arbitrary_bytes_any_chunking(protocol):
 def test_one_megabyte_of_random_bytes_via_cli(protocol, tmp_path, capsys):
     f = tmp_path / "random.bin"
     f.write_bytes(np.random.default_rng(11).integers(0, 256, 1 << 20, dtype=np.uint8).tobytes())
-    assert main(["decode", str(f), "--protocol", protocol, "--format", "csv"]) == 0
+    code = main(["decode", str(f), "--protocol", protocol, "--format", "csv"])
     out, err = capsys.readouterr()
     lines = err.strip().splitlines()
+    if code == 2:  # no frame at all: one line says so and names no protocol for random bytes
+        assert out == "" and lines == [
+            f"cervitrack: error: no valid {protocol} frame in {1 << 20} bytes; no other known "
+            "protocol's frames were found in them either"]
+        return
+    assert code == 0
     assert len(lines) == 1 and STATS_LINE.match(lines[0]), err
     frames = int(STATS_LINE.match(lines[0]).group(1))
     assert frames < 2000  # random bytes rarely pass as frames
@@ -176,7 +182,8 @@ def test_bit_flipped_stream_keeps_frames_around_damage(protocol, tmp_path, capsy
 
 
 @pytest.mark.parametrize("protocol", ["movella-dot:2", "movella-dot:4", "movella-dot:7",
-                                      "movella-dot:16", "text:razor", "text:bno055-orientation",
+                                      "movella-dot:16", "movella-dot:26", "movella-dot:2,40",
+                                      "hatire:ypr", "text:razor", "text:bno055-orientation",
                                       "text:bno055-quaternion", "text:csv-imu"])
 def test_fuzz_decoder_options(protocol):
     @settings(max_examples=40, deadline=None)
@@ -185,5 +192,32 @@ def test_fuzz_decoder_options(protocol):
         d, batch, _ = _decode_all(protocol, data, chunks)
         assert "internal_errors" not in d.stats.extra, d.stats.extra
         assert len(batch) <= d.stats.frames and d.stats.skipped_bytes <= len(data)
+
+    run()
+
+
+def test_fuzz_sniffer_and_no_frame_watch():
+    """The sniffer tries every decoder on arbitrary bytes without raising; on a valid stream
+    with junk around it, the stream's own protocol ranks first; the watch warns at most once."""
+    from cervitrack.firmware_bridge.sniff import NoFrameWatch, no_frame_message, sniff
+
+    rng = np.random.default_rng(3)
+    streams = {p: STREAMS[p](60, rng)[0] for p in ("witmotion-serial", "bno08x-rvc", "hatire",
+                                                  "metawear")}
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(junk=st.binary(max_size=64), which=st.sampled_from(sorted(streams)),
+           chunks=st.lists(st.integers(1, 700), max_size=8))
+    def run(junk, which, chunks):
+        data = junk + streams[which] + junk
+        ranked = sniff(data)
+        assert ranked and ranked[0].protocol == which, ranked[:3]
+        line = no_frame_message(data, "opentrack-udp")
+        assert "\n" not in line and line.startswith("no valid opentrack-udp frame in ")
+        watch = NoFrameWatch("opentrack-udp", limit=100)
+        said = [m for m in (watch.see(junk[i:i + 1] if i < len(junk) else data[:c], 0)
+                            for i, c in enumerate(chunks or [1])) if m]
+        assert len(said) <= 1
+        sniff(junk)  # arbitrary bytes alone: any answer, no exception
 
     run()

@@ -19,3 +19,12 @@ def test_ci_runs_exactly_the_readme_test_command(repo_dir):
     ci_lines = [ln for ln in (repo_dir / ".ci" / "run").read_text().splitlines()
                 if ln and not ln.startswith("#")]
     assert test_cmd in ci_lines
+
+
+def test_static_checks_run_once_through_the_readme_test_command(repo_dir):
+    # The README's pytest run includes tests/test_static_checks.py, which runs .ci/static;
+    # .ci/run calling .ci/static as well would run ruff and mypy twice.
+    ci_lines = [ln for ln in (repo_dir / ".ci" / "run").read_text().splitlines()
+                if ln and not ln.startswith("#")]
+    assert not any(".ci/static" in ln for ln in ci_lines)
+    assert '".ci" / "static"' in (repo_dir / "tests" / "test_static_checks.py").read_text()

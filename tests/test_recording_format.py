@@ -6,6 +6,8 @@ import zlib
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cervitrack.firmware_bridge.protocols.reference import encode_samples
 from cervitrack.signal.samples import Chunk, Gap, SampleBatch
@@ -170,9 +172,6 @@ def test_writer_rejects_bad_settings_and_items(tmp_path):
     with pytest.raises(ValueError):
         rec.write(Chunk(0.0, b""))
 
-
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 _FUZZ_BASE = None
 

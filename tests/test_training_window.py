@@ -28,12 +28,6 @@ def store(tmp_path):
         yield s
 
 
-class Recorder:
-    def __init__(self):
-        self.played = []
-
-    def play(self, name, path):
-        self.played.append(name)
 
 
 def _window(store, level=2, audio=None):
@@ -153,10 +147,11 @@ def test_faded_feedback_tries_without_feedback_never_show_the_dot(store, tmp_pat
     """Level 3 gives feedback after every other try: between an eyes-closed relocation and
     its feedback (or the next movement) the dot is never drawn. Eyes closed, the audio cues
     say when to move and when to come back."""
-    from cervitrack.trainer.gui.audio import AudioCues
+    from cervitrack.trainer.audio.outputs import RecordingOutput
+    from cervitrack.trainer.gui.audio import make_audio
 
-    player = Recorder()
-    window = _window(store, level=3, audio=AudioCues(player, tmp_path / "audio"))
+    audio = make_audio(RecordingOutput())
+    window = _window(store, level=3, audio=audio)
     wall = window.drill_page.wall
     seen = []
     original = wall.on_event
@@ -177,7 +172,11 @@ def test_faded_feedback_tries_without_feedback_never_show_the_dot(store, tmp_pat
         relocations, feedbacks = seen.count("drill_return"), seen.count("feedback")
         assert relocations == 8 and 0 < feedbacks < relocations  # faded: some tries without feedback
         assert checked > 100
-        assert player.played.count("move") == 8 and player.played.count("return") == 8
+        assert audio.played.count("move") == 8 and audio.played.count("return") == 8
+        spoken = [u.text for u in audio.voice.spoken]
+        assert spoken.count("Keeping your eyes closed, come back to the centre and keep still.") == 8
+        assert sum(t.startswith("Keep your eyes closed. Where do you think you are") for t in spoken) == feedbacks
+        assert all(u.missing == [] and len(u.samples) for u in audio.voice.spoken)
     finally:
         window.close()
 

@@ -44,7 +44,7 @@ from cervitrack.firmware_bridge.transports.base import (
 from cervitrack.firmware_bridge.transports.ble import BleDriver, friendly_unavailable, is_address
 from cervitrack.signal.samples import Chunk, Gap
 
-# -- device profiles (firmware_bridge.profiles, from sensor-protocols.md §4, §5, §10.3) ----------
+# -- device profiles (firmware_bridge.profiles, from MbientLab MetaWear-SDK-Cpp unit tests; Movella DOT BLE Services Specification; docs/devices/oht-headset.md) ----------
 
 OHT_NUS = profiles.BLE_PROFILES["oht-nus"]
 NUS_TX, NUS_RX = profiles.NUS_TX_NOTIFY, profiles.NUS_RX_WRITE
@@ -52,7 +52,7 @@ DOT = profiles.movella_dot_profile(5)
 DOT_MEAS, DOT_SHORT = profiles.DOT_MEASUREMENT, profiles.DOT_SHORT_PAYLOAD
 METAMOTION = profiles.BLE_PROFILES["metamotion"]
 MW_CMD, MW_NOTIFY = profiles.METAWEAR_COMMAND, profiles.METAWEAR_NOTIFY
-#: The MetaWear start and stop sequences as printed in sensor-protocols.md §4 (SDK unit tests).
+#: The MetaWear start and stop sequences as printed in MbientLab MetaWear-SDK-Cpp unit tests (SDK unit tests).
 MW_START = tuple(bytes.fromhex(h) for h in (
     "19020113", "0303280C", "13032800", "1504040E", "150306", "190701", "03020100", "13020100",
     "15020100", "030101", "130101", "150101", "19030800", "190101"))

@@ -46,8 +46,9 @@ def test_udp_loopback_delivers_one_chunk_per_datagram_in_order():
 
 
 def test_udp_targets():
-    assert parse_udp_target("") == ("0.0.0.0", 4242)
-    assert parse_udp_target("5555") == ("0.0.0.0", 5555)
+    assert parse_udp_target("") == ("127.0.0.1", 4242)  # this computer only, unless told
+    assert parse_udp_target("5555") == ("127.0.0.1", 5555)
+    assert parse_udp_target("0.0.0.0:5555") == ("0.0.0.0", 5555)
     assert parse_udp_target("127.0.0.1:9000") == ("127.0.0.1", 9000)
     with pytest.raises(ValueError, match="bad UDP port"):
         parse_udp_target("phone")

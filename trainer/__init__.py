@@ -1,7 +1,11 @@
-"""Test protocols, scoring, sessions, reports, training, the GUI and the CLI.
+"""The people's side: clinical tests, live session, simulation, stores, reports, recording,
+training, the GUI and the command line (see docs/architecture.md § Folder map).
 
-The consumers at the end of the data flow: test engines (:mod:`~cervitrack.trainer.clinical.jpe` and
-its siblings) take head poses from :mod:`~cervitrack.trainer.live.pipeline` and issue prompts;
-:mod:`~cervitrack.trainer.simulation.runner` drives them with the simulated headset and virtual patient;
-:mod:`~cervitrack.trainer.cli` is the ``cervitrack`` command.
+Rooms, in the order data flows through them: :mod:`~cervitrack.trainer.live` (device to head
+pose), :mod:`~cervitrack.trainer.clinical` (test engines and scoring; the pose history),
+:mod:`~cervitrack.trainer.simulation` (the virtual patient), :mod:`~cervitrack.trainer.stores`
+(patients, sessions, calibrations on disk), :mod:`~cervitrack.trainer.report`,
+:mod:`~cervitrack.trainer.recording`, :mod:`~cervitrack.trainer.training`,
+:mod:`~cervitrack.trainer.gui` and :mod:`~cervitrack.trainer.commands` (one module per
+``cervitrack`` subcommand; :mod:`~cervitrack.trainer.cli` is the command itself).
 """

@@ -2,8 +2,9 @@
 
 :data:`DECODERS` maps each ``--protocol`` name to its decoder class. Register a new protocol by
 adding it here. :func:`make_decoder` also accepts ``NAME:OPTION`` for decoders with one
-constructor option: the Movella DOT payload mode (``movella-dot:2``) and the text preset
-(``text:razor``).
+constructor option: the Movella DOT payload mode and optional padded record size
+(``movella-dot:2`` or ``movella-dot:2,40``), the text preset
+(``text:razor``) and the Hatire axis order (``hatire:ypr``).
 """
 
 from cervitrack.firmware_bridge.protocols.base import Decoder
@@ -36,7 +37,7 @@ DECODERS: dict[str, type[Decoder]] = {
 }
 
 #: Decoders taking one option after a colon, and how to convert it.
-_OPTION = {MovellaDotDecoder.name: int, TextDecoder.name: str}
+_OPTION = {MovellaDotDecoder.name: str, TextDecoder.name: str, HatireDecoder.name: str}
 
 
 def make_decoder(name: str) -> Decoder:

@@ -4,7 +4,7 @@ A protocol with fixed-length frames is scanned in three numpy steps: find every 
 (positions where a header matches, or every position for header-less protocols), check all
 complete candidates at once (checksum and/or plausibility, a function of the (M, L) uint8 rows),
 then accept valid candidates greedily from the left so accepted frames never overlap. This is the
-"find header, check, on failure drop one byte and rescan" loop of sensor-protocols.md §9.2,
+"find header, check, on failure drop one byte and rescan" loop of pyserial's documentation,
 computed for the whole buffer at once.
 
 Byte accounting (what the decoders add to ``stats``):
@@ -85,8 +85,8 @@ def scan_fixed(buf: np.ndarray, length: int, check, header: bytes | None = None)
     if k:
         aligned = buf[: k * length].reshape(k, length)
         head_ok = True
-        for j in range(hlen):
-            head_ok = head_ok and bool((aligned[:, j] == header[j]).all())
+        for j, byte in enumerate(header or b""):
+            head_ok = head_ok and bool((aligned[:, j] == byte).all())
         if head_ok and check(aligned).all():
             rest = buf[k * length:]
             more = _tail_start(rest, header) if header is not None else 0

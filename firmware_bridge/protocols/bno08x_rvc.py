@@ -1,6 +1,6 @@
 """BNO080/085/086 UART-RVC ("robot vacuum cleaner") mode, 19-byte frames at 100 Hz.
 
-Source: ../shared/reference/sensor-protocols.md §2 (BNO080 datasheet 1000-3927 §1.3.5.2).
+Source: CEVA BNO080 datasheet 1000-3927 §1.3.5.2.
 Little-endian::
 
     off 0  AA AA          header
@@ -15,20 +15,36 @@ Little-endian::
 Integrity: the sum8 plus angle ranges. ``AA AA`` can occur inside a payload; candidates are
 accepted leftmost first and never overlap, so a false header inside a valid frame is skipped.
 
-Euler → quaternion: the datasheet's order is yaw, then pitch, then roll, i.e. intrinsic Z-Y-X,
-``q = Rz(yaw) · Ry(pitch) · Rx(roll)``: sensor→world in the chip's axes, world heading relative
-to the heading at reset. ``acc_m_s2`` = mg × 9.80665e-3 in the sensor frame (+1 g up at rest).
+Euler → quaternion (proven on the datasheet's own example frame, tests/test_real_captures.py):
+RVC "pitch" turns about the chip's **x** axis and "roll" about its **y** axis, and the heading
+is clockwise-positive seen from above (a compass heading), so::
+
+    q = Rz(−yaw) · Rx(pitch) · Ry(roll)      (intrinsic Z-X-Y of (−yaw, pitch, roll))
+
+sensor→world in the chip's axes (x right, y forward, z up for an RVC-mounted chip), world
+heading relative to the heading at reset. Evidence: the datasheet frame (yaw 0.01°, pitch
+−1.10°, roll 20.85°, acc (−371, −20, 977) mg) predicts gravity within 0.06° of its own
+accelerometer with this mapping, and 30.7° away with the datasheet text's reading
+Rz(yaw)·Ry(pitch)·Rx(roll) (the decoder's convention before this fix). Composing the tilts
+the other way round, Ry(roll)·Rx(pitch), fits within 0.09° too (pitch is only −1.1° in that
+frame); Z-X-Y is chosen because its middle angle, pitch, is the one the datasheet limits to
+±90° (roll ±180°). The **yaw sign** cannot be seen in gravity: it rests on an independent
+user's Adafruit RVC sketch that rotates the accelerometer with Rz(−yaw)·Ry(roll)·Rx(pitch)
+**[UNVERIFIED on a turning chip]**. ``acc_m_s2`` = mg × 9.80665e-3 in the sensor frame
+(+1 g up at rest), in the same axes as ``quat_wxyz``.
 No gyro, magnetometer or calibration status is sent.
 """
 
 from __future__ import annotations
 
 import struct
+from typing import Final
 
 import numpy as np
 
 from cervitrack.firmware_bridge.protocols._convert import G_M_S2, euler_deg_to_quat_wxyz
 from cervitrack.firmware_bridge.protocols.base import Decoder
+from cervitrack.signal.quaternion import to_rotation
 from cervitrack.signal.samples import SampleBatch
 
 HEADER = b"\xaa\xaa"
@@ -38,6 +54,24 @@ ACC_M_S2_PER_LSB = G_M_S2 / 1000.0
 YAW_LIMIT_LSB = 18000
 PITCH_LIMIT_LSB = 9000
 ROLL_LIMIT_LSB = 18000
+#: Euler sequence of the RVC angles (intrinsic): Rz(−yaw) · Rx(pitch) · Ry(roll).
+EULER_SEQ: Final = "ZXY"
+
+
+def rvc_quat_wxyz(yaw_pitch_roll_deg) -> np.ndarray:
+    """(N, 4) sensor→world quaternions from (N, 3) RVC yaw, pitch, roll in degrees.
+
+    ``q = Rz(−yaw) · Rx(pitch) · Ry(roll)`` (see the module docstring for the evidence).
+    """
+    a = np.asarray(yaw_pitch_roll_deg, dtype=np.float64).reshape(-1, 3)
+    return euler_deg_to_quat_wxyz(EULER_SEQ, np.column_stack([-a[:, 0], a[:, 1], a[:, 2]]))
+
+
+def rvc_yaw_pitch_roll_deg(quat_wxyz) -> np.ndarray:
+    """Inverse of :func:`rvc_quat_wxyz`: (N, 3) yaw, pitch (±90), roll (±180) in degrees."""
+    zxy = to_rotation(np.asarray(quat_wxyz, dtype=np.float64).reshape(-1, 4)).as_euler(
+        EULER_SEQ, degrees=True)
+    return np.column_stack([-zxy[:, 0], zxy[:, 1], zxy[:, 2]])
 
 
 def encode_frames(index, yaw_pitch_roll_deg, acc_m_s2) -> bytes:
@@ -54,6 +88,13 @@ def encode_frames(index, yaw_pitch_roll_deg, acc_m_s2) -> bytes:
     return bytes(out)
 
 
+def encode_samples(index, quat_wxyz, acc_m_s2) -> bytes:
+    """N frames from indices (N,), sensor→world quaternions (N, 4) and acc (N, 3) in m/s²: the
+    exact inverse of :class:`Bno08xRvcDecoder` (yaw, pitch, roll from
+    :func:`rvc_yaw_pitch_roll_deg`; change both together)."""
+    return encode_frames(index, rvc_yaw_pitch_roll_deg(quat_wxyz), acc_m_s2)
+
+
 def _check(rows: np.ndarray) -> np.ndarray:
     ok = rows[:, 2:18].sum(axis=1, dtype=np.uint8) == rows[:, 18]
     a = np.abs(np.ascontiguousarray(rows[:, 3:9]).view("<i2").astype(np.int32))
@@ -62,7 +103,7 @@ def _check(rows: np.ndarray) -> np.ndarray:
 
 
 class Bno08xRvcDecoder(Decoder):
-    """UART-RVC frames → ``quat_wxyz`` (from yaw, pitch, roll) and ``acc_m_s2``; seq = index."""
+    """UART-RVC frames → ``quat_wxyz`` (Rz(−yaw)·Rx(pitch)·Ry(roll)) and ``acc_m_s2``; seq = index."""
 
     name = "bno08x-rvc"
     seq_modulus = 256
@@ -75,6 +116,6 @@ class Bno08xRvcDecoder(Decoder):
         if rows.shape[0] == 0:
             return SampleBatch.empty()
         w = np.ascontiguousarray(rows[:, 3:15]).view("<i2")
-        quat = euler_deg_to_quat_wxyz("ZYX", w[:, 0:3] * ANGLE_DEG_PER_LSB)
+        quat = rvc_quat_wxyz(w[:, 0:3] * ANGLE_DEG_PER_LSB)
         return SampleBatch.build(rows[:, 2], t_host_s=t_host_s, quat_wxyz=quat,
                                  acc_m_s2=w[:, 3:6] * ACC_M_S2_PER_LSB)

@@ -1,6 +1,6 @@
 """MbientLab MetaMotion (MetaWear protocol) sensor-fusion notifications.
 
-Source: ../shared/reference/sensor-protocols.md §4 (MetaWear SDK unit tests). Messages are
+Source: MbientLab MetaWear-SDK-Cpp unit tests (MetaWear SDK unit tests). Messages are
 ``[module][register][payload]``; the fusion module is 0x19. Little-endian float32::
 
     19 07  w x y z                    quaternion, 18 B
@@ -60,7 +60,7 @@ def encode_euler(heading_pitch_roll_deg) -> bytes:
 
 def encode_connection_parameters(min_interval_ms: float, max_interval_ms: float,
                                  latency: int, timeout_ms: float) -> bytes:
-    """The ``11 09`` settings command asking for BLE connection parameters (§4).
+    """The ``11 09`` settings command asking for BLE connection parameters (MbientLab MetaWear-SDK-Cpp unit tests).
 
     Intervals are sent in units of 1.25 ms and the supervision timeout in units of 10 ms, each
     u16 little-endian: 7.5 ms gives ``06 00``.
@@ -120,7 +120,8 @@ class MetaWearDecoder(Decoder):
         euler = rows[:, 1] == REG_EULER
         if euler.any():
             hpr = v[euler, :3]
-            self.last_euler_deg = tuple(float(x) for x in v[euler][-1])
+            e0, e1, e2, e3 = (float(x) for x in v[euler][-1])
+            self.last_euler_deg = (e0, e1, e2, e3)
             quat[euler] = euler_deg_to_quat_wxyz(
                 "ZXY", np.column_stack([-hpr[:, 0], hpr[:, 1], hpr[:, 2]]))
         quat /= np.linalg.norm(quat, axis=1, keepdims=True)

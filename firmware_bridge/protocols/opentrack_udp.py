@@ -1,15 +1,20 @@
 """opentrack UDP datagrams: 48 bytes = 6 x float64.
 
-Source: ../shared/reference/sensor-protocols.md §7 (opentrack tracker-udp; default port 4242)::
+Source: opentrack ``tracker-udp/ftnoir_tracker_udp.cpp`` @ f009bb52cab7bf3884b8a9b3a326aa9ce84d6299
+(default port 4242)::
 
     off 0   x, y, z        float64, cm
     off 24  yaw, pitch, roll float64, degrees
 
 Phone apps and other trackers send one datagram per pose; the UDP transport feeds each datagram
 to this decoder (a capture file is the datagrams back to back). No header, counter, clock or
-checksum: records are found at any byte offset when finite angles lie within ±360° and
-translations within ±10 m (NaN translations are allowed, opentrack ignores them); samples are
-numbered from 0. Translation is not part of a :class:`SampleBatch` and is dropped.
+checksum. opentrack drops a datagram when any of the six values is NaN or infinite
+(``std::fpclassify(...) == FP_NAN || FP_INFINITE`` → the pose is not updated) and checks nothing
+else; so does this decoder: a datagram with a non-finite value anywhere is rejected, finite
+translations are accepted whatever their size. The angles must in addition lie within ±360°
+with no absurdly small non-zero double: records are found at any byte offset of a capture, and
+this is what keeps garbage out. Samples are numbered from 0; times come from arrival.
+Translation is not part of a :class:`SampleBatch` and is dropped.
 
 Euler → quaternion: yaw, then pitch, then roll, intrinsic Z-Y-X,
 ``q = Rz(yaw) · Ry(pitch) · Rx(roll)``, with z up and x forward. The sender's sign conventions
@@ -26,7 +31,6 @@ from cervitrack.signal.samples import SampleBatch
 
 DATAGRAM_BYTES = 48
 ANGLE_LIMIT_DEG = 360.0
-TRANS_LIMIT_CM = 1000.0
 
 
 def encode_datagrams(xyz_cm, yaw_pitch_roll_deg) -> bytes:
@@ -42,9 +46,8 @@ def _values(rows: np.ndarray) -> np.ndarray:
 
 def _check(rows: np.ndarray) -> np.ndarray:
     v = _values(rows)
-    trans = v[:, :3]
-    ok_t = plausible_float(trans, TRANS_LIMIT_CM) | np.isnan(trans)
-    return np.all(plausible_float(v[:, 3:], ANGLE_LIMIT_DEG), axis=1) & np.all(ok_t, axis=1)
+    return (np.all(plausible_float(v[:, 3:], ANGLE_LIMIT_DEG), axis=1)
+            & np.all(np.isfinite(v[:, :3]), axis=1))
 
 
 class OpentrackUdpDecoder(Decoder):

@@ -1,6 +1,6 @@
 """OHT/1, the Open Head Tracker reference protocol (binary and text forms).
 
-Layout (../shared/reference/sensor-protocols.md section 10; little-endian)::
+Layout (docs/devices/oht-headset.md; little-endian)::
 
     off 0    A5 5A        sync
     off 2    u8  type     0x01 quat, 0x02 quat+gyro+acc, 0x10 device info (UTF-8 JSON),
@@ -192,7 +192,9 @@ def encode_samples(
     rec["seq"] = np.asarray(seq, dtype=np.int64) % SEQ_MODULUS
     rec["t_us"] = np.asarray(t_us, dtype=np.int64) % (1 << 32)
     rec["q"] = _q(quat, QUAT_SCALE)
-    if imu:
+    if gyr_rad_s is not None:
+        if acc_m_s2 is None:
+            raise ValueError("encode_samples: gyr_rad_s and acc_m_s2 go together")
         rec["gyr"] = _q(gyr_rad_s, GYR_SCALE_RAD_S)
         rec["acc"] = _q(acc_m_s2, ACC_SCALE_M_S2)
     rec["status"] = status
@@ -336,8 +338,9 @@ class ReferenceDecoder(Decoder):
         buf = self._buf
         pos = 0
         n = len(buf)
-        rows = {TYPE_QUAT: [], TYPE_QUAT_IMU: []}
-        order, ends = [], []
+        rows: dict[int, list[bytes]] = {TYPE_QUAT: [], TYPE_QUAT_IMU: []}
+        order: list[int] = []
+        ends: list[int] = []
         while True:
             start = buf.find(SYNC, pos)
             if start < 0:
@@ -381,7 +384,8 @@ class ReferenceDecoder(Decoder):
         if not rows[TYPE_QUAT] or not rows[TYPE_QUAT_IMU]:
             frame_type = TYPE_QUAT if rows[TYPE_QUAT] else TYPE_QUAT_IMU
             return self._small_batch(frame_type, rows[frame_type], ends, t_host_s)
-        batches, kept_ends = [], []
+        batches: list[SampleBatch] = []
+        kept_ends: list[np.ndarray] = []
         ends_arr, order_arr = np.array(ends), np.array(order)
         for frame_type, bodies in rows.items():
             if bodies:
@@ -391,10 +395,10 @@ class ReferenceDecoder(Decoder):
                                                 frame_type, t_host_s, flat=False)
                 batches.append(batch)
                 kept_ends.append(kept)
-        kept_ends = np.concatenate(kept_ends)
-        order = np.argsort(kept_ends, kind="stable")
-        self._frame_ends = kept_ends[order]
-        return batches[0] if len(batches) == 1 else concat(batches).take(order)
+        all_kept_ends = np.concatenate(kept_ends)
+        by_end = np.argsort(all_kept_ends, kind="stable")
+        self._frame_ends = all_kept_ends[by_end]
+        return batches[0] if len(batches) == 1 else concat(batches).take(by_end)
 
     def _small_batch(self, frame_type: int, bodies: list, ends: list, t_host_s: float) -> SampleBatch:
         """A few frames of one type (a BLE notification), unpacked with struct: for a handful of

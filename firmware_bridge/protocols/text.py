@@ -3,7 +3,7 @@
 Many hand-written sketches print orientation as text over USB serial or BLE UART. Rather than a
 parser per sketch, a :class:`TextFormat` says how to read a line: a regular expression whose
 groups are numbers, the field each group fills, the units, and for Euler angles the rotation
-order. Presets (sensor-protocols.md §3 and §7):
+order. Presets (Bosch BNO055 datasheet and its hobby sketches; opentrack's tracker-hatire and proto-udp sources):
 
 ``bno055-orientation``
     Adafruit BNO055 ``bunny.ino``: ``Orientation: <heading> <roll> <pitch>`` (°, 115200 baud).

@@ -1,8 +1,9 @@
 """WitMotion WT901 family: serial 11-byte frames and BLE 5.0 20-byte packets.
 
-Source: ../shared/reference/sensor-protocols.md §1 (layouts, scalings, UUIDs, commands).
+Source: WitMotion's WT901 manual and its serial and BLE protocol manuals (layouts, scalings, UUIDs,
+commands), checked against the public captures in tests/data/real.
 
-Serial (WT901, WT901C, JY901, BWT901CL over SPP; §1.1), little-endian::
+Serial (WT901, WT901C, JY901, BWT901CL over SPP; WitMotion's serial protocol manual (WIT standard protocol)), little-endian::
 
     off 0  0x55   header
     off 1  type   0x50..0x5A data, 0x5F register read reply
@@ -27,7 +28,7 @@ frame). A lost frame leaves the missing channel NaN in that row. Type 0x50
 kept in :attr:`WitMotionSerialDecoder.last_register_reply`. ``stats.frames`` counts 11-byte
 frames, not samples.
 
-BLE 5.0 (WT901BLECL, WT9011DCL; §1.3), 20 bytes, **no checksum, no counter, no clock**::
+BLE 5.0 (WT901BLECL, WT9011DCL; WitMotion's BLE 5.0 protocol manual (WT901BLECL)), 20 bytes, **no checksum, no counter, no clock**::
 
     off 0  55 61
     off 2  ax ay az        int16 / 32768 * 16 g
@@ -40,7 +41,7 @@ Plausibility without a checksum: the header and type, pitch within ±90° (and, 
 frames, |q| within 0.02 of 1). Overlapping candidates are resolved leftmost first.
 
 Euler → quaternion: WitMotion documents roll about x (±180), pitch about y (±90), yaw about z
-(±180); the order is "presumably Z-Y-X" (sensor-protocols.md §1.1, **[UNVERIFIED]**). Cervitrack
+(±180); the order is "presumably Z-Y-X" (WitMotion's serial protocol manual (WIT standard protocol), **[UNVERIFIED]**). Cervitrack
 uses intrinsic Z-Y-X: ``q = Rz(yaw) · Ry(pitch) · Rx(roll)``, sensor→world in the device's own
 axes. Prefer the 0x59 quaternion on serial: when a sample has both, the quaternion is used.
 
@@ -186,7 +187,8 @@ class WitMotionSerialDecoder(Decoder):
     """WitMotion serial frames (sum8) grouped into one sample row per output cycle.
 
     Channels: ``acc_m_s2`` (0x51), ``gyr_rad_s`` (0x52), ``quat_wxyz`` (0x59, else from 0x53
-    Euler), ``mag_uT`` (0x54, raw device units). Sensor frame: the device's printed axes.
+    Euler), ``mag_raw`` (0x54, raw counts: the scale to µT differs by model and is not
+    documented). Sensor frame: the device's printed axes.
     """
 
     name = "witmotion-serial"
@@ -200,6 +202,9 @@ class WitMotionSerialDecoder(Decoder):
         self.last_register_reply: tuple[int, int, int, int] | None = None
         #: Temperature from the last 0x51 frame (d3 / 100), °C, or None.
         self.last_temperature_c: float | None = None
+        #: d3 of the last 0x53 (angle) frame: a constant firmware version word on real devices
+        #: (18155 on a WTGAHRS2, 11608 on a WT901SD), not a temperature; None until seen.
+        self.last_version: int | None = None
         self._pattern: tuple[int, ...] | None = None
         self._pending_types = np.zeros(0, dtype=np.uint8)
         self._pending_words = np.zeros((0, 4), dtype=np.int16)
@@ -251,6 +256,9 @@ class WitMotionSerialDecoder(Decoder):
         acc = types == TYPE_ACC
         if acc.any():
             self.last_temperature_c = float(words[acc][-1, 3]) / 100.0
+        euler = types == TYPE_EULER
+        if euler.any():
+            self.last_version = int(words[euler][-1, 3])
         types = np.concatenate([self._pending_types, types])
         words = np.concatenate([self._pending_words, words])
         gid, n_groups = self._group(types)
@@ -299,6 +307,8 @@ class WitMotionSerialDecoder(Decoder):
 
         if TYPE_ACC in index:
             self.last_temperature_c = float(words[-1, index[TYPE_ACC], 3]) / 100.0
+        if TYPE_EULER in index:
+            self.last_version = int(words[-1, index[TYPE_EULER], 3])
         del self._buf[: g * group_bytes]
         self.stats.frames += g * k
         seq = np.arange(self._next_seq, self._next_seq + g, dtype=np.int64)
@@ -307,7 +317,7 @@ class WitMotionSerialDecoder(Decoder):
             seq=seq, t_device_s=np.full(g, np.nan), t_host_s=np.full(g, t_host_s),
             t_s=np.full(g, np.nan), quat_wxyz=quat,
             gyr_rad_s=vec(TYPE_GYRO, GYR_DPS_PER_LSB * DEG_TO_RAD),
-            acc_m_s2=vec(TYPE_ACC, ACC_G_PER_LSB * G_M_S2), mag_uT=vec(TYPE_MAG, 1.0))
+            acc_m_s2=vec(TYPE_ACC, ACC_G_PER_LSB * G_M_S2), mag_raw=vec(TYPE_MAG, 1.0))
 
     def _finish(self, t_host_s: float) -> SampleBatch:
         """Emit the last, still open group as a sample (end of a capture)."""
@@ -378,7 +388,7 @@ class WitMotionSerialDecoder(Decoder):
         seq = self._next_seq + np.arange(n_groups)
         self._next_seq += n_groups
         return SampleBatch.build(seq, t_host_s=t_host_s, quat_wxyz=quat, gyr_rad_s=gyr,
-                                 acc_m_s2=acc, mag_uT=mag)
+                                 acc_m_s2=acc, mag_raw=mag)
 
 
 # --------------------------------------------------------------------------------------------
@@ -392,7 +402,7 @@ class WitMotionBleDecoder(Decoder):
     Attributes (updated by 0x71 replies; None until seen):
         registers: dict register → raw u16 value, from every reply so far.
         last_quat_wxyz: (4,) float quaternion from a reply to reg 0x51 (regs 0x51-0x54 / 32768,
-            scalar first; the scalar-first order is **[UNVERIFIED]**, sensor-protocols.md §1).
+            scalar first; the scalar-first order is **[UNVERIFIED]**, WitMotion's WT901 manual).
         last_mag_raw: (3,) int, reply to reg 0x3A (device units).
         last_temperature_c: float, reply to reg 0x40 (/ 100, °C).
         last_battery_raw: int, reply to reg 0x64. Its scale (voltage or percent) is not given in
@@ -403,7 +413,7 @@ class WitMotionBleDecoder(Decoder):
     seq_modulus = None
     has_clock = False
     clock_wrap_s = None
-    nominal_rate_hz = 10.0  # factory default (sensor-protocols.md §1.3)
+    nominal_rate_hz = 10.0  # factory default (WitMotion's BLE 5.0 protocol manual (WT901BLECL))
 
     def __init__(self) -> None:
         super().__init__()
@@ -449,15 +459,24 @@ class WitMotionBleDecoder(Decoder):
         signed = [v - 65536 if v >= 32768 else v for v in raw]
         for i, v in enumerate(raw):
             self.registers[reg + i] = v
-        if reg == REG_QUAT:
-            q = np.array(signed[:4], dtype=np.float64) * QUAT_PER_LSB
+
+        def block(first: int, count: int):
+            """The reply's values for registers first..first+count-1, or None."""
+            k = first - reg
+            return signed[k:k + count] if 0 <= k and k + count <= len(signed) else None
+
+        # A reply carries 8 consecutive registers: a read of 0x3A also returns the angles
+        # (0x3D-0x3F) and the temperature (0x40), as a real WT901BLE does.
+        q = block(REG_QUAT, 4)
+        if q is not None:
+            q = np.array(q, dtype=np.float64) * QUAT_PER_LSB
             norm = math.sqrt(float(q @ q))
             if abs(norm - 1.0) <= QUAT_NORM_TOLERANCE:
                 self.last_quat_wxyz = q / norm
-        elif reg == REG_MAG:
-            self.last_mag_raw = tuple(signed[:3])
-        elif reg == REG_TEMPERATURE:
-            self.last_temperature_c = signed[0] / 100.0
-        elif reg == REG_BATTERY:
-            self.last_battery_raw = raw[0]
+        if (m := block(REG_MAG, 3)) is not None:
+            self.last_mag_raw = tuple(m)
+        if (t := block(REG_TEMPERATURE, 1)) is not None:
+            self.last_temperature_c = t[0] / 100.0
+        if block(REG_BATTERY, 1) is not None:
+            self.last_battery_raw = raw[REG_BATTERY - reg]
         self.stats.extra["register_replies"] = self.stats.extra.get("register_replies", 0) + 1

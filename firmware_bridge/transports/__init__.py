@@ -91,7 +91,8 @@ def open_ble(spec, protocol: str | None = None, wait_for_device: bool = False,
 
 
 def parse_udp_target(target: str) -> tuple[str, int]:
-    """``PORT`` or ``HOST:PORT`` (empty: all interfaces, port 4242) → (host, port)."""
+    """``PORT`` or ``HOST:PORT`` → (host, port). Without a host Cervitrack listens on this
+    computer only (127.0.0.1); ``udp:0.0.0.0:PORT`` accepts a phone or tracker on the network."""
     from cervitrack.firmware_bridge.transports.udp import DEFAULT_PORT
 
     host, _, port_text = target.rpartition(":")
@@ -99,7 +100,7 @@ def parse_udp_target(target: str) -> tuple[str, int]:
     if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
         raise ValueError(f"bad UDP port {port_text!r}: expected udp:PORT or udp:HOST:PORT, "
                          "e.g. udp:4242")
-    return host or "0.0.0.0", int(port_text)
+    return host or "127.0.0.1", int(port_text)
 
 
 def open_udp(spec, protocol: str | None = None, **_options) -> LiveSource:

@@ -23,7 +23,6 @@ the queue every ``poll_s`` seconds.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 
@@ -33,6 +32,7 @@ from cervitrack.firmware_bridge.supervisor import (
     LinkSupervisor,
     SupervisorParams,
 )
+from cervitrack.firmware_bridge.transports.bounded import ItemQueue
 from cervitrack.signal.samples import Chunk, Gap
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ class LinkRunner:
                                          reconnect_on_stall=driver.reconnect_on_stall)
         self.wait_for_device = wait_for_device
         self.read_timeout_s = read_timeout_s
-        self.items: queue.Queue = queue.Queue()
+        self.items = ItemQueue()
         self.failure: BaseException | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"cervitrack-{driver.kind}-link",
@@ -99,14 +99,7 @@ class LinkRunner:
 
     def drain(self, timeout_s: float) -> list:
         """Items queued so far, waiting up to ``timeout_s`` for the first one."""
-        out = []
-        try:
-            out.append(self.items.get(timeout=timeout_s))
-            while True:
-                out.append(self.items.get_nowait())
-        except queue.Empty:
-            pass
-        return out
+        return self.items.get_all(timeout_s)
 
     def _emit(self, items) -> None:
         for item in items:

@@ -6,7 +6,7 @@ driver and bleak's backend state stays on one loop). The blocking driver methods
 thread calls submit coroutines to that loop and wait for them.
 
 Connect sequence (every attempt, the first and each reconnect alike; after a disconnect BlueZ
-may forget the device, so nothing is reused, ../shared/reference/sensor-protocols.md §9.1):
+may forget the device, so nothing is reused, bleak's documentation and issue tracker):
 
 1. scan again: ``BleakScanner.find_device_by_address`` for an address (or a macOS UUID),
    ``find_device_by_name`` for a name;
@@ -21,7 +21,7 @@ may forget the device, so nothing is reused, ../shared/reference/sensor-protocol
 
 Notification callbacks run on the loop: they only stamp ``time.monotonic()`` and queue the
 bytes; decoding happens in the consumer. UUIDs are always full 128-bit strings: bleak expands a
-16-bit ``"ffe4"`` to the Bluetooth SIG base, which is not WitMotion's base (§1.3).
+16-bit ``"ffe4"`` to the Bluetooth SIG base, which is not WitMotion's base (WitMotion's BLE 5.0 protocol manual (WT901BLECL)).
 
 The profile a driver uses follows :class:`BleProfileLike`; the real ones are
 :data:`cervitrack.firmware_bridge.profiles.BLE_PROFILES`.
@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 #: Bluetooth SIG Battery Level characteristic (Battery Service 0x180F), full 128-bit UUID.
 BATTERY_LEVEL_UUID = "00002a19-0000-1000-8000-00805f9b34fb"
 #: Characteristics whose first byte is the battery level in %: the SIG Battery Level, and
-#: Movella DOT's battery characteristic 3001 (level %, then charging; sensor-protocols.md §5).
+#: Movella DOT's battery characteristic 3001 (level %, then charging; Movella DOT BLE Services Specification).
 BATTERY_UUIDS = (BATTERY_LEVEL_UUID, "15173001-4947-11e9-8646-d663bd873d93")
 
 _MAC_RE = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
@@ -287,7 +287,7 @@ class BleDriver:
                 items.append(self._queue.get_nowait())
         except queue.Empty:
             pass
-        chunks = []
+        chunks: list = []
         for item in items:
             if item is _LOST:
                 if not chunks:

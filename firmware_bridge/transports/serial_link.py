@@ -20,8 +20,12 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from typing import TYPE_CHECKING
 
 from cervitrack.firmware_bridge.transports.base import LinkError, LinkLost, stamp
+
+if TYPE_CHECKING:
+    import serial
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +52,7 @@ class SerialDriver:
         self.baud = int(baud)
         self.rtscts = bool(rtscts)
         self._factory = serial_factory
-        self._ser = None
+        self._ser: serial.Serial | None = None
         self._lock = threading.Lock()
         self.notes: list[str] = []
         self.low_latency: bool | None = None

@@ -2,7 +2,7 @@
 
 opentrack's "UDP over network" output sends one 48-byte datagram per pose: 6 little-endian
 float64 x, y, z (cm), yaw, pitch, roll (deg); default port 4242
-(../shared/reference/sensor-protocols.md §7). Each datagram becomes one :class:`Chunk`, stamped
+(opentrack's ``proto-udp``). Each datagram becomes one :class:`Chunk`, stamped
 with ``time.monotonic()`` when ``recvfrom`` returns, so datagram boundaries are kept.
 
 UDP has no connection: a stall (the app stopped sending) marks one gap and the socket keeps
@@ -25,14 +25,15 @@ class UdpDriver:
 
     Args:
         port: local port to listen on (0 picks a free one; see :attr:`bound_port`).
-        host: local address to bind (default all interfaces).
+        host: local address to bind (default 127.0.0.1: this computer only; "0.0.0.0" for
+            every interface, e.g. a phone on the network).
     """
 
     kind = "udp"
     reconnect_on_stall = False
     battery_pct = None
 
-    def __init__(self, port: int = DEFAULT_PORT, host: str = "0.0.0.0") -> None:
+    def __init__(self, port: int = DEFAULT_PORT, host: str = "127.0.0.1") -> None:
         if not 0 <= int(port) <= 65535:
             raise ValueError(f"UDP port must be between 0 and 65535, not {port}")
         self.port = int(port)
@@ -72,6 +73,14 @@ class UdpDriver:
         except OSError as exc:
             raise LinkLost(f"UDP port {self.port}: {exc.strerror or exc}") from None
         return out
+
+    @property
+    def listening_text(self) -> str:
+        """Where this socket listens, in words (printed when a command opens it)."""
+        where = (f"UDP {self.host}:{self.port}" + (" (this computer only; udp:0.0.0.0:"
+                 f"{self.port} accepts a phone or tracker on the network)"
+                 if self.host.startswith("127.") else " (every network interface)"))
+        return f"listening for {where}"
 
     def disconnect(self) -> None:
         with self._lock:

@@ -1,7 +1,7 @@
 """Butterfly-style movement-sense tracking test: follow a slowly, unpredictably moving target
 with the head-driven dot.
 
-Protocol (../shared/reference/clinical-protocols.md §2.2, §2.4): seated facing the virtual
+Protocol (Kristjansson et al. 2004, Arch Phys Med Rehabil 85:490–495; Majcen Rosker et al. 2024, Arch Phys Med Rehabil; a Cervitrack definition after Kristjansson & Gíslason 2023, Austin J Musculoskelet Disord 10(1):1063): seated facing the virtual
 wall, eyes on the target; per level (easy, medium, hard; :mod:`cervitrack.trainer.clinical.trajectories`)
 ``repetitions`` runs of ``duration_s``. Each run starts from the re-centred neutral (the
 reference, which is the wall's centre); the target starts moving ``countdown_s`` after the
@@ -18,6 +18,7 @@ invalid (and redone, up to the limit) when a data gap fell inside it or samples 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -51,6 +52,7 @@ class ButterflySettings(RecenteredSettings):
 class ButterflyTest(RecenteredTest):
     """Tracking test engine (see the module docstring)."""
 
+    settings: ButterflySettings
     name = "butterfly"
 
     def __init__(self, settings: ButterflySettings = ButterflySettings(), rate_hz: float = 100.0,
@@ -74,7 +76,7 @@ class ButterflyTest(RecenteredTest):
         return self._say("track", t_s, "track", target={**traj.spec(), "t_start_s": item.t_start_s})
 
     def _phase_track(self, pose, i0):
-        item, s = self._item, self.settings
+        item, s = self._current, self.settings
         t = pose.t_s[i0:]
         item.data["t"].append(t)
         item.data["cursor"].append(self._cursor_deg(pose, i0, item.q_ref_head, s.distance_cm))
@@ -86,7 +88,7 @@ class ButterflyTest(RecenteredTest):
         return j, self._finish_run(float(pose.t_s[j]))
 
     def _finish_run(self, t_s: float):
-        item, s = self._item, self.settings
+        item, s = self._current, self.settings
         traj = item.data.pop("traj")
         t = np.concatenate(item.data.pop("t"))
         cursor = np.concatenate(item.data.pop("cursor"))
@@ -121,7 +123,7 @@ def butterfly_scores(trials: list[dict], levels) -> dict:
     out = {}
     for level in levels:
         runs = [tr for tr in trials if tr.get("level") == level and tr["valid"]]
-        level_scores = {"n": len(runs)}
+        level_scores: dict[str, Any] = {"n": len(runs)}
         for k in SCORE_KEYS:
             vals = [tr[k] for tr in runs if tr.get(k) is not None and np.isfinite(tr[k])]
             level_scores[k] = float(np.mean(vals)) if vals else None

@@ -1,9 +1,9 @@
 """The neutral-head-position joint position error test (cervicocephalic relocation test).
 
-Protocol (../shared/reference/clinical-protocols.md §1.2, §1.7): seated, the person looks
+Protocol (Revel et al. 1991, Arch Phys Med Rehabil 72:288–291; AlDahas et al. 2023, PLoS One 18(10):e0292798; Pinsault et al. 2008, Physiother Theory Pract, doi:10.1080/09593980701884824; Lee et al. 2006, Man Ther 11:61–68): seated, the person looks
 straight ahead (the reference is captured), closes the eyes, moves in one direction as far as
 comfortable, holds, returns to the perceived neutral and keeps still; the relocation is marked
-automatically on stillness (mean orientation over the settled window, §1.7) or manually. Then
+automatically on stillness (mean orientation over the settled window, Pinsault et al. 2008; Lee et al. 2006, Man Ther 11:61–68) or manually. Then
 eyes open, re-centre, next trial. Default 8 trials per direction (≥ 8 recommended for
 reliability, Pinsault et al. 2008) in the order rotation left, rotation right, flexion,
 extension (lateral flexion optional).
@@ -206,19 +206,25 @@ class JpeTest:
                 "seq_first": int(self.history.seq[sl][0]), "seq_last": int(self.history.seq[sl][-1]),
                 "n": int(sl.stop - sl.start), "slice": sl}
 
+    @property
+    def _head_cal(self) -> HeadCalibration:
+        """The head calibration; trials start only once the calibration phases set it."""
+        assert self.calibration is not None, "no trial runs before the calibration"
+        return self.calibration
+
     def _mean_head(self, window: dict) -> np.ndarray:
-        return quat.mean(self.calibration.world_head(self.history.q_world_sensor[window["slice"]]))
+        return quat.mean(self._head_cal.world_head(self.history.q_world_sensor[window["slice"]]))
 
     def _window_range_deg(self, window: dict, q_ref_head: np.ndarray) -> float:
         """Largest peak-to-peak excursion of the three head angles (relative to the trial's
         reference) over a window, deg."""
-        q_wh = self.calibration.world_head(self.history.q_world_sensor[window["slice"]])
+        q_wh = self._head_cal.world_head(self.history.q_world_sensor[window["slice"]])
         angles = kinematics.head_angles_deg(quat.relative(q_ref_head, q_wh))
         return max(float(np.ptp(angles[k])) for k in ("axial", "flexion", "lateral"))
 
     def _component(self, pose, i0: int, q_ref_head: np.ndarray, direction: str) -> np.ndarray:
         name, sign = DIRECTION_COMPONENT[direction]
-        q_wh = self.calibration.world_head(pose.q_world_sensor[i0:])
+        q_wh = self._head_cal.world_head(pose.q_world_sensor[i0:])
         return sign * kinematics.head_angles_deg(quat.relative(q_ref_head, q_wh))[name]
 
     def _add_bias_window(self, window: dict) -> None:
@@ -382,18 +388,21 @@ class JpeTest:
 
     def _finish(self, t_s: float, window: dict | None = None, invalid: str | None = None) -> list[Prompt]:
         tr = self._trial
+        assert tr is not None, "a trial is running"
         s = self.settings
         t_s = float(t_s)
         record = {"direction": tr.direction, "attempt": tr.attempt, "valid": False,
                   "reason": invalid, "peak_deg": tr.peak_deg}
-        if window is not None and invalid is None:
+        # A relocation window is searched for only after the reference window was set.
+        assert window is None or tr.ref is not None
+        if window is not None and tr.ref is not None and invalid is None:
             t0 = tr.ref["t0_s"]
             if any(t0 <= g <= window["t1_s"] for g in self._gap_times):
                 invalid = "a data gap occurred during the trial"
             expected = s.stillness.settle_s * self.rate_hz
             if min(tr.ref["n"], window["n"]) < s.min_window_fill * expected:
                 invalid = "samples were lost during the trial"
-        if window is not None:
+        if window is not None and tr.ref is not None:
             q_ret_head = self._mean_head(window)
             q_err = quat.relative(tr.q_ref_head, q_ret_head)
             angles = kinematics.head_angles_deg(q_err)

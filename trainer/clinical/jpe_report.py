@@ -63,18 +63,20 @@ def result_document(engine, device: str = "sim", truth=None) -> dict:
     }
 
 
+def _cell(v) -> str:
+    return f"{v:8.2f}" if v is not None else f"{'-':>8}"
+
+
 def format_table(doc: dict) -> str:
     """A plain-text table of the per-direction scores."""
     lines = [f"Joint position error test ({doc['test']}), device {doc['device']}", ""]
     header = f"{'direction':<16}{'n':>3}{'AE':>8}{'CE':>8}{'VE':>8}{'RMSE':>8}{'3D AE':>8}  flag"
     lines += [header, "-" * len(header)]
     for d, s in doc["directions"].items():
-        def f(key):
-            v = s[key]
-            return f"{v:8.2f}" if v is not None else f"{'-':>8}"
+        cells = "".join(_cell(s[key]) for key in ("ae_deg", "ce_deg", "ve_deg", "rmse_deg",
+                                                   "global_ae_deg"))
         flag = f"AE > {doc['threshold_deg']:.1f}" if s["flag"] else ""
-        lines.append(f"{d:<16}{s['n']:>3}{f('ae_deg')}{f('ce_deg')}{f('ve_deg')}{f('rmse_deg')}"
-                     f"{f('global_ae_deg')}  {flag}")
+        lines.append(f"{d:<16}{s['n']:>3}{cells}  {flag}")
     invalid = sum(1 for t in doc["trials"] if not t["valid"])
     lines += ["", "Degrees. CE > 0 overshoot, < 0 undershoot. VE uses the n denominator "
               "(RMSE² = CE² + VE²).",

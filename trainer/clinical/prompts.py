@@ -74,18 +74,24 @@ def make_prompt(kind: str, t_s: float, direction: str | None = None, reason: str
         "trace_start": "Put the dot on the start of the pattern and keep still.",
         "trace": "Trace the pattern with the dot, staying inside the band.",
     }
+
+    def toward() -> str:
+        if direction is None:
+            raise ValueError(f"a {kind!r} prompt needs a direction")
+        return DIRECTION_TEXT[direction]
+
     if kind == "move":
-        text = f"Close your eyes and {DIRECTION_TEXT[direction]} as far as is comfortable, then hold."
+        text = f"Close your eyes and {toward()} as far as is comfortable, then hold."
     elif kind == "move_max":
-        text = (f"Eyes open: {DIRECTION_TEXT[direction]} as far as you can without pain, then hold. "
+        text = (f"Eyes open: {toward()} as far as you can without pain, then hold. "
                 "Do not force it.")
     elif kind == "learn_target":
-        text = (f"Eyes open: {DIRECTION_TEXT[direction]} until the dot is on the target "
+        text = (f"Eyes open: {toward()} until the dot is on the target "
                 "and keep still.")
     elif kind == "adjust":
         text = "A little less far." if (target or {}).get("offset_deg", 0.0) > 0 else "A little further."
     elif kind == "relocate":
-        text = f"Close your eyes and {DIRECTION_TEXT[direction]} back to the target you learned, then hold."
+        text = f"Close your eyes and {toward()} back to the target you learned, then hold."
     else:
         text = texts[kind]
     return Prompt(kind=kind, t_s=t_s, direction=direction, text=text, target=target)

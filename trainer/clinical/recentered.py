@@ -59,6 +59,12 @@ class RecenteredTest(JpeTest, metaclass=abc.ABCMeta):
         self._redos = {key: 0 for key in items}
         self._item: Item | None = None
 
+    @property
+    def _current(self) -> Item:
+        """The item being run (set from the first re-centring until the test is done)."""
+        assert self._item is not None, "an item is running"
+        return self._item
+
     # ------------------------------------------------------------------ subclass hooks
     @abc.abstractmethod
     def _begin(self, item: Item, t_s: float) -> list[Prompt] | Prompt:
@@ -76,7 +82,7 @@ class RecenteredTest(JpeTest, metaclass=abc.ABCMeta):
     def _relative_head(self, pose, i0: int, q_ref_head) -> np.ndarray:
         """q_ref_head⁻¹ ⊗ q_world_head for pose samples i0… (N, 4): the head relative to the
         item's reference, in head axes."""
-        return quat.relative(q_ref_head, self.calibration.world_head(pose.q_world_sensor[i0:]))
+        return quat.relative(q_ref_head, self._head_cal.world_head(pose.q_world_sensor[i0:]))
 
     def _cursor_deg(self, pose, i0: int, q_ref_head, distance_cm: float = 90.0) -> np.ndarray:
         """(N, 2) laser-dot position (x left, y up) in deg of visual angle on a wall facing the
@@ -90,7 +96,7 @@ class RecenteredTest(JpeTest, metaclass=abc.ABCMeta):
     def _record(self, t_s: float, record: dict, invalid: str | None) -> list[Prompt]:
         """Store an item's record (with ``valid``/``reason``) and move on: next item, or a redo
         of this one (up to ``max_redos_per_direction`` per key)."""
-        item = self._item
+        item = self._current
         record = {"key": item.key, "attempt": item.attempt, **record,
                   "valid": invalid is None, "reason": invalid}
         if item.ref is not None:
@@ -132,7 +138,7 @@ class RecenteredTest(JpeTest, metaclass=abc.ABCMeta):
             # Not back at the centre yet: wait for a new settled window.
             self._phase_t_s = t
             return j, None
-        item = self._item
+        item = self._current
         item.ref, item.q_ref_head = ref, q_ref_head
         self._add_bias_window(ref)
         return j, self._begin(item, t)

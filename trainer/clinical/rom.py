@@ -9,7 +9,7 @@ test reports the maximum, mean and SD over valid repetitions; per plane the tota
 (left + right rotation, flexion + extension, left + right lateral flexion). A repetition is
 invalid when it did not reach ``min_amplitude_deg`` or had a data gap.
 
-Reference values (../shared/reference/clinical-protocols.md §3.4): Swinkels &
+Reference values (Swinkels & Swinkels-Meewisse 2014, Spine 39:362–367; Niederer et al. 2015, Eur Spine J 24:493): Swinkels &
 Swinkels-Meewisse 2014, Spine 39:362-367 (400 asymptomatic adults, 20-60 y: ROM falls after
 50 y, no sex effect) and Niederer et al. 2015, Eur Spine J 24:493 (flexion/extension falls
 10.2° per decade). Our reference holds no numeric norm table from either, so Cervitrack shows
@@ -20,6 +20,7 @@ no norm band: it reports the measured range only. Vendor "sufficient" flags (e.g
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -55,6 +56,7 @@ class RomSettings(RecenteredSettings):
 class RomTest(RecenteredTest):
     """Range-of-motion test engine (see the module docstring)."""
 
+    settings: RomSettings
     name = "rom"
 
     def __init__(self, settings: RomSettings = RomSettings(), rate_hz: float = 100.0,
@@ -72,7 +74,7 @@ class RomTest(RecenteredTest):
         return self._say("move_max", t_s, "move_max", item.key)
 
     def _phase_move_max(self, pose, i0):
-        item, s = self._item, self.settings
+        item, s = self._current, self.settings
         a = self._along(pose, i0, item)
         t = pose.t_s[i0:]
         if np.isnan(item.data["reached_t_s"]):
@@ -111,7 +113,7 @@ class RomTest(RecenteredTest):
 def rom_scores(trials: list[dict], directions) -> dict:
     """Per-direction maximum, mean and SD (n denominator) of the valid repetitions' ROM, and
     per-plane totals (sum of the two directions' maxima), deg."""
-    per = {}
+    per: dict[str, dict[str, Any]] = {}
     for d in directions:
         vals = np.array([tr["rom_deg"] for tr in trials if tr["direction"] == d and tr["valid"]])
         per[d] = {"n": int(vals.size),

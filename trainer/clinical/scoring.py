@@ -1,4 +1,4 @@
-"""Joint position error scores (../shared/reference/clinical-protocols.md §1.3).
+"""Joint position error scores (Lee et al. 2006, Man Ther 11:61–68; Schmidt & Lee, Motor Control and Learning).
 
 For trials i = 1..n with signed errors e_i (deg):
 
@@ -19,6 +19,8 @@ concussion cut-point, Clin J Sport Med 2024, PMID 38953712).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
@@ -102,11 +104,11 @@ def summary_scores(per_direction: dict[str, dict], signed_by_direction: dict[str
         :func:`overall_scores` of the pooled trials plus ``mean_direction_ae_deg`` (the mean of
         the per-direction AEs, each direction weighted equally, as the clinical "overall mean"),
         ``flag`` (any direction's AE above the threshold: "positive if > 4.5° in any direction",
-        clinical-protocols.md §1.2) and ``flagged_directions``.
+        Revel et al. 1991; AlDahas et al. 2023, PLoS One 18(10):e0292798) and ``flagged_directions``.
     """
     signed = [e for d in per_direction for e in signed_by_direction.get(d, [])]
     glob = [e for d in per_direction for e in global_by_direction.get(d, [])]
-    out = overall_scores(signed, glob)
+    out: dict[str, Any] = overall_scores(signed, glob)
     aes = [s["ae_deg"] for s in per_direction.values() if np.isfinite(s["ae_deg"])]
     out["mean_direction_ae_deg"] = float(np.mean(aes)) if aes else np.nan
     flagged = [d for d, s in per_direction.items() if flag(s["ae_deg"], threshold_deg)]

@@ -1,13 +1,13 @@
 """Target head position (THP) joint position error test: relocate the head to a learned target.
 
-Protocol (../shared/reference/clinical-protocols.md §1.2, "target-head relocation"): from the
+Protocol (Revel et al. 1991, Arch Phys Med Rehabil 72:288–291; AlDahas et al. 2023, PLoS One 18(10):e0292798, "target-head relocation"): from the
 re-centred neutral (the reference), eyes open, the person moves to a target ``target_deg`` away
 in one direction (e.g. 20° or 40°, or ``target_rom_share`` of the person's own range of motion)
 with the dot visible; while not within ``tolerance_deg`` of the target after settling, the
 person is told to adjust ("a little further" / "a little less far"); within it, "hold here" and
 the position is held ``memorise_s``. Then back to the start, and, eyes closed, the person
 relocates the target and keeps still; the relocation is the mean orientation over the settled
-window (§1.7).
+window (Pinsault et al. 2008; Lee et al. 2006, Man Ther 11:61–68).
 
 Errors are relative to the target: the error rotation is q_target⁻¹ ⊗ q_relocated with
 q_target = q_ref ⊗ (the target angle about the direction's axis), decomposed like the neutral
@@ -93,6 +93,7 @@ def target_errors(direction: str, target_deg: float, q_ref_head, q_reloc_head) -
 class ThpTest(RecenteredTest):
     """Target head position test engine (see the module docstring)."""
 
+    settings: ThpSettings
     name = "jpe-target"
 
     def __init__(self, settings: ThpSettings = ThpSettings(), rate_hz: float = 100.0,
@@ -128,7 +129,7 @@ class ThpTest(RecenteredTest):
         return float(pose.t_s[-1]) - self._phase_t_s > self.settings.move_timeout_s
 
     def _phase_learn(self, pose, i0):
-        item, s = self._item, self.settings
+        item, s = self._current, self.settings
         target = item.data["target_deg"]
         j = self._wait_settled_after(pose, i0, item, 0.5 * target, True, s.hold_s)
         if j is None:
@@ -155,11 +156,11 @@ class ThpTest(RecenteredTest):
         if hit.size == 0:
             return None, None
         j = i0 + int(hit[0])
-        self._item.data["moved_t_s"] = np.nan
-        return j, self._say("back", pose.t_s[j], "back_to_start", self._item.key)
+        self._current.data["moved_t_s"] = np.nan
+        return j, self._say("back", pose.t_s[j], "back_to_start", self._current.key)
 
     def _phase_back(self, pose, i0):
-        item = self._item
+        item = self._current
         j = self._wait_settled_after(pose, i0, item, 0.5 * item.data["target_deg"], False,
                                      self.settings.stillness.settle_s)
         if j is None:
@@ -172,7 +173,7 @@ class ThpTest(RecenteredTest):
                             target={"angle_deg": item.data["target_deg"]})
 
     def _phase_relocate(self, pose, i0):
-        item, s = self._item, self.settings
+        item, s = self._current, self.settings
         settle = s.stillness.settle_s
         j = self._wait_settled_after(pose, i0, item, 0.5 * item.data["target_deg"], True, settle)
         if j is None:
@@ -194,7 +195,7 @@ class ThpTest(RecenteredTest):
         return j, self._record(t, record, invalid)
 
     def _base_record(self) -> dict:
-        item = self._item
+        item = self._current
         return {"direction": item.key, "target_deg": item.data["target_deg"],
                 "adjustments": item.data["adjustments"],
                 "learned_offset_deg": item.data.get("learned_offset_deg")}

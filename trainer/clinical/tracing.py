@@ -1,7 +1,7 @@
 """Laser pattern tracing test (figure-eight, zigzag): trace a pattern with the head-driven dot,
 staying inside a band around the path.
 
-Emulates the laser tracing test (../shared/reference/clinical-protocols.md §3.1: Werner et al.
+Emulates the laser tracing test (Werner et al.
 2018, BMC Musculoskelet Disord 19:358; Ernst et al. 2019, Musculoskelet Sci Pract 43:64) on the
 virtual wall (a Cervitrack design proposal: virtual dot, band around the path, exits counted,
 deviation integrated). Per pattern: from the re-centred neutral, the person puts the dot on the
@@ -112,6 +112,7 @@ class TraceSettings(RecenteredSettings):
 class TraceTest(RecenteredTest):
     """Pattern tracing test engine (see the module docstring)."""
 
+    settings: TraceSettings
     name = "trace"
 
     def __init__(self, settings: TraceSettings = TraceSettings(), rate_hz: float = 100.0,
@@ -138,7 +139,7 @@ class TraceTest(RecenteredTest):
                          target={**spec, "start_deg": pattern.start_deg.tolist()})
 
     def _phase_to_start(self, pose, i0):
-        item, s = self._item, self.settings
+        item, s = self._current, self.settings
         cursor = self._cursor_deg(pose, i0, item.q_ref_head, s.distance_cm)
         near = np.linalg.norm(cursor - item.data["pattern"].start_deg, axis=1) <= s.band_deg
         j = self._settled_index(pose, i0, s.hold_s, self._phase_t_s + 0.5)
@@ -154,7 +155,7 @@ class TraceTest(RecenteredTest):
                             target={**item.data["spec"], "t_start_s": item.t_start_s})
 
     def _phase_trace(self, pose, i0):
-        item, s = self._item, self.settings
+        item, s = self._current, self.settings
         pattern = item.data["pattern"]
         t = pose.t_s[i0:]
         cursor = self._cursor_deg(pose, i0, item.q_ref_head, s.distance_cm)
@@ -179,7 +180,7 @@ class TraceTest(RecenteredTest):
         return i0 + stop, self._finish_run(float(t[stop]), completed=bool(done.size and done[0] == stop))
 
     def _finish_run(self, t_s: float, completed: bool):
-        item, s = self._item, self.settings
+        item, s = self._current, self.settings
         t = np.concatenate(item.data["t"])
         dist = np.concatenate(item.data["dist"])
         cursor = np.concatenate(item.data["cursor"])

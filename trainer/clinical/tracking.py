@@ -1,7 +1,7 @@
 """Movement-sense tracking scores (Butterfly-style): AA, time on target, undershoot, overshoot.
 
-Definitions (../shared/reference/clinical-protocols.md §2.4, a Cervitrack design proposal for
-the published wording of §2.3; docs/clinical-tests.md gives them with examples). Positions are
+Definitions (a Cervitrack definition after Kristjansson & Gíslason 2023, Austin J Musculoskelet Disord 10(1):1063, a Cervitrack design proposal for
+the published wording of Kristjansson & Gíslason 2023, Austin J Musculoskelet Disord 10(1):1063; docs/clinical-tests.md gives them with examples). Positions are
 2D points in **degrees of visual angle** on the virtual wall (x positive to the person's left,
 y up, as :func:`cervitrack.signal.kinematics.laser_point`); for samples i = 1..N:
 

@@ -4,7 +4,7 @@ All positions are in degrees of visual angle on the wall (x positive to the pers
 y up; :func:`cervitrack.signal.kinematics.laser_point`), times in s from the start of the path.
 
 **Tracking trajectories** (Cervitrack's own design; the published Butterfly trajectories are
-unpublished, clinical-protocols.md §2.3). For a level with amplitude A, base frequency f0,
+unpublished, Kristjansson & Gíslason 2023, Austin J Musculoskelet Disord 10(1):1063). For a level with amplitude A, base frequency f0,
 component weights w_k, frequency ratios ρ_xk, ρ_yk, phases ψ_xk, ψ_yk, and velocity modulation
 depths m_j, rates g_j and phases χ_j:
 
@@ -31,6 +31,7 @@ length, so distances to the path and progress along it are table look-ups.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -254,7 +255,7 @@ def zigzag(width_deg: float = 30.0, height_deg: float = 10.0, teeth: int = 3,
     return TracePattern("zigzag", pts, arc)
 
 
-PATTERNS = {"figure8": figure_eight, "zigzag": zigzag}
+PATTERNS: dict[str, Callable[..., TracePattern]] = {"figure8": figure_eight, "zigzag": zigzag}
 
 
 def make_pattern(spec: dict) -> TracePattern:

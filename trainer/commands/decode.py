@@ -17,8 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from cervitrack.firmware_bridge.protocols import make_decoder
+from cervitrack.firmware_bridge.sniff import no_frame_message
 from cervitrack.signal.samples import SampleBatch, concat
 from cervitrack.signal.unwrap import unwrap_clock, unwrap_counter
+from cervitrack.trainer.commands import CliError
 
 #: Bytes fed to the decoder per call (a capture is decoded in chunks, as a stream would be).
 CHUNK_BYTES = 1 << 20
@@ -28,6 +30,7 @@ _CHANNELS = (
     ("acc_m_s2", ("acc_x_m_s2", "acc_y_m_s2", "acc_z_m_s2")),
     ("gyr_rad_s", ("gyr_x_rad_s", "gyr_y_rad_s", "gyr_z_rad_s")),
     ("mag_uT", ("mag_x_uT", "mag_y_uT", "mag_z_uT")),
+    ("mag_raw", ("mag_x_raw", "mag_y_raw", "mag_z_raw")),
 )
 
 
@@ -83,7 +86,11 @@ def run(args) -> int:
     path = Path(args.file)
     make_decoder(args.protocol)  # validate the protocol before touching the file
     data = path.read_bytes()
+    if not data:
+        raise CliError(f"{path} is empty: there are no bytes to decode")
     batch, seq, stats = decode_bytes(data, args.protocol)
+    if len(batch) == 0:
+        raise CliError(no_frame_message(data, args.protocol))
     writer = _write_csv if args.format == "csv" else _write_jsonl
     writer(sys.stdout, batch, seq)
     sys.stdout.flush()

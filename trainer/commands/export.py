@@ -14,7 +14,7 @@ from cervitrack.trainer.recording.reader import load
 
 
 def run(args) -> int:
-    recording = load(args.path)
+    recording = load(args.path, args.protocol)
     decoded = decode_recording(recording)
     if not len(decoded.samples):
         raise ValueError(f"{args.path}: the recording holds no samples")
@@ -37,6 +37,8 @@ def register(sub) -> None:
     p = sub.add_parser("export", help="export a recording as BIDS-Motion, tidy CSV or OpenSim "
                        ".sto")
     p.add_argument("path", metavar="PATH", help="a .cvtrec recording")
+    p.add_argument("--protocol", metavar="P", help="the device protocol, when the recording's "
+                   "header was damaged and names none (see `cervitrack decode --help`)")
     p.add_argument("--to", required=True, choices=("bids", "csv", "sto"), help="export format")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (BIDS: the "
                    "dataset root; created if missing; files are never overwritten)")

@@ -13,7 +13,7 @@ from cervitrack.trainer.recording.summary import format_text, summarise
 
 
 def run(args) -> int:
-    summary = summarise(load(args.path))
+    summary = summarise(load(args.path, args.protocol))
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -25,5 +25,7 @@ def register(sub) -> None:
     p = sub.add_parser("inspect", help="report a recording's samples, timing, gaps, events and "
                        "integrity")
     p.add_argument("path", metavar="PATH", help="a .cvtrec recording")
+    p.add_argument("--protocol", metavar="P", help="the device protocol, when the recording's "
+                   "header was damaged and names none (see `cervitrack decode --help`)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)

@@ -11,6 +11,7 @@ The JSON is a list of sessions, oldest first, each with ``id``, ``patient_id``,
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from cervitrack.trainer.stores.sessions import Store
 
@@ -22,8 +23,8 @@ def run(args) -> int:
     with Store() as store:
         if args.patient is not None and store.patient(args.patient) is None:
             raise ValueError(f"no patient {args.patient!r} in the sessions store")
-        sessions = [{k: s.get(k) for k in FIELDS}
-                    for s in store.sessions(args.patient, simulated=args.simulated)]
+        sessions: list[dict[str, Any]] = [{k: s.get(k) for k in FIELDS}
+                                          for s in store.sessions(args.patient, simulated=args.simulated)]
         hidden = 0 if args.simulated else len(store.sessions(args.patient, simulated=True))
     if args.json:
         print(json.dumps(sessions))

@@ -24,8 +24,9 @@ import numpy as np
 
 from cervitrack.firmware_bridge.decoding import TimedDecoder
 from cervitrack.firmware_bridge.protocols import make_decoder
+from cervitrack.firmware_bridge.sniff import NoFrameWatch
 from cervitrack.firmware_bridge.supervisor import StreamStats, link_stats
-from cervitrack.signal.samples import Gap, SampleBatch
+from cervitrack.signal.samples import Chunk, Gap, SampleBatch
 from cervitrack.trainer.live.devices import open_device
 
 _CHANNELS = (
@@ -33,6 +34,7 @@ _CHANNELS = (
     ("acc_m_s2", ("acc_x_m_s2", "acc_y_m_s2", "acc_z_m_s2")),
     ("gyr_rad_s", ("gyr_x_rad_s", "gyr_y_rad_s", "gyr_z_rad_s")),
     ("mag_uT", ("mag_x_uT", "mag_y_uT", "mag_z_uT")),
+    ("mag_raw", ("mag_x_raw", "mag_y_raw", "mag_z_raw")),
 )
 
 
@@ -70,9 +72,9 @@ class SampleWriter:
             for i, s in enumerate(seq):
                 cells = [repr(t[i]), str(s)]
                 for name in self._columns:
-                    row = values[name][i] if name in values else [math.nan] * len(
+                    xs = values[name][i] if name in values else [math.nan] * len(
                         dict(_CHANNELS)[name])
-                    cells += ["" if not math.isfinite(x) else repr(x) for x in row]
+                    cells += ["" if not math.isfinite(x) else repr(x) for x in xs]
                 lines.append(",".join(cells))
         if lines:
             self.out.write("\n".join(lines) + "\n")
@@ -96,6 +98,7 @@ def stream_source(source, protocol: str | None, duration_s: float | None, out, f
         raise ValueError("this device source needs --protocol")
     decoder = make_decoder(protocol)
     timed = TimedDecoder(decoder)
+    watch = NoFrameWatch(protocol)
     stats = StreamStats()
     writer = SampleWriter(out, fmt, notes)
     pending_gap: Gap | None = None
@@ -131,7 +134,12 @@ def stream_source(source, protocol: str | None, duration_s: float | None, out, f
             now = source.now_s()
             if math.isnan(t_first):
                 t_first = now
-            emit(timed.process(items))
+            processed = timed.process(items)
+            emit(processed)
+            warning = watch.see(b"".join(i.data for i in items if isinstance(i, Chunk)),
+                                sum(len(x) for x in processed if isinstance(x, SampleBatch)))
+            if warning:
+                print(f"cervitrack: warning: {warning}", file=notes)
             out.flush()
             if duration_s is not None and math.isfinite(now) and now - t_first >= duration_s:
                 break
@@ -171,6 +179,9 @@ def run(args) -> int:
                "speed": None if args.fast else 1.0, "seed": args.seed,
                "sim_config": args.sim_config}
     source = open_device(args.device, **options)
+    listening = getattr(getattr(source, "driver", None), "listening_text", None)
+    if listening:
+        print(f"cervitrack: {listening}", file=sys.stderr)
     if args.lsl:
         from cervitrack.trainer.recording.live import TappedSource
 

@@ -6,16 +6,17 @@ import importlib.metadata
 import json
 import platform
 import sys
+from typing import Any
 
 import cervitrack
 
 _PACKAGES = ("numpy", "scipy", "vqf", "bleak", "pyserial", "platformdirs", "pyqtgraph",
-             "PySide6-Essentials", "pylsl")
+             "PySide6-Essentials", "PySide6-Addons", "pylsl")
 
 
 def collect() -> dict:
     """A dict of platform, Python and dependency versions (None where not installed)."""
-    info = {
+    info: dict[str, Any] = {
         "cervitrack": cervitrack.__version__,
         "python": sys.version.split()[0],
         "platform": platform.platform(),
@@ -39,7 +40,21 @@ def collect() -> dict:
         info["data_dir"] = str(data_dir(create=False))
     except Exception:
         info["data_dir"] = None
+    info["audio"] = _audio()
     return info
+
+
+def _audio() -> dict:
+    """The audio output found (each option tried, with why it failed) and the speech back end."""
+    from cervitrack.trainer.audio import voice
+
+    try:  # Qt Multimedia (optional extra) plays only inside a Qt application
+        from PySide6 import QtCore, QtMultimedia  # noqa: F401
+
+        app = QtCore.QCoreApplication.instance() or QtCore.QCoreApplication(["cervitrack"])  # noqa: F841
+    except ImportError:
+        pass
+    return voice.describe()
 
 
 def run(args) -> int:
@@ -53,6 +68,11 @@ def run(args) -> int:
         print(f"{name:<19}{version or 'not installed'}")
     print(f"{'liblsl':<19}{info['liblsl'] or 'not available'}")
     print(f"{'data dir':<19}{info['data_dir']}")
+    audio = info["audio"]
+    print(f"{'audio output':<19}{audio['output']}")
+    for line in audio["tried"]:
+        print(f"{'':<19}  tried {line}")
+    print(f"{'speech':<19}{audio['speech']}")
     return 0
 
 

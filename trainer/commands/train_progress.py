@@ -8,6 +8,7 @@ direction per day. ``--sim`` reads the simulation's history.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from cervitrack.trainer.commands import CliError
 from cervitrack.trainer.training import progress
@@ -28,7 +29,7 @@ def run(args) -> int:
 
         save_progress_png(args.out, sessions, trials, diary, start, days_per_week,
                           title=f"Training progress: {patient}")
-    doc = {"patient": patient,
+    doc: dict[str, Any] = {"patient": patient,
            "adherence": progress.adherence(sessions, start, sessions[-1]["date"], days_per_week),
            "weekly": progress.weekly_symptoms(sessions, diary, start),
            "ae_by_direction_deg": progress.ae_by_direction(trials)}

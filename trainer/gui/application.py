@@ -13,7 +13,6 @@ import os
 from pathlib import Path
 
 from cervitrack.firmware_bridge.sim.config import SimConfig
-from cervitrack.trainer import paths
 from cervitrack.trainer.gui.catalog import catalog as make_catalog
 from cervitrack.trainer.gui.sources import (
     available_specs,
@@ -87,25 +86,27 @@ def qt_app(offscreen: bool = False):
 
 
 def make_window(sim_config: SimConfig | None = None, trials_per_direction: int = 8,
-                settings=None, threaded: bool = True, player=None, save_calibrations: bool = True):
-    """The application window (not shown), with its worker factory and audio cues.
+                settings=None, threaded: bool = True, player=None, save_calibrations: bool = True,
+                speed: float = 1.0):
+    """The application window (not shown), with its worker factory and its voice.
 
-    ``player``: the audio player (None: the platform default; tests pass a recorder);
+    ``speed``: simulated seconds per wall second of a simulated device in the threaded mode
+    (tests run the virtual patient faster than real time).
+    ``player``: the audio output (None: the best one found here, or none with the reason;
+    tests pass a :class:`~cervitrack.trainer.audio.outputs.RecordingOutput`);
     ``save_calibrations``: keep good calibrations per device in the user data folder."""
-    from cervitrack.trainer.gui.audio import AudioCues, default_player
+    from cervitrack.trainer.gui.audio import make_audio
     from cervitrack.trainer.gui.main_window import AppSettings, AppWindow
 
     settings = settings or AppSettings()
     tests = make_catalog(trials_per_direction)
-    if player is None:
-        player, note = default_player()
-    else:
-        note = type(player).__name__
-    audio = AudioCues(player, paths.data_dir() / "cache" / "audio", settings.audio)
+    audio = make_audio(player, settings.voice, settings.tones, settings.volume, settings.audio)
+    note = audio.note
 
     def open_worker(spec: str, protocol: str | None = None) -> PipelineWorker:
         source = open_source(spec, sim_config, protocol)
-        return PipelineWorker(source, catalog=tests, save_calibrations=save_calibrations)
+        return PipelineWorker(source, catalog=tests, save_calibrations=save_calibrations,
+                              speed=speed if source.simulated else 1.0)
 
     return AppWindow(settings, tests, open_worker, available_specs(), audio, note, threaded=threaded,
                      scanner=ble_scan_specs if can_scan_ble() else None)

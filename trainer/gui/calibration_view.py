@@ -140,7 +140,7 @@ class CalibrationView(QtWidgets.QWidget):
         order = [k for k, _, _ in STEPS]
         self.step = key
         self._step_start_count = count
-        for k, (box, state) in self.cards.items():
+        for k, (_box, state) in self.cards.items():
             if k == key:
                 state.setText("▶ now")
             elif order.index(k) < order.index(key):

@@ -60,7 +60,10 @@ class AppSettings:
         wall_distance_cm: distance of the virtual wall, cm (90 cm in the laser protocols).
         trail_s: length of the cursor trail, s.
         blind: hide the cursor during relocation in eyes-closed tests.
-        audio: play audio cues in eyes-closed tests.
+        audio: sound in eyes-closed tests (cue tones and spoken instructions).
+        voice: speak every instruction of an eyes-closed test.
+        tones: play the short tone cues (go, come back, recorded, done).
+        volume: loudness of the cues and the voice, 0–1.
         research_window_s: time window of the research plots, s.
         follow: switch tabs to follow the test (calibration → test → results).
         frame_schedule: "fixed" (frames on a fixed grid at display_hz) or "data" (a frame when
@@ -73,6 +76,9 @@ class AppSettings:
     trail_s: float = 1.5
     blind: bool = True
     audio: bool = True
+    voice: bool = True
+    tones: bool = True
+    volume: float = 0.8
     research_window_s: float = 10.0
     follow: bool = True
     frame_schedule: str = "fixed"
@@ -84,8 +90,8 @@ class AppWindow(QtWidgets.QMainWindow):
         catalog: test name → TestSpec.
         open_worker: (spec, protocol or None) → a PipelineWorker (not started).
         specs: (spec, label) device choices.
-        audio: an :class:`~cervitrack.trainer.gui.audio.AudioCues` (or None: no cues).
-        audio_note: which player plays the cues (shown in the settings).
+        audio: an :class:`~cervitrack.trainer.gui.audio.AudioCues` (or None: no sound).
+        audio_note: which output plays the sound, or why there is none (shown in the settings).
         threaded: start each worker's thread on connect (False: the caller steps it).
         scanner: callable → (spec, label) list, or None when no scan is possible.
     """
@@ -142,6 +148,13 @@ class AppWindow(QtWidgets.QMainWindow):
         self.link_banner.setStyleSheet("background: #fff0c0; color: #7a4b00; font-weight: bold; padding: 3px;")
         self.link_banner.setVisible(False)
         outer.addWidget(self.link_banner)
+        # Said before the first eyes-closed task (not only in the settings) when nothing can play.
+        self.sound_warning = QtWidgets.QLabel("")
+        self.sound_warning.setWordWrap(True)
+        self.sound_warning.setStyleSheet("background: #fff3cd; color: #6b4d00; padding: 6px; font-weight: bold;")
+        self.sound_warning.setVisible(False)
+        outer.addWidget(self.sound_warning)
+        self.test_combo.currentIndexChanged.connect(self._update_sound_warning)
         self.tabs = QtWidgets.QTabWidget()
         self.tabs.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
         self.device_view = DeviceView(specs, can_scan=scanner is not None)
@@ -185,6 +198,7 @@ class AppWindow(QtWidgets.QMainWindow):
         self.frame_clock = FrameClock(1.0 / settings.display_hz, self.tick, settings.frame_schedule, parent=self)
         self.resize(1200, 860)
         self._set_running(False)
+        self._update_sound_warning()
         self.show_tab("device")
 
     # ------------------------------------------------------------------ layout
@@ -262,18 +276,37 @@ class AppWindow(QtWidgets.QMainWindow):
         self.blind_check = QtWidgets.QCheckBox("Hide the cursor while the eyes are closed; show the result after")
         self.blind_check.setChecked(self.settings.blind)
         self.blind_check.toggled.connect(self.set_blind)
-        self.audio_check = QtWidgets.QCheckBox("Play audio cues in eyes-closed tests")
-        self.audio_check.setChecked(self.settings.audio and self.audio is not None and self.audio.player is not None)
-        self.audio_check.setEnabled(self.audio is not None and self.audio.player is not None)
+        can_play = self.audio is not None and self.audio.player is not None
+        self.audio_check = QtWidgets.QCheckBox("Sound in eyes-closed tests")
+        self.audio_check.setChecked(self.settings.audio and can_play)
+        self.audio_check.setEnabled(can_play)
         self.audio_check.toggled.connect(self.set_audio)
+        self.voice_check = QtWidgets.QCheckBox("Speak every instruction")
+        self.voice_check.setChecked(self.settings.voice)
+        self.voice_check.setEnabled(can_play)
+        self.voice_check.toggled.connect(self.set_voice)
+        self.tones_check = QtWidgets.QCheckBox("Short tones (go, come back, recorded, done)")
+        self.tones_check.setChecked(self.settings.tones)
+        self.tones_check.setEnabled(can_play)
+        self.tones_check.toggled.connect(self.set_tones)
+        self.volume_slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.volume_slider.setRange(0, 100)
+        self.volume_slider.setValue(round(100 * self.settings.volume))
+        self.volume_slider.setEnabled(can_play)
+        self.volume_slider.valueChanged.connect(self.set_volume)
         self.follow_check = QtWidgets.QCheckBox("Switch tabs to follow the test")
         self.follow_check.setChecked(self.settings.follow)
         self.follow_check.toggled.connect(lambda on: setattr(self.settings, "follow", on))
         form.addRow("Virtual wall distance", self.distance_spin)
         form.addRow("Cursor trail", self.trail_spin)
         form.addRow("Blind mode", self.blind_check)
-        form.addRow("Audio cues", self.audio_check)
-        form.addRow("", QtWidgets.QLabel(f"Player: {audio_note or 'none'}"))
+        form.addRow("Sound", self.audio_check)
+        form.addRow("Voice", self.voice_check)
+        form.addRow("Tones", self.tones_check)
+        form.addRow("Volume", self.volume_slider)
+        self.audio_note = QtWidgets.QLabel(f"Audio output: {audio_note or 'none'}")
+        self.audio_note.setWordWrap(True)
+        form.addRow("", self.audio_note)
         form.addRow("Tabs", self.follow_check)
         form.addRow("Display rate", QtWidgets.QLabel(f"{self.settings.display_hz:g} Hz"))
         return w
@@ -294,8 +327,9 @@ class AppWindow(QtWidgets.QMainWindow):
             return False
         if not isinstance(obj, QtWidgets.QWidget) or obj.window() not in (self, self.patient_window):
             return False
-        if isinstance(QtWidgets.QApplication.focusWidget(), (QtWidgets.QAbstractSpinBox, QtWidgets.QLineEdit)):
-            return False
+        typing = (QtWidgets.QAbstractSpinBox, QtWidgets.QLineEdit)
+        if isinstance(QtWidgets.QApplication.focusWidget(), typing) or isinstance(obj, typing):
+            return False  # keys typed into a field are the field's
         if QtWidgets.QApplication.activeModalWidget() is not None:
             return False  # a question or a file dialog is open: its keys are its own
         if obj.window() is self.patient_window and event.key() == QtCore.Qt.Key.Key_Escape:
@@ -507,6 +541,7 @@ class AppWindow(QtWidgets.QMainWindow):
         self.progress_label.setText("")
         if self.patient_id is None:
             self.statusBar().showMessage("No patient chosen: this test will not be stored.", 8000)
+        self._update_sound_warning()
         if self.settings.follow:
             self.show_tab("test")
 
@@ -743,12 +778,38 @@ class AppWindow(QtWidgets.QMainWindow):
         if self.audio is not None:
             self.audio.enabled = bool(on)
 
+    def set_voice(self, on: bool) -> None:
+        self.settings.voice = bool(on)
+        if self.audio is not None:
+            self.audio.settings.voice_on = bool(on)
+
+    def set_tones(self, on: bool) -> None:
+        self.settings.tones = bool(on)
+        if self.audio is not None:
+            self.audio.settings.tones_on = bool(on)
+
+    def set_volume(self, percent: int) -> None:
+        self.settings.volume = percent / 100.0
+        if self.audio is not None:
+            self.audio.settings.volume = percent / 100.0
+
+    def _update_sound_warning(self, *_) -> None:
+        """Show the no-sound warning while an eyes-closed test is selected or running."""
+        spec = self.current_spec if self.running and self.current_spec else self.catalog.get(self.test_combo.currentData())
+        text = self.audio.warning() if self.audio is not None else None
+        if self.audio is None:
+            text = "No sound: audio is not set up in this window. The eyes-closed tests speak their instructions."
+        show = bool(spec is not None and spec.eyes_closed and text)
+        self.sound_warning.setText(text or "")
+        self.sound_warning.setVisible(show)
+
     # ------------------------------------------------------------------ frame
     def _dispatch(self, event: dict, count: int) -> None:
         kind = event.get("kind")
         prompt = event.get("prompt") if kind == "prompt" else None
         if prompt is not None and self.audio is not None:
-            self.audio.on_prompt(prompt, self.current_spec.eyes_closed if self.current_spec else False)
+            self.audio.on_prompt(prompt, self.current_spec.eyes_closed if self.current_spec else False,
+                                 event.get("text", ""))
         if kind == "message":
             self.device_view.show_message(event["text"])
             self.statusBar().showMessage(event["text"], 8000)
@@ -809,10 +870,13 @@ class AppWindow(QtWidgets.QMainWindow):
     def _refresh_status(self, feed) -> None:
         s = feed.status
         sim = "SIMULATED · " if s.get("simulated") else ""
-        self.status_label.setText(
-            f"{sim}{s.get('spec', '–')}: {link_text(s)} · frames {s.get('frames', 0)} · "
-            f"rejected {s.get('rejected_frames', 0)} · gaps {s.get('gaps', 0)} · "
-            f"test: {display_name(feed.state.get('test'))} ({feed.state.get('phase')})")
+        if s.get("no_frame_warning"):  # wrong protocol: said plainly, instead of the counts
+            self.status_label.setText(f"{sim}{s.get('spec', '–')}: {s['no_frame_warning']}")
+        else:
+            self.status_label.setText(
+                f"{sim}{s.get('spec', '–')}: {link_text(s)} · frames {s.get('frames', 0)} · "
+                f"rejected {s.get('rejected_frames', 0)} · gaps {s.get('gaps', 0)} · "
+                f"test: {display_name(feed.state.get('test'))} ({feed.state.get('phase')})")
         link = s.get("link")
         problem = link not in ("streaming", None) and s.get("samples")
         if problem:
@@ -853,4 +917,5 @@ class AppWindow(QtWidgets.QMainWindow):
             self.patient_window.close()
         if self.worker is not None:
             self.worker.stop()
+        self.running = self.calibrating = False  # whatever ran was discarded, as agreed
         super().closeEvent(event)

@@ -36,7 +36,7 @@ class ResearchView(QtWidgets.QWidget):
         layout = QtWidgets.QVBoxLayout(self)
         bar = QtWidgets.QHBoxLayout()
         self.checks = {}
-        for key, (title, _, _, _) in GROUPS.items():
+        for key, (_title, _, _, _) in GROUPS.items():
             box = QtWidgets.QCheckBox(key)
             box.setChecked(True)
             box.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
@@ -60,7 +60,7 @@ class ResearchView(QtWidgets.QWidget):
         self.plots = {}
         self.curves = {}
         self._missing: dict[str, bool] = {}
-        for key, (title, channels, names, y_range) in GROUPS.items():
+        for key, (title, _channels, names, y_range) in GROUPS.items():
             plot = style.plot_widget(title)
             plot.setYRange(*y_range, padding=0)
             legend = plot.getPlotItem().addLegend(offset=(-5, -5), colCount=3)

@@ -1,7 +1,7 @@
 """Colours, pens and fonts shared by the views (Qt imported lazily by the callers).
 
 Pens are 1 px wide: thicker pens cost 3-10x more per frame in pyqtgraph
-(../shared/reference/ecosystem-and-style.md §5.4).
+(pyqtgraph's performance documentation).
 """
 
 from __future__ import annotations

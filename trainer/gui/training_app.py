@@ -158,14 +158,12 @@ def store_clinical(device: str, window, record: dict) -> None:
 def run_training_gui(device: str, store, patient: str, today: str, sim_config: SimConfig | None = None,
                      protocol: str | None = None, plan_for_session=None) -> int:
     """Open the training window on the display and run until it is closed."""
-    from cervitrack.trainer import paths
     from cervitrack.trainer.gui.application import freeze_heap, qt_app, tune_threads
-    from cervitrack.trainer.gui.audio import AudioCues, default_player
+    from cervitrack.trainer.gui.audio import make_audio
 
     app = qt_app()
     tune_threads()
-    player, _ = default_player()
-    audio = AudioCues(player, paths.data_dir() / "cache" / "audio")
+    audio = make_audio()
     window = open_training_window(device, store, patient, today, sim_config, protocol, plan_for_session, audio)
     window.on_finished = lambda record: store_clinical(device, window, record)
     window.show()

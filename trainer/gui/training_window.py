@@ -42,9 +42,6 @@ EYES_CLOSED_DRILL_PROMPTS = ("drill_return", "drill_relocate", "estimate")
 #: or the next movement starts, so a try without feedback (faded feedback) shows nothing.
 RELOCATION_PROMPTS = ("drill_return", "drill_relocate")
 KR_END_PROMPTS = ("feedback", "drill_move", "drill_back", "warmup_move")
-#: Drill prompt → the application's audio cue prompt (eyes-closed drills only).
-DRILL_CUES = {"drill_move": "move", "drill_return": "return", "drill_relocate": "return", "feedback": "trial_recorded",
-              "block_done": "done"}
 #: Buttons for the self-estimate, in plain words.
 ESTIMATE_BUTTONS = (("on_target", "On the target"), ("left", "Left"), ("right", "Right"),
                     ("up", "Too high"), ("down", "Too low"))
@@ -330,6 +327,16 @@ class TrainingWindow(QtWidgets.QWidget):
         self.needs_first_screen = first is None or first["positive"]
 
         layout = QtWidgets.QVBoxLayout(self)
+        # At eyes-closed levels every prompt is spoken: when nothing can play, say so from the
+        # first page on, before the first eyes-closed task.
+        self.sound_warning = _label("", 18, True)
+        self.sound_warning.setStyleSheet("font-size: 18px; font-weight: bold; background: #fff3cd; "
+                                         "color: #6b4d00; padding: 8px;")
+        warning = audio.warning() if audio is not None else None
+        eyes_closed_level = levels.level(self.session_plan.level).vision == "closed"
+        self.sound_warning.setText(warning or "")
+        self.sound_warning.setVisible(bool(warning and eyes_closed_level))
+        layout.addWidget(self.sound_warning)
         self.pages = QtWidgets.QStackedWidget()
         layout.addWidget(self.pages, 1)
         intro = safety.DISCLAIMER
@@ -355,7 +362,7 @@ class TrainingWindow(QtWidgets.QWidget):
             self.pages.addWidget(page)
         self.first_screen.next.clicked.connect(lambda: self.submit_screen("first_run"))
         self.daily_screen.next.clicked.connect(lambda: self.submit_screen("daily"))
-        self.rating_page.next.clicked.connect(self.submit_rating)
+        self.rating_page.next.clicked.connect(lambda: self.submit_rating())  # not clicked(bool) as rating
         self.drill_page.stop.clicked.connect(self.stop)
         self.rating_page.stop.clicked.connect(self.stop)
         for key, button in self.drill_page.estimate_buttons.items():
@@ -445,10 +452,8 @@ class TrainingWindow(QtWidgets.QWidget):
         for event in feed.drain_events():
             wall.on_event(event)
             if event.get("kind") == "prompt" and self.audio is not None:
-                cue = DRILL_CUES.get(event["prompt"])
-                eyes_closed = wall.vision == "closed" and not (wall.task == "target" and cue == "move")
-                if cue is not None:
-                    self.audio.on_prompt(cue, eyes_closed)
+                # Eyes-closed levels: every prompt is spoken, after its tone cue.
+                self.audio.on_prompt(event["prompt"], wall.vision == "closed", event.get("text", ""))
         if self.stage != "session":
             return
         state = feed.state

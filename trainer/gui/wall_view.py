@@ -4,7 +4,7 @@ degrees, the head cursor with a short trail, and the relocation marks of the tes
 The wall is perpendicular to the neutral gaze at ``distance_cm``; the cursor is where a
 head-fixed laser would hit it (:func:`cervitrack.signal.kinematics.laser_point`). The screen
 shows the wall as the patient sees it: the patient's left is on the left. Ring radii are
-``D·tan θ`` (clinical-protocols.md §1.5): the 4.5° ring, the usual JPE screening threshold
+``D·tan θ`` (laser geometry, d = D·tan θ): the 4.5° ring, the usual JPE screening threshold
 (Revel et al. 1994), is 7.08 cm at 90 cm.
 
 Blind mode (eyes-closed tests): the cursor and trail are hidden from the "move" prompt until

@@ -452,6 +452,7 @@ class PipelineWorker:
         status.update(spec=self.source.spec, frames=int(stats.frames),
                       saved_calibration=self.saved_calibration,
                       rejected_frames=int(stats.rejected_frames), gaps=int(self.pipeline.gap_count),
+                      no_frame_warning=self.pipeline.no_frame_warning,
                       nominal_rate_hz=self.source.rate_hz, t_s=float(self.t_s),
                       link=link, age_s=age_s, samples=int(self.samples_total), rate_hz=rate,
                       simulated=bool(getattr(self.source, "simulated", False)),

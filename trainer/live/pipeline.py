@@ -22,6 +22,7 @@ import numpy as np
 
 from cervitrack.calibration.head import HeadCalibration
 from cervitrack.firmware_bridge.protocols import Decoder
+from cervitrack.firmware_bridge.sniff import NoFrameWatch
 from cervitrack.signal import kinematics
 from cervitrack.signal.drift import DriftParams, HeadingDriftMonitor
 from cervitrack.signal.orientation import DeviceOrientation, VqfOrientation
@@ -113,6 +114,8 @@ class Pipeline:
         self._tail_q = np.zeros((0, 4))
         self._tail_t = np.zeros(0)
         self.gap_count = 0
+        #: Names the protocols found when the stream's bytes hold no valid frame.
+        self.no_frame_watch = NoFrameWatch(decoder.name)
         self.smoother = OneEuroFilter(smoothing)
         self._drift_params = drift
         #: Heading drift monitor, set when the orientation is device-fused.
@@ -164,7 +167,17 @@ class Pipeline:
             segment = self.decoder.feed_chunks(pending)
             if len(segment):
                 timed.append(self.timebase.process(segment))
-        return self.process_samples(concat(timed), gaps, timed=True)
+        samples = concat(timed)
+        if self.no_frame_watch is not None:
+            self.no_frame_watch.see(b"".join(c.data for c in items if isinstance(c, Chunk)),
+                                    len(samples))
+        return self.process_samples(samples, gaps, timed=True)
+
+    @property
+    def no_frame_warning(self) -> str | None:
+        """"no valid frame in N bytes: is this a X device?" once a stream delivered
+        :data:`~cervitrack.firmware_bridge.sniff.NO_FRAME_WARN_BYTES` bytes and no sample."""
+        return None if self.no_frame_watch is None else self.no_frame_watch.message
 
     def process_samples(self, raw: SampleBatch, gaps=(), timed: bool = False) -> PoseBatch:
         """Process decoded samples (untimed unless ``timed``); used by :meth:`process` and by

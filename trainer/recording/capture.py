@@ -23,7 +23,7 @@ def engine_metadata(engine, kind: str | None = None, preset=None,
     also its kind, preset (the whole preset, settings table included) and overrides, from
     which a replay rebuilds the same engine."""
     settings = dataclasses.asdict(engine.settings) if dataclasses.is_dataclass(
-        engine.settings) else {}
+        engine.settings) and not isinstance(engine.settings, type) else {}
     meta = {"name": engine.name, "rate_hz": getattr(engine, "rate_hz", None),
             "settings": settings}
     if kind is not None:

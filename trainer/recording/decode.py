@@ -72,7 +72,8 @@ def decode_recording(recording) -> Decoded:
     if not recording.chunks:
         return _from_samples(recording)
     if not recording.protocol:
-        raise ValueError(f"{recording.path}: the recording has raw chunks but names no protocol")
+        raise ValueError(f"{recording.path}: the recording has raw chunks but names no protocol "
+                         "(its header was lost): name it with --protocol P")
     from cervitrack.calibration.head import HeadCalibration
 
     pipeline = Pipeline(make_decoder(recording.protocol))

@@ -1,4 +1,4 @@
-"""BIDS-Motion export (BIDS 1.9+, BEP029; see ../shared/reference/ecosystem-and-style.md §2).
+"""BIDS-Motion export (BIDS 1.9+, BEP029; see BIDS Specification 1.9+, Motion (BEP029)).
 
 One recording becomes one ``_motion.tsv`` of a raw BIDS dataset::
 
@@ -303,7 +303,7 @@ def export_bids(decoded, recording, out_dir, *, subject: str | None = None,
 
     t = samples.t_s
     duration = float(t[-1] - t[0]) if len(t) > 1 else 0.0
-    counts = {}
+    counts: dict[str, int] = {}
     for row in rows:
         counts[row["type"]] = counts.get(row["type"], 0) + 1
     device = meta.get("device") if isinstance(meta.get("device"), dict) else {}

@@ -14,7 +14,9 @@ Byte layout (all integers little-endian; full description in ``docs/recording-fo
 Record kinds and their payloads:
 
     0x01 META     UTF-8 JSON object. The first record of every file is the header (device,
-                  protocol, software, settings); later META records add or update keys.
+                  protocol, software, settings); the second is a copy of it carrying
+                  ``"header_copy": true`` (read when the first is damaged); later META
+                  records add or update keys.
     0x02 CHUNK    f64 t_host_s, then the transport bytes exactly as they arrived.
     0x03 GAP      UTF-8 JSON {"t_host_s": float, "reason": str, "lost_frames": int}.
     0x04 EVENT    UTF-8 JSON object, at least {"t_s": float, "kind": str}.
@@ -29,6 +31,12 @@ a false sync inside binary data is rejected by the CRC. A record whose extent ru
 of the file, or a damaged stretch with no valid record after it, is a *truncated tail*; a
 damaged stretch followed by valid records is a *corrupt region*. Readers skip both and report
 them. Readers skip records of unknown kind (CRC-valid) so later versions can add kinds.
+
+Hostile input: a damaged stretch is searched for the next record by its sync bytes. A candidate
+must pass O(1) checks (kind, length within the file) before its CRC is computed, and the CRC work
+spent on candidates that fail is capped at :data:`RESYNC_CRC_BUDGET_FACTOR` times the file size,
+so scanning any byte sequence takes time linear in its size (a real file's damage costs a few
+false candidates at most). Past the cap the rest of the file is reported as a damaged tail.
 
 Pure: this module encodes to and decodes from ``bytes``; it does no file I/O.
 """
@@ -54,6 +62,12 @@ RECORD_HEAD_BYTES = 7  # sync(2) + kind(1) + length(4)
 RECORD_OVERHEAD_BYTES = RECORD_HEAD_BYTES + 4  # + crc32
 #: Largest payload a reader accepts; longer lengths are treated as damage.
 MAX_PAYLOAD_BYTES = 64 * 1024 * 1024
+#: Key of the header's copy (the file's second record).
+HEADER_COPY_KEY = "header_copy"
+#: CRC bytes a scan may spend on resync candidates that turn out invalid, per file byte.
+RESYNC_CRC_BUDGET_FACTOR = 4
+#: Deepest JSON nesting a record may hold (the writer never nests deeper than a few levels).
+MAX_JSON_DEPTH = 64
 
 META = 0x01
 CHUNK = 0x02
@@ -69,7 +83,7 @@ MAX_KIND = 0x7F
 
 _SAMPLE_ARRAYS = (("seq", "<i8"), ("t_device_s", "<f8"), ("t_host_s", "<f8"), ("t_s", "<f8"),
                   ("quat_wxyz", "<f8"), ("gyr_rad_s", "<f8"), ("acc_m_s2", "<f8"),
-                  ("mag_uT", "<f8"), ("status", "|u1"))
+                  ("mag_uT", "<f8"), ("status", "|u1"), ("mag_raw", "<f8"))
 _ALLOWED_DTYPES = {"<i8", "<f8", "|u1"}
 
 
@@ -174,8 +188,35 @@ def encode_end(summary: dict) -> bytes:
 # --------------------------------------------------------------------------------------------
 
 
+def _json_depth_ok(text: str) -> bool:
+    """Whether brackets in ``text`` nest at most :data:`MAX_JSON_DEPTH` deep (a cheap bound
+    checked before parsing, so hostile nesting never reaches the parser's recursion)."""
+    depth = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return False
+        elif ch in "]}":
+            depth -= 1
+    return True
+
+
 def decode_json(payload: bytes) -> dict:
-    obj = json.loads(payload.decode("utf-8"))
+    text = payload.decode("utf-8")
+    if not _json_depth_ok(text):
+        raise ValueError(f"record JSON nests deeper than {MAX_JSON_DEPTH} levels")
+    obj = json.loads(text)
     if not isinstance(obj, dict):
         raise ValueError("record payload is not a JSON object")
     return obj
@@ -191,22 +232,44 @@ def decode_chunk(payload: bytes) -> Chunk:
 def decode_gap(payload: bytes) -> Gap:
     obj = decode_json(payload)
     t = obj.get("t_host_s")
-    return Gap(math.nan if t is None else float(t), str(obj.get("reason", "")),
-               int(obj.get("lost_frames", -1)))
+    lost = obj.get("lost_frames", -1)
+    if isinstance(lost, bool) or not isinstance(lost, (int, float)) or not math.isfinite(lost):
+        raise ValueError(f"gap record's lost_frames is {lost!r}, not a whole number")
+    if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float))):
+        raise ValueError(f"gap record's t_host_s is {t!r}, not a number")
+    return Gap(math.nan if t is None else float(t), str(obj.get("reason", "")), int(lost))
 
 
 def decode_samples(payload: bytes) -> SampleBatch:
+    if len(payload) < 4:
+        raise ValueError("samples record shorter than its 4-byte header length")
     (h,) = struct.unpack_from("<I", payload)
+    if 4 + h > len(payload):
+        raise ValueError("samples record header runs past the record")
     head = decode_json(payload[4: 4 + h])
-    n = int(head["n"])
+    n = head.get("n")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"samples record count {n!r} is not a whole number")
+    arrays = head.get("arrays")
+    if not isinstance(arrays, list) or not all(isinstance(s, dict) for s in arrays):
+        raise ValueError("samples record has no list of arrays")
     pos = 4 + h
     values = {}
     known = dict(_SAMPLE_ARRAYS)
-    for spec in head["arrays"]:
-        name, dtype, shape = spec["name"], spec["dtype"], tuple(int(s) for s in spec["shape"])
+    for spec in arrays:
+        name, dtype, raw_shape = spec.get("name"), spec.get("dtype"), spec.get("shape")
+        if (not isinstance(raw_shape, list) or not 1 <= len(raw_shape) <= 2
+                or not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s <= len(payload)
+                           for s in raw_shape)):
+            raise ValueError(f"samples record array {name!r} has shape {raw_shape!r}")
+        shape = tuple(raw_shape)
         if dtype not in _ALLOWED_DTYPES or (shape[:1] != (n,)):
             raise ValueError(f"samples record array {name!r} has dtype {dtype} shape {shape}")
+        if name in known and known[name] != dtype:
+            raise ValueError(f"samples record array {name!r} has dtype {dtype}, not {known[name]}")
         size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+        if pos + size > len(payload):
+            raise ValueError(f"samples record array {name!r} runs past the record")
         arr = np.frombuffer(payload, dtype=np.dtype(dtype), count=int(np.prod(shape)),
                             offset=pos).reshape(shape)
         pos += size
@@ -214,6 +277,8 @@ def decode_samples(payload: bytes) -> SampleBatch:
             values[name] = arr
     if pos != len(payload):
         raise ValueError("samples record length does not match its arrays")
+    if "seq" not in values:
+        raise ValueError("samples record has no seq array")
     seq = values.pop("seq")
     return SampleBatch.build(seq, **values)
 
@@ -248,6 +313,10 @@ class Integrity:
         unknown_kind_records: CRC-valid records of a kind this version does not know.
         closed: whether the file ends with an END record (a clean close).
         file_bytes: file size.
+        header_lost: the first record (the header) was damaged.
+        header_from_copy: the header was read from its copy (the file's second record).
+        resync_budget_exhausted: damage so dense that the scan stopped searching (the rest
+            of the file counts as the truncated tail).
     """
 
     records: int = 0
@@ -260,6 +329,9 @@ class Integrity:
     unknown_kind_records: int = 0
     closed: bool = False
     file_bytes: int = 0
+    header_lost: bool = False
+    header_from_copy: bool = False
+    resync_budget_exhausted: bool = False
 
     @property
     def status(self) -> str:
@@ -283,6 +355,9 @@ class Integrity:
             "truncated_at": self.truncated_at,
             "truncated_bytes": self.truncated_bytes,
             "file_bytes": self.file_bytes,
+            "header_lost": self.header_lost,
+            "header_from_copy": self.header_from_copy,
+            "resync_budget_exhausted": self.resync_budget_exhausted,
         }
 
 
@@ -307,41 +382,52 @@ def check_file_header(data: bytes) -> int:
     return FILE_HEADER_BYTES
 
 
-def _record_at(data: bytes, pos: int) -> Record | None:
-    """The valid record starting at ``pos``, or None (incomplete, bad sync, bad CRC)."""
-    size = len(data)
-    if size - pos < RECORD_HEAD_BYTES or data[pos: pos + 2] != SYNC:
-        return None
-    kind, length = struct.unpack_from("<BI", data, pos + 2)
-    if not 0 < kind <= MAX_KIND or length > MAX_PAYLOAD_BYTES:
-        return None
-    end = pos + RECORD_OVERHEAD_BYTES + length
-    if end > size:
-        return None
-    (crc,) = struct.unpack_from("<I", data, end - 4)
-    if zlib.crc32(data[pos + 2: end - 4]) != crc:
-        return None
-    return Record(kind, pos, bytes(data[pos + RECORD_HEAD_BYTES: end - 4]))
+class _Scanner:
+    """Finds valid records; CRC work on invalid resync candidates is capped (linear time)."""
 
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.size = len(data)
+        self.budget = RESYNC_CRC_BUDGET_FACTOR * self.size + 4096
 
-def _resync(data: bytes, start: int) -> Record | None:
-    """The first valid record at or after ``start``, found by its sync bytes."""
-    pos = start
-    while True:
-        pos = data.find(SYNC, pos)
-        if pos < 0:
+    def record_at(self, pos: int) -> Record | None:
+        """The valid record starting at ``pos``, or None (incomplete, bad sync, bad CRC)."""
+        data, size = self.data, self.size
+        if size - pos < RECORD_HEAD_BYTES or data[pos: pos + 2] != SYNC:
             return None
-        record = _record_at(data, pos)
-        if record is not None:
-            return record
-        pos += 1
+        kind, length = struct.unpack_from("<BI", data, pos + 2)
+        if not 0 < kind <= MAX_KIND or length > MAX_PAYLOAD_BYTES:
+            return None
+        end = pos + RECORD_OVERHEAD_BYTES + length
+        if end > size:
+            return None
+        (crc,) = struct.unpack_from("<I", data, end - 4)
+        if zlib.crc32(data[pos + 2: end - 4]) != crc:
+            self.budget -= end - pos
+            return None
+        return Record(kind, pos, bytes(data[pos + RECORD_HEAD_BYTES: end - 4]))
+
+    def resync(self, start: int) -> Record | None:
+        """The first valid record at or after ``start``, found by its sync bytes; None when
+        there is none or the CRC budget is spent."""
+        pos = start
+        while self.budget > 0:
+            pos = self.data.find(SYNC, pos)
+            if pos < 0:
+                return None
+            record = self.record_at(pos)
+            if record is not None:
+                return record
+            pos += 1
+        return None
 
 
 def scan(data: bytes, integrity: Integrity | None = None):
     """Yield every valid :class:`Record` in ``data`` (a whole recording file), in order.
 
     Damage is skipped and counted in ``integrity`` (pass an :class:`Integrity` to read it
-    afterwards). Raises :class:`FormatError` only when the file header is wrong.
+    afterwards). Raises :class:`FormatError` only when the file header is wrong. Time is
+    linear in ``len(data)`` for any bytes (see the module docstring).
     """
     integ = integrity if integrity is not None else Integrity()
     integ.file_bytes = len(data)
@@ -349,14 +435,18 @@ def scan(data: bytes, integrity: Integrity | None = None):
     if pos < FILE_HEADER_BYTES:  # header itself cut off
         integ.truncated_at, integ.truncated_bytes = 0, len(data)
         return
+    scanner = _Scanner(data)
     size = len(data)
     last_kind = None
     while pos < size:
-        record = _record_at(data, pos)
+        record = scanner.record_at(pos)
         if record is None:
-            nxt = _resync(data, pos + 1)
+            if pos == FILE_HEADER_BYTES:
+                integ.header_lost = True
+            nxt = scanner.resync(pos + 1)
             if nxt is None:
                 integ.truncated_at, integ.truncated_bytes = pos, size - pos
+                integ.resync_budget_exhausted = scanner.budget <= 0
                 break
             integ.corrupt_regions += 1
             integ.corrupt_bytes += nxt.offset - pos

@@ -3,7 +3,7 @@
 pylsl is an optional dependency (the ``lsl`` extra) and is imported only when an outlet is
 made; without it :func:`require_pylsl` raises :class:`LslUnavailable` with a one-line message.
 
-Streams (../shared/reference/ecosystem-and-style.md §3; XDF MoCap meta-data):
+Streams (Lab Streaming Layer and XDF documentation; XDF MoCap meta-data):
 
 - ``Cervitrack head`` (type ``MoCap``, ``cf_float32``, nominal rate = the device's): 7
   channels ``head_quat_w, head_quat_x, head_quat_y, head_quat_z`` (types ``OrientationA..D``,
@@ -141,7 +141,7 @@ class LslStreamer:
         if t is None or self.offset_s is None and self.host_clock != "monotonic":
             self.event_outlet.push_sample([text])
         else:
-            self.event_outlet.push_sample([text], float(self.lsl_time([t])[0]))
+            self.event_outlet.push_sample([text], float(self.lsl_time(np.array([t]))[0]))
         self.events_pushed += 1
 
     def close(self) -> None:

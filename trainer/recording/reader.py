@@ -8,6 +8,7 @@ not a Cervitrack recording at all.
 from __future__ import annotations
 
 import math
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,10 +44,17 @@ class Recording:
     end: dict | None = None
     integrity: fmt.Integrity = field(default_factory=fmt.Integrity)
 
+    #: A protocol named by the user (``--protocol``), used when the metadata names none.
+    protocol_override: str | None = None
+
     @property
     def protocol(self) -> str | None:
-        """Name of the decoder for the recorded chunks, or None."""
-        return self.metadata.get("protocol")
+        """Name of the decoder for the recorded chunks: the user's override, else the recorded
+        one, else None (a damaged header with no copy)."""
+        if self.protocol_override:
+            return self.protocol_override
+        value = self.metadata.get("protocol")
+        return value if isinstance(value, str) and value else None
 
     @property
     def chunks(self) -> list[Chunk]:
@@ -66,7 +74,8 @@ class Recording:
         With STEP records, each group is what the live run processed together. Without
         them, items are grouped by host time into ``step_s`` bins (an approximation).
         """
-        groups, current = [], []
+        groups: list[list] = []
+        current: list = []
         if self.steps:
             for item in self.stream:
                 if isinstance(item, fmt.Step):
@@ -115,16 +124,48 @@ def read_bytes(path) -> bytes:
         raise OSError(f"cannot read {p}: {exc.strerror or exc}") from None
 
 
-def parse(data: bytes, path=None) -> Recording:
+#: What decoding a CRC-valid record may raise on a malformed payload; all are counted, none
+#: escapes (RecursionError cannot happen: JSON nesting is bounded before parsing).
+_PAYLOAD_ERRORS = (ValueError, KeyError, TypeError, UnicodeDecodeError, struct.error,
+                   OverflowError, MemoryError)
+
+
+#: Metadata keys whose type the readers rely on.
+_META_TYPES = {"protocol": str, "nominal_rate_hz": (int, float), "device": (dict, str),
+               "test": dict, "settings": dict, "calibration": dict}
+
+
+def _checked_meta(meta: dict) -> dict:
+    """``meta`` if the keys readers rely on have their types, else ValueError."""
+    for key, kind in _META_TYPES.items():
+        if key in meta and meta[key] is not None and not isinstance(meta[key], kind):
+            raise ValueError(f"metadata key {key!r} holds {type(meta[key]).__name__}")
+    return meta
+
+
+def parse(data: bytes, path=None, protocol: str | None = None) -> Recording:
     """A :class:`Recording` from a whole file's bytes (see :func:`load`)."""
     rec = Recording(Path(path) if path is not None else Path("<bytes>"))
+    rec.protocol_override = protocol or None
     first = True
+    header_seen = False
     for record in fmt.scan(data, rec.integrity):
         try:
             if record.kind == fmt.META:
-                meta = fmt.decode_json(record.payload)
-                if first:
+                meta = _checked_meta(fmt.decode_json(record.payload))
+                if meta.get(fmt.HEADER_COPY_KEY) is True:
+                    # The header's copy: the header when the first record was lost.
+                    if not header_seen:
+                        meta = {k: v for k, v in meta.items() if k != fmt.HEADER_COPY_KEY}
+                        rec.header = dict(meta)
+                        rec.metadata.update(meta)
+                        rec.integrity.header_from_copy = True
+                        header_seen = True
+                    first = False
+                    continue
+                if first and record.offset == fmt.FILE_HEADER_BYTES:
                     rec.header = dict(meta)
+                    header_seen = True
                 else:
                     rec.meta_updates.append((len(rec.stream), meta))
                 rec.metadata.update(meta)
@@ -140,14 +181,17 @@ def parse(data: bytes, path=None) -> Recording:
                 rec.stream.append(fmt.decode_step(record.payload))
             elif record.kind == fmt.END:
                 rec.end = fmt.decode_json(record.payload)
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        except _PAYLOAD_ERRORS:
             rec.integrity.undecodable_records += 1
+            if first and record.offset == fmt.FILE_HEADER_BYTES:
+                rec.integrity.header_lost = True
         first = False
     return rec
 
 
-def load(path) -> Recording:
-    """Read the recording at ``path``.
+def load(path, protocol: str | None = None) -> Recording:
+    """Read the recording at ``path``; ``protocol`` names the decoder when the recording's
+    own header was lost (``--protocol`` on the command line).
 
     Raises:
         OSError: the path does not exist or cannot be read.
@@ -155,6 +199,6 @@ def load(path) -> Recording:
     """
     data = read_bytes(path)
     try:
-        return parse(data, path)
+        return parse(data, path, protocol)
     except fmt.FormatError as exc:
         raise fmt.FormatError(f"{path}: {exc}") from None

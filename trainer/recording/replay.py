@@ -46,10 +46,10 @@ class ReplaySource:
     """
 
     def __init__(self, path, speed: float | None = 1.0, *, sleep=time.sleep,
-                 clock=time.monotonic) -> None:
+                 clock=time.monotonic, protocol: str | None = None) -> None:
         if speed is not None and not (math.isfinite(speed) and speed > 0):
             raise ValueError(f"replay speed must be a positive number, not {speed}")
-        self.recording = load(path)
+        self.recording = load(path, protocol)
         self.speed = speed
         meta = self.recording.metadata
         self.protocol = self.recording.protocol
@@ -95,8 +95,9 @@ class ReplaySource:
         """Nothing to release (the file was read when opened)."""
 
 
-def _open_replay(spec, speed: float | None = 1.0, **_options) -> ReplaySource:
-    return ReplaySource(spec.target, speed=speed)
+def _open_replay(spec, speed: float | None = 1.0, protocol: str | None = None,
+                 **_options) -> ReplaySource:
+    return ReplaySource(spec.target, speed=speed, protocol=protocol)
 
 
 register_source("replay", _open_replay, "replay:PATH")

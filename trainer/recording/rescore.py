@@ -95,7 +95,8 @@ def replay_test(source, engine=None, observers=()) -> SimSession:
     step_s = float((meta.get("settings") or {}).get("step_s") or 0.1)
     session = SimSession(load_config(None), engine, step_s=step_s)
     # The same step loop, fed by the recording instead of the simulator.
-    session.device = _RecordedDevice(source)
+    recorded = _RecordedDevice(source)
+    session.items_from = recorded
     session.patient = _NoPatient()
     if session.pipeline.decoder.name != source.protocol:
         session.pipeline = Pipeline(make_decoder(source.protocol))
@@ -106,6 +107,6 @@ def replay_test(source, engine=None, observers=()) -> SimSession:
         steps += 1
         while marks and marks[0][0] == steps:
             session.engine.mark(marks.pop(0)[1])
-        if session.device.exhausted:
+        if recorded.exhausted:
             break
     return session

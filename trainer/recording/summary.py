@@ -82,8 +82,14 @@ def format_text(summary: dict) -> str:
                             if integ["undecodable_records"] else ""))
         if integ["truncated_at"] is not None:
             parts.append(f"truncated tail at byte {integ['truncated_at']} "
-                         f"({integ['truncated_bytes']} B skipped)")
+                         f"({integ['truncated_bytes']} B skipped"
+                         + (", damage too dense to search further" if
+                            integ.get("resync_budget_exhausted") else "") + ")")
         state = integ["status"] + ": " + "; ".join(parts)
+    if integ.get("header_lost"):
+        state += ("; header damaged, read from its copy" if integ.get("header_from_copy") else
+                  "; header damaged and no copy: protocol and test settings lost "
+                  "(name the protocol with --protocol)")
     rate = f"{summary['rate_hz']:.2f} Hz" if summary["rate_hz"] else "n/a"
     device = summary["device"] or {}
     device_text = device.get("spec") if isinstance(device, dict) else str(device)

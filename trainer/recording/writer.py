@@ -45,8 +45,9 @@ def software_metadata() -> dict:
 
     import cervitrack
 
-    versions = {"cervitrack": cervitrack.__version__, "python": sys.version.split()[0],
-                "platform": platform.platform()}
+    versions: dict[str, str | None] = {
+        "cervitrack": cervitrack.__version__, "python": sys.version.split()[0],
+        "platform": platform.platform()}
     for name in ("numpy", "scipy", "vqf"):
         try:
             versions[name] = importlib.metadata.version(name)
@@ -101,7 +102,10 @@ class Recorder:
         })
         header.setdefault("host_clock", "monotonic")
         header.setdefault("software", software_metadata())
-        header_bytes = fmt.FILE_HEADER + fmt.encode_meta(header)
+        # The header is written twice: one flipped bit in the first record must not cost the
+        # whole file its protocol and test settings (the reader falls back to the copy).
+        header_bytes = (fmt.FILE_HEADER + fmt.encode_meta(header)
+                        + fmt.encode_meta({**header, fmt.HEADER_COPY_KEY: True}))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND,
@@ -109,7 +113,7 @@ class Recorder:
         except FileExistsError:
             raise FileExistsError(f"{self.path} already exists; recordings are never "
                                   "overwritten") from None
-        self.counts["meta"] += 1
+        self.counts["meta"] += 2
         try:
             self._write_now(header_bytes)
             self._sync_dir()

@@ -220,10 +220,10 @@ def _png_bytes(image) -> bytes:
 
     data = QByteArray()
     buf = QBuffer(data)
-    buf.open(QIODevice.WriteOnly)
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
     image.save(buf, "PNG")
     buf.close()
-    return bytes(data)
+    return bytes(data.data())
 
 
 def write_html(data: dict, path: Path) -> None:
@@ -240,12 +240,13 @@ def write_pdf(data: dict, path: Path) -> None:
     images = build_images(data)
     doc = QTextDocument()
     for name, image in images.items():
-        doc.addResource(QTextDocument.ImageResource, QUrl(f"img:{name}"), image)
+        doc.addResource(QTextDocument.ResourceType.ImageResource, QUrl(f"img:{name}"), image)
     doc.setHtml(render_html(data, lambda name: f"img:{name}" if name in images else None))
     writer = QPdfWriter(str(path))
     writer.setResolution(96)
-    writer.setPageLayout(QPageLayout(QPageSize(QPageSize.A4), QPageLayout.Portrait,
-                                     QMarginsF(15, 15, 15, 15), QPageLayout.Millimeter))
+    writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4),
+                                     QPageLayout.Orientation.Portrait,
+                                     QMarginsF(15, 15, 15, 15), QPageLayout.Unit.Millimeter))
     writer.setTitle("Cervitrack report")
     writer.setCreator("Cervitrack")
     rect = writer.pageLayout().paintRectPixels(writer.resolution())

@@ -10,6 +10,7 @@ Wall coordinates are drawn as the person sees the wall: their left on the left, 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -28,10 +29,10 @@ LABELS = {
 
 
 def _canvas(width: int, height: int) -> tuple[QImage, QPainter]:
-    img = QImage(width, height, QImage.Format_ARGB32)
+    img = QImage(width, height, QImage.Format.Format_ARGB32)
     img.fill(QColor("white"))
     p = QPainter(img)
-    p.setRenderHint(QPainter.Antialiasing)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
     return img, p
 
 
@@ -81,7 +82,7 @@ def scatter_image(trials: list[dict], distance_cm: float = 90.0, threshold_deg: 
     p.setPen(QPen(QColor("#555555"), 1.5))
     p.drawLine(at(extent, 0), at(-extent, 0))
     p.drawLine(at(0, extent), at(0, -extent))
-    p.setPen(QPen(QColor("#c00000"), 2.5, Qt.DashLine))
+    p.setPen(QPen(QColor("#c00000"), 2.5, Qt.PenStyle.DashLine))
     p.drawEllipse(c, thr_cm * scale, thr_cm * scale)
     p.setPen(QColor("#333333"))
     label_step = 2 if scale >= 45 else 4
@@ -92,21 +93,21 @@ def scatter_image(trials: list[dict], distance_cm: float = 90.0, threshold_deg: 
         q = QPointF(c.x() + r * scale * math.cos(diag), c.y() - r * scale * math.sin(diag))
         box = QRectF(q.x() + 4, q.y() - 6, 118, 58)
         p.fillRect(box, QColor(255, 255, 255, 220))
-        p.drawText(QRectF(box.left(), box.top(), box.width(), 29), Qt.AlignLeft, f"{r} cm")
-        p.drawText(QRectF(box.left(), box.top() + 29, box.width(), 29), Qt.AlignLeft, f"{deg:.1f}°")
-    p.drawText(QRectF(margin - 80, c.y() - 16, 60, 32), Qt.AlignRight | Qt.AlignVCenter, "L")
-    p.drawText(QRectF(size - margin + 20, c.y() - 16, 60, 32), Qt.AlignLeft | Qt.AlignVCenter, "R")
-    p.drawText(QRectF(c.x() - 60, margin - 40, 120, 32), Qt.AlignCenter, "up")
-    p.drawText(QRectF(c.x() - 80, size - margin + 8, 160, 32), Qt.AlignCenter, "down")
+        p.drawText(QRectF(box.left(), box.top(), box.width(), 29), Qt.AlignmentFlag.AlignLeft, f"{r} cm")
+        p.drawText(QRectF(box.left(), box.top() + 29, box.width(), 29), Qt.AlignmentFlag.AlignLeft, f"{deg:.1f}°")
+    p.drawText(QRectF(margin - 80, c.y() - 16, 60, 32), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, "L")
+    p.drawText(QRectF(size - margin + 20, c.y() - 16, 60, 32), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, "R")
+    p.drawText(QRectF(c.x() - 60, margin - 40, 120, 32), Qt.AlignmentFlag.AlignCenter, "up")
+    p.drawText(QRectF(c.x() - 80, size - margin + 8, 160, 32), Qt.AlignmentFlag.AlignCenter, "down")
     _font(p, 28, True)
-    p.drawText(QRectF(0, 6, size, 36), Qt.AlignCenter,
+    p.drawText(QRectF(0, 6, size, 36), Qt.AlignmentFlag.AlignCenter,
                f"Relocation errors, target {distance_cm:.0f} cm away (rings 1 cm)")
     for direction, x, y in pts:
         colour = QColor(COLOURS.get(direction, "#000000"))
         p.setPen(QPen(QColor("black"), 1.2))
         p.setBrush(colour)
         p.drawEllipse(at(x, y), 12, 12)
-    p.setBrush(Qt.NoBrush)
+    p.setBrush(Qt.BrushStyle.NoBrush)
     _font(p, 28)
     x0, y0 = 30, size + 10
     for i, d in enumerate(directions):
@@ -114,19 +115,19 @@ def scatter_image(trials: list[dict], distance_cm: float = 90.0, threshold_deg: 
         p.setPen(QPen(QColor("black"), 1.2))
         p.setBrush(QColor(COLOURS[d]))
         p.drawEllipse(QPointF(xx + 12, yy + 17), 12, 12)
-        p.setBrush(Qt.NoBrush)
-        p.drawText(QRectF(xx + 32, yy, 250, 34), Qt.AlignVCenter, LABELS[d])
-    p.setPen(QPen(QColor("#c00000"), 3, Qt.DashLine))
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawText(QRectF(xx + 32, yy, 250, 34), Qt.AlignmentFlag.AlignVCenter, LABELS[d])
+    p.setPen(QPen(QColor("#c00000"), 3, Qt.PenStyle.DashLine))
     yy = y0 + ((len(directions) + 2) // 3) * row_h
     p.drawLine(QPointF(x0, yy + 17), QPointF(x0 + 26, yy + 17))
     p.setPen(QColor("#333333"))
-    p.drawText(QRectF(x0 + 32, yy, 800, 34), Qt.AlignVCenter,
+    p.drawText(QRectF(x0 + 32, yy, 800, 34), Qt.AlignmentFlag.AlignVCenter,
                f"flag threshold {threshold_deg:.1f}° = {thr_cm:.1f} cm")
     p.end()
     return img
 
 
-def _frame(p: QPainter, rect: QRectF, lo: float, hi: float, title: str) -> callable:
+def _frame(p: QPainter, rect: QRectF, lo: float, hi: float, title: str) -> Callable[[float, float], QPointF]:
     """Square deg axes within rect; returns a mapping (x_deg, y_deg) → QPointF."""
     p.setPen(QPen(QColor("#999999"), 1))
     p.drawRect(rect)
@@ -142,9 +143,9 @@ def _frame(p: QPainter, rect: QRectF, lo: float, hi: float, title: str) -> calla
         p.drawLine(at(lo, v), at(hi, v))
     p.setPen(QColor("#333333"))
     _font(p, 28, True)
-    p.drawText(QRectF(rect.left() - 25, rect.top() - 40, rect.width() + 50, 36), Qt.AlignCenter, title)
+    p.drawText(QRectF(rect.left() - 25, rect.top() - 40, rect.width() + 50, 36), Qt.AlignmentFlag.AlignCenter, title)
     _font(p, 24)
-    p.drawText(QRectF(rect.left(), rect.bottom() + 4, rect.width(), 30), Qt.AlignCenter,
+    p.drawText(QRectF(rect.left(), rect.bottom() + 4, rect.width(), 30), Qt.AlignmentFlag.AlignCenter,
                f"L ← {hi - lo:.0f}° → R")
     return at
 
@@ -177,13 +178,13 @@ def tracking_image(runs: list[dict], width: int = 1200) -> QImage:
         at = _frame(p, rect, -hi, hi, title)
         _font(p, 24)
         p.setPen(QColor("#333333"))
-        p.drawText(QRectF(rect.left(), rect.top() + 4, rect.width(), 30), Qt.AlignCenter,
+        p.drawText(QRectF(rect.left(), rect.top() + 4, rect.width(), 30), Qt.AlignmentFlag.AlignCenter,
                    f"AA {run['aa_deg']:.1f}°, ToT {run['time_on_target_pct']:.0f} %")
         _polyline(p, at, target, "#9a9a9a", 3.0)
         _polyline(p, at, cursor, "#1f5fbf", 1.6)
     _font(p, 24)
     p.setPen(QColor("#333333"))
-    p.drawText(QRectF(0, img.height() - 34, width, 30), Qt.AlignCenter,
+    p.drawText(QRectF(0, img.height() - 34, width, 30), Qt.AlignmentFlag.AlignCenter,
                "grey: target path; blue: the dot (deg of visual angle, as the person sees it)")
     p.end()
     return img
@@ -211,7 +212,7 @@ def trace_image(runs: list[dict], width: int = 1200) -> QImage:
 
         p.setPen(QPen(QColor("#999999"), 1))
         p.drawRect(rect)
-        band = QPen(QColor("#d8d8d8"), 2 * run["band_deg"] * scale, Qt.SolidLine, Qt.RoundCap, Qt.RoundJoin)
+        band = QPen(QColor("#d8d8d8"), 2 * run["band_deg"] * scale, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
         path = QPainterPath(at(*pattern.points_deg[0]))
         for x, y in pattern.points_deg[::4]:
             path.lineTo(at(x, y))
@@ -220,7 +221,7 @@ def trace_image(runs: list[dict], width: int = 1200) -> QImage:
         _polyline(p, at, cursor, "#1f5fbf", 1.8)
         _font(p, 30, True)
         p.setPen(QColor("#333333"))
-        p.drawText(QRectF(rect.left(), rect.top() - 40, rect.width(), 36), Qt.AlignCenter,
+        p.drawText(QRectF(rect.left(), rect.top() - 40, rect.width(), 36), Qt.AlignmentFlag.AlignCenter,
                    f"{run['pattern']}: {run['error_count']} errors, {run['time_s']:.1f} s")
     p.end()
     return img
@@ -239,19 +240,19 @@ def rom_image(directions: dict, width: int = 1000) -> QImage:
         p.setPen(QPen(QColor("#dddddd"), 1))
         p.drawLine(QPointF(x, top - 5), QPointF(x, top + len(rows) * bar_h))
         p.setPen(QColor("#555555"))
-        p.drawText(QRectF(x - 40, top + len(rows) * bar_h + 6, 80, 30), Qt.AlignCenter, f"{k}°")
+        p.drawText(QRectF(x - 40, top + len(rows) * bar_h + 6, 80, 30), Qt.AlignmentFlag.AlignCenter, f"{k}°")
     for i, (d, v) in enumerate(rows):
         y = top + i * bar_h
         p.setPen(QColor("#333333"))
-        p.drawText(QRectF(10, y, left - 20, bar_h - 8), Qt.AlignRight | Qt.AlignVCenter, LABELS.get(d, d))
-        p.setPen(Qt.NoPen)
+        p.drawText(QRectF(10, y, left - 20, bar_h - 8), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, LABELS.get(d, d))
+        p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(QColor(COLOURS.get(d, "#777777")))
         p.drawRect(QRectF(left, y + 6, v * scale, bar_h - 18))
-        p.setBrush(Qt.NoBrush)
+        p.setBrush(Qt.BrushStyle.NoBrush)
         p.setPen(QColor("#333333"))
-        p.drawText(QRectF(left + v * scale + 8, y, 80, bar_h - 8), Qt.AlignVCenter, f"{v:.0f}°")
+        p.drawText(QRectF(left + v * scale + 8, y, 80, bar_h - 8), Qt.AlignmentFlag.AlignVCenter, f"{v:.0f}°")
     _font(p, 26, True)
-    p.drawText(QRectF(0, 8, width, 36), Qt.AlignCenter, "Maximal active range of motion")
+    p.drawText(QRectF(0, 8, width, 36), Qt.AlignmentFlag.AlignCenter, "Maximal active range of motion")
     p.end()
     return img
 
@@ -262,7 +263,7 @@ def history_image(history: list[dict], width: int = 1000, height: int = 420,
     img, p = _canvas(width, height)
     left, right, top, bottom = 80, 250, 56, 60
     n = len(history)
-    series = {}
+    series: dict[str, list[tuple[int, float]]] = {}
     for k, h in enumerate(history):
         for d, s in (h.get("scores") or {}).get("directions", {}).items():
             if s.get("ae_deg") is not None:
@@ -279,16 +280,16 @@ def history_image(history: list[dict], width: int = 1000, height: int = 420,
         p.setPen(QPen(QColor("#e5e5e5"), 1))
         p.drawLine(at(0, v) if n > 1 else QPointF(left, at(0, v).y()), QPointF(left + w, at(0, v).y()))
         p.setPen(QColor("#555555"))
-        p.drawText(QRectF(10, at(0, v).y() - 11, left - 20, 22), Qt.AlignRight | Qt.AlignVCenter, f"{v}°")
+        p.drawText(QRectF(10, at(0, v).y() - 11, left - 20, 22), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, f"{v}°")
     if threshold_deg is not None:
-        p.setPen(QPen(QColor("#c00000"), 2, Qt.DashLine))
+        p.setPen(QPen(QColor("#c00000"), 2, Qt.PenStyle.DashLine))
         y_thr = at(0, threshold_deg).y()
         p.drawLine(QPointF(left, y_thr), QPointF(left + w, y_thr))
-        p.drawText(QRectF(left + 6, y_thr - 28, 300, 26), Qt.AlignLeft | Qt.AlignVCenter,
+        p.drawText(QRectF(left + 6, y_thr - 28, 300, 26), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                    f"flag threshold {threshold_deg:.1f}°")
     for k, hrow in enumerate(history):
         p.setPen(QColor("#555555"))
-        p.drawText(QRectF(at(k, 0).x() - 90, top + h_ + 8, 180, 28), Qt.AlignCenter,
+        p.drawText(QRectF(at(k, 0).x() - 90, top + h_ + 8, 180, 28), Qt.AlignmentFlag.AlignCenter,
                    f"#{hrow['session_id']} {hrow['started_utc'][:10]}")
     for i, (d, pts) in enumerate(series.items()):
         colour = QColor(COLOURS.get(d, "#000000"))
@@ -296,12 +297,12 @@ def history_image(history: list[dict], width: int = 1000, height: int = 420,
         for (k0, v0), (k1, v1) in zip(pts[:-1], pts[1:]):
             p.drawLine(at(k0, v0), at(k1, v1))
         p.setBrush(colour)
-        for k, v in pts:
-            p.drawEllipse(at(k, v), 5, 5)
-        p.setBrush(Qt.NoBrush)
-        p.drawText(QRectF(left + w + 20, top + i * 32, right - 20, 30), Qt.AlignVCenter, LABELS.get(d, d))
+        for k, ae_deg in pts:
+            p.drawEllipse(at(k, ae_deg), 5, 5)
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawText(QRectF(left + w + 20, top + i * 32, right - 20, 30), Qt.AlignmentFlag.AlignVCenter, LABELS.get(d, d))
     _font(p, 26, True)
     p.setPen(QColor("#333333"))
-    p.drawText(QRectF(0, 8, width, 36), Qt.AlignCenter, "Absolute error (AE) per direction across sessions")
+    p.drawText(QRectF(0, 8, width, 36), Qt.AlignmentFlag.AlignCenter, "Absolute error (AE) per direction across sessions")
     p.end()
     return img

@@ -10,6 +10,7 @@ simulator's ground truth over the same frames.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -32,6 +33,12 @@ class StepResult:
     items: list = field(default_factory=list)
 
 
+class ItemSource(Protocol):
+    """What :meth:`SimSession.step` reads device items from."""
+
+    def advance(self, until_s: float) -> list: ...
+
+
 class SimSession:
     """A test engine driven by the simulated headset and virtual patient.
 
@@ -50,6 +57,9 @@ class SimSession:
         root = np.random.SeedSequence([cfg.seed, 0x7E57])
         self.patient = patient_factory(cfg.patient, np.random.default_rng(root))
         self.device = SimulatedHeadset(cfg, self.patient)
+        #: Where step() reads device items from: the headset, or a stand-in with the same
+        #: ``advance(until_s)`` (a rescore replays a recording through it).
+        self.items_from: ItemSource = self.device
         self.pipeline = Pipeline(make_decoder(self.device.protocol))
         self.engine = engine
         self.step_s = step_s
@@ -64,7 +74,7 @@ class SimSession:
     def step(self) -> StepResult:
         """Advance one step of simulated time."""
         self.t_s = round(self.t_s + self.step_s, 9)
-        items = self.device.advance(self.t_s)
+        items = self.items_from.advance(self.t_s)
         if self.item_log is not None:
             self.item_log.extend(items)
         pose = self.pipeline.process(items)

@@ -31,14 +31,22 @@ import contextlib
 import datetime as _dt
 import json
 import math
-import os
 import sqlite3
 from pathlib import Path
 
 import cervitrack
 from cervitrack.trainer.paths import data_dir
+from cervitrack.trainer.stores.sqlite_file import (
+    StoreDamaged,
+    StoreError,
+    as_store_error,
+    open_database,
+)
 
 DB_NAME = "sessions.sqlite3"
+#: ``PRAGMA application_id`` of a sessions database ("CVTS").
+APPLICATION_ID = 0x43565453
+__all__ = ["Store", "StoreDamaged", "StoreError", "plain", "to_json", "now_utc"]
 
 
 def _run(db: sqlite3.Connection, script: str) -> None:
@@ -51,13 +59,13 @@ def _run(db: sqlite3.Connection, script: str) -> None:
 
 def _v1(db: sqlite3.Connection) -> None:
     _run(db, """
-        CREATE TABLE patients (
+        CREATE TABLE IF NOT EXISTS patients (
             id TEXT PRIMARY KEY,
             name TEXT,
             birth_year INTEGER,
             created_utc TEXT NOT NULL
         );
-        CREATE TABLE sessions (
+        CREATE TABLE IF NOT EXISTS sessions (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             patient_id TEXT REFERENCES patients(id),
             started_utc TEXT NOT NULL,
@@ -67,7 +75,7 @@ def _v1(db: sqlite3.Connection) -> None:
             calibration TEXT,
             notes TEXT
         );
-        CREATE TABLE tests (
+        CREATE TABLE IF NOT EXISTS tests (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
             kind TEXT NOT NULL,
@@ -77,7 +85,7 @@ def _v1(db: sqlite3.Connection) -> None:
             result TEXT,
             started_utc TEXT NOT NULL
         );
-        CREATE TABLE trials (
+        CREATE TABLE IF NOT EXISTS trials (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             test_id INTEGER NOT NULL REFERENCES tests(id) ON DELETE CASCADE,
             idx INTEGER NOT NULL,
@@ -85,9 +93,9 @@ def _v1(db: sqlite3.Connection) -> None:
             valid INTEGER NOT NULL,
             data TEXT
         );
-        CREATE INDEX sessions_patient ON sessions(patient_id, started_utc);
-        CREATE INDEX tests_session ON tests(session_id);
-        CREATE INDEX trials_test ON trials(test_id, idx);
+        CREATE INDEX IF NOT EXISTS sessions_patient ON sessions(patient_id, started_utc);
+        CREATE INDEX IF NOT EXISTS tests_session ON tests(session_id);
+        CREATE INDEX IF NOT EXISTS trials_test ON trials(test_id, idx);
     """)
 
 
@@ -97,7 +105,7 @@ def _v2(db: sqlite3.Connection) -> None:
         ALTER TABLE sessions ADD COLUMN sim_config TEXT;
         ALTER TABLE tests ADD COLUMN raw_trace_path TEXT;
         ALTER TABLE tests ADD COLUMN preset_title TEXT;
-        CREATE TABLE recordings (
+        CREATE TABLE IF NOT EXISTS recordings (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
             path TEXT NOT NULL,
@@ -105,7 +113,7 @@ def _v2(db: sqlite3.Connection) -> None:
             created_utc TEXT NOT NULL,
             meta TEXT
         );
-        CREATE INDEX recordings_session ON recordings(session_id);
+        CREATE INDEX IF NOT EXISTS recordings_session ON recordings(session_id);
     """)
 
 
@@ -146,17 +154,11 @@ def now_utc() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
-def migrate(db: sqlite3.Connection) -> int:
-    """Bring the database to :data:`SCHEMA_VERSION`; returns the version it had."""
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    if version > SCHEMA_VERSION:
-        raise OSError(f"the sessions database has schema version {version}, newer than this "
-                      f"Cervitrack ({SCHEMA_VERSION}); update Cervitrack")
+def migrate(db: sqlite3.Connection, version: int) -> None:
+    """Bring the schema from ``version`` to :data:`SCHEMA_VERSION` (inside the caller's
+    transaction: :func:`~cervitrack.trainer.stores.sqlite_file.open_database`)."""
     for v in range(version, SCHEMA_VERSION):
-        with transaction(db):
-            MIGRATIONS[v](db)
-            db.execute(f"PRAGMA user_version = {v + 1}")
-    return version
+        MIGRATIONS[v](db)
 
 
 @contextlib.contextmanager
@@ -171,13 +173,26 @@ def transaction(db: sqlite3.Connection):
     db.execute("COMMIT")
 
 
-def _private(path: Path) -> None:
-    """Owner-only permissions on the database and its WAL companions, where they exist."""
-    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-        if p.exists():
-            os.chmod(p, 0o600)
+def _damage_named(method):
+    """Turn SQLite's errors inside a store method into one-line :class:`StoreError` s
+    (corruption: :class:`StoreDamaged`, with a backup copy)."""
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            raise as_store_error(exc, self.path, "sessions database") from None
+    wrapper.__name__, wrapper.__doc__ = method.__name__, method.__doc__
+    return wrapper
 
 
+def _names_damage(cls):
+    for name, value in list(vars(cls).items()):
+        if callable(value) and not name.startswith("__"):
+            setattr(cls, name, _damage_named(value))
+    return cls
+
+
+@_names_damage
 class Store:
     """The sessions database.
 
@@ -187,16 +202,10 @@ class Store:
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else data_dir() / DB_NAME
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not self.path.exists():
-            # Create the file 0600 ourselves; SQLite gives -wal and -shm the same mode.
-            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-        self.db = sqlite3.connect(self.path, isolation_level=None)
+        self.db, self.previous_version = open_database(
+            self.path, APPLICATION_ID, "sessions database", migrate, SCHEMA_VERSION,
+            marker_table="patients", isolation_level=None)
         self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA foreign_keys = ON")
-        self.db.execute("PRAGMA journal_mode = WAL")
-        self.previous_version = migrate(self.db)
-        _private(self.path)
 
     def close(self) -> None:
         self.db.close()
@@ -205,7 +214,6 @@ class Store:
         return self
 
     def __exit__(self, *exc) -> None:
-        _private(self.path)
         self.close()
 
     # ------------------------------------------------------------------ patients
@@ -225,7 +233,9 @@ class Store:
             if birth_year is not None:
                 self.db.execute("UPDATE patients SET birth_year = ? WHERE id = ?",
                                 (int(birth_year), patient_id))
-        return self.patient(patient_id)
+        row = self.patient(patient_id)
+        assert row is not None, "inserted above"
+        return row
 
     def patient(self, patient_id: str) -> dict | None:
         row = self.db.execute("SELECT * FROM patients WHERE id = ?", (patient_id,)).fetchone()
@@ -256,7 +266,8 @@ class Store:
                 (patient_id, started_utc or now_utc(), device, to_json(device_info),
                  cervitrack.__version__, to_json(calibration), to_json(sim_config), notes,
                  int(bool(simulated))))
-        return int(cur.lastrowid)
+        assert cur.lastrowid is not None, "set by the INSERT"
+        return cur.lastrowid
 
     def set_calibration(self, session_id: int, calibration) -> None:
         with transaction(self.db):
@@ -276,7 +287,8 @@ class Store:
             cur = self.db.execute(
                 "INSERT INTO recordings(session_id, path, format, created_utc, meta) "
                 "VALUES (?, ?, ?, ?, ?)", (session_id, str(path), fmt, now_utc(), to_json(meta)))
-        return int(cur.lastrowid)
+        assert cur.lastrowid is not None, "set by the INSERT"
+        return cur.lastrowid
 
     def recordings(self, session_id: int) -> list[dict]:
         rows = self.db.execute("SELECT * FROM recordings WHERE session_id = ? ORDER BY id",
@@ -325,7 +337,8 @@ class Store:
                 "result, started_utc, raw_trace_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (session_id, kind, preset, preset_title, to_json(settings), to_json(scores),
                  to_json(result), now_utc(), raw_trace_path))
-            test_id = int(cur.lastrowid)
+            assert cur.lastrowid is not None, "set by the INSERT"
+            test_id = cur.lastrowid
             self.db.executemany(
                 "INSERT INTO trials(test_id, idx, item, valid, data) VALUES (?, ?, ?, ?, ?)",
                 [(test_id, i, tr.get("key", tr.get("direction")), int(bool(tr.get("valid"))),

@@ -5,7 +5,7 @@ Both have the test-engine interface of :class:`cervitrack.trainer.clinical.jpe.J
 ``trials``; they need a :class:`~cervitrack.calibration.head.HeadCalibration` (the session runs
 the functional calibration first). Pure: time is the samples' ``t_s``.
 
-Relocation to neutral (../shared/reference/clinical-protocols.md §4.2 drill 1, the JPE
+Relocation to neutral (Treleaven 2008, Man Ther 13:2–11; Kristjansson & Treleaven 2009, JOSPT 39:364–377; Jull et al. 2007, J Orthop Res 25:404–412 drill 1, the JPE
 protocol of §1.2 used for practice): look at the centre (reference captured), move
 ``amplitude_deg`` in a direction and hold, come back to the centre and keep still. With
 ``vision="laser"`` the eyes stay open and the laser dot stays visible (concurrent feedback);

@@ -1,6 +1,6 @@
 """Feedback fading and the self-estimate prompt.
 
-Design (../shared/reference/clinical-protocols.md §4.3): frequent concurrent feedback helps
+Design (Winstein 1991, Phys Ther 71:140–149; Aoyagi et al. 2019, J Phys Ther Sci 31:687): frequent concurrent feedback helps
 practice but creates dependence; faded knowledge of results (KR) improves retention (guidance
 hypothesis, Schmidt 1991; Winstein 1991, Phys Ther 71:140; Aoyagi et al. 2019). Alternating
 feedback with no-feedback trials and **asking for an error estimate before showing KR**

@@ -1,7 +1,7 @@
 """Training levels: explicit drill parameters, easiest first.
 
 Progression follows the drill content and order of the reference
-(../shared/reference/clinical-protocols.md §4.2, Treleaven 2008; Kristjansson & Treleaven 2009;
+(Treleaven 2008, Man Ther 13:2–11; Kristjansson & Treleaven 2009, JOSPT 39:364–377; Jull et al. 2007, J Orthop Res 25:404–412, Treleaven 2008; Kristjansson & Treleaven 2009;
 Jull 2007): relocation to neutral before relocation to targets; **eyes open with laser
 feedback first, then eyes closed** with knowledge of results (KR); larger range; faster. KR is
 faded (§4.3): every trial (100 %), every other trial (50 %), then a summary every 5 trials.

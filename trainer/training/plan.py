@@ -18,7 +18,7 @@ key. Example (``cervitrack train-plan export --out plan.toml``)::
     rotation_left = 60.0
     ...
 
-Dose default (../shared/reference/clinical-protocols.md §4.2 **[DESIGN PROPOSAL]**): 10-15 min,
+Dose default (Treleaven 2008, Man Ther 13:2–11; Kristjansson & Treleaven 2009, JOSPT 39:364–377; Jull et al. 2007, J Orthop Res 25:404–412 **[DESIGN PROPOSAL]**): 10-15 min,
 1-2 times a day, 5-7 days a week, 4-6 weeks; 2×/day follows Humphreys & Irgens 2002.
 """
 

@@ -6,7 +6,7 @@ Adherence counts **days with a check-in** (a session record of any kind: trained
 stop rule, or "no training today" after the symptom check), because following the safety rules
 is adherence too; ``trained_days`` counts days with at least one drill. Seeing progress is what
 keeps people training (non-adherence up to 70 % in neck home programmes, Himler et al. 2023;
-../shared/reference/clinical-protocols.md §4.3).
+Winstein 1991, Phys Ther 71:140–149; Aoyagi et al. 2019, J Phys Ther Sci 31:687).
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """Progression and regression between levels, from accuracy and symptoms.
 
 A pure function of the session history (most recent last). Rules, a **[DESIGN PROPOSAL]**
-(published progression criteria are not available, ../shared/reference/clinical-protocols.md
-§4.2), checked in this order after every session:
+(published progression criteria are not available, Treleaven 2008, Man Ther 13:2–11; Kristjansson & Treleaven 2009, JOSPT 39:364–377; Jull et al. 2007, J Orthop Res 25:404–412), checked in this order after every session:
 
 1. **Symptom regression.** The last session was stopped for pain, dizziness, nausea or a red
    flag: go down one level (not below 1). Training in pain blunts the plasticity training is

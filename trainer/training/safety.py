@@ -2,7 +2,7 @@
 
 Pure data and logic; the CLI and the GUI render the questions and the advice.
 
-Sources (../shared/reference/clinical-protocols.md §5.1):
+Sources (Rushton et al. 2023, JOSPT 53(1):7–22 (IFOMPT International Cervical Framework); NeckCare Home instructions for use):
 
 - Cervical arterial dysfunction and upper cervical instability red flags, the **5 D's**
   (dizziness, diplopia, dysarthria, dysphagia, drop attacks) and **3 N's** (nausea, numbness,

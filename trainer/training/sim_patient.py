@@ -6,7 +6,7 @@
   current skill, and perceives its own error with some noise (for the self-estimate).
 - :func:`skill_for_practice`: relocation bias and SD shrink exponentially with the number of
   relocation trials practised so far, towards a floor (a modelling choice: practice improves
-  repositioning, Revel 1994, Jull 2007, ../shared/reference/clinical-protocols.md §4.1; the
+  repositioning, Revel 1994, Jull 2007, Revel et al. 1994, Arch Phys Med Rehabil 75:895–899; Jull et al. 2007, J Orthop Res 25:404–412; the
   time course is invented for the simulation).
 - :class:`SymptomModel`: deterministic daily pain, dizziness and headache, with an optional
   flare-up day on which pain rises by 3 points during the first block.

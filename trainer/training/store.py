@@ -13,49 +13,56 @@ Dates are ISO dates (``YYYY-MM-DD``) of the day trained; ``day`` is the program 
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from pathlib import Path
 
 from cervitrack.trainer.paths import data_dir
+from cervitrack.trainer.stores.sqlite_file import StoreError, open_database
 from cervitrack.trainer.training.plan import Plan, plan_from_dict
 
 SCHEMA_VERSION = 1
+#: ``PRAGMA application_id`` of a training history ("CVTT").
+APPLICATION_ID = 0x43565454
+__all__ = ["StoreError", "TrainingStore", "default_path"]
 DB_NAME = "training.db"
 SIM_DB_NAME = "training-sim.db"
 
 _SCHEMA = """
-CREATE TABLE plans (
+CREATE TABLE IF NOT EXISTS plans (
     id INTEGER PRIMARY KEY, patient TEXT NOT NULL, date TEXT NOT NULL, source TEXT NOT NULL,
     plan_json TEXT NOT NULL);
-CREATE TABLE screenings (
+CREATE TABLE IF NOT EXISTS screenings (
     id INTEGER PRIMARY KEY, patient TEXT NOT NULL, date TEXT NOT NULL, kind TEXT NOT NULL,
     positive INTEGER NOT NULL, flags_json TEXT NOT NULL);
-CREATE TABLE sessions (
+CREATE TABLE IF NOT EXISTS sessions (
     id INTEGER PRIMARY KEY, patient TEXT NOT NULL, date TEXT NOT NULL, day INTEGER NOT NULL,
     level INTEGER NOT NULL, level_next INTEGER NOT NULL, level_reason TEXT NOT NULL,
     mode TEXT NOT NULL, stopped INTEGER NOT NULL, reason TEXT,
     pain_before INTEGER NOT NULL, pain_after INTEGER NOT NULL, max_pain_rise INTEGER NOT NULL,
     dizziness_max INTEGER NOT NULL, ae_deg REAL, n_trials INTEGER NOT NULL,
     estimate_agreement REAL, summary_json TEXT NOT NULL);
-CREATE TABLE trials (
+CREATE TABLE IF NOT EXISTS trials (
     session_id INTEGER NOT NULL REFERENCES sessions(id), block INTEGER NOT NULL,
     idx INTEGER NOT NULL, direction TEXT NOT NULL, task TEXT NOT NULL, vision TEXT NOT NULL,
     amplitude_deg REAL NOT NULL, valid INTEGER NOT NULL, signed_error_deg REAL,
     abs_error_deg REAL, global_error_deg REAL, actual TEXT, estimate TEXT, kr INTEGER NOT NULL);
-CREATE TABLE ratings (
+CREATE TABLE IF NOT EXISTS ratings (
     session_id INTEGER NOT NULL REFERENCES sessions(id), block INTEGER NOT NULL,
     pain_nrs INTEGER NOT NULL, dizziness_nrs INTEGER NOT NULL, nausea INTEGER NOT NULL,
     red_flags_json TEXT NOT NULL);
-CREATE TABLE diary (
+CREATE TABLE IF NOT EXISTS diary (
     patient TEXT NOT NULL, date TEXT NOT NULL, headache_nrs INTEGER NOT NULL, note TEXT NOT NULL,
     PRIMARY KEY (patient, date));
-CREATE INDEX sessions_patient_date ON sessions(patient, date);
+CREATE INDEX IF NOT EXISTS sessions_patient_date ON sessions(patient, date);
 """
 
 
-class StoreError(OSError):
-    """The history file cannot be used (the message says why)."""
+def _migrate(db: sqlite3.Connection, version: int) -> None:
+    """Create the schema in a new file (inside open_database's transaction)."""
+    if version == 0:
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                db.execute(statement)
 
 
 def default_path(simulation: bool = False) -> Path:
@@ -67,25 +74,8 @@ class TrainingStore:
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else default_path()
-        new = not self.path.exists()
-        if new:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-        os.chmod(self.path, 0o600)
-        try:
-            self.db = sqlite3.connect(self.path)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA foreign_keys=ON")
-            version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path} is not a Cervitrack training history ({exc})") from None
-        if version == 0:
-            with self.db:
-                self.db.executescript(_SCHEMA)
-                self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        elif version > SCHEMA_VERSION:
-            raise StoreError(f"{self.path} has schema version {version}; this Cervitrack reads up "
-                             f"to {SCHEMA_VERSION}: please update Cervitrack")
+        self.db, _ = open_database(self.path, APPLICATION_ID, "training history", _migrate,
+                                   SCHEMA_VERSION, marker_table="plans")
 
     def close(self) -> None:
         self.db.close()

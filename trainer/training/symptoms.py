@@ -4,7 +4,7 @@ Ratings are 0-10 numeric rating scales (NRS) for neck pain and for dizziness, pl
 nausea; they are asked before the first block and after every block (the rating after a block
 is the rating before the next one: one question between blocks, not two).
 
-Rules (../shared/reference/clinical-protocols.md §5.1, the **[DESIGN PROPOSAL]** "auto-stop if
+Rules (Rushton et al. 2023, JOSPT 53(1):7–22 (IFOMPT International Cervical Framework); NeckCare Home instructions for use, the **[DESIGN PROPOSAL]** "auto-stop if
 NRS rises ≥ 2 points or any 5D/3N item is reported"; NeckCare Home IFU "stop immediately on
 pain, dizziness, nausea or worsening symptoms"; §5.2 pain inhibits training-induced
 plasticity, so drills stay pain-free):
