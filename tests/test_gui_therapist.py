@@ -282,3 +282,40 @@ def test_sessions_cli_keeps_simulated_sessions_apart(capsys):
     assert [s["patient_id"] for s in json.loads(capsys.readouterr().out)] == ["P-real"]
     assert main(["sessions", "--simulated", "--json"]) == 0
     assert [s["patient_id"] for s in json.loads(capsys.readouterr().out)] == ["P-sim"]
+
+
+def test_the_results_scatter_draws_head_up_above_and_rightward_right_of_centre(qtbot):
+    """Pixels of the results scatter: an extension error (head up: flexion < 0) lands above the
+    centre and a rotation error to the patient's right (axial < 0) right of it, as on the wall
+    and in the report."""
+    from cervitrack.trainer.gui import style
+    from cervitrack.trainer.gui.results_view import ResultsView
+
+    view = ResultsView()
+    qtbot.addWidget(view)
+    view.resize(900, 700)
+    view.show()
+    up = {"direction": "extension", "valid": True, "signed_error_deg": 3.0,
+          "error_deg": {"axial": 0.0, "flexion": -6.0, "lateral": 0.0, "global": 6.0}}
+    right = {"direction": "rotation_right", "valid": True, "signed_error_deg": 3.0,
+             "error_deg": {"axial": -6.0, "flexion": 0.0, "lateral": 0.0, "global": 6.0}}
+    view.show_state({"test": "jpe", "kind": "jpe", "trials": (up, right), "scores": {}, "done": True})
+    QtWidgets.QApplication.processEvents()
+    plot = view.scatter_plot
+    image = plot.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGB32)
+    h, w = image.height(), image.width()
+    bgra = np.frombuffer(image.constBits(), np.uint8).reshape(h, image.bytesPerLine() // 4, 4)[:, :w]
+    vb = plot.getPlotItem().getViewBox()
+    centre = plot.mapFromScene(vb.mapViewToScene(QtCore.QPointF(0.0, 0.0)))
+    ratio = image.width() / plot.width()
+
+    def where(colour):
+        r, g, b = colour
+        ys, xs = np.nonzero((bgra[..., 2] == r) & (bgra[..., 1] == g) & (bgra[..., 0] == b))
+        assert len(xs) > 10, f"no {colour} dot drawn"
+        return xs.mean() / ratio - centre.x(), ys.mean() / ratio - centre.y()
+
+    up_dx, up_dy = where(style.DIRECTION_COLOURS["extension"])
+    right_dx, right_dy = where(style.DIRECTION_COLOURS["rotation_right"])
+    assert up_dy < -20 and abs(up_dx) < 5  # above the centre (screen y grows downwards)
+    assert right_dx > 20 and abs(right_dy) < 5  # right of the centre

@@ -371,6 +371,7 @@ class AppWindow(QtWidgets.QMainWindow):
         self.running = running
         if not running:
             self.calibrating = False
+            self.progress_label.setText("")
         self._update_flow()
 
     def _update_flow(self) -> None:
