@@ -202,11 +202,12 @@ def test_target_as_a_share_of_rom_needs_a_stored_rom_test(capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["test", "jpe", "--device", "ble:AA:BB"], "not available in this version"),
+    (["test", "jpe", "--device", "ble:AA:BB", "--fast"], "--speed and --fast apply to sim and replay"),
+    (["test", "jpe", "--device", "udp:4242", "--seed", "3"], "--seed and --sim-config are for --device sim"),
     (["test", "jpe", "--device", "usb"], "unknown device"),
     (["test", "jpe", "--device", "sim", "--preset", "rom"], "is a rom test, not jpe"),
     (["test", "jpe", "--device", "sim", "--preset", "nope"], "unknown preset"),
-    (["test", "jpe", "--device", "sim", "--trials", "0"], "--trials must be at least 1"),
+    (["test", "jpe", "--device", "sim", "--trials", "0"], "--trials must be between 1 and 50"),
     (["test", "jpe", "--device", "sim", "--session", "99"], "no session 99"),
     (["sessions", "--patient", "ghost"], "no patient 'ghost'"),
 ])

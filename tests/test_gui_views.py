@@ -99,7 +99,7 @@ def _session():
 
     def watch():
         state = wall.phase_prompt
-        (log["hidden_during"] if not wall.cursor.isVisible() else log["shown_during"]).add(state)
+        (log["hidden_during"] if not wall.head_cursor.isVisible() else log["shown_during"]).add(state)
         log["shown_frames"] += wall.trail.isVisible()
         return False
 

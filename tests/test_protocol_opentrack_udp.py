@@ -40,3 +40,28 @@ def test_one_datagram_per_feed_and_non_finite_values():
         fresh = OpentrackUdpDecoder()
         assert len(fresh.feed(encode_datagrams([bad_xyz], [bad_ypr]))) == 0
         assert len(fresh.finish()) == 0
+
+
+def test_datagrams_of_zeros_never_shift_the_framing():
+    """Zero records are plausible at any byte offset: the UDP transport's datagrams (one per
+    chunk) are decoded at their own boundaries, so a still head at neutral followed by a turn
+    decodes as sent. A subnormal angle (a minimum-jerk movement's first sample) is rejected as
+    implausible; the byte scan then re-synchronised on zeros at a wrong offset and read the yaw
+    as roll."""
+    import struct
+
+    from cervitrack.firmware_bridge.protocols import make_decoder
+    from cervitrack.firmware_bridge.protocols._convert import euler_deg_to_quat_wxyz
+    from cervitrack.signal.samples import Chunk
+
+    decoder = make_decoder("opentrack-udp")
+    angles = ([(0.0, 0.0, 0.0)] * 40 + [(0.0, 3.079e-44, 0.0)] + [(0.0, 0.5 * k, 0.0) for k in range(1, 30)]
+              + [(30.0, 0.0, 0.0)] * 5)
+    out = []
+    for i in range(0, len(angles), 5):
+        chunks = [Chunk(1.0 + 0.02 * (i + k), struct.pack("<6d", 0, 0, 0, *a)) for k, a in enumerate(angles[i:i + 5])]
+        out.append(decoder.feed_chunks(chunks).quat_wxyz)
+    got = np.concatenate(out)
+    sent = [a for a in angles if a[1] != 3.079e-44]
+    assert got.shape == (len(sent), 4) and decoder.stats.rejected_frames == 1
+    np.testing.assert_allclose(got, euler_deg_to_quat_wxyz("ZYX", np.array(sent)), atol=1e-12)

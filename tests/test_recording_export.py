@@ -115,7 +115,9 @@ def test_bids_names_validate_and_columns_follow_the_rules(recording, tmp_path):
     with open(next(sub_dir.glob("*_scans.tsv")), newline="") as f:
         (scan,) = list(csv.DictReader(f, delimiter="\t"))
     assert scan["filename"] == f"motion/{motion_tsv.name}"
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}", scan["acq_time"])
+    # De-identified by default: whole seconds, the date shifted to 1925 or earlier (BIDS).
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", scan["acq_time"])
+    assert int(scan["acq_time"][:4]) <= 1925
     description = json.loads((out / "dataset_description.json").read_text())
     assert description["DatasetType"] == "raw" and "BIDSVersion" in description
     assert (out / "participants.tsv").read_text().splitlines() == [

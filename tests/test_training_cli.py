@@ -8,7 +8,7 @@ import stat
 import pytest
 
 from cervitrack.trainer.cli import main
-from cervitrack.trainer.paths import data_dir
+from cervitrack.trainer.paths import DEFAULT_PATIENT, data_dir
 
 
 def run_cli(capsys, *argv):
@@ -50,9 +50,9 @@ def test_simulated_program_progresses_and_the_flare_day_stops(capsys, tmp_path):
 
 @pytest.mark.parametrize("argv, message", [
     (["train", "--device", "serial:/dev/x", "--simulate-days", "3"], "--simulate-days needs --device sim"),
-    (["train", "--headless", "--simulate-days", "3", "--pain-flare-day", "9"],
+    (["train", "--device", "sim", "--headless", "--simulate-days", "3", "--pain-flare-day", "9"],
      "--pain-flare-day must be between 1 and 3"),
-    (["train", "--headless", "--simulate-days", "0"], "at least 1"),
+    (["train", "--device", "sim", "--headless", "--simulate-days", "0"], "--simulate-days must be between 1 and 366"),
     (["train-plan", "set", "level=0"], "level must be a whole number"),
     (["train-plan", "set", "warmup_reps"], "expected KEY=VALUE"),
     (["train-progress"], "no training sessions stored"),
@@ -124,7 +124,7 @@ def test_an_interactive_session_runs_stores_and_remembers_the_screen(capsys, mon
     from cervitrack.trainer.stores.sessions import Store
 
     with Store() as clinical:  # the session is also in the clinical sessions store
-        hist = clinical.history("default", "training")
+        hist = clinical.history(DEFAULT_PATIENT, "training")
         assert len(hist) == 1 and hist[0]["scores"]["level"] == 2 and hist[0]["scores"]["n_trials"] == 4
     first_run = sum("cancer" in q for q in person.asked)
     assert first_run == 1

@@ -167,7 +167,7 @@ def test_faded_feedback_tries_without_feedback_never_show_the_dot(store, tmp_pat
             window.tick()
             last = [p for p in seen if p in ("drill_return", "feedback", "drill_move")]
             if last and last[-1] == "drill_return" and window.pages.currentWidget() is window.drill_page:
-                assert not wall.cursor.isVisible()
+                assert not wall.head_cursor.isVisible()
                 checked += 1
         relocations, feedbacks = seen.count("drill_return"), seen.count("feedback")
         assert relocations == 8 and 0 < feedbacks < relocations  # faded: some tries without feedback

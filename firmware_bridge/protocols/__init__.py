@@ -7,6 +7,9 @@ constructor option: the Movella DOT payload mode and optional padded record size
 (``text:razor``) and the Hatire axis order (``hatire:ypr``).
 """
 
+from collections.abc import Callable
+from typing import Any
+
 from cervitrack.firmware_bridge.protocols.base import Decoder
 from cervitrack.firmware_bridge.protocols.bno08x_rvc import Bno08xRvcDecoder
 from cervitrack.firmware_bridge.protocols.hatire import HatireDecoder
@@ -36,8 +39,12 @@ DECODERS: dict[str, type[Decoder]] = {
     )
 }
 
-#: Decoders taking one option after a colon, and how to convert it.
-_OPTION = {MovellaDotDecoder.name: str, TextDecoder.name: str, HatireDecoder.name: str}
+#: Decoders taking one option after a colon: how to convert it, and the class to build with it.
+_OPTION: dict[str, tuple[Callable[[str], Any], Callable[[Any], Decoder]]] = {
+    MovellaDotDecoder.name: (str, MovellaDotDecoder),
+    TextDecoder.name: (str, TextDecoder),
+    HatireDecoder.name: (str, HatireDecoder),
+}
 
 
 def make_decoder(name: str) -> Decoder:
@@ -57,11 +64,12 @@ def make_decoder(name: str) -> Decoder:
         return cls()
     if base not in _OPTION:
         raise ValueError(f"protocol {base!r} takes no option (got {option!r})")
+    parse, build = _OPTION[base]
     try:
-        value = _OPTION[base](option)
+        value = parse(option)
     except ValueError:
         raise ValueError(f"invalid option {option!r} for protocol {base!r}") from None
-    return cls(value)
+    return build(value)
 
 
 __all__ = ["DECODERS", "Decoder", "make_decoder"]

@@ -63,6 +63,28 @@ class OpentrackUdpDecoder(Decoder):
         super().__init__()
         self._next_seq = 0
 
+    def feed_chunks(self, chunks) -> SampleBatch:
+        """The UDP transport delivers one datagram per chunk: each is decoded at its own
+        boundary, so that records of zeros (no translation, looking straight ahead), which
+        are plausible at any byte offset, can never shift the framing. Other chunking (a
+        capture file) is scanned."""
+        chunks = [c for c in chunks if c.data]
+        if self._buf or not chunks or any(len(c.data) != DATAGRAM_BYTES for c in chunks):
+            return super().feed_chunks(chunks)
+        rows = np.frombuffer(b"".join(c.data for c in chunks), dtype=np.uint8).reshape(-1, DATAGRAM_BYTES)
+        ok = _check(rows)
+        self.stats.frames += int(ok.sum())
+        self.stats.rejected_frames += int((~ok).sum())
+        self.stats.skipped_bytes += int((~ok).sum()) * DATAGRAM_BYTES
+        n = int(ok.sum())
+        if n == 0:
+            return SampleBatch.empty()
+        quat = euler_deg_to_quat_wxyz("ZYX", _values(rows[ok])[:, 3:6])
+        seq = self._next_seq + np.arange(n)
+        self._next_seq += n
+        t_host = np.array([c.t_host_s for c in chunks], dtype=np.float64)[ok]
+        return SampleBatch.build(seq, t_host_s=t_host, quat_wxyz=quat)
+
     def _decode(self, t_host_s: float) -> SampleBatch:
         rows = self._take_fixed_frames(DATAGRAM_BYTES, _check, None)
         n = rows.shape[0]

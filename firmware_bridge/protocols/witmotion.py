@@ -251,7 +251,8 @@ class WitMotionSerialDecoder(Decoder):
         words = _words(rows, 2, 4)
         reply = types == TYPE_REG_REPLY
         if reply.any():
-            self.last_register_reply = tuple(int(v) for v in words[reply][-1].view("<u2"))
+            r0, r1, r2, r3 = (int(v) for v in words[reply][-1].view("<u2"))
+            self.last_register_reply = (r0, r1, r2, r3)
             types, words = types[~reply], words[~reply]
         acc = types == TYPE_ACC
         if acc.any():
@@ -275,6 +276,7 @@ class WitMotionSerialDecoder(Decoder):
         and follows the pattern; returns None (general path) otherwise.
         """
         pattern = self._pattern
+        assert pattern is not None, "called only once the group pattern is learned"
         k = len(pattern)
         group_bytes = k * SERIAL_FRAME_BYTES
         g = buf.size // group_bytes
@@ -347,7 +349,8 @@ class WitMotionSerialDecoder(Decoder):
             if np.array_equal(types, np.asarray(p, dtype=np.uint8)[np.arange(n) % k]):
                 return np.arange(n) // k, n // k
         gid = np.empty(n, dtype=np.int64)
-        g, mask, current = 0, 0, []
+        current: list[int] = []
+        g, mask = 0, 0
         for i, t in enumerate(types.tolist()):
             bit = 1 << (t - TYPE_TIME)
             if mask & bit or (current and p is not None and t == p[0]):

@@ -299,26 +299,74 @@ def config_from_dict(data: dict, seed: int | None = None) -> SimConfig:
         else:
             raise SimConfigError(f"unknown key {key} (known: seed, sensor.*, patient.*, link.*)")
     if seed is not None:
-        cfg.seed = int(seed)
+        cfg.seed = _number("--seed", seed, 0, 2**63 - 1, integer=True)
+    _check_can_finish(cfg)
     return cfg
+
+
+#: Shortest mean connected stretch between simulated disconnects, s: about one trial of a test
+#: (move, hold, return, rest); shorter stretches interrupt every trial and a test never ends.
+MIN_DISCONNECT_EVERY_S = 10.0
+#: Disconnects may take at most this share of the mean time between them.
+MAX_DISCONNECT_SHARE = 0.25
+
+
+def _check_can_finish(cfg: SimConfig) -> None:
+    """Settings each valid alone that together leave no test able to finish: refused with the
+    reason, before anything runs."""
+    link = cfg.link
+    if link.disconnect_every_s > 0:
+        if link.disconnect_every_s < MIN_DISCONNECT_EVERY_S:
+            raise SimConfigError(
+                f"link.disconnect_every_s = {link.disconnect_every_s:g} s: a test needs the link up "
+                f"for about one trial at a time; use 0 (never) or at least {MIN_DISCONNECT_EVERY_S:g} s")
+        if link.disconnect_s > MAX_DISCONNECT_SHARE * link.disconnect_every_s:
+            raise SimConfigError(
+                f"link.disconnect_s = {link.disconnect_s:g} s with link.disconnect_every_s = "
+                f"{link.disconnect_every_s:g} s: the link would be down more than "
+                f"{MAX_DISCONNECT_SHARE:.0%} of the time and no test could finish; use "
+                f"link.disconnect_s <= {MAX_DISCONNECT_SHARE * link.disconnect_every_s:g} s")
+    if cfg.sensor.output == "raw":
+        from cervitrack.signal.stillness import StillnessParams
+
+        limit = StillnessParams().speed_threshold_deg_s
+        norm = math.sqrt(sum(float(b) ** 2 for b in cfg.sensor.gyro_bias_dps))
+        if norm >= limit:
+            raise SimConfigError(
+                f"sensor.gyro_bias_dps = {cfg.sensor.gyro_bias_dps} with output = \"raw\": a bias of "
+                f"{norm:.3g} deg/s reads as a head always turning (stillness needs < {limit:g} deg/s), "
+                f"so the host never sees the head still and no test can run; keep its size below "
+                f"{limit:g} deg/s")
 
 
 def load_config(path: str | Path | None = None, seed: int | None = None) -> SimConfig:
     """Read and validate a simulator TOML file (None: all defaults)."""
+    if seed is not None:
+        _number("--seed", seed, 0, 2**63 - 1, integer=True)
     if path is None:
         return config_from_dict({}, seed)
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise SimConfigError(f"simulator config {path} not found") from None
     except OSError as exc:
-        raise SimConfigError(f"cannot read simulator config {path}: {exc.strerror}") from None
+        raise SimConfigError(f"cannot read simulator config {path}: "
+                             f"{(exc.strerror or str(exc)).lower()}") from None
+    try:
+        text = raw.decode("utf-8-sig")  # a byte-order mark is accepted
+    except UnicodeDecodeError as exc:
+        raise SimConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise SimConfigError(f"{path} is not valid TOML: {exc}") from None
-    return config_from_dict(data, seed)
+        raise SimConfigError(f"{path} is not valid TOML: {str(exc).splitlines()[0]}") from None
+    except RecursionError:
+        raise SimConfigError(f"{path}: nested too deeply") from None
+    try:
+        return config_from_dict(data, seed)
+    except SimConfigError as exc:
+        raise SimConfigError(f"{path}: {exc}") from None
 
 
 def as_dict(cfg: SimConfig) -> dict:

@@ -35,6 +35,7 @@ import threading
 import wave
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -184,7 +185,7 @@ class WinsoundOutput(_Serial):
         super().__init__()
         import winsound  # ImportError off Windows
 
-        self._ws = winsound
+        self._ws: Any = winsound  # typeshed describes winsound only when checking for Windows
 
     def _play_now(self, samples: np.ndarray) -> None:
         try:
@@ -244,8 +245,8 @@ class QtOutput:
         self._QtCore, self._M, self._device = QtCore, QtMultimedia, device
         self.name = f"Qt Multimedia ({device.description()})"
         self._pending: list[np.ndarray] = []
-        self._sink = None
-        self._buffer = None
+        self._sink: Any = None  # QAudioSink while a clip plays
+        self._buffer: Any = None  # its QBuffer
 
     def play(self, label: str, samples: np.ndarray) -> None:
         self._pending.append(np.asarray(samples, dtype=np.int16))

@@ -87,6 +87,10 @@ class ButterflyTest(RecenteredTest):
         j = min(j, len(pose) - 1)
         return j, self._finish_run(float(pose.t_s[j]))
 
+    def _lost_record(self, item: Item) -> dict:
+        level, rep = item.key.split("/")
+        return {"level": level, "repetition": int(rep)}
+
     def _finish_run(self, t_s: float):
         item, s = self._current, self.settings
         traj = item.data.pop("traj")

@@ -11,6 +11,14 @@ extension (lateral flexion optional).
 Before the trials, a functional calibration: keep still (gyro bias, up direction, neutral),
 nod, turn (:mod:`cervitrack.calibration.alignment`).
 
+A lost signal (a :class:`~cervitrack.signal.samples.Gap` in the stream, samples more than
+``signal_lost_s`` apart, or :meth:`JpeTest.check_signal` told that none came for that long)
+pauses the test (event ``pause`` with the message to show); when samples arrive again it
+resumes (event ``resume``): the trial under way is recorded as invalid with the reason
+"signal lost" and redone (not counted against ``max_redos_per_direction``: the person did
+nothing wrong), a calibration under way restarts from "sit still". Nothing measured across the
+interruption is kept.
+
 A trial is invalid, and redone up to ``max_redos_per_direction`` times, when the head did not
 move at least ``min_amplitude_deg`` (a Cervitrack design default: 20° for rotation, 15° for
 flexion/extension, 12° for lateral flexion; the literature asks for maximal or "comfortable"
@@ -86,6 +94,11 @@ class JpeSettings:
     #: "auto": the relocation is marked on stillness; "manual": only :meth:`JpeTest.mark`
     #: (a key or button) marks it (``return_timeout_s`` still applies).
     marking: str = "auto"
+    #: No sample for longer than this is a lost signal: the test pauses and the trial under
+    #: way is redone when the signal is back (s; a design default: 25-50 sample periods of the
+    #: supported devices, far above their normal packet spacing, and short enough that a
+    #: person is told before wondering why nothing happens).
+    signal_lost_s: float = 0.5
 
 
 @dataclass
@@ -135,6 +148,10 @@ class JpeTest:
         #: updated whenever a window adds to it (None without raw gyro data).
         self.gyro_bias_update: np.ndarray | None = None
         self._bias = GyroBiasAverager()
+        #: True while the signal is lost (see :meth:`check_signal`).
+        self.paused = False
+        self._last_sample_t_s = np.nan
+        self._started = False
 
     # --------------------------------------------------------------------------- API
     @property
@@ -143,6 +160,8 @@ class JpeTest:
 
     def start(self, t_s: float) -> list[Prompt]:
         """Begin the test at sample time t_s."""
+        self._started = True
+        self._last_sample_t_s = float(t_s)
         self._emit_event({"t_s": t_s, "kind": "test_start", "test": self.name,
                           "settings": {"directions": list(self.settings.directions),
                                        "trials_per_direction": self.settings.trials_per_direction}})
@@ -157,15 +176,33 @@ class JpeTest:
         if self.phase == "return":
             self._manual_mark_t_s = float(t_s)
 
+    def check_signal(self, now_s: float) -> bool:
+        """Tell the engine the time now on the samples' clock (host monotonic for a real
+        device, simulated time for the simulator) when no sample came: after more than
+        ``signal_lost_s`` without one the test pauses. Returns whether it is paused."""
+        if (self._started and not self.paused and not self.done and np.isfinite(self._last_sample_t_s)
+                and float(now_s) - self._last_sample_t_s > self.settings.signal_lost_s):
+            self._pause(self._last_sample_t_s, "no data")
+        return self.paused
+
     def update(self, pose) -> list[Prompt]:
         """Consume a PoseBatch; return the prompts issued."""
         for gap in pose.gaps:
             self._gap_times.append(float(self.history.t_s[-1]) if len(self.history.t_s) else -np.inf)
             self._emit_event({"t_s": self._gap_times[-1], "kind": "gap", "reason": gap.reason})
+            if not self.done and not self.paused:
+                self._pause(self._gap_times[-1], gap.reason)
         if len(pose) == 0:
             return []
-        self.history.append(pose)
         prompts = []
+        t0 = float(pose.t_s[0])
+        if (not self.paused and not self.done and np.isfinite(self._last_sample_t_s)
+                and t0 - self._last_sample_t_s > self.settings.signal_lost_s):
+            self._pause(self._last_sample_t_s, "no data")
+        self._last_sample_t_s = float(pose.t_s[-1])
+        self.history.append(pose)
+        if self.paused:
+            prompts.extend(self._resume(t0))
         t = pose.t_s
         i = 0
         while i < len(t) and not self.done:
@@ -179,6 +216,63 @@ class JpeTest:
                 break
             i = j + 1
         return prompts
+
+    # --------------------------------------------------------------------------- lost signal
+    #: Phases of the functional calibration (restarted after a lost signal).
+    CALIBRATION_PHASES = ("cal_rest", "cal_nod", "cal_turn")
+
+    def _item_number(self) -> int:
+        """1-based number of the trial under way (redone trials count)."""
+        return len(self.trials) + 1
+
+    def _in_item(self) -> bool:
+        """A trial is under way (its reference captured): it is lost with the signal."""
+        return self.phase not in ("idle", "done", "recenter") + self.CALIBRATION_PHASES
+
+    def _pause(self, t_s: float, reason: str) -> None:
+        self.paused = True
+        if self.phase in self.CALIBRATION_PHASES:
+            what = "calibration"
+        elif self._in_item():
+            what = f"trial {self._item_number()}"
+        else:
+            what = "test"
+        self._paused_what = what
+        self._emit_event({"t_s": float(t_s), "kind": "pause", "reason": reason, "phase": self.phase,
+                          "trial": self._item_number(),
+                          "text": f"Signal lost — {what} paused. Waiting for the sensor…"})
+
+    def _resume(self, t_s: float) -> list[Prompt]:
+        """The signal is back at sample time t_s: redo what was under way."""
+        self.paused = False
+        what = self._paused_what
+        self._manual_mark_t_s = None
+        self._moved_t_s = np.nan
+        text = "Signal back."
+        if what.startswith("trial"):
+            text += f" {what.capitalize()} will be redone."
+        elif what == "calibration":
+            text += " The calibration starts again."
+        self._emit_event({"t_s": float(t_s), "kind": "resume", "trial": self._item_number(), "text": text})
+        if self.phase in self.CALIBRATION_PHASES:
+            self._rest = self._nod = None
+            return [self._enter("cal_rest", t_s, "sit_still")]
+        if self._in_item():
+            return self._abandon_item(t_s, "signal lost")
+        if self.phase == "recenter":
+            return [self._enter("recenter", t_s, "recenter")]
+        return []
+
+    def _abandon_item(self, t_s: float, reason: str) -> list[Prompt]:
+        """Record the trial under way as invalid (``reason``) and redo it, without counting the
+        redo against ``max_redos_per_direction``."""
+        tr = self._trial
+        assert tr is not None, "a trial is running"
+        record = {"direction": tr.direction, "attempt": tr.attempt, "valid": False,
+                  "reason": reason, "peak_deg": tr.peak_deg}
+        self.trials.append(record)
+        self._emit_event({"t_s": float(t_s), "kind": "trial", **record})
+        return [self._enter(self.phase, t_s, "redo", reason=f"Reason: {reason}."), self._next_trial(t_s)]
 
     # --------------------------------------------------------------------------- helpers
     def _emit_event(self, event: dict) -> None:
@@ -311,6 +405,8 @@ class JpeTest:
         direction = self._queue[0]
         attempt = self._redos[direction]
         self._trial = _Trial(direction, attempt)
+        self._emit_event({"t_s": float(t_s), "kind": "trial_start", "trial": self._item_number(),
+                          "direction": direction, "attempt": attempt})
         return self._enter("recenter", t_s, "recenter")
 
     def _phase_recenter(self, pose, i0):

@@ -90,12 +90,24 @@ class RecenteredTest(JpeTest, metaclass=abc.ABCMeta):
         lp = kinematics.laser_point(self._relative_head(pose, i0, q_ref_head), distance_cm)
         return np.stack([np.atleast_1d(lp["x_deg"]), np.atleast_1d(lp["y_deg"])], axis=1)
 
+    def _lost_record(self, item: Item) -> dict:
+        """The fields of an item's record when the signal was lost during it (what the test's
+        scores group by); each test its own."""
+        return {}
+
+    def _abandon_item(self, t_s: float, reason: str) -> list[Prompt]:
+        """Record the item under way as invalid (``reason``) and redo it, not counted against
+        ``max_redos_per_direction`` (see :class:`~cervitrack.trainer.clinical.jpe.JpeTest`)."""
+        return self._record(t_s, self._lost_record(self._current), reason, counted=False)
+
     def _gap_between(self, t0_s: float, t1_s: float) -> bool:
         return any(t0_s <= g <= t1_s for g in self._gap_times)
 
-    def _record(self, t_s: float, record: dict, invalid: str | None) -> list[Prompt]:
+    def _record(self, t_s: float, record: dict, invalid: str | None,
+                counted: bool = True) -> list[Prompt]:
         """Store an item's record (with ``valid``/``reason``) and move on: next item, or a redo
-        of this one (up to ``max_redos_per_direction`` per key)."""
+        of this one (up to ``max_redos_per_direction`` per key; a redo not ``counted`` is
+        always given)."""
         item = self._current
         record = {"key": item.key, "attempt": item.attempt, **record,
                   "valid": invalid is None, "reason": invalid}
@@ -108,6 +120,8 @@ class RecenteredTest(JpeTest, metaclass=abc.ABCMeta):
         if invalid is None:
             self._queue.popleft()
             prompts.append(self._say(self.phase, t_s, "trial_recorded"))
+        elif not counted:
+            prompts.append(self._say(self.phase, t_s, "redo", reason=f"Reason: {invalid}."))
         elif self._redos[item.key] < self.settings.max_redos_per_direction:
             self._redos[item.key] += 1
             prompts.append(self._say(self.phase, t_s, "redo", reason=f"Reason: {invalid}."))
@@ -123,6 +137,8 @@ class RecenteredTest(JpeTest, metaclass=abc.ABCMeta):
             return self._enter("done", t_s, "done")
         key = self._queue[0]
         self._item = Item(key, self._redos[key])
+        self._emit_event({"t_s": float(t_s), "kind": "trial_start", "trial": self._item_number(),
+                          "key": key, "attempt": self._item.attempt})
         return self._enter("recenter", t_s, "recenter")
 
     def _phase_recenter(self, pose, i0):

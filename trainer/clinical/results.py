@@ -75,6 +75,14 @@ def _butterfly(engine, doc: dict) -> None:
     doc["scores"] = {"levels": doc["levels"], **{k: doc[k] for k in BUTTERFLY_KEYS}}
 
 
+def _title(preset, settings) -> str:
+    try:
+        from cervitrack.trainer.clinical.presets import title_for
+    except ImportError:  # the protocols are an optional part of the package
+        return preset.title
+    return title_for(preset, settings)
+
+
 def result_document(kind: str, preset, engine, device: str = "sim", truth=None) -> dict:
     """The result of a finished test as plain data (see the module docstring)."""
     trials = []
@@ -87,7 +95,7 @@ def result_document(kind: str, preset, engine, device: str = "sim", truth=None) 
                     true.get("error_deg", true) if kind in ("jpe", "thp") else true)
         trials.append(item)
     doc = {"test": kind, "engine": engine.name, "preset": preset.name,
-           "preset_title": preset.title, "reliability_note": preset.reliability_note,
+           "preset_title": _title(preset, engine.settings), "reliability_note": preset.reliability_note,
            "device": device, "settings": _settings_dict(engine.settings), "trials": trials,
            "calibration": None if engine.calibration is None else engine.calibration.quality,
            "note": MEASURED_NOT_DIAGNOSED}
@@ -132,7 +140,8 @@ def format_table(doc: dict) -> str:
         head = f"{'direction':<16}{'n':>3}{'max':>8}{'mean':>8}{'SD':>8}"
         lines += [head, "-" * len(head)]
         for d, s in sc["directions"].items():
-            lines.append(f"{d:<16}{s['n']:>3}{_f(s['max_deg'])}{_f(s['mean_deg'])}{_f(s['sd_deg'])}")
+            sd = _f(s['sd_deg']) if s["sd_deg"] is not None or s["n"] == 0 else f"{'n/a':>8}"
+            lines.append(f"{d:<16}{s['n']:>3}{_f(s['max_deg'])}{_f(s['mean_deg'])}{sd}")
         lines.append("")
         for plane, p in sc["planes"].items():
             lines.append(f"total {plane.replace('_', '/')}: {p['total_deg']:.1f}°")

@@ -100,6 +100,9 @@ class RomTest(RecenteredTest):
                                                "the movement was not large enough")
         return None, None
 
+    def _lost_record(self, item: Item) -> dict:
+        return {"direction": item.key, "rom_deg": None}
+
     def _along_window(self, window: dict, item: Item) -> float:
         name, sign = DIRECTION_COMPONENT[item.key]
         q = quat.relative(item.q_ref_head, self._mean_head(window))
@@ -111,7 +114,8 @@ class RomTest(RecenteredTest):
 
 
 def rom_scores(trials: list[dict], directions) -> dict:
-    """Per-direction maximum, mean and SD (n denominator) of the valid repetitions' ROM, and
+    """Per-direction maximum, mean and SD (n denominator; None below two repetitions) of the
+    valid repetitions' ROM, and
     per-plane totals (sum of the two directions' maxima), deg."""
     per: dict[str, dict[str, Any]] = {}
     for d in directions:
@@ -119,7 +123,8 @@ def rom_scores(trials: list[dict], directions) -> dict:
         per[d] = {"n": int(vals.size),
                   "max_deg": float(vals.max()) if vals.size else None,
                   "mean_deg": float(vals.mean()) if vals.size else None,
-                  "sd_deg": float(vals.std()) if vals.size else None}
+                  # One repetition has no spread: "n/a", not 0.
+                  "sd_deg": float(vals.std()) if vals.size >= 2 else None}
     planes = {}
     for plane, (a, b) in PLANES.items():
         if a in per and b in per and per[a]["max_deg"] is not None and per[b]["max_deg"] is not None:

@@ -194,6 +194,9 @@ class ThpTest(RecenteredTest):
             invalid = "samples were lost during the trial"
         return j, self._record(t, record, invalid)
 
+    def _lost_record(self, item: Item) -> dict:
+        return self._base_record()
+
     def _base_record(self) -> dict:
         item = self._current
         return {"direction": item.key, "target_deg": item.data["target_deg"],

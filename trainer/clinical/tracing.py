@@ -179,6 +179,10 @@ class TraceTest(RecenteredTest):
             return None, None
         return i0 + stop, self._finish_run(float(t[stop]), completed=bool(done.size and done[0] == stop))
 
+    def _lost_record(self, item: Item) -> dict:
+        name, rep = item.key.split("/")
+        return {"pattern": name, "repetition": int(rep), "completed": False}
+
     def _finish_run(self, t_s: float, completed: bool):
         item, s = self._current, self.settings
         t = np.concatenate(item.data["t"])

@@ -6,14 +6,35 @@ patient (simulated time runs faster than real time) and saves a PNG; no display 
 
 from __future__ import annotations
 
-from cervitrack.firmware_bridge.sim.config import load_config
+import sys
+
+from cervitrack.trainer.commands import MAX_TRIALS, check_count
+
+
+def _warn_bad_user_presets() -> None:
+    """One warning per preset file the application skips (a bad file in the user's preset
+    folder never stops it). The presets are only imported when that folder holds files."""
+    from cervitrack.trainer.paths import data_dir
+
+    folder = data_dir(create=False) / "presets"
+    if not (folder.is_dir() and any(folder.glob("*.toml"))):
+        return
+    from cervitrack.trainer.clinical.presets import load_available
+
+    for problem in load_available()[1]:
+        print(f"cervitrack: warning: {problem}", file=sys.stderr)
 
 
 def run(args) -> int:
+    # Light imports only until the starting window is up (run_app): the test catalog, the
+    # pipeline and the views take seconds to import.
+    from cervitrack.firmware_bridge.sim.config import load_config
     from cervitrack.trainer.commands.demo import has_display
+    from cervitrack.trainer.gui import first_window
     from cervitrack.trainer.gui.application import available_views, render_screenshot, run_app
-    from cervitrack.trainer.gui.catalog import catalog
 
+    if args.device is None and (args.test or args.screenshot):
+        raise ValueError("--test and --screenshot need --device (e.g. --device sim)")
     if args.device not in (None, "sim"):
         # A bad spec or an unknown kind is a one-line error now, before any window opens.
         import importlib
@@ -28,14 +49,18 @@ def run(args) -> int:
         if kind not in device_spec.available_kinds():
             raise ValueError(f"unknown device kind {kind!r} in {args.device!r} "
                              f"(kinds: {', '.join(device_spec.available_kinds())})")
-    if args.trials < 1:
-        raise ValueError("--trials must be at least 1")
-    tests = catalog(args.trials)
-    if args.test is not None and args.test not in tests:
-        raise ValueError(f"unknown test {args.test!r} (available: {', '.join(tests)})")
-    if args.test is not None and args.device is None and not args.screenshot:
-        raise ValueError("--test needs --device (the simulator only when asked for: --device sim)")
+    check_count("--trials", args.trials, 1, MAX_TRIALS)
+    _warn_bad_user_presets()
     sim_config = load_config(args.sim_config, seed=args.seed)
+    window_follows = has_display() or first_window.mode() == "exit"
+    if args.test is not None and (args.screenshot or not window_follows):
+        # The catalog imports the test engines (seconds): with a window to show, run_app
+        # checks --test once its starting window is up.
+        from cervitrack.trainer.gui.catalog import catalog
+
+        tests = catalog(args.trials)
+        if args.test not in tests:
+            raise ValueError(f"unknown test {args.test!r} (available: {', '.join(tests)})")
     if args.screenshot:
         if args.device != "sim":
             raise ValueError("--screenshot needs --device sim (it runs the virtual patient)")
@@ -47,24 +72,28 @@ def run(args) -> int:
                                  trials_per_direction=min(args.trials, 3), seed=args.seed)
         print(f"saved {path}")
         return 0
-    if not has_display():
+    if not window_follows:
         raise ValueError("no display found: use --screenshot PATH, or `cervitrack demo --headless`")
     if args.patient is not None and not args.patient.strip():
         raise ValueError("--patient must not be empty")
+    from cervitrack.trainer.gui.system_libs import require_window_libraries
+
+    require_window_libraries()
+    # run_app checks --test once its starting window is up (the catalog imports the engines).
     return run_app(args.device, args.test, sim_config, args.trials, fullscreen=args.fullscreen,
                    protocol=args.protocol, patient=args.patient)
 
 
 def register(sub) -> None:
     p = sub.add_parser("app", help="the application: device, calibration, tests, results, research")
-    p.add_argument("--device", default=None,
-                   help="device spec: serial:PORT, ble:ADDRESS_OR_NAME, udp:PORT, or sim (the simulated "
-                        "headset, marked SIMULATED everywhere); default: choose on the device page")
+    p.add_argument("--device", default=None, metavar="SPEC",
+                   help="connect this device at start: sim (simulated headset), serial:PORT, "
+                   "ble:NAME_OR_ADDRESS, udp:PORT (default: none; choose it in the device panel). sim is marked SIMULATED everywhere")
     p.add_argument("--patient", default=None, metavar="ID",
                    help="pseudonymous patient id to test (created if new); default: choose in the app")
     p.add_argument("--protocol", default=None, help="wire protocol of a real device (default: its profile's)")
     p.add_argument("--test", default=None, help="start this test at once (e.g. jpe)")
-    p.add_argument("--trials", type=int, default=8, help="trials per direction (default 8)")
+    p.add_argument("--trials", type=int, default=8, help=f"trials per direction (default 8, at most {MAX_TRIALS})")
     p.add_argument("--fullscreen", action="store_true", help="open the patient display fullscreen")
     p.add_argument("--view", default="wall",
                    help="view for --screenshot: device, calibration, wall, blind, results, research, "

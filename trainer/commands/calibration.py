@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 
 from cervitrack.trainer.commands import CliError
-from cervitrack.trainer.stores import calibrations as store
 
 
 def run(args) -> int:
+    from cervitrack.trainer.stores import calibrations as store
+
     if args.action == "list":
         folder = store.calibration_dir(create=False)
         files = sorted(folder.glob("*.json")) if folder.is_dir() else []
@@ -21,10 +22,9 @@ def run(args) -> int:
             print("no saved calibrations")
         for path in files:
             try:
-                doc = json.loads(path.read_text(encoding="utf-8"))
-                score = doc.get("calibration", {}).get("quality", {}).get("score")
-                print(f"{doc.get('device_id', '?')}\tscore {score if score is not None else '-'}\t{path}")
-            except (OSError, ValueError):
+                device, score = store.summary(path)
+                print(f"{device}\tscore {score if score is not None else '-'}\t{path}")
+            except ValueError:
                 print(f"?\tunreadable\t{path}")
         return 0
     if not args.device:
@@ -43,6 +43,8 @@ def run(args) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("calibration", help="list, show or delete the head calibrations saved per device")
-    p.add_argument("action", choices=("list", "show", "delete"))
-    p.add_argument("device", nargs="?", default=None, help="device id (as saved)")
+    p.add_argument("action", choices=("list", "show", "delete"),
+                   help="list: every saved calibration; show DEVICE_ID: one; delete DEVICE_ID: remove it")
+    p.add_argument("device", nargs="?", default=None, metavar="DEVICE_ID",
+                   help="device id as listed (e.g. udp:4242:opentrack-udp)")
     p.set_defaults(func=run)

@@ -13,14 +13,14 @@ import json
 import math
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from cervitrack.firmware_bridge.protocols import make_decoder
-from cervitrack.firmware_bridge.sniff import no_frame_message
-from cervitrack.signal.samples import SampleBatch, concat
-from cervitrack.signal.unwrap import unwrap_clock, unwrap_counter
 from cervitrack.trainer.commands import CliError
+
+if TYPE_CHECKING:  # annotations only: imported when the command runs
+    import numpy as np
+
+    from cervitrack.signal.samples import SampleBatch
 
 #: Bytes fed to the decoder per call (a capture is decoded in chunks, as a stream would be).
 CHUNK_BYTES = 1 << 20
@@ -42,6 +42,12 @@ def decode_bytes(data: bytes, protocol: str):
         seq: int64 (N,) unwrapped sequence numbers.
         stats: the decoder's :class:`LinkStats` (trailing partial frames counted as skipped).
     """
+    import numpy as np
+
+    from cervitrack.firmware_bridge.protocols import make_decoder
+    from cervitrack.signal.samples import SampleBatch, concat
+    from cervitrack.signal.unwrap import unwrap_clock, unwrap_counter
+
     decoder = make_decoder(protocol)
     batches = [decoder.feed(data[i:i + CHUNK_BYTES]) for i in range(0, len(data), CHUNK_BYTES)]
     batches.append(decoder.finish())
@@ -83,6 +89,9 @@ def _write_csv(out, batch: SampleBatch, seq: np.ndarray) -> None:
 
 
 def run(args) -> int:
+    from cervitrack.firmware_bridge.protocols import make_decoder
+    from cervitrack.firmware_bridge.sniff import no_frame_message
+
     path = Path(args.file)
     make_decoder(args.protocol)  # validate the protocol before touching the file
     data = path.read_bytes()

@@ -11,12 +11,19 @@ from __future__ import annotations
 import json
 import os
 import sys
+from typing import TYPE_CHECKING
 
-from cervitrack.firmware_bridge.sim.config import load_config
-from cervitrack.trainer.clinical.jpe import JpeSettings, JpeTest
-from cervitrack.trainer.clinical.jpe_report import format_table, result_document
-from cervitrack.trainer.recording import test_io
-from cervitrack.trainer.simulation.runner import SimSession, true_trial_errors
+from cervitrack.trainer.commands import (
+    MAX_TRIALS,
+    add_device_argument,
+    add_force_argument,
+    add_pace_arguments,
+    check_count,
+    pace_speed,
+)
+
+if TYPE_CHECKING:  # annotations only: imported when the command runs
+    from cervitrack.trainer.simulation.runner import SimSession
 
 
 def has_display() -> bool:
@@ -29,6 +36,10 @@ def has_display() -> bool:
 
 
 def build_session(args) -> SimSession:
+    from cervitrack.firmware_bridge.sim.config import load_config
+    from cervitrack.trainer.clinical.jpe import JpeSettings, JpeTest
+    from cervitrack.trainer.simulation.runner import SimSession
+
     cfg = load_config(args.sim_config, seed=args.seed)
     settings = JpeSettings(trials_per_direction=args.trials)
     engine = JpeTest(settings, rate_hz=cfg.sensor.rate_hz)
@@ -36,8 +47,13 @@ def build_session(args) -> SimSession:
 
 
 def run(args) -> int:
-    if args.trials < 1:
-        raise ValueError("--trials must be at least 1")
+    check_count("--trials", args.trials, 1, MAX_TRIALS)
+    from cervitrack.firmware_bridge.sim.config import load_config
+    from cervitrack.trainer.clinical.jpe_report import format_table, result_document
+    from cervitrack.trainer.recording import test_io
+    from cervitrack.trainer.simulation.runner import true_trial_errors
+
+    pace_speed(args, None)  # validates --speed/--fast
     if args.device != "sim":
         return run_replay(args)
     if args.screenshot and not args.json:
@@ -64,6 +80,9 @@ def run(args) -> int:
 
 def run_replay(args) -> int:
     """Re-score a recorded test (``--device replay:PATH``): exactly the live scores."""
+    from cervitrack.trainer.clinical.jpe_report import format_table, result_document
+    from cervitrack.trainer.recording import test_io
+
     if args.record:
         raise ValueError("--record with --device replay: the recording exists already")
     session, _ = test_io.replay(args)
@@ -76,14 +95,20 @@ def run_replay(args) -> int:
 
 
 def register(sub) -> None:
+    from cervitrack.trainer.recording import test_io
+
     p = sub.add_parser("demo", help="run a JPE test with the simulated headset and virtual patient")
     p.add_argument("--headless", action="store_true", help="no window: run on simulated time")
     p.add_argument("--json", action="store_true", help="print one JSON object (implies --headless)")
     p.add_argument("--seed", type=int, default=None, help="simulation seed (overrides the config file)")
     p.add_argument("--sim-config", metavar="FILE.toml", default=None,
                    help="simulator settings (docs/simulator.md)")
-    p.add_argument("--trials", type=int, default=8, help="trials per direction (default 8)")
+    p.add_argument("--trials", type=int, default=8, help=f"trials per direction (default 8, at most {MAX_TRIALS})")
     p.add_argument("--screenshot", metavar="PATH", default=None,
                    help="render the live view offscreen after a few trials and save a PNG")
-    test_io.add_arguments(p)
+    add_device_argument(p, "sim or replay:FILE.cvtrec (a recorded test, re-scored)", default="sim",
+                        extra="the demonstration is the one command with a default device")
+    add_pace_arguments(p, default="replay as fast as possible")
+    add_force_argument(p)
+    test_io.add_capture_arguments(p)
     p.set_defaults(func=run)

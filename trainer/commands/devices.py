@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import json
 
-from cervitrack.firmware_bridge import discovery
-from cervitrack.firmware_bridge.transports.base import LinkError
-
 
 def _spec_hint(kind: str, target: str, protocol: str | None) -> str:
     return f"--device {kind}:{target}" + (f" --protocol {protocol}" if protocol else "")
 
 
 def run(args) -> int:
+    from cervitrack.firmware_bridge import discovery
+    from cervitrack.firmware_bridge.transports.base import LinkError
+
     if not (args.scan_time > 0):
         raise ValueError(f"--scan-time must be a positive number of seconds, not {args.scan_time}")
     ports = discovery.serial_ports()

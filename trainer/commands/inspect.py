@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 
-from cervitrack.trainer.recording.reader import load
-from cervitrack.trainer.recording.summary import format_text, summarise
-
 
 def run(args) -> int:
+    from cervitrack.trainer.recording.reader import load
+    from cervitrack.trainer.recording.summary import format_text, summarise
+
     summary = summarise(load(args.path, args.protocol))
     if args.json:
         print(json.dumps(summary, indent=2))

@@ -20,14 +20,16 @@ neither exists VQF's own bias estimation (its default parameters) takes over.
 
 from __future__ import annotations
 
+import io
 import sys
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+from cervitrack.trainer.commands import add_force_argument, refuse_overwrite
 
-from cervitrack.trainer.live.pipeline import process_recording
-from cervitrack.trainer.stores.calibrations import read_calibration_file
+if TYPE_CHECKING:  # annotations only: imported when the command runs
+    import numpy as np
 
 BASE_COLUMNS = ("t_s", "acc_x_m_s2", "acc_y_m_s2", "acc_z_m_s2",
                 "gyr_x_rad_s", "gyr_y_rad_s", "gyr_z_rad_s")
@@ -42,9 +44,9 @@ def _progress(enabled: bool, text: str) -> None:
         print(f"cervitrack process: {text}", file=sys.stderr, flush=True)
 
 
-def _first_bad_line(path: Path, n_cols: int) -> str:
+def _first_bad_line(text: str, n_cols: int) -> str:
     """Locate the first malformed data line (only called once parsing has failed)."""
-    with path.open("r", encoding="utf-8", errors="replace") as fh:
+    with io.StringIO(text) as fh:
         fh.readline()
         for lineno, line in enumerate(fh, start=2):
             if not line.strip():
@@ -62,13 +64,12 @@ def _first_bad_line(path: Path, n_cols: int) -> str:
 
 def read_raw_csv(path: Path, use_mag: bool) -> dict[str, np.ndarray]:
     """Columns needed for fusion as float arrays; ValueError naming the problem otherwise."""
-    try:
-        with path.open("r", encoding="utf-8") as fh:
-            header = fh.readline()
-    except FileNotFoundError:
-        raise ValueError(f"input file {path} not found") from None
-    except UnicodeDecodeError:
-        raise ValueError(f"{path} is not a text CSV file") from None
+    import numpy as np
+
+    from cervitrack.trainer.paths import read_text
+
+    text = read_text(path, "input file")  # names the file; a byte-order mark is dropped
+    header = text.split("\n", 1)[0]
     names = [h.strip() for h in header.rstrip("\r\n").split(",")]
     need = BASE_COLUMNS + (MAG_COLUMNS if use_mag else ())
     missing = [c for c in need if c not in names]
@@ -78,13 +79,13 @@ def read_raw_csv(path: Path, use_mag: bool) -> dict[str, np.ndarray]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "no data": reported below
-            data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2, dtype=np.float64)
+            data = np.loadtxt(io.StringIO(text), delimiter=",", skiprows=1, ndmin=2, dtype=np.float64)
     except ValueError:
-        raise ValueError(f"{path}: {_first_bad_line(path, len(names))}") from None
+        raise ValueError(f"{path}: {_first_bad_line(text, len(names))}") from None
     if data.shape[0] == 0:
         raise ValueError(f"{path}: no data rows")
     if data.shape[1] != len(names):
-        raise ValueError(f"{path}: {_first_bad_line(path, len(names))}")
+        raise ValueError(f"{path}: {_first_bad_line(text, len(names))}")
     cols = {c: data[:, names.index(c)] for c in need}
     finite = np.all(np.isfinite(np.column_stack([cols[c] for c in need])), axis=1)
     if not finite.all():
@@ -98,8 +99,26 @@ def read_raw_csv(path: Path, use_mag: bool) -> dict[str, np.ndarray]:
     return cols
 
 
+def same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name one file (links and relative paths included)."""
+    try:
+        return a.exists() and b.exists() and a.samefile(b)
+    except OSError:
+        return a.resolve() == b.resolve()
+
+
 def run(args) -> int:
+    import numpy as np
+
+    from cervitrack.trainer.live.pipeline import NonFiniteResult, process_recording
+    from cervitrack.trainer.paths import open_private
+    from cervitrack.trainer.stores.calibrations import read_calibration_file
+
     src, dst = Path(args.input), Path(args.out)
+    for other, what in ((src, "the input"), (args.calibration, "the calibration file")):
+        if other is not None and same_file(dst, Path(other)):
+            raise ValueError(f"--out {dst} is {what}: a command never writes over its own input")
+    refuse_overwrite(dst, args.force)
     cols = read_raw_csv(src, args.mag)
     n = len(cols["t_s"])
     verbose = n > PROGRESS_MIN_ROWS
@@ -111,7 +130,10 @@ def run(args) -> int:
     mag = np.column_stack([cols[c] for c in MAG_COLUMNS]) if args.mag else None
     _progress(verbose, f"fusing ({'causal VQF' if args.causal else 'offline VQF'}, "
                        f"{'9' if args.mag else '6'}-axis)")
-    result = process_recording(t, gyr, acc, mag, calibration=calibration, causal=args.causal)
+    try:
+        result = process_recording(t, gyr, acc, mag, calibration=calibration, causal=args.causal)
+    except NonFiniteResult as exc:  # name the input line (header = line 1)
+        raise ValueError(f"{src}: line {exc.index + 2} (t_s = {t[exc.index]:g}): {exc}") from None
     columns = [t[:, None], result.q_world_sensor]
     header = "t_s,quat_w,quat_x,quat_y,quat_z"
     fmt = ["%.6f"] + ["%.9f"] * 4
@@ -122,7 +144,7 @@ def run(args) -> int:
         fmt += ["%.4f"] * 4
     table = np.hstack(columns)
     try:
-        with dst.open("w", encoding="utf-8", newline="\n") as fh:
+        with open_private(dst, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(header + "\n")
             for start in range(0, n, _WRITE_BLOCK):
                 np.savetxt(fh, table[start:start + _WRITE_BLOCK], fmt=fmt, delimiter=",")
@@ -136,6 +158,7 @@ def register(sub) -> None:
     p = sub.add_parser("process", help="orientation and head angles from a raw IMU CSV file")
     p.add_argument("input", metavar="IN.csv", help="raw samples (t_s, acc_*_m_s2, gyr_*_rad_s[, mag_*_uT])")
     p.add_argument("--out", metavar="OUT.csv", required=True, help="output file")
+    add_force_argument(p)
     p.add_argument("--mag", action="store_true", help="9-axis fusion with the magnetometer columns")
     p.add_argument("--calibration", metavar="FILE.json", default=None,
                    help="head calibration: adds head angles relative to the recording's neutral")

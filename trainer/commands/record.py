@@ -7,24 +7,21 @@ gaps and metadata. ``--lsl`` also streams the head orientation and angles live o
 from __future__ import annotations
 
 import json
-import math
 
-from cervitrack.firmware_bridge.protocols import make_decoder
-from cervitrack.trainer.live.devices import open_device
-from cervitrack.trainer.recording.session import record_source, recording_metadata
-from cervitrack.trainer.recording.writer import DEFAULT_FLUSH_INTERVAL_S, Recorder
+from cervitrack.trainer.commands import (
+    add_device_argument,
+    add_force_argument,
+    add_pace_arguments,
+    check_duration,
+    pace_speed,
+    refuse_overwrite,
+)
 
 
 def add_source_arguments(p) -> None:
     """The options every command that opens a ``--device`` shares."""
-    p.add_argument("--device", default="sim", metavar="SPEC",
-                   help="sim (default), serial:PORT, ble:ADDRESS_OR_NAME, udp:PORT or "
-                   "replay:FILE.cvtrec")
-    pace = p.add_mutually_exclusive_group()
-    pace.add_argument("--speed", type=float, default=1.0, metavar="X",
-                      help="replay/simulation speed factor (default 1 = real time)")
-    pace.add_argument("--fast", action="store_true",
-                      help="replay/simulate as fast as possible instead of in real time")
+    add_device_argument(p)
+    add_pace_arguments(p, default="real time")
     p.add_argument("--protocol", metavar="P",
                    help="wire protocol of a live device (default: the device's own, or "
                    "recognised)")
@@ -34,9 +31,9 @@ def add_source_arguments(p) -> None:
 
 
 def source_options(args) -> dict:
-    speed = None if args.fast else args.speed
-    if speed is not None and not (math.isfinite(speed) and speed > 0):
-        raise ValueError(f"--speed must be a positive number, not {speed}")
+    from cervitrack.firmware_bridge.protocols import make_decoder
+
+    speed = pace_speed(args, 1.0)
     if args.protocol is not None:
         make_decoder(args.protocol)  # a bad protocol name is reported before opening a device
     return {"speed": speed, "seed": args.seed, "sim_config": args.sim_config,
@@ -44,9 +41,16 @@ def source_options(args) -> dict:
 
 
 def run(args) -> int:
-    if not (math.isfinite(args.duration) and args.duration > 0):
-        raise ValueError(f"--duration must be a positive number of seconds, not {args.duration}")
-    source = open_device(args.device, **source_options(args))
+    check_duration("--duration", args.duration)
+    from cervitrack.trainer.live.devices import open_device
+    from cervitrack.trainer.recording.session import record_source, recording_metadata
+    from cervitrack.trainer.recording.writer import Recorder
+
+    out = refuse_overwrite(args.out, args.force)
+    options = source_options(args)
+    if args.force and out.exists():
+        out.unlink()  # asked for with --force
+    source = open_device(args.device, **options)
     lsl = on_step = None
     if args.lsl:
         from cervitrack.trainer.recording.live import LslPoseTap
@@ -54,7 +58,7 @@ def run(args) -> int:
         lsl = LslPoseTap(source)
         on_step = lsl.process
     settings = {"command": "record", "device": args.device, "duration_s": args.duration,
-                "speed": None if args.fast else args.speed, "seed": args.seed,
+                "speed": options["speed"], "seed": args.seed,
                 "sim_config": args.sim_config, "protocol": args.protocol, "baud": args.baud,
                 "lsl": bool(args.lsl)}
     try:
@@ -79,12 +83,15 @@ def run(args) -> int:
 
 
 def register(sub) -> None:
+    from cervitrack.trainer.recording.writer import DEFAULT_FLUSH_INTERVAL_S
+
     p = sub.add_parser("record", help="record a device's raw stream to a crash-safe file")
     add_source_arguments(p)
     p.add_argument("--duration", type=float, required=True, metavar="S",
                    help="seconds to record (of the device's time)")
     p.add_argument("--out", required=True, metavar="PATH",
-                   help="the new recording (.cvtrec); never overwritten")
+                   help="the new recording (.cvtrec); an existing file only with --force")
+    add_force_argument(p)
     p.add_argument("--lsl", action="store_true",
                    help="also stream head orientation and angles over LSL (needs pylsl)")
     p.add_argument("--flush-interval", type=float, default=DEFAULT_FLUSH_INTERVAL_S,

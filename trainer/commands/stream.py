@@ -19,15 +19,17 @@ from __future__ import annotations
 import json
 import math
 import sys
+from typing import TYPE_CHECKING
 
-import numpy as np
+from cervitrack.trainer.commands import (
+    add_device_argument,
+    add_pace_arguments,
+    check_duration,
+    pace_speed,
+)
 
-from cervitrack.firmware_bridge.decoding import TimedDecoder
-from cervitrack.firmware_bridge.protocols import make_decoder
-from cervitrack.firmware_bridge.sniff import NoFrameWatch
-from cervitrack.firmware_bridge.supervisor import StreamStats, link_stats
-from cervitrack.signal.samples import Chunk, Gap, SampleBatch
-from cervitrack.trainer.live.devices import open_device
+if TYPE_CHECKING:  # annotations only: imported when the command runs
+    from cervitrack.signal.samples import Gap, SampleBatch
 
 _CHANNELS = (
     ("quat_wxyz", ("quat_w", "quat_x", "quat_y", "quat_z")),
@@ -52,6 +54,8 @@ class SampleWriter:
         self._columns: tuple[str, ...] | None = None
 
     def samples(self, batch: SampleBatch) -> None:
+        import numpy as np
+
         present = [name for name, _ in _CHANNELS if getattr(batch, name) is not None]
         seq = batch.seq.tolist()
         t = np.round(batch.t_s, 6).tolist()
@@ -93,6 +97,14 @@ def stream_source(source, protocol: str | None, duration_s: float | None, out, f
                   notes=sys.stderr) -> dict:
     """Stream ``source`` to ``out`` until ``duration_s`` of the source's time has passed (None:
     until interrupted or the source ends). Returns the final link statistics."""
+    import numpy as np
+
+    from cervitrack.firmware_bridge.decoding import TimedDecoder
+    from cervitrack.firmware_bridge.protocols import make_decoder
+    from cervitrack.firmware_bridge.sniff import NoFrameWatch
+    from cervitrack.firmware_bridge.supervisor import StreamStats, link_stats
+    from cervitrack.signal.samples import Chunk, Gap, SampleBatch
+
     protocol = protocol or source.protocol
     if not protocol:
         raise ValueError("this device source needs --protocol")
@@ -171,12 +183,14 @@ def format_stats(stats: dict) -> str:
 
 
 def run(args) -> int:
-    if args.duration is not None and not (math.isfinite(args.duration) and args.duration > 0):
-        raise ValueError(f"--duration must be a positive number of seconds, not {args.duration}")
+    check_duration("--duration", args.duration)
+    from cervitrack.firmware_bridge.protocols import make_decoder
+    from cervitrack.trainer.live.devices import open_device
+
     if args.protocol is not None:
         make_decoder(args.protocol)  # a bad protocol name is reported before opening a device
     options = {"protocol": args.protocol, "baud": args.baud,
-               "speed": None if args.fast else 1.0, "seed": args.seed,
+               "speed": pace_speed(args, 1.0), "seed": args.seed,
                "sim_config": args.sim_config}
     source = open_device(args.device, **options)
     listening = getattr(getattr(source, "driver", None), "listening_text", None)
@@ -193,8 +207,7 @@ def run(args) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("stream", help="print decoded, time-mapped samples from a device")
-    p.add_argument("--device", required=True, metavar="SPEC",
-                   help="sim, serial:PORT, ble:ADDRESS_OR_NAME, udp:PORT or replay:PATH")
+    add_device_argument(p)
     p.add_argument("--protocol", metavar="P",
                    help="wire protocol (default: the device's own, or recognised)")
     p.add_argument("--baud", type=int, metavar="B", help="serial line speed (default: the "
@@ -202,8 +215,7 @@ def register(sub) -> None:
     p.add_argument("--duration", type=float, metavar="S",
                    help="stop after S seconds (default: until Ctrl-C)")
     p.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
-    p.add_argument("--fast", action="store_true",
-                   help="sim/replay: run as fast as possible instead of in real time")
+    add_pace_arguments(p, default="real time")
     p.add_argument("--seed", type=int, help="sim: simulation seed")
     p.add_argument("--sim-config", metavar="FILE.toml", help="sim: simulator settings")
     p.add_argument("--lsl", action="store_true",

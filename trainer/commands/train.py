@@ -22,9 +22,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from cervitrack.trainer.commands import CliError
-from cervitrack.trainer.training import levels, safety, symptoms
-from cervitrack.trainer.training.store import TrainingStore, default_path
+from cervitrack.trainer.commands import (
+    MAX_SIMULATED_DAYS,
+    CliError,
+    add_device_argument,
+    check_count,
+)
+from cervitrack.trainer.paths import DEFAULT_PATIENT
 
 DAY_KEYS = ("day", "date", "level", "level_next", "mode", "stopped", "reason", "pain_before", "pain_after",
             "max_pain_rise_nrs", "dizziness_max", "n_trials", "ae_deg", "ae_by_direction_deg",
@@ -63,10 +67,12 @@ def format_days(records: list[dict]) -> str:
 
 def run_simulation(args) -> int:
     from cervitrack.trainer.training.simulate import SIM_START_DATE, simulate_program
+    from cervitrack.trainer.training.store import TrainingStore, default_path
 
-    days = args.simulate_days
+    days = check_count("--simulate-days", args.simulate_days, 1, MAX_SIMULATED_DAYS)
     if days is None:
         days = 1
+    check_count("--pain-flare-day", args.pain_flare_day, 1, days)
     with TrainingStore(args.db or default_path(simulation=True)) as store:
         records = simulate_program(days, store, seed=args.seed, flare_day=args.pain_flare_day)
         if args.progress_png:
@@ -83,8 +89,9 @@ def run_simulation(args) -> int:
 
 
 def run_interactive(args, ask=None, say=print) -> int:
-    from cervitrack.trainer.training import cli_flow
+    from cervitrack.trainer.training import cli_flow, levels, safety, symptoms
     from cervitrack.trainer.training.plan import Plan
+    from cervitrack.trainer.training.store import TrainingStore
 
     ask = ask or (lambda text: input(text))
     source = None
@@ -161,8 +168,12 @@ def run_screenshot(args) -> int:
 
 def run_gui(args) -> int:
     """The patient training window (safety screen, ratings, drills, summary)."""
+    from cervitrack.trainer.gui.system_libs import require_window_libraries
+
+    require_window_libraries()
     from cervitrack.trainer.gui.training_app import run_training_gui
     from cervitrack.trainer.training.interactive import _session_plan
+    from cervitrack.trainer.training.store import TrainingStore
 
     with TrainingStore(args.db) as store:
         return run_training_gui(args.device, store, args.patient, dt.date.today().isoformat(),
@@ -171,12 +182,11 @@ def run_gui(args) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("train", help="home training program (safety screen, drills, progression, history)")
-    p.add_argument("--device", default="sim", metavar="SPEC",
-                   help="sim (default: simulated headset and virtual trainee), serial:PORT, ble:ADDRESS_OR_NAME, "
-                   "udp:PORT")
+    add_device_argument(p, "sim (simulated headset and virtual trainee), serial:PORT, ble:NAME_OR_ADDRESS, "
+                        "udp:PORT")
     p.add_argument("--protocol", metavar="P", help="live device: wire protocol (as for cervitrack stream)")
     p.add_argument("--baud", type=int, metavar="B", help="live serial device: line speed")
-    p.add_argument("--patient", default="default", help="patient id (default 'default')")
+    p.add_argument("--patient", default=DEFAULT_PATIENT, help=f"patient id (default {DEFAULT_PATIENT!r})")
     p.add_argument("--headless", action="store_true", help="no window; with --device sim: simulate")
     p.add_argument("--json", action="store_true", help="print one JSON object (simulation)")
     p.add_argument("--simulate-days", type=int, metavar="N", help="simulate N days of the program (--device sim)")

@@ -12,11 +12,13 @@ import datetime as dt
 import json
 
 from cervitrack.trainer.commands import CliError
-from cervitrack.trainer.training import progress
-from cervitrack.trainer.training.store import TrainingStore
+from cervitrack.trainer.paths import DEFAULT_PATIENT
 
 
 def run(args) -> int:
+    from cervitrack.trainer.training import progress
+    from cervitrack.trainer.training.store import TrainingStore
+
     date = args.date or dt.date.today().isoformat()
     try:
         dt.date.fromisoformat(date)
@@ -47,7 +49,7 @@ def run(args) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("train-diary", help="symptom and headache diary (record or list)")
-    p.add_argument("--patient", default="default", help="patient id (default 'default')")
+    p.add_argument("--patient", default=DEFAULT_PATIENT, help=f"patient id (default {DEFAULT_PATIENT!r})")
     p.add_argument("--headache", type=int, choices=range(11), metavar="N",
                    help="worst headache today, 0 (none) to 10")
     p.add_argument("--date", help="the day (YYYY-MM-DD, default today)")

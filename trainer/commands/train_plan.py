@@ -11,14 +11,18 @@ Plans live in the training history (``training.db`` in the data dir).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import tomllib
+from typing import TYPE_CHECKING
 
-from cervitrack.trainer.commands import CliError
-from cervitrack.trainer.training import levels
-from cervitrack.trainer.training.plan import Plan, load_plan, plan_from_dict, save_plan
-from cervitrack.trainer.training.store import TrainingStore
+from cervitrack.trainer.commands import CliError, add_force_argument, refuse_overwrite
+from cervitrack.trainer.paths import DEFAULT_PATIENT
+
+if TYPE_CHECKING:  # annotations only: imported when the command runs
+    from cervitrack.trainer.training.plan import Plan
+    from cervitrack.trainer.training.store import TrainingStore
 
 
 def _today() -> str:
@@ -26,10 +30,16 @@ def _today() -> str:
 
 
 def _current(store: TrainingStore, patient: str) -> Plan:
+    from cervitrack.trainer.training.plan import Plan
+
     return store.plan(patient) or Plan(patient=patient)
 
 
 def run(args) -> int:
+    from cervitrack.trainer.training import levels
+    from cervitrack.trainer.training.plan import load_plan, plan_from_dict, save_plan
+    from cervitrack.trainer.training.store import TrainingStore
+
     with TrainingStore(args.db) as store:
         if args.action == "show":
             plan = _current(store, args.patient)
@@ -43,6 +53,7 @@ def run(args) -> int:
         if args.action == "export":
             if not args.out:
                 raise CliError("train-plan export needs --out FILE.toml or FILE.json")
+            refuse_overwrite(args.out, args.force)
             path = save_plan(_current(store, args.patient), args.out)
             print(f"wrote {path}")
             return 0
@@ -75,16 +86,23 @@ def run(args) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("train-plan", help="therapist: show, set, export or import a training plan")
-    p.add_argument("action", choices=("show", "set", "export", "import"))
-    p.add_argument("values", nargs="*", help="KEY=VALUE pairs (set) or the plan file (import)")
-    p.add_argument("--patient", default=None, help="patient id (default 'default')")
+    p.add_argument("action", choices=("show", "set", "export", "import"),
+                   help="show: the plan and its history; set: change keys; export: write it (--out); "
+                   "import: assign a plan file")
+    from cervitrack.trainer.training.plan import Plan as PlanFields  # light: no numpy
+
+    keys = ", ".join(f.name for f in dataclasses.fields(PlanFields) if f.name not in ("format",))
+    p.add_argument("values", nargs="*", metavar="KEY=VALUE",
+                   help=f"set: KEY=VALUE pairs, values in TOML syntax (keys: {keys}); import: the plan file")
+    p.add_argument("--patient", default=None, help=f"patient id (default {DEFAULT_PATIENT!r})")
     p.add_argument("--out", metavar="FILE", help="export: FILE.toml or FILE.json")
+    add_force_argument(p)
     p.add_argument("--json", action="store_true", help="show: print JSON")
     p.add_argument("--db", metavar="FILE", help="training history file (default: in the data dir)")
 
     def run_args(args):
         args.patient_given = args.patient is not None
-        args.patient = args.patient or "default"
+        args.patient = args.patient or DEFAULT_PATIENT
         return run(args)
 
     p.set_defaults(func=run_args)

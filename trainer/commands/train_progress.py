@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cervitrack.trainer.commands import CliError
-from cervitrack.trainer.training import progress
-from cervitrack.trainer.training.store import TrainingStore, default_path
+from cervitrack.trainer.commands import CliError, add_force_argument, refuse_overwrite
+from cervitrack.trainer.paths import DEFAULT_PATIENT
 
 
 def run(args) -> int:
-    patient = "sim" if args.sim and args.patient is None else (args.patient or "default")
+    from cervitrack.trainer.training import progress
+    from cervitrack.trainer.training.store import TrainingStore, default_path
+
+    patient = "sim" if args.sim and args.patient is None else (args.patient or DEFAULT_PATIENT)
     with TrainingStore(args.db or default_path(simulation=args.sim)) as store:
         sessions, trials, diary = store.sessions(patient), store.trials(patient), store.diary(patient)
         plan = store.plan(patient)
@@ -25,6 +27,7 @@ def run(args) -> int:
     start = sessions[0]["date"]
     days_per_week = plan.days_per_week if plan else 7
     if args.out:
+        refuse_overwrite(args.out, args.force)
         from cervitrack.trainer.training.plot import save_progress_png
 
         save_progress_png(args.out, sessions, trials, diary, start, days_per_week,
@@ -53,9 +56,10 @@ def run(args) -> int:
 
 def register(sub) -> None:
     p = sub.add_parser("train-progress", help="training progress: figure (PNG) and figures")
-    p.add_argument("--patient", default=None, help="patient id (default 'default'; 'sim' with --sim)")
+    p.add_argument("--patient", default=None, help=f"patient id (default {DEFAULT_PATIENT!r}; 'sim' with --sim)")
     p.add_argument("--sim", action="store_true", help="read the simulation's history")
     p.add_argument("--out", metavar="FILE.png", help="save the progress figure")
+    add_force_argument(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--db", metavar="FILE", help="training history file (default: in the data dir)")
     p.set_defaults(func=run)

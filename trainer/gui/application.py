@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cervitrack.firmware_bridge.sim.config import SimConfig
-from cervitrack.trainer.gui.catalog import catalog as make_catalog
-from cervitrack.trainer.gui.sources import (
-    available_specs,
-    ble_scan_specs,
-    can_scan_ble,
-    open_source,
-)
-from cervitrack.trainer.gui.worker import PipelineWorker
+# The test engines, the pipeline, pyqtgraph and the views take seconds to import: they are
+# imported where they are used, so that :func:`run_app` shows its starting window first.
+if TYPE_CHECKING:
+    from cervitrack.firmware_bridge.sim.config import SimConfig
+    from cervitrack.trainer.gui.worker import PipelineWorker
 
 #: Screenshot views: name → (tab, what to run, when to stop).
 VIEWS = {
@@ -96,7 +93,15 @@ def make_window(sim_config: SimConfig | None = None, trials_per_direction: int =
     tests pass a :class:`~cervitrack.trainer.audio.outputs.RecordingOutput`);
     ``save_calibrations``: keep good calibrations per device in the user data folder."""
     from cervitrack.trainer.gui.audio import make_audio
+    from cervitrack.trainer.gui.catalog import catalog as make_catalog
     from cervitrack.trainer.gui.main_window import AppSettings, AppWindow
+    from cervitrack.trainer.gui.sources import (
+        available_specs,
+        ble_scan_specs,
+        can_scan_ble,
+        open_source,
+    )
+    from cervitrack.trainer.gui.worker import PipelineWorker
 
     settings = settings or AppSettings()
     tests = make_catalog(trials_per_direction)
@@ -115,12 +120,46 @@ def make_window(sim_config: SimConfig | None = None, trials_per_direction: int =
 def run_app(device: str | None = None, test: str | None = None, sim_config: SimConfig | None = None,
             trials_per_direction: int = 8, fullscreen: bool = False, protocol: str | None = None,
             patient: str | None = None) -> int:
-    """Open the application; connect ``device`` (None: the person chooses on the device page;
-    the simulator only when asked for), choose ``patient`` and start ``test`` when given."""
+    """Open the application; connect ``device`` (None: the person chooses in the device panel;
+    the simulator only when asked for), choose ``patient`` and start ``test`` (once the link
+    delivers samples) when given.
+
+    A starting window is on screen within a fraction of a second, before the heavy imports;
+    the application window replaces it once built. ValueError (an unknown ``test``) closes it
+    first. Closing the starting window cancels the start (returns 0)."""
     app = qt_app()
+    from cervitrack.trainer.gui import first_window
+    from cervitrack.trainer.gui.starting_window import StartingWindow
+
+    first_window.install(app)
+    starting = StartingWindow(device)
+    starting.show()
+    starting.step("Loading the test engines…")
     tune_threads()
+    from cervitrack.trainer.gui.catalog import catalog
+
+    tests = catalog(trials_per_direction)
+    if test is not None and test not in tests:
+        starting.close()
+        raise ValueError(f"unknown test {test!r} (available: {', '.join(tests)})")
+    if starting.cancelled:
+        return 0
+    starting.step("Loading the views…")
+    from cervitrack.trainer.gui import main_window  # noqa: F401  (pyqtgraph and the views)
+
+    if starting.cancelled:
+        return 0
+    starting.step("Building the window…")
     window = make_window(sim_config, trials_per_direction)
-    window.show()
+    if starting.cancelled:
+        window.close()
+        return 0
+    if starting.isMaximized():
+        window.showMaximized()
+    else:
+        window.setGeometry(starting.geometry())  # where the person sees (or moved) it
+        window.show()
+    starting.close()
     freeze_heap()
     if device:
         window.device_view.select_spec(device)
@@ -137,6 +176,7 @@ def run_app(device: str | None = None, test: str | None = None, sim_config: SimC
     if fullscreen:
         window.toggle_patient_window()
         window.toggle_fullscreen()
+    first_window.app_ready(app)
     app.exec()
     return 0
 

@@ -40,7 +40,7 @@ class CalibrationView(QtWidgets.QWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.step = None
+        self.step: str | None = None
         self.step_count = 0
         self.result: dict | None = None
         layout = QtWidgets.QVBoxLayout(self)
@@ -85,8 +85,8 @@ class CalibrationView(QtWidgets.QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Stretch)
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
-        for row, (key, label) in enumerate(QUALITY_LABELS.items()):
-            self.table.setItem(row, 0, QtWidgets.QTableWidgetItem(label))
+        for row, (key, figure) in enumerate(QUALITY_LABELS.items()):
+            self.table.setItem(row, 0, QtWidgets.QTableWidgetItem(figure))
             limit = QUALITY_LIMITS.get(key)
             text = f"≤ {limit:g}" if limit is not None else f"≥ {MIN_RANGE_DEG[key]:g}"
             self.table.setItem(row, 2, QtWidgets.QTableWidgetItem(text))
@@ -94,22 +94,22 @@ class CalibrationView(QtWidgets.QWidget):
         qv.addWidget(self.score_label)
         qv.addWidget(self.table)
         layout.addWidget(quality, 1)
-        row = QtWidgets.QHBoxLayout()
+        buttons = QtWidgets.QHBoxLayout()
         self.start_button = QtWidgets.QPushButton("Start calibration")
         self.start_button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
         self.start_button.clicked.connect(self.start_requested.emit)
-        row.addWidget(self.start_button)
+        buttons.addWidget(self.start_button)
         self.saved_button = QtWidgets.QPushButton("Use saved calibration")
         self.saved_button.setToolTip("Reuse this device's last good calibration (the headset must sit "
                                      "as it did then); look straight ahead while pressing it")
         self.saved_button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
         self.saved_button.clicked.connect(self.use_saved_requested.emit)
         self.saved_button.setVisible(False)  # shown only when this device has one
-        row.addWidget(self.saved_button)
+        buttons.addWidget(self.saved_button)
         note = QtWidgets.QLabel("Limits are Cervitrack design limits; no published standard exists.")
         note.setStyleSheet("color: #666;")
-        row.addWidget(note, 1)
-        layout.addLayout(row)
+        buttons.addWidget(note, 1)
+        layout.addLayout(buttons)
         self._step_start_count = 0
 
     def reset(self) -> None:

@@ -66,8 +66,7 @@ def has_protocols() -> bool:
 def _preset_specs(trials_per_direction: int) -> list[TestSpec]:
     from cervitrack.trainer.clinical import presets as protocols
     specs = []
-    for name in protocols.names():
-        preset = protocols.load(name)
+    for preset in protocols.load_available()[0]:  # a bad user preset is skipped (app warns)
         if preset.settings.get("target_rom_share") is not None:
             continue  # needs the patient's stored range of motion
         view, eyes_closed = KIND_VIEWS.get(preset.test, (None, False))
@@ -78,7 +77,9 @@ def _preset_specs(trials_per_direction: int) -> list[TestSpec]:
         def make(rate_hz, calibration, preset=preset, overrides=overrides):
             return protocols.build_engine(preset, rate_hz, overrides, calibration)
 
-        specs.append(TestSpec(name, preset.title, view, eyes_closed, make, preset.test))
+        title = protocols.title_for(preset, protocols.settings_from_table(
+            preset.test, {**preset.settings, **overrides}, f"preset {preset.name}"))
+        specs.append(TestSpec(preset.name, title, view, eyes_closed, make, preset.test))
     return specs
 
 

@@ -66,7 +66,6 @@ class DeviceView(QtWidgets.QWidget):
         row.addWidget(self.protocol)
         self.scan_button = QtWidgets.QPushButton("Scan")
         self.scan_button.clicked.connect(self.scan_requested.emit)
-        self.scan_button.setVisible(can_scan)
         self.combo.setObjectName("device_choice")
         self.connect_button = QtWidgets.QPushButton("Connect")
         self.connect_button.setObjectName("connect")
@@ -75,6 +74,8 @@ class DeviceView(QtWidgets.QWidget):
             b.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
             row.addWidget(b)
         layout.addLayout(row)
+        # Only once it has a parent: a parentless widget made visible is a window of its own.
+        self.scan_button.setVisible(can_scan)
         box = QtWidgets.QGroupBox("Link")
         grid = QtWidgets.QGridLayout(box)
         self.values = {}

@@ -32,13 +32,14 @@ from PySide6 import QtCore, QtWidgets
 from cervitrack.trainer.clinical.names import display_name
 from cervitrack.trainer.gui import style
 from cervitrack.trainer.gui.calibration_view import CalibrationView
+from cervitrack.trainer.gui.catalog import TestSpec
 from cervitrack.trainer.gui.device_view import DeviceView
 from cervitrack.trainer.gui.frame_clock import FrameClock
 from cervitrack.trainer.gui.patient_view import PatientView
 from cervitrack.trainer.gui.patient_window import PatientWindow, make_test_views
 from cervitrack.trainer.gui.research_view import ResearchView
 from cervitrack.trainer.gui.results_view import ResultsView
-from cervitrack.trainer.gui.worker import link_text
+from cervitrack.trainer.gui.worker import PipelineWorker, link_text
 from cervitrack.trainer.stores.sessions import Store
 
 #: The guided flow's steps (the tab each one lives on, and what the person reads).
@@ -118,9 +119,9 @@ class AppWindow(QtWidgets.QMainWindow):
         self.threaded = threaded
         self.scanner = scanner
         self.base_specs = list(specs)
-        self.worker = None
+        self.worker: PipelineWorker | None = None
         self.patient_window: PatientWindow | None = None
-        self.current_spec = None
+        self.current_spec: TestSpec | None = None
         self.frames = 0
         self.setWindowTitle("Cervitrack")
         style.configure_pyqtgraph()
@@ -317,7 +318,9 @@ class AppWindow(QtWidgets.QMainWindow):
         self._keys = {QtCore.Qt.Key.Key_Space: self.mark, QtCore.Qt.Key.Key_R: self.rezero,
                       QtCore.Qt.Key.Key_Escape: self.escape, QtCore.Qt.Key.Key_S: self.ask_abort,
                       QtCore.Qt.Key.Key_F: self.toggle_fullscreen}
-        QtWidgets.QApplication.instance().installEventFilter(self)
+        app = QtWidgets.QApplication.instance()
+        assert app is not None, "windows exist only inside a QApplication"
+        app.installEventFilter(self)
 
     def eventFilter(self, obj, event) -> bool:
         if event.type() != QtCore.QEvent.Type.KeyPress or event.isAutoRepeat():
@@ -528,13 +531,13 @@ class AppWindow(QtWidgets.QMainWindow):
         if not self._ask_discard("Starting another test", "start"):
             return
         name = name or self.test_combo.currentData()
-        self.current_spec = self.catalog[name]
+        spec = self.current_spec = self.catalog[name]
         self.test_combo.setCurrentIndex(list(self.catalog).index(name))
-        self.test_stack.setCurrentWidget(self.test_views[self.current_spec.view])
+        self.test_stack.setCurrentWidget(self.test_views[spec.view])
         if self.patient_window is not None:
-            self.patient_window.show_view(self.current_spec.view)
+            self.patient_window.show_view(spec.view)
         for view in self._test_views_all():
-            view.reset(self.current_spec.eyes_closed)
+            view.reset(spec.eyes_closed)
         self.results_view.reset()
         self.calibration_view.reset()
         self.worker.submit("test", name)
@@ -831,6 +834,7 @@ class AppWindow(QtWidgets.QMainWindow):
         if prompt == "recenter" and self.settings.follow and self.tabs.currentIndex() == self.TABS.index("calibration"):
             self.show_tab("test")
         if kind == "test_start":
+            assert self.worker is not None, "events come from the running worker"
             for view in self._test_views_all():
                 if hasattr(view, "set_settings"):
                     view.set_settings(self.worker.feed.state.get("settings", {}))
@@ -857,7 +861,8 @@ class AppWindow(QtWidgets.QMainWindow):
         elif name == "calibration":
             self.calibration_view.refresh(feed, count)
         elif name == "test":
-            self.test_stack.currentWidget().refresh(feed, count)
+            # The stack holds the test views in this order.
+            list(self.test_views.values())[self.test_stack.currentIndex()].refresh(feed, count)
         elif name == "results":
             self.results_view.show_state(feed.state)
         elif name == "research":
@@ -913,7 +918,9 @@ class AppWindow(QtWidgets.QMainWindow):
             event.ignore()
             return
         self.frame_clock.stop()
-        QtWidgets.QApplication.instance().removeEventFilter(self)
+        app = QtWidgets.QApplication.instance()
+        assert app is not None, "windows exist only inside a QApplication"
+        app.removeEventFilter(self)
         if self.patient_window is not None:
             self.patient_window.close()
         if self.worker is not None:

@@ -16,7 +16,7 @@ from cervitrack.trainer.gui.wall_view import WallView
 
 def make_test_views(distance_cm: float, trail_s: float, blind: bool, kinds, large: bool = False) -> dict:
     """View name → view, for the views the catalog's tests use (``kinds``)."""
-    views = {"wall": WallView(distance_cm, trail_s, blind, large=large)}
+    views: dict[str, QtWidgets.QWidget] = {"wall": WallView(distance_cm, trail_s, blind, large=large)}
     if "butterfly" in kinds or "tracing" in kinds:
         from cervitrack.trainer.gui.target_views import ButterflyView, TracingView
 
@@ -70,4 +70,5 @@ class PatientWindow(QtWidgets.QWidget):
         self.stack.setCurrentWidget(self.views[name])
 
     def refresh(self, feed, count: int) -> None:
-        self.stack.currentWidget().refresh(feed, count)
+        view = list(self.views.values())[self.stack.currentIndex()]  # stacked in this order
+        view.refresh(feed, count)

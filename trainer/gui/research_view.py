@@ -57,8 +57,8 @@ class ResearchView(QtWidgets.QWidget):
         self.hint.setStyleSheet("color: #555;")
         bar.addWidget(self.hint, 1)
         layout.addLayout(bar)
-        self.plots = {}
-        self.curves = {}
+        self.plots: dict[str, pg.PlotWidget] = {}
+        self.curves: dict[str, list[pg.PlotDataItem]] = {}
         self._missing: dict[str, bool] = {}
         for key, (title, _channels, names, y_range) in GROUPS.items():
             plot = style.plot_widget(title)

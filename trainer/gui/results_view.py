@@ -135,7 +135,7 @@ class ResultsView(QtWidgets.QWidget):
         self.threshold_line = pg.InfiniteLine(threshold_deg, angle=0, pen=style.pen(style.RING_THRESHOLD))
         self.trend_plot.addItem(self.threshold_line)
         self.legend = ti.addLegend(offset=(-5, 5))
-        self.trend_curves = {}
+        self.trend_curves: dict[str, pg.PlotDataItem] = {}
         plots.addWidget(self.scatter_plot, 1)
         plots.addWidget(self.trend_plot, 1)
         layout.addLayout(plots, 1)
@@ -173,7 +173,7 @@ class ResultsView(QtWidgets.QWidget):
         labels = {k: label for k, label, _ in COLUMNS}
         self.table.setColumnCount(len(keys) + 2)
         self.table.setHorizontalHeaderLabels(
-            [{"butterfly": "level", "trace": "pattern"}.get(kind, "direction")] + [labels.get(k, k.replace("_pct", " %").replace("_deg_s", " deg·s")
+            [{"butterfly": "level", "trace": "pattern"}.get(kind or "", "direction")] + [labels.get(k, k.replace("_pct", " %").replace("_deg_s", " deg·s")
                                .replace("_deg", " (deg)").replace("_s", " (s)").replace("_", " "))
                     for k in keys] + ["flag"])
         self.table.setRowCount(len(scores))

@@ -15,11 +15,16 @@ The target paths come from :mod:`cervitrack.trainer.clinical.trajectories`, rebu
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from cervitrack.trainer.gui import scene_items, style
+
+if TYPE_CHECKING:
+    from cervitrack.trainer.clinical.trajectories import TracePattern, TrackingTrajectory
 
 #: Items redrawn only when a run starts are cached as pixmaps (no Python paint per frame).
 CACHED = QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
@@ -45,9 +50,9 @@ class _DegreeWall(QtWidgets.QWidget):
         for line in scene_items.axis_lines(1e3, style.RING):
             self.plot.addItem(line)
         self.trail = scene_items.Polyline(style.TRAIL)
-        self.cursor = scene_items.head_cursor(large)
+        self.head_cursor = scene_items.head_cursor(large)
         self.plot.addItem(self.trail.item)
-        self.plot.addItem(self.cursor)
+        self.plot.addItem(self.head_cursor)
         layout.addWidget(self.prompt)
         layout.addWidget(self.info)
         layout.addWidget(self.plot, 1)
@@ -75,9 +80,9 @@ class _DegreeWall(QtWidgets.QWidget):
     def _draw_cursor(self, x, y) -> bool:
         self.trail.set_data(x, y)
         ok = bool(len(x) and np.isfinite(x[-1]) and np.isfinite(y[-1]))
-        self.cursor.setVisible(ok)
+        self.head_cursor.setVisible(ok)
         if ok:
-            self.cursor.setPos(float(x[-1]), float(y[-1]))
+            self.head_cursor.setPos(float(x[-1]), float(y[-1]))
         return ok
 
 
@@ -96,7 +101,7 @@ class ButterflyView(_DegreeWall):
         self.plot.addItem(self.target)
         self.countdown = pg.TextItem("", color=(60, 60, 60), anchor=(0.5, 1.2))
         self.plot.addItem(self.countdown)
-        self.trajectory = None
+        self.trajectory: TrackingTrajectory | None = None
         self.t_start_s = np.nan
         self.on_target = False
         self._set_radius(2.0)
@@ -122,10 +127,11 @@ class ButterflyView(_DegreeWall):
             from cervitrack.trainer.clinical.trajectories import TrackingTrajectory
 
             spec = event["target"]
-            self.trajectory = TrackingTrajectory.from_spec(spec)
+            trajectory = TrackingTrajectory.from_spec(spec)
+            self.trajectory = trajectory
             self.t_start_s = float(spec["t_start_s"])
-            tau = np.linspace(0.0, self.trajectory.duration_s, 600)
-            p = self.trajectory.position_deg(tau)
+            tau = np.linspace(0.0, trajectory.duration_s, 600)
+            p = trajectory.position_deg(tau)
             self.path.setData(-p[:, 0], p[:, 1])
             half = max(6.0, 1.3 * float(np.abs(p).max()) + self.radius_deg)
             self.plot.setXRange(-half, half, padding=0)
@@ -182,7 +188,7 @@ class TracingView(_DegreeWall):
             it.setCacheMode(CACHED)  # redrawn only when a run starts
         for it in (self.band, self.line, self.start):
             self.plot.addItem(it)
-        self.pattern = None
+        self.pattern: TracePattern | None = None
 
     def reset(self, eyes_closed_test: bool = False) -> None:
         super().reset()
@@ -196,8 +202,9 @@ class TracingView(_DegreeWall):
         if event.get("kind") == "prompt" and event["prompt"] == "trace_start" and event.get("target"):
             from cervitrack.trainer.clinical.trajectories import make_pattern
 
-            self.pattern = make_pattern(event["target"])
-            p = self.pattern.points_deg[::4]
+            pattern = make_pattern(event["target"])
+            self.pattern = pattern
+            p = pattern.points_deg[::4]
             x, y = -p[:, 0], p[:, 1]
             band_deg = float(self.settings.get("band_deg", 1.5))
             # The band to scale: a pen 2·band wide in data units (non-cosmetic), drawn once.

@@ -321,7 +321,7 @@ class TrainingWindow(QtWidgets.QWidget):
         self.before: symptoms.SymptomRating | None = None
         self.record: dict | None = None
         self.answered_id = 0
-        self.question_shown = None
+        self.question_shown = 0  # id of the question on screen; ids shown start at 1
         self.stage = "screen"
         first = store.first_run_screening(patient)
         self.needs_first_screen = first is None or first["positive"]
@@ -429,6 +429,7 @@ class TrainingWindow(QtWidgets.QWidget):
     # ------------------------------------------------------------------ flow
     def _start_session(self, mode: str) -> None:
         lv = levels.level(self.session_plan.level)
+        assert self.before is not None, "the rating before the session comes first"
         self.engine = TrainingSession(self.session_plan, mode, self.before, rate_hz=self.worker.source.rate_hz)
         self.drill_page.wall.vision = lv.vision
         self.drill_page.wall.task = lv.task
@@ -477,6 +478,7 @@ class TrainingWindow(QtWidgets.QWidget):
 
         self.stage = "summary"
         engine = self.engine
+        assert engine is not None, "a session ran"
         day = len({s["date"] for s in self.store.sessions(self.patient)} | {self.today})
         record, trials, ratings = program.session_record(day, self.today, engine)
         diary = {e["date"]: e["headache_nrs"] for e in self.store.diary(self.patient)}

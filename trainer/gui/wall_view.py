@@ -57,7 +57,7 @@ class WallView(QtWidgets.QWidget):
         self.prompt, self.info, self.plot = style.wall_header_and_plot(large, "cm")
         self._ring_items: list = []
         self.trail = scene_items.Polyline(style.TRAIL)
-        self.cursor = scene_items.head_cursor(large)
+        self.head_cursor = scene_items.head_cursor(large)
         self.legend = self.plot.getPlotItem().addLegend(offset=(8, 8))
         self.legend.setBrush(pg.mkBrush(255, 255, 255, 220))
         self.legend.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
@@ -70,7 +70,7 @@ class WallView(QtWidgets.QWidget):
         self.marks: list[tuple[str | None, QtWidgets.QGraphicsItem]] = []
         self.closed_text = pg.TextItem("Eyes closed", color=(90, 90, 90), anchor=(0.5, 0.5))
         self.closed_text.setVisible(False)
-        for it in (self.trail.item, self.cursor, self.closed_text):
+        for it in (self.trail.item, self.head_cursor, self.closed_text):
             self.plot.addItem(it)
         self._legend_shown: set = set()
         layout.addWidget(self.prompt)
@@ -153,7 +153,8 @@ class WallView(QtWidgets.QWidget):
         for t in shown:
             x, y = mark_position_cm(t["error_deg"], self.distance_cm)
             direction = t["direction"] if t["valid"] else None
-            colour = style.DIRECTION_COLOURS.get(direction, style.INVALID)
+            colour = (style.INVALID if direction is None
+                      else style.DIRECTION_COLOURS.get(direction, style.INVALID))
             self.marks.append((direction, scene_items.marker("x", 12, colour, 2, x, y, z=5)))
         if shown:
             x, y = mark_position_cm(shown[-1]["error_deg"], self.distance_cm)
@@ -173,7 +174,7 @@ class WallView(QtWidgets.QWidget):
     def refresh(self, feed, count: int) -> None:
         """Draw the newest samples (called by the display timer)."""
         hidden = self.cursor_hidden
-        self.cursor.setVisible(not hidden)
+        self.head_cursor.setVisible(not hidden)
         self.trail.setVisible(not hidden)
         self.closed_text.setVisible(hidden)
         if hidden:
@@ -186,6 +187,6 @@ class WallView(QtWidgets.QWidget):
         y = self.distance_cm * v
         self.trail.set_data(x, y)
         if len(x) and np.isfinite(x[-1]) and np.isfinite(y[-1]):
-            self.cursor.setPos(float(x[-1]), float(y[-1]))
+            self.head_cursor.setPos(float(x[-1]), float(y[-1]))
         else:
-            self.cursor.setVisible(False)
+            self.head_cursor.setVisible(False)

@@ -24,6 +24,7 @@ import numpy as np
 
 from cervitrack.calibration.head import HeadCalibration
 from cervitrack.firmware_bridge.protocols import make_decoder
+from cervitrack.firmware_bridge.supervisor import StreamStats
 from cervitrack.signal import quaternion as quat
 from cervitrack.signal.smoothing import OneEuroFilter, OneEuroParams
 from cervitrack.trainer.gui.catalog import calibration_engine
@@ -162,11 +163,14 @@ class PipelineWorker:
         self._stop = threading.Event()
         self._recent_q = np.zeros((0, 4))
         self._recent_t = np.zeros(0)
+        #: Link quality from the timed samples (rate) and their counters (lost frames).
+        self.stream = StreamStats()
+        self._seq_span: tuple[int, int] | None = None
         #: q_world_head the wall view is relative to (None: the calibrated neutral).
         self.display_ref: np.ndarray | None = None
         #: One Euro filter of the wall cursor (None: raw); reset when the reference changes.
         self.cursor_filter = OneEuroFilter(OneEuroParams()) if smooth_cursor else None
-        self.wall_t0 = None
+        self.wall_t0: float | None = None
         #: Called (in the pipeline thread) after a step that published samples or events,
         #: e.g. the window's FrameClock.notify; None: nobody is told.
         self.on_publish = None
@@ -305,7 +309,9 @@ class PipelineWorker:
         self.feed.push_event({"t_s": t, "kind": "calibration_loaded", "quality": dict(saved.quality)})
 
     def _save_calibration(self, event: dict) -> None:
-        if not (self.save_calibrations and self.device_id and event.get("ok")):
+        # Called only once the calibration is set (the caller checks it).
+        if not (self.save_calibrations and self.device_id and event.get("ok")
+                and self.calibration is not None):
             return
         try:
             save_calibration(self.device_id, self.calibration, time.time())
@@ -348,7 +354,10 @@ class PipelineWorker:
                 self.recorder.write(item)
             self.recorder.step(until_s)
         pose = self.pipeline.process(items)
+        for gap in pose.gaps:
+            self.stream.on_gap(gap)
         if len(pose):
+            self._count_samples(pose)
             self.last_sample_t_s = float(pose.t_s[-1])
             self.samples_total += len(pose)
             self.last_arrival_s = until_s
@@ -359,12 +368,17 @@ class PipelineWorker:
                                 self.cursor_filter)
             self._keep_recent(pose)
         engine = self.engine
-        prompts = []
+        prompts: list = []
         if engine is not None and len(pose) and not self._started:
             self._started = True
             prompts = engine.start(float(pose.t_s[-1]))
         elif engine is not None and self._started and not engine.done:
             prompts = engine.update(pose)
+            check = getattr(engine, "check_signal", None)
+            if check is not None and not len(pose):
+                # No sample this step: after the engine's signal_lost_s it pauses the trial
+                # (``until_s`` is on the samples' clock: host monotonic, or simulated time).
+                check(until_s)
         if engine is not None:
             if getattr(engine, "calibration", None) is not None and engine.calibration is not self.calibration:
                 self.calibration = engine.calibration
@@ -388,6 +402,18 @@ class PipelineWorker:
         self._publish_status()
         if self.on_publish is not None and (len(pose) or self.feed.events):
             self.on_publish()
+
+    def _count_samples(self, pose) -> None:
+        self.stream.on_samples(pose.samples)
+        first = self._seq_span[0] if self._seq_span is not None else int(pose.seq[0])
+        self._seq_span = (first, int(pose.seq[-1]))
+
+    def lost_frames(self) -> int:
+        """Frames the counters say were sent and never arrived (for devices without a counter:
+        the frames a gap's duration implies, estimated by the timebase)."""
+        if self._seq_span is None:
+            return 0
+        return max(0, self._seq_span[1] - self._seq_span[0] + 1 - self.stream.frames)
 
     def _keep_recent(self, pose) -> None:
         t = np.concatenate([self._recent_t, pose.t_s])
@@ -416,6 +442,10 @@ class PipelineWorker:
             self.feed.push_event(event)
             if self.recorder is not None:
                 self.recorder.event(plain(event))
+            if event.get("kind") in ("pause", "resume"):
+                # A lost signal is said, never hidden: the views show messages.
+                self.feed.push_event({"t_s": event["t_s"], "kind": "message", "text": event["text"],
+                                      "about": event["kind"]})
         changed = any(e.get("kind") in ("trial", "test_end") for e in new)
         state = dict(self.feed.state)
         state.update(phase=engine.phase, done=engine.done, calibrated=self.calibration is not None)
@@ -444,28 +474,28 @@ class PipelineWorker:
         link = link_state(str(status.get("state", "disconnected")), self.samples_total, age_s)
         if link == "stale" and self._stale_since_s is None:
             self._stale_since_s = float(self.last_arrival_s)
-        rate = float("nan")
-        if link == "streaming" and len(self._recent_t) > 1:
-            t = self._recent_t[self._recent_t >= self._recent_t[-1] - RATE_WINDOW_S]
-            if len(t) > 1 and t[-1] > t[0]:
-                rate = (len(t) - 1) / float(t[-1] - t[0])
         status.update(spec=self.source.spec, frames=int(stats.frames),
                       saved_calibration=self.saved_calibration,
                       rejected_frames=int(stats.rejected_frames), gaps=int(self.pipeline.gap_count),
                       no_frame_warning=self.pipeline.no_frame_warning,
                       nominal_rate_hz=self.source.rate_hz, t_s=float(self.t_s),
-                      link=link, age_s=age_s, samples=int(self.samples_total), rate_hz=rate,
+                      link=link, age_s=age_s, samples=int(self.samples_total),
+                      # the measured rate only while streaming: a stale link has no rate
+                      rate_hz=float(self.stream.rate_hz()) if link == "streaming" else float("nan"),
                       simulated=bool(getattr(self.source, "simulated", False)),
                       calibrated=self.calibration is not None)
+        status.setdefault("lost_frames", self.lost_frames())  # the simulated link knows exactly
         self.feed.status = status
 
     # ------------------------------------------------------------------ threaded mode
     def now_s(self) -> float:
         """Simulated time that corresponds to the wall clock now (threaded mode)."""
+        assert self.wall_t0 is not None, "threaded mode only: set by start()"
         return (time.perf_counter() - self.wall_t0) * self.speed
 
     def wall_time_of(self, t_s: float) -> float:
         """Wall time (``time.perf_counter``) at which simulated time ``t_s`` is reached."""
+        assert self.wall_t0 is not None, "threaded mode only: set by start()"
         return self.wall_t0 + t_s / self.speed
 
     def _run(self) -> None:

@@ -106,7 +106,7 @@ class Pipeline:
         self.timebase = Timebase.for_decoder(decoder)
         self.orientation_mode = orientation
         self.use_mag = use_mag
-        self.orientation = None
+        self.orientation: VqfOrientation | DeviceOrientation | None = None
         self.stillness = StillnessDetector(stillness)
         self.calibration: HeadCalibration | None = None
         #: Speed baseline: samples spanning SPEED_BASELINE_S (see angular_speed_deg_s).
@@ -187,7 +187,8 @@ class Pipeline:
             self.orientation = self._orientation_for(samples)
             if isinstance(self.orientation, DeviceOrientation):
                 self.drift_monitor = HeadingDriftMonitor(self._drift_params)
-        q_ws = self.orientation.process(samples) if len(samples) else np.zeros((0, 4))
+        q_ws = (self.orientation.process(samples) if len(samples) and self.orientation is not None
+                else np.zeros((0, 4)))
         t = samples.t_s
         if len(samples):
             tt = np.concatenate([self._tail_t, t])
@@ -209,6 +210,25 @@ class Pipeline:
             smoothed = {"axial": sm[:, 0], "flexion": sm[:, 1], "lateral": sm[:, 2]}
         return PoseBatch(samples, q_ws, speed, st["smoothed_deg_s"], st["still"],
                          st["still_since_t_s"], q_nh, tuple(gaps), angles, smoothed)
+
+
+class NonFiniteResult(ValueError):
+    """The processing gave a non-finite number (a finite but extreme input, such as a gyro
+    reading of 1e300 rad/s, overflows): never returned as NaN output.
+
+    Attributes:
+        index: the first input sample (row, from 0) whose result is not finite.
+    """
+
+    def __init__(self, index: int, what: str) -> None:
+        self.index = index
+        super().__init__(f"the {what} is not finite from this sample on (an input value too "
+                         "large to process?)")
+
+
+def _first_non_finite(x: np.ndarray) -> int | None:
+    bad = ~np.isfinite(np.asarray(x, dtype=np.float64).reshape(len(x), -1)).all(axis=1)
+    return int(np.flatnonzero(bad)[0]) if bad.any() else None
 
 
 @dataclass(frozen=True)
@@ -265,10 +285,17 @@ def process_recording(t_s, gyr_rad_s, acc_m_s2, mag_uT=None, calibration: HeadCa
     acc = np.asarray(acc_m_s2, dtype=np.float64)
     rate_hz = 1.0 / float(np.median(np.diff(t)))
     bias = None if calibration is None else calibration.gyr_bias_rad_s
-    if bias is None:
-        bias, _ = rest_bias_from_raw(t, gyr, acc)
-    params = HEAD_VQF_PARAMS if bias is not None else {}
-    q = fuse_offline(t, gyr, acc, mag_uT, rate_hz=rate_hz, params=params, gyr_bias_rad_s=bias, causal=causal)
+    with np.errstate(all="ignore"):  # extreme inputs are caught below, by their results
+        if bias is None:
+            bias, _ = rest_bias_from_raw(t, gyr, acc)
+        if bias is not None and not np.all(np.isfinite(bias)):
+            bias = None
+        params = HEAD_VQF_PARAMS if bias is not None else {}
+        q = fuse_offline(t, gyr, acc, mag_uT, rate_hz=rate_hz, params=params, gyr_bias_rad_s=bias,
+                         causal=causal)
+    bad = _first_non_finite(q)
+    if bad is not None:
+        raise NonFiniteResult(bad, "orientation")
     lag = max(1, round(Pipeline.SPEED_BASELINE_S * rate_hz))
     speed = kinematics.angular_speed_deg_s(t, q, lag)
     st = StillnessDetector(stillness).update(t, speed)
@@ -284,6 +311,9 @@ def process_recording(t_s, gyr_rad_s, acc_m_s2, mag_uT=None, calibration: HeadCa
     cal = HeadCalibration(calibration.q_sensor_head, neutral.q_world_neutral)
     q_nh = cal.neutral_head(q)
     angles = kinematics.head_angles_deg(q_nh)
+    bad = _first_non_finite(np.column_stack([angles[k] for k in ("axial", "flexion", "lateral")]))
+    if bad is not None:
+        raise NonFiniteResult(bad, "head angle")
     smoothed = None
     if smoothing_hz and len(t) > 12:
         stacked = np.column_stack([angles["axial"], angles["flexion"], angles["lateral"]])

@@ -5,7 +5,8 @@ One recording becomes one ``_motion.tsv`` of a raw BIDS dataset::
     OUT/dataset_description.json           created once
     OUT/participants.tsv                   one row per subject (appended)
     OUT/README                             created once
-    OUT/sub-<s>/[ses-<e>/]sub-<s>[_ses-<e>]_scans.tsv      filename + acq_time (appended)
+    OUT/sub-<s>/[ses-<e>/]sub-<s>[_ses-<e>]_scans.tsv      filename + acq_time (appended;
+                                                           date shifted unless keep_dates)
     OUT/sub-<s>/[ses-<e>/]motion/<prefix>_motion.tsv       data, no header row, "n/a" missing
     OUT/sub-<s>/[ses-<e>/]motion/<prefix>_motion.json      sidecar (TaskName, rates, counts)
     OUT/sub-<s>/[ses-<e>/]motion/<prefix>_channels.tsv     one row per data column
@@ -43,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 import cervitrack
+from cervitrack.trainer.paths import make_private_dir, open_private, write_private_text
 from cervitrack.trainer.recording.format import to_plain
 
 BIDS_VERSION = "1.11.1"
@@ -127,8 +129,24 @@ def _fmt(v) -> str:
     return "n/a" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{v:.9g}"
 
 
-def _acq_time(recording, t0_s: float) -> str:
-    """ISO time of the first sample (UTC, microseconds), or n/a when unknown."""
+#: De-identified dates are moved back by this many days plus a per-subject share of
+#: DATE_SHIFT_SPREAD_DAYS: any date before 2035 lands in 1925 or earlier, as the BIDS
+#: specification asks of shifted dates (BIDS 1.9, "Scans file": acq_time).
+DATE_SHIFT_BASE_DAYS = 40_000
+DATE_SHIFT_SPREAD_DAYS = 3_650
+
+
+def date_shift_days(subject: str) -> int:
+    """Days every date of ``subject`` is moved back by: the same for all the subject's
+    recordings (relative timing is kept), secret (from the installation's pseudonym key, so
+    the label does not reveal it)."""
+    digest = hmac.new(_pseudonym_key(), f"date-shift:{subject}".encode(), hashlib.sha256).digest()
+    return DATE_SHIFT_BASE_DAYS + int.from_bytes(digest[:4], "big") % DATE_SHIFT_SPREAD_DAYS
+
+
+def _acq_time(recording, t0_s: float, shift_days: int = 0) -> str:
+    """ISO time of the first sample (UTC, whole seconds) moved back by ``shift_days``, or n/a
+    when unknown."""
     meta = recording.metadata
     created = meta.get("created_utc")
     if not created:
@@ -138,8 +156,8 @@ def _acq_time(recording, t0_s: float) -> str:
     if meta.get("host_clock", "monotonic") == "monotonic" and mono is not None and \
             math.isfinite(t0_s):
         start = start + dt.timedelta(seconds=t0_s - float(mono))
-    return start.astimezone(dt.UTC).replace(tzinfo=None).isoformat(
-        timespec="microseconds")
+    start = start.astimezone(dt.UTC).replace(tzinfo=None) - dt.timedelta(days=shift_days)
+    return start.isoformat(timespec="seconds")
 
 
 def _append_tsv(path: Path, header: list[str], row: list[str], key_column: int = 0) -> None:
@@ -149,10 +167,10 @@ def _append_tsv(path: Path, header: list[str], row: list[str], key_column: int =
             rows = list(csv.reader(f, delimiter="\t"))
         if any(r and r[key_column] == row[key_column] for r in rows[1:]):
             return
-        with open(path, "a", newline="") as f:
+        with open_private(path, "a", newline="") as f:
             f.write("\t".join(row) + "\n")
     else:
-        path.write_text("\t".join(header) + "\n" + "\t".join(row) + "\n")
+        write_private_text(path, "\t".join(header) + "\n" + "\t".join(row) + "\n")
 
 
 def _event_rows(events: list[dict], t0_s: float) -> tuple[list[str], list[list[str]]]:
@@ -210,7 +228,8 @@ def _events_sidecar(header: list[str], events: list[dict]) -> dict:
 
 def export_bids(decoded, recording, out_dir, *, subject: str | None = None,
                 session: str | None = None, task: str | None = None,
-                run: int | None = None) -> list[Path]:
+                run: int | None = None, overwrite: bool = False,
+                keep_dates: bool = False) -> list[Path]:
     """Write (or add to) a BIDS-Motion dataset in ``out_dir``; return the files written.
 
     Args:
@@ -219,7 +238,11 @@ def export_bids(decoded, recording, out_dir, *, subject: str | None = None,
         subject: subject label (letters and digits); default a pseudonym.
         session: session label, or None for no session level.
         task: task label; default the recording's ``task`` metadata, else "record".
-        run: run index, or None. A motion file that exists already is never overwritten.
+        run: run index, or None. A motion file that exists already is overwritten only with
+            ``overwrite`` (the run's other files with it).
+        keep_dates: write the true acquisition time in scans.tsv; by default it is shifted
+            back by the subject's secret :func:`date_shift_days` (de-identified, as BIDS allows).
+            Files are created 0600 and folders 0700 (existing ones keep their mode).
     """
     samples = decoded.samples
     if not len(samples):
@@ -237,14 +260,15 @@ def export_bids(decoded, recording, out_dir, *, subject: str | None = None,
             raise ValueError(f"BIDS run index must be ≥ 1, not {run}")
         prefix += f"_run-{int(run)}"
     motion_tsv = motion_dir / f"{prefix}_motion.tsv"
-    if motion_tsv.exists():
-        raise FileExistsError(f"{motion_tsv} already exists; pass a run index to add another")
-    motion_dir.mkdir(parents=True, exist_ok=True)
+    if motion_tsv.exists() and not overwrite:
+        raise FileExistsError(f"{motion_tsv} already exists; add --force to overwrite it, "
+                              "or --run N to add another run")
+    make_private_dir(motion_dir)
     written = []
 
     description = out / "dataset_description.json"
     if not description.exists():
-        description.write_text(json.dumps({
+        write_private_text(description, json.dumps({
             "Name": "Cervitrack head-motion recordings",
             "BIDSVersion": BIDS_VERSION,
             "DatasetType": "raw",
@@ -254,7 +278,7 @@ def export_bids(decoded, recording, out_dir, *, subject: str | None = None,
         written.append(description)
     readme = out / "README"
     if not readme.exists():
-        readme.write_text("Head-worn IMU recordings exported by Cervitrack (BIDS-Motion).\n"
+        write_private_text(readme, "Head-worn IMU recordings exported by Cervitrack (BIDS-Motion).\n"
                           "Quaternions are scalar-first, sensor to world; see each "
                           "*_channels.json for the reference frames.\n")
         written.append(readme)
@@ -264,21 +288,21 @@ def export_bids(decoded, recording, out_dir, *, subject: str | None = None,
 
     rows = channels(samples, decoded.q_world_sensor)
     data = motion_array(samples, decoded.q_world_sensor)
-    with open(motion_tsv, "w", newline="") as f:
+    with open_private(motion_tsv, "w", newline="") as f:
         for row in data:
             # Latency (last column) with µs resolution whatever the duration.
             f.write("\t".join([_fmt(float(v)) for v in row[:-1]] + [f"{row[-1]:.6f}"]) + "\n")
     written.append(motion_tsv)
 
     channels_tsv = motion_dir / f"{prefix}_channels.tsv"
-    with open(channels_tsv, "w", newline="") as f:
+    with open_private(channels_tsv, "w", newline="") as f:
         f.write("\t".join(CHANNEL_COLUMNS) + "\n")
         for row in rows:
             f.write("\t".join(row[c] for c in CHANNEL_COLUMNS) + "\n")
     written.append(channels_tsv)
 
     channels_json = motion_dir / f"{prefix}_channels.json"
-    channels_json.write_text(json.dumps({"reference_frame": {
+    write_private_text(channels_json, json.dumps({"reference_frame": {
         "LongName": "reference frame",
         "Description": "the frame each channel is expressed in",
         "Levels": {
@@ -328,24 +352,25 @@ def export_bids(decoded, recording, out_dir, *, subject: str | None = None,
     if meta.get("instructions"):
         sidecar["Instructions"] = str(meta["instructions"])
     motion_json = motion_dir / f"{prefix}_motion.json"
-    motion_json.write_text(json.dumps(to_plain(sidecar), indent=2, ensure_ascii=False) + "\n")
+    write_private_text(motion_json, json.dumps(to_plain(sidecar), indent=2, ensure_ascii=False) + "\n")
     written.append(motion_json)
 
     if recording.events:
         header, event_rows = _event_rows(recording.events, float(t[0]))
         events_tsv = motion_dir / f"{prefix}_events.tsv"
-        with open(events_tsv, "w", newline="") as f:
+        with open_private(events_tsv, "w", newline="") as f:
             f.write("\t".join(header) + "\n")
             for row in event_rows:
                 f.write("\t".join(row) + "\n")
         written.append(events_tsv)
         events_json = motion_dir / f"{prefix}_events.json"
-        events_json.write_text(json.dumps(_events_sidecar(header, recording.events),
+        write_private_text(events_json, json.dumps(_events_sidecar(header, recording.events),
                                           indent=2, ensure_ascii=False) + "\n")
         written.append(events_json)
 
     scans = subject_dir / (f"sub-{sub}" + (f"_ses-{ses}" if ses else "") + "_scans.tsv")
     _append_tsv(scans, ["filename", "acq_time"],
-                [f"motion/{motion_tsv.name}", _acq_time(recording, float(t[0]))])
+                [f"motion/{motion_tsv.name}",
+                 _acq_time(recording, float(t[0]), 0 if keep_dates else date_shift_days(sub))])
     written.append(scans)
     return written

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cervitrack.trainer.paths import make_private_dir, open_private, write_private_text
 from cervitrack.trainer.recording.format import to_plain
 
 PROCESS_COLUMNS = ("t_s", "acc_x_m_s2", "acc_y_m_s2", "acc_z_m_s2",
@@ -86,14 +87,29 @@ def _format_rows(data: np.ndarray, fmts: list[str]) -> list[str]:
     return out
 
 
-def export_csv(decoded, recording, out_dir, stem: str | None = None) -> list[Path]:
+#: Header keys that identify a recording or when it was made (kept only with ``keep_ids``).
+IDENTIFYING_KEYS = ("recording_id", "created_utc", "created_monotonic_s")
+
+
+def shareable_metadata(meta: dict, keep_ids: bool = False) -> dict:
+    """The recording header for a shared export: no host platform details, and no recording
+    id or creation time unless ``keep_ids``."""
+    out = {k: v for k, v in meta.items() if keep_ids or k not in IDENTIFYING_KEYS}
+    if isinstance(out.get("software"), dict):
+        out["software"] = {k: v for k, v in out["software"].items() if k != "platform"}
+    return out
+
+
+def export_csv(decoded, recording, out_dir, stem: str | None = None,
+               overwrite: bool = False, keep_ids: bool = False) -> list[Path]:
     """Write ``<stem>.csv``, ``<stem>_events.csv`` and ``<stem>.json`` into ``out_dir``.
 
     Args:
         decoded: :class:`~cervitrack.trainer.recording.decode.Decoded` samples.
         recording: the :class:`~cervitrack.trainer.recording.reader.Recording` (events,
             metadata).
-        out_dir: created if missing. Existing files are not overwritten (FileExistsError).
+        out_dir: created if missing. Existing files are not overwritten (FileExistsError)
+            unless ``overwrite``.
         stem: file stem; default the recording's file stem.
     Returns:
         The written paths.
@@ -102,15 +118,15 @@ def export_csv(decoded, recording, out_dir, stem: str | None = None) -> list[Pat
     stem = stem or Path(recording.path).stem
     paths = [out_dir / f"{stem}.csv", out_dir / f"{stem}_events.csv", out_dir / f"{stem}.json"]
     for p in paths:
-        if p.exists():
-            raise FileExistsError(f"{p} already exists; not overwriting")
-    out_dir.mkdir(parents=True, exist_ok=True)
+        if p.exists() and not overwrite:
+            raise FileExistsError(f"{p} already exists; add --force to overwrite it")
+    make_private_dir(out_dir)
     names, data, fmts = table(decoded.samples, decoded.q_world_sensor, decoded.q_neutral_head)
-    with open(paths[0], "w", newline="") as f:
+    with open_private(paths[0], "w", newline="") as f:
         f.write(",".join(names) + "\n")
         for line in _format_rows(data, fmts):
             f.write(line + "\n")
-    with open(paths[1], "w", newline="") as f:
+    with open_private(paths[1], "w", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(["t_s", "kind", "data_json"])
         for event in recording.events:
@@ -144,8 +160,8 @@ def export_csv(decoded, recording, out_dir, stem: str | None = None) -> list[Pat
         "OrientationSource": decoded.orientation_source,
         "SamplingFrequencyNominal_hz": decoded.nominal_rate_hz,
         "Protocol": recording.protocol,
-        "Metadata": to_plain(recording.metadata),
+        "Metadata": to_plain(shareable_metadata(recording.metadata, keep_ids)),
         "Integrity": recording.integrity.as_dict(),
     }
-    paths[2].write_text(json.dumps(sidecar, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    write_private_text(paths[2], json.dumps(sidecar, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
     return paths

@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cervitrack.trainer.paths import make_private_dir, write_private_text
+
 OPENSIM_VERSION = "4.5"
 COLUMN = "head_imu"
 
@@ -44,16 +46,18 @@ def sto_text(t_s: np.ndarray, quat_wxyz: np.ndarray, rate_hz: float) -> str:
     return "\n".join(lines) + "\n"
 
 
-def export_sto(decoded, recording, out_dir, stem: str | None = None) -> list[Path]:
-    """Write ``<stem>_orientations.sto`` into ``out_dir`` (never overwriting); return it."""
+def export_sto(decoded, recording, out_dir, stem: str | None = None,
+               overwrite: bool = False) -> list[Path]:
+    """Write ``<stem>_orientations.sto`` into ``out_dir`` (an existing file only with
+    ``overwrite``); return it."""
     samples = decoded.samples
     if decoded.q_world_sensor is None or not len(samples):
         raise ValueError(f"{recording.path}: no orientation samples to export as .sto")
     out_dir = Path(out_dir)
     path = out_dir / f"{stem or Path(recording.path).stem}_orientations.sto"
-    if path.exists():
-        raise FileExistsError(f"{path} already exists; not overwriting")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} already exists; add --force to overwrite it")
+    make_private_dir(out_dir)
     rate = decoded.nominal_rate_hz or 100.0
-    path.write_text(sto_text(samples.t_s, decoded.q_world_sensor, rate))
+    write_private_text(path, sto_text(samples.t_s, decoded.q_world_sensor, rate))
     return [path]

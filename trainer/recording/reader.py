@@ -131,8 +131,9 @@ _PAYLOAD_ERRORS = (ValueError, KeyError, TypeError, UnicodeDecodeError, struct.e
 
 
 #: Metadata keys whose type the readers rely on.
-_META_TYPES = {"protocol": str, "nominal_rate_hz": (int, float), "device": (dict, str),
-               "test": dict, "settings": dict, "calibration": dict}
+_META_TYPES: dict[str, type | tuple[type, ...]] = {
+    "protocol": str, "nominal_rate_hz": (int, float), "device": (dict, str),
+    "test": dict, "settings": dict, "calibration": dict}
 
 
 def _checked_meta(meta: dict) -> dict:

@@ -10,23 +10,9 @@ from __future__ import annotations
 
 import contextlib
 
-from cervitrack.trainer.recording.capture import SessionCapture, engine_metadata, session_metadata
-from cervitrack.trainer.recording.writer import Recorder
-
-
-def add_arguments(p) -> None:
-    """The device, recording, streaming and replay options of ``demo``."""
-    p.add_argument("--device", default="sim", metavar="SPEC",
-                   help="sim (default) or replay:FILE.cvtrec to re-score a recorded test")
-    add_capture_arguments(p)
-
 
 def add_capture_arguments(p) -> None:
-    """``--speed``/``--fast`` (replay pacing), ``--record`` and ``--lsl``."""
-    pace = p.add_mutually_exclusive_group()
-    pace.add_argument("--speed", type=float, default=None, metavar="X",
-                      help="replay pacing, X times real time (default: as fast as possible)")
-    pace.add_argument("--fast", action="store_true", help="replay as fast as possible")
+    """``--record`` and ``--lsl`` (the command adds ``--speed``/``--fast``)."""
     p.add_argument("--record", metavar="PATH",
                    help="record the test (raw stream, events, metadata) to a new .cvtrec file "
                    "(the test then runs headless)")
@@ -37,6 +23,9 @@ def add_capture_arguments(p) -> None:
 @contextlib.contextmanager
 def capture(session, args, device_spec: str):
     """Attach ``--record`` / ``--lsl`` to ``session`` for the duration of the block."""
+    from cervitrack.trainer.recording.capture import SessionCapture, session_metadata
+    from cervitrack.trainer.recording.writer import Recorder
+
     recorder = lsl = None
     try:
         if getattr(args, "lsl", False):
@@ -69,9 +58,18 @@ def test_capture(args, kind: str, preset, overrides: dict | None, device_spec: s
     opened at the first step, with the test's kind, preset and overrides in its header)."""
     from pathlib import Path
 
+    from cervitrack.trainer.recording.capture import (
+        SessionCapture,
+        engine_metadata,
+        session_metadata,
+    )
+    from cervitrack.trainer.recording.writer import Recorder
+
     record = getattr(args, "record", None)
     if record and Path(record).exists():
-        raise FileExistsError(f"{record} already exists; recordings are never overwritten")
+        if not getattr(args, "force", False):
+            raise FileExistsError(f"{record} already exists; add --force to overwrite it")
+        Path(record).unlink()
     capture_ = None
     lsl = None
     try:
@@ -113,6 +111,7 @@ def replay(args, engine=None):
 
     Returns (the session after the replay, the recording's metadata)."""
     from cervitrack.firmware_bridge.device_spec import parse_device_spec
+    from cervitrack.trainer.recording.capture import SessionCapture
     from cervitrack.trainer.recording.replay import ReplaySource
     from cervitrack.trainer.recording.rescore import replay_test
 

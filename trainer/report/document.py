@@ -118,7 +118,7 @@ def _rom_section(t: dict, img) -> str:
     rom_name = f"rom-{t['id']}"
     sc = t["scores"]
     rows = "".join(f"<tr><td>{_e(d.replace('_', ' '))}</td><td>{s['n']}</td><td>{_n(s['max_deg'])}</td>"
-                   f"<td>{_n(s['mean_deg'])}</td><td>{_n(s['sd_deg'])}</td></tr>"
+                   f"<td>{_n(s['mean_deg'])}</td><td>{'n/a' if s['n'] == 1 else _n(s['sd_deg'])}</td></tr>"
                    for d, s in sc["directions"].items())
     planes = ", ".join(f"{p.replace('_', '/')} {v['total_deg']:.0f}°" for p, v in sc["planes"].items())
     return (f"<h2>{_e(display_name(t.get('preset'), t['result'].get('preset_title'), 'rom'))}</h2>{TABLE}"
@@ -229,12 +229,20 @@ def _png_bytes(image) -> bytes:
 def write_html(data: dict, path: Path) -> None:
     images = build_images(data)
     uris = {k: "data:image/png;base64," + base64.b64encode(_png_bytes(v)).decode() for k, v in images.items()}
-    path.write_text(render_html(data, uris.get), encoding="utf-8")
+    _write_private(path, render_html(data, uris.get).encode("utf-8"))
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a report file: created 0600 (it holds health data); a file that exists keeps its
+    mode (we never change the mode of what we did not create)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
 
 
 def write_pdf(data: dict, path: Path) -> None:
     ensure_app()
-    from PySide6.QtCore import QMarginsF, QSizeF, QUrl
+    from PySide6.QtCore import QBuffer, QIODevice, QMarginsF, QSizeF, QUrl
     from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
 
     images = build_images(data)
@@ -242,7 +250,9 @@ def write_pdf(data: dict, path: Path) -> None:
     for name, image in images.items():
         doc.addResource(QTextDocument.ResourceType.ImageResource, QUrl(f"img:{name}"), image)
     doc.setHtml(render_html(data, lambda name: f"img:{name}" if name in images else None))
-    writer = QPdfWriter(str(path))
+    buf = QBuffer()
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    writer = QPdfWriter(buf)
     writer.setResolution(96)
     writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4),
                                      QPageLayout.Orientation.Portrait,
@@ -252,6 +262,9 @@ def write_pdf(data: dict, path: Path) -> None:
     rect = writer.pageLayout().paintRectPixels(writer.resolution())
     doc.setPageSize(QSizeF(rect.width(), rect.height()))
     doc.print_(writer)
+    del writer  # finishes the PDF into the buffer
+    buf.close()
+    _write_private(path, bytes(buf.data().data()))
 
 
 def write_report(session_id: int, out: str | Path, store: Store | None = None) -> Path:

@@ -19,7 +19,7 @@ from cervitrack.firmware_bridge.sim.config import SimConfig
 from cervitrack.firmware_bridge.sim.device import SimulatedHeadset
 from cervitrack.signal import kinematics
 from cervitrack.signal import quaternion as quat
-from cervitrack.trainer.live.pipeline import Pipeline
+from cervitrack.trainer.live.pipeline import Pipeline, PoseBatch
 from cervitrack.trainer.simulation.virtual_patient import VirtualPatient
 
 
@@ -28,7 +28,7 @@ class StepResult:
     """What one step produced: the pose batch, the prompts issued, transport items."""
 
     t_s: float
-    pose: object
+    pose: PoseBatch
     prompts: list = field(default_factory=list)
     items: list = field(default_factory=list)
 
@@ -84,6 +84,9 @@ class SimSession:
             prompts = self.engine.start(float(pose.t_s[-1]))
         elif self.started:
             prompts = self.engine.update(pose)
+            check = getattr(self.engine, "check_signal", None)
+            if check is not None and not len(pose):
+                check(self.t_s)  # no sample this step: a lost signal pauses the test
         if getattr(self.engine, "calibration", None) is not None and self.pipeline.calibration is None:
             self.pipeline.calibration = self.engine.calibration
         bias = getattr(self.engine, "gyro_bias_update", None)

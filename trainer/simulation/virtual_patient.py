@@ -57,6 +57,13 @@ SWAY_AXIAL_SHARE = 0.3
 _MIN_JERK_PEAK = 1.875
 
 
+def _direction_of(prompt: Prompt) -> str:
+    """The direction a movement prompt names (every movement prompt names one)."""
+    if prompt.direction is None:
+        raise ValueError(f"a {prompt.kind!r} prompt without a direction")
+    return prompt.direction
+
+
 class VirtualPatient:
     """A head that follows prompts.
 
@@ -129,9 +136,9 @@ class VirtualPatient:
         elif kind in ("nod", "turn"):
             channel, amplitude = (1, 18.0) if kind == "nod" else (0, 30.0)
             t = t0
-            for target in (+amplitude, -0.8 * amplitude, +amplitude, -0.8 * amplitude, 0.0):
+            for swing_deg in (+amplitude, -0.8 * amplitude, +amplitude, -0.8 * amplitude, 0.0):
                 end = self.posture_deg.copy()
-                end[channel] += target
+                end[channel] += swing_deg
                 start = self.plan.angles_deg([t])[0]
                 duration = self._duration_s(float(end[channel] - start[channel]))
                 self.plan.move_to(t, end, duration)
@@ -176,16 +183,18 @@ class VirtualPatient:
         kind = prompt.kind
         target = prompt.target or {}
         if kind == "move_max":
-            channel, sign = DIRECTION_AXIS[prompt.direction]
-            reach = cfg.rom_deg[prompt.direction] + float(self.rng.normal(0.0, cfg.rom_sd_deg))
-            self.reaches.append({"direction": prompt.direction, "reach_deg": reach})
+            direction = _direction_of(prompt)
+            channel, sign = DIRECTION_AXIS[direction]
+            reach = cfg.rom_deg[direction] + float(self.rng.normal(0.0, cfg.rom_sd_deg))
+            self.reaches.append({"direction": direction, "reach_deg": reach})
             end = now + self.rng.normal(0.0, 1.0, size=3)
             end[channel] = self.posture_deg[channel] + sign * reach
             self._plan_to(t0, end, held)
         elif kind == "learn_target":
-            channel, sign = DIRECTION_AXIS[prompt.direction]
+            direction = _direction_of(prompt)
+            channel, sign = DIRECTION_AXIS[direction]
             angle = float(target["angle_deg"])
-            self._thp = (prompt.direction, self.posture_deg.copy(), angle)
+            self._thp = (direction, self.posture_deg.copy(), angle)
             end = now + self.rng.normal(0.0, 0.5, size=3)
             end[channel] = self.posture_deg[channel] + sign * (
                 angle + float(self.rng.normal(0.0, cfg.learn_sd_deg)))

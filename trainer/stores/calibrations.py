@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 
 from cervitrack.calibration.head import HeadCalibration
-from cervitrack.trainer.paths import data_dir
+from cervitrack.trainer.paths import data_dir, read_text
 
 FORMAT = "cervitrack-calibration/1"
 
@@ -70,15 +70,33 @@ def load_calibration(device_id: str) -> HeadCalibration | None:
     return read_calibration_file(path, device_id)
 
 
+def read_calibration_json(path: str | Path):
+    """The parsed JSON of a calibration file; one ValueError naming the file otherwise."""
+    path = Path(path)
+    text = read_text(path, "calibration file")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"calibration file {path} cannot be read: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise ValueError(f"calibration file {path}: nested too deeply") from None
+
+
+def summary(path: str | Path) -> tuple[str, float | None]:
+    """(device id, quality score or None) of a saved calibration file for listings; ValueError
+    naming the file when it is not one."""
+    doc = read_calibration_json(path)
+    if not isinstance(doc, dict) or not isinstance(doc.get("calibration"), dict):
+        raise ValueError(f"calibration file {path} is not a saved calibration")
+    quality = doc["calibration"].get("quality")
+    score = quality.get("score") if isinstance(quality, dict) else None
+    return str(doc.get("device_id", "?")), score if isinstance(score, (int, float)) else None
+
+
 def read_calibration_file(path: str | Path, device_id: str | None = None) -> HeadCalibration:
     """Read a calibration JSON file (as saved here, or a bare ``HeadCalibration.to_dict()``)."""
     path = Path(path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ValueError(f"calibration file {path} not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"calibration file {path} cannot be read: {exc}") from None
+    doc = read_calibration_json(path)
     if not isinstance(doc, dict):
         raise ValueError(f"calibration file {path} is not a calibration")
     if "calibration" in doc:
@@ -89,8 +107,9 @@ def read_calibration_file(path: str | Path, device_id: str | None = None) -> Hea
         doc = doc["calibration"]
     try:
         cal = HeadCalibration.from_dict(doc)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"calibration file {path} is not a valid calibration: {exc}") from None
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(f"calibration file {path} is not a valid calibration: {reason}") from None
     if cal.q_sensor_head.shape != (4,) or not abs(float((cal.q_sensor_head**2).sum()) - 1.0) < 1e-6:
         raise ValueError(f"calibration file {path}: q_sensor_head_wxyz must be a unit quaternion [w, x, y, z]")
     return cal

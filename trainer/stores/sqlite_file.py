@@ -24,6 +24,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 from cervitrack.trainer.paths import make_private_dir
 
@@ -115,7 +116,8 @@ def _retry_busy(action: Callable[[], object], deadline_s: float):
 
 def open_database(path: Path, application_id: int, kind: str,
                   migrate: Callable[[sqlite3.Connection, int], None], schema_version: int,
-                  marker_table: str, isolation_level: str | None = None
+                  marker_table: str,
+                  isolation_level: Literal["DEFERRED", "EXCLUSIVE", "IMMEDIATE"] | None = None
                   ) -> tuple[sqlite3.Connection, int]:
     """A connection to our database at ``path``, created and migrated if needed, and the
     schema version the file had before (0 for a new file).

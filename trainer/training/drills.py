@@ -91,6 +91,7 @@ class _DrillEngine:
     ``(index consumed or None, prompts or None)``."""
 
     name = "drill"
+    _trial: _Trial | None
 
     def __init__(self, calibration: HeadCalibration, stillness: StillnessParams = StillnessParams(),
                  recenter_min_s: float = 1.5, hold_s: float = 0.5, move_timeout_s: float = 12.0,
@@ -113,6 +114,12 @@ class _DrillEngine:
     @property
     def done(self) -> bool:
         return self.phase == "done"
+
+    @property
+    def _current(self) -> _Trial:
+        """The trial being run (set by the engine's first trial, kept until the next)."""
+        assert self._trial is not None, "a trial is running"
+        return self._trial
 
     def _enter(self, phase: str, prompt: Prompt | None) -> list[Prompt]:
         self.phase = phase
@@ -220,7 +227,7 @@ class RelocationDrill(_DrillEngine):
         j = settled_index(pose, i0, self.settle_s, self._phase_t_s + self.recenter_min_s)
         if j is None:
             return None, None
-        tr = self._trial
+        tr = self._current
         tr.q_ref_head, _ = self._mean_head(float(pose.t_s[j]))
         d = tr.direction
         how = SPEEDS[self.speed][0]
@@ -237,7 +244,7 @@ class RelocationDrill(_DrillEngine):
     def _track_move(self, pose, i0, reach_share: float, ref, hold_s: float) -> int | None:
         """Update peak angle/speed; return the index where the goal was reached and held
         still for ``hold_s``."""
-        tr = self._trial
+        tr = self._current
         a = self._outward_deg(pose, i0, ref, tr.direction)
         tr.peak_deg = max(tr.peak_deg, float(a.max()))
         tr.peak_speed_deg_s = max(tr.peak_speed_deg_s, float(pose.smoothed_speed_deg_s[i0:].max()))
@@ -253,7 +260,7 @@ class RelocationDrill(_DrillEngine):
         return float(pose.t_s[-1]) - self._phase_t_s > limit_s
 
     def _phase_move(self, pose, i0):
-        tr = self._trial
+        tr = self._current
         # The target posture is a reference: its whole averaging window must be settled.
         hold = self.hold_s if self.task == "neutral" else self.settle_s
         j = self._track_move(pose, i0, 0.5, tr.q_ref_head, hold)
@@ -274,7 +281,7 @@ class RelocationDrill(_DrillEngine):
 
     def _returned(self, pose, i0, ref, share=0.5) -> int | None:
         """Index where the head came back below share × peak (relative to ref) and settled."""
-        tr = self._trial
+        tr = self._current
         if np.isnan(tr.came_back_t_s):
             a = self._outward_deg(pose, i0, ref, tr.direction)
             hit = np.flatnonzero(a <= share * tr.peak_deg)
@@ -285,20 +292,20 @@ class RelocationDrill(_DrillEngine):
         return settled_index(pose, i0, self.settle_s, tr.came_back_t_s)
 
     def _phase_return(self, pose, i0):
-        j = self._returned(pose, i0, self._trial.q_ref_head)
+        j = self._returned(pose, i0, self._current.q_ref_head)
         if j is None:
             if self._timed_out(pose, self.return_timeout_s):
                 return len(pose) - 1, self._skip(pose.t_s[-1], "no stable relocation was found")
             return None, None
-        return j, self._measure(float(pose.t_s[j]), self._trial.q_ref_head)
+        return j, self._measure(float(pose.t_s[j]), self._current.q_ref_head)
 
     def _phase_back(self, pose, i0):
-        j = self._returned(pose, i0, self._trial.q_ref_head)
+        j = self._returned(pose, i0, self._current.q_ref_head)
         if j is None:
             if self._timed_out(pose, self.return_timeout_s):
                 return len(pose) - 1, self._skip(pose.t_s[-1], "did not come back to the centre")
             return None, None
-        tr = self._trial
+        tr = self._current
         tr.reached_t_s = np.nan
         d = tr.direction
         text = f"Close your eyes and find the target again, {SPEEDS[self.speed][0]}, then keep still."
@@ -306,7 +313,7 @@ class RelocationDrill(_DrillEngine):
         return j, self._enter("relocate", _prompt("drill_relocate", pose.t_s[j], text, d, **kw))
 
     def _phase_relocate(self, pose, i0):
-        tr = self._trial
+        tr = self._current
         a = self._outward_deg(pose, i0, tr.q_ref_head, tr.direction)
         if np.isnan(tr.reached_t_s):
             hit = np.flatnonzero(a >= 0.5 * self.amplitude_deg[tr.direction])
@@ -321,7 +328,7 @@ class RelocationDrill(_DrillEngine):
 
     # ------------------------------------------------------------------ results
     def _measure(self, t_s: float, q_goal_head: np.ndarray) -> list[Prompt]:
-        tr = self._trial
+        tr = self._current
         q_reached, window = self._mean_head(t_s)
         angles = kinematics.head_angles_deg(quat.relative(q_goal_head, q_reached))
         err = {k: float(angles[k]) for k in ("axial", "flexion", "lateral", "global")}
@@ -350,12 +357,12 @@ class RelocationDrill(_DrillEngine):
             raise ValueError(f"no {kind} question is open")
         if value not in feedback.ESTIMATES:
             raise ValueError(f"estimate must be one of {', '.join(feedback.ESTIMATES)}, got {value!r}")
-        self._trial.record["estimate"] = value
-        self._trial.record["estimate_correct"] = value == self._trial.record["actual"]
+        self._current.record["estimate"] = value
+        self._current.record["estimate_correct"] = value == self._current.record["actual"]
         return self._after_trial(t_s)
 
     def _after_trial(self, t_s: float) -> list[Prompt]:
-        rec = self._trial.record
+        rec = self._current.record
         prompts = []
         if self.vision == "closed" and feedback.kr_after_trial(self.feedback_mode, rec["index"]):
             rec["kr"] = True
@@ -364,14 +371,14 @@ class RelocationDrill(_DrillEngine):
         return prompts + self._record(t_s)
 
     def _skip(self, t_s, reason: str) -> list[Prompt]:
-        tr = self._trial
+        tr = self._current
         tr.record = {"index": tr.index, "direction": tr.direction, "task": self.task,
                      "vision": self.vision, "amplitude_deg": self.amplitude_deg[tr.direction],
                      "valid": False, "reason": reason, "kr": False, "estimate": None}
         return self._record(float(t_s))
 
     def _record(self, t_s: float) -> list[Prompt]:
-        rec = self._trial.record
+        rec = self._current.record
         self.trials.append(rec)
         self.events.append({"t_s": float(t_s), "kind": "trial", **{k: v for k, v in rec.items()}})
         prompts = []
@@ -428,7 +435,7 @@ class RomWarmup(_DrillEngine):
         j = settled_index(pose, i0, self.settle_s, self._phase_t_s + self.recenter_min_s)
         if j is None:
             return None, None
-        tr = self._trial
+        tr = self._current
         tr.q_ref_head, _ = self._mean_head(float(pose.t_s[j]))
         d = tr.direction
         text = (f"Gently {DIRECTION_TEXT[d]}, as far as the marker and only as far as is "
@@ -437,7 +444,7 @@ class RomWarmup(_DrillEngine):
         return j, self._enter("move", _prompt("warmup_move", pose.t_s[j], text, d, **kw))
 
     def _phase_move(self, pose, i0):
-        tr = self._trial
+        tr = self._current
         a = self._outward_deg(pose, i0, tr.q_ref_head, tr.direction)
         tr.peak_deg = max(tr.peak_deg, float(a.max()))
         if np.isnan(tr.reached_t_s):
@@ -458,7 +465,7 @@ class RomWarmup(_DrillEngine):
         return float(pose.t_s[-1]) - self._phase_t_s > self.move_timeout_s
 
     def _phase_return(self, pose, i0):
-        tr = self._trial
+        tr = self._current
         a = self._outward_deg(pose, i0, tr.q_ref_head, tr.direction)
         tr.peak_deg = max(tr.peak_deg, float(a.max()))
         if np.isnan(tr.came_back_t_s):
@@ -473,7 +480,7 @@ class RomWarmup(_DrillEngine):
         return j, self._record(pose.t_s[j], True)
 
     def _record(self, t_s, reached: bool) -> list[Prompt]:
-        tr = self._trial
+        tr = self._current
         limit = self.limit_deg[tr.direction]
         past = tr.peak_deg > limit + WARMUP_OVERSHOOT_REMINDER_DEG
         rec = {"index": tr.index, "direction": tr.direction, "limit_deg": limit, "peak_deg": tr.peak_deg,

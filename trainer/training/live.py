@@ -10,6 +10,7 @@ import importlib
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from cervitrack.firmware_bridge.protocols import make_decoder
 from cervitrack.signal.samples import SampleBatch, concat
@@ -24,7 +25,7 @@ QUIET = {"trial_recorded", "estimate", "rate_symptoms"}
 class OpenedDevice:
     """A device source whose polling has started: ``polls`` continues ``source.polls()``."""
 
-    source: object
+    source: Any  # a device source from cervitrack.trainer.live.devices (duck-typed)
     polls: Iterator
 
     def close(self) -> None:

@@ -5,7 +5,7 @@ validated: an unknown key or a bad value raises :class:`PlanError` whose message
 key. Example (``cervitrack train-plan export --out plan.toml``)::
 
     format = "cervitrack-training-plan/1"
-    patient = "default"
+    patient = "anonymous"
     level = 1
     auto_progress = true
     minutes_per_session = 10
@@ -32,6 +32,7 @@ from pathlib import Path
 
 import tomli_w
 
+from cervitrack.trainer.paths import DEFAULT_PATIENT, read_text, write_private_text
 from cervitrack.trainer.training import levels, symptoms
 
 FORMAT = "cervitrack-training-plan/1"
@@ -64,7 +65,7 @@ class Plan:
         notes: free text from the therapist.
     """
 
-    patient: str = "default"
+    patient: str = DEFAULT_PATIENT
     level: int = 1
     auto_progress: bool = True
     max_level: int = levels.MAX_LEVEL
@@ -208,8 +209,7 @@ def save_plan(plan: Plan, path: str | Path) -> Path:
     kind = _path_kind(path)
     data = plan.as_dict()
     text = tomli_w.dumps(data) if kind == "toml" else json.dumps(data, indent=2) + "\n"
-    path.write_text(text, encoding="utf-8")
-    return path
+    return write_private_text(path, text)
 
 
 def load_plan(path: str | Path) -> Plan:
@@ -217,14 +217,21 @@ def load_plan(path: str | Path) -> Plan:
     path = Path(path)
     kind = _path_kind(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PlanError(f"plan file {path} not found") from None
+        text = read_text(path, "plan file")
+    except ValueError as exc:  # the file named, one line
+        raise PlanError(str(exc)) from None
     try:
         data = tomllib.loads(text) if kind == "toml" else json.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise PlanError(f"{path} is not valid {kind.upper()}: {exc}") from None
-    return plan_from_dict(data)
+        raise PlanError(f"{path} is not valid {kind.upper()}: {str(exc).splitlines()[0]}") from None
+    except RecursionError:
+        raise PlanError(f"{path}: nested too deeply to be a plan") from None
+    if not isinstance(data, dict):
+        raise PlanError(f"{path}: a plan is a table of keys, not {type(data).__name__}")
+    try:
+        return plan_from_dict(data)
+    except PlanError as exc:
+        raise PlanError(f"{path}: {exc}") from None
 
 
 PLAN_KEYS = tuple(f.name for f in fields(Plan))

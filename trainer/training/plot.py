@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from cervitrack.trainer.clinical.scoring import THRESHOLD_DEFAULT_DEG
+from cervitrack.trainer.paths import write_private_bytes
 from cervitrack.trainer.training import progress
 
 DIRECTION_STYLE = {
@@ -111,8 +112,8 @@ def progress_widget(sessions: list[dict], trials: list[dict], diary: list[dict],
     legend3 = p3.addLegend(labelTextSize="10pt", colCount=3)
     diary_day = {e["date"]: e["headache_nrs"] for e in diary}
     if days.size:
-        head = np.array([diary_day.get(s["date"], 0) for s in sessions], dtype=float)
-        bars = pg.BarGraphItem(x=days, height=head, width=0.6, brush=(250, 190, 80, 160), pen=None)
+        headache = np.array([diary_day.get(s["date"], 0) for s in sessions], dtype=float)
+        bars = pg.BarGraphItem(x=days, height=headache, width=0.6, brush=(250, 190, 80, 160), pen=None)
         p3.addItem(bars)
         legend3.addItem(bars, "headache intensity")
         p3.plot(days, [s["pain_before"] for s in sessions], pen=pg.mkPen((120, 40, 160), width=2),
@@ -147,7 +148,12 @@ def save_progress_png(path: str | Path, sessions, trials, diary, start: str, day
     win.show()
     app.processEvents()
     path = Path(path)
-    if not win.grab().save(str(path)):
-        raise OSError(f"cannot write {path}")
+    from PySide6.QtCore import QBuffer, QIODevice
+
+    buf = QBuffer()
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    ok = win.grab().save(buf, "PNG")
     win.close()
-    return path
+    if not ok:
+        raise OSError(f"cannot render the progress figure for {path}")
+    return write_private_bytes(path, bytes(buf.data().data()))  # 0600: health data

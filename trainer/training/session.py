@@ -21,6 +21,8 @@ time keeps running (the person sits still) while a question is open.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from cervitrack.trainer.clinical.jpe import JpeSettings, JpeTest
@@ -61,7 +63,9 @@ class TrainingSession:
         self.phase = "idle"
         self._cal_engine = JpeTest(JpeSettings(directions=()), rate_hz=rate_hz, calibration=calibration)
         self._calibration = calibration
-        self._current = None
+        # The running block's engine: a drill or a tracking test (start/update/done; a
+        # relocation drill also takes answers), duck-typed.
+        self._current: Any = None
         self._last_rating = before
         wanted = [b for b in plan.blocks if not (mode == "gentle" and b == "warmup")]
         self.skipped_blocks = [b for b in wanted if b not in capabilities.available_blocks(wanted)]

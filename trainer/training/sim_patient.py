@@ -62,7 +62,7 @@ class TrainingPatient(VirtualPatient):
         self.vision_sd_deg = vision_sd_deg
         self.target_factor = target_factor
         self.perception_sd_deg = perception_sd_deg
-        self._drill = None
+        self._drill: tuple[str, np.ndarray, np.ndarray] | None = None
         #: (horizontal left+, vertical up+) error of the last relocation, deg, as perceived.
         self.perceived_error_deg = (0.0, 0.0)
         #: Drawn drill relocation errors: {"direction", "kind", "error_deg"} (overshoot > 0).
@@ -184,6 +184,8 @@ class SimResponder:
 
     def answer(self, kind: str):
         if kind == "estimate":
+            if self.patient is None:
+                raise ValueError("an estimate question needs the simulated patient")
             return self.patient.estimate()
         if kind == "rate_symptoms":
             pain = min(10, self._pain + self.model.block_rise(self.day, self._blocks))

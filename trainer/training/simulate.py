@@ -103,7 +103,8 @@ def simulate_program(days: int, store: TrainingStore, seed: int = 1, flare_day: 
         mode, first_stop = symptoms.readiness(before, plan.gentle_pain_nrs, plan.no_training_pain_nrs)
         if mode == "none":
             record = program.no_training_record(day, date, plan, before, first_stop)
-            trials, ratings = [], [(-1, before)]
+            trials: list[dict] = []
+            ratings = [(-1, before)]
             record["sim_s"] = 0.0
         else:
             cfg = SimConfig(seed=int(np.random.SeedSequence([seed, day]).generate_state(1)[0]),

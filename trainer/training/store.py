@@ -129,6 +129,7 @@ class TrainingStore:
                  record.get("ae_deg"), record["n_trials"], record.get("estimate_agreement"),
                  json.dumps(record)))
             sid = cur.lastrowid
+            assert sid is not None, "set by the INSERT"
             self.db.executemany(
                 "INSERT INTO trials VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(sid, t["block"], t["index"], t["direction"], t["task"], t["vision"], t["amplitude_deg"],

@@ -26,9 +26,6 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from cervitrack.trainer.clinical import scoring
-from cervitrack.trainer.clinical.jpe import DIRECTION_COMPONENT
-
 SHIPPED_DIR = Path(__file__).resolve().parent
 #: The preset a test runs when none is named.
 DEFAULT_PRESETS = {"jpe": "jpe", "thp": "thp-20", "rom": "rom", "butterfly": "butterfly",
@@ -41,6 +38,14 @@ RANGES = {
     "radius_deg": (0.1, 20), "band_deg": (0.1, 10), "width_deg": (2, 60), "height_deg": (2, 40),
     "teeth": (1, 10), "amplitude_scale": (0.1, 3), "speed_scale": (0.1, 3),
     "distance_cm": (30, 500), "max_time_s": (5, 600), "recenter_tolerance_deg": (1, 45),
+    # Durations and the remaining counts: every number a preset sets has a range, so no preset
+    # can ask for a test that cannot end (rest_s = 1e300) or a count nothing can run.
+    "rest_s": (0.5, 60), "rest_start_s": (0.5, 60), "recenter_min_s": (0.2, 30),
+    "hold_s": (0.1, 10), "move_timeout_s": (2, 120), "return_timeout_s": (2, 120),
+    "memorise_s": (0.5, 30), "adjust_wait_s": (0.2, 10), "countdown_s": (0, 30),
+    "min_departure_s": (0, 5), "max_calibration_attempts": (1, 10), "max_adjustments": (0, 50),
+    "calibration_motion_deg": (1, 45), "min_window_fill": (0.1, 1), "settle_range_deg": (0.05, 10),
+    "search_back_deg": (0.1, 45), "search_ahead_deg": (0.1, 90), "min_amplitude_deg": (1, 80),
 }
 #: Settings that presets cannot set (they come from elsewhere).
 NOT_IN_PRESETS = {"stillness", "rom_deg"}
@@ -99,12 +104,25 @@ def names() -> list[str]:
     return sorted(_files())
 
 
+def load_available() -> tuple[list[Preset], list[str]]:
+    """Every preset that loads, and one line per preset file that does not (a bad file in the
+    user's preset folder is skipped, never fatal, and named)."""
+    found, problems = [], []
+    for name, path in sorted(_files().items()):
+        try:
+            found.append(load_file(path, name))
+        except PresetError as exc:
+            problems.append(f"skipped preset {path}: {str(exc).splitlines()[0]}")
+    return found, problems
+
+
 def _number(where, key, value, integer):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise PresetError(f"{where}: {key} must be a number, got {value!r}")
     if integer and int(value) != value:
         raise PresetError(f"{where}: {key} must be a whole number, got {value!r}")
-    lo, hi = RANGES.get(key.split(".")[-1], (0, math.inf))
+    parts = key.split(".")
+    lo, hi = RANGES.get(parts[-1], RANGES.get(parts[-2], (0, math.inf)) if len(parts) > 2 else (0, math.inf))
     if not lo <= value <= hi:
         raise PresetError(f"{where}: {key} must be between {lo} and {hi}, got {value!r}")
     return int(value) if integer else float(value)
@@ -125,6 +143,7 @@ def _value(where, key, value, field, default):
     if kind == "tuple":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise PresetError(f"{where}: {key} must be a list of names, got {value!r}")
+        from cervitrack.trainer.clinical.jpe import DIRECTION_COMPONENT
         from cervitrack.trainer.clinical.trajectories import LEVELS, PATTERNS
 
         allowed = {"settings.directions": DIRECTION_COMPONENT, "settings.levels": LEVELS,
@@ -150,6 +169,8 @@ def _value(where, key, value, field, default):
 
 def settings_from_table(test: str, table: dict, where: str = "settings"):
     """Validate a ``[settings]`` table into the test's settings dataclass."""
+    from cervitrack.trainer.clinical import scoring
+
     engine_cls, settings_cls = engines()[test]
     fields = {f.name: f for f in dataclasses.fields(settings_cls) if f.name not in NOT_IN_PRESETS}
     defaults = settings_cls()
@@ -173,12 +194,16 @@ def load_file(path: Path, name: str | None = None) -> Preset:
     """Read and validate one preset file."""
     path = Path(path)
     name = name or path.stem
+    from cervitrack.trainer.paths import read_text
+
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise PresetError(f"cannot read preset {path}: {exc.strerror}") from None
+        data = tomllib.loads(read_text(path, "preset"))
     except tomllib.TOMLDecodeError as exc:
-        raise PresetError(f"preset {path} is not valid TOML: {exc}") from None
+        raise PresetError(f"preset {path} is not valid TOML: {str(exc).splitlines()[0]}") from None
+    except RecursionError:
+        raise PresetError(f"preset {path}: nested too deeply") from None
+    except ValueError as exc:  # read_text: the file named, one line
+        raise PresetError(str(exc)) from None
     where = f"preset {name} ({path})"
     for key in data:
         if key not in TOP_KEYS:
@@ -216,3 +241,25 @@ def build_engine(preset: Preset, rate_hz: float, overrides: dict | None = None, 
     if overrides:
         settings = dataclasses.replace(settings, **overrides)
     return engine_cls(settings, rate_hz=rate_hz, calibration=calibration)
+
+
+_COUNT_RE = re.compile(r"\b\d+ (trials per direction|repetitions)\b")
+
+
+def title_for(preset: Preset, settings) -> str:
+    """The preset's title stating the count the engine really runs (``--trials`` changes it):
+    the number in "N trials per direction" / "N repetitions" is replaced, or the count is
+    appended when the title has none."""
+    per_item = preset.test in ("butterfly", "trace")
+    n = getattr(settings, "repetitions" if per_item else "trials_per_direction", None)
+    if n is None:
+        return preset.title
+
+    def count(unit: str) -> str:
+        if n == 1:
+            unit = unit.replace("trials", "trial").replace("repetitions", "repetition")
+        return f"{n} {unit}"
+
+    if _COUNT_RE.search(preset.title):
+        return _COUNT_RE.sub(lambda m: count(m.group(1)), preset.title)
+    return f"{preset.title} ({count('repetitions' if per_item else 'trials per direction')})"

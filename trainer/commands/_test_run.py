@@ -1,0 +1,232 @@
+"""What ``cervitrack test`` shows and writes while a test runs, and the run on a real device.
+
+:class:`TestOutput` follows a test engine's events: each prompt is printed as one line of plain
+words, lost-signal pauses and resumptions too, and with ``--events PATH`` every prompt is
+written as it is issued as one JSON line (:meth:`~cervitrack.trainer.clinical.prompts.Prompt.as_event`
+plus ``wall_time_s``, the ``time.time()`` when it was written), with the test's other moments
+(``test_start``, ``trial_start``, ``trial_end``, ``pause``, ``resume``, ``test_end``), flushed
+per line so that another program (a metronome, an EEG recorder, an emulated sensor) can follow
+the test by tailing the file.
+
+:func:`run_live` runs a test with a person wearing a real device (``serial:``, ``ble:``,
+``udp:``) through the application's engine path,
+:class:`~cervitrack.trainer.gui.worker.PipelineWorker` (no window: its thread loop is replaced
+by steps on the wall clock, so the run is paced by the device's own samples): connect and
+report the link, calibrate (or reuse the device's saved calibration), run the test.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+#: Engine events written to ``--events`` besides the prompts (``trial`` is written as
+#: ``trial_end``).
+EVENT_KINDS = ("test_start", "trial_start", "trial", "pause", "resume", "test_end")
+#: Seconds of samples measured before the link quality is printed.
+LINK_CHECK_S = 2.0
+#: Seconds the person keeps still before a saved calibration's neutral is captured.
+NEUTRAL_S = 1.5
+
+
+class TestOutput:
+    """Print and log a running test's events (see the module docstring).
+
+    Args:
+        events_path: the ``--events`` file (created; an existing non-empty file only with
+            ``force``), or None.
+        show_prompts: print each prompt's words (and pauses) on stdout.
+        out: where the lines are printed.
+    """
+
+    def __init__(self, events_path=None, show_prompts: bool = True, force: bool = False,
+                 out=None, voice=None) -> None:
+        self.show_prompts = show_prompts
+        #: speaks each shown prompt (a :class:`~cervitrack.trainer.audio.voice.Voice`), or None
+        self.voice = voice
+        #: said once before the first prompt when the voice cannot play (no sound output)
+        self.warning = voice.warning() if voice is not None else None
+        self.out = out if out is not None else sys.stdout
+        self.file = None
+        if events_path:
+            from pathlib import Path
+
+            path = Path(events_path)
+            if path.exists() and path.stat().st_size > 0 and not force:
+                raise FileExistsError(f"{path} already exists; add --force to overwrite it")
+            self.file = open(path, "w", encoding="utf-8")  # noqa: SIM115 (closed in close())
+        self._seen = 0
+
+    def follow(self, engine) -> None:
+        """Handle the engine's events issued since the last call."""
+        new = engine.events[self._seen:]
+        self._seen += len(new)
+        for event in new:
+            self.event(event)
+
+    def event(self, event: dict) -> None:
+        kind = event.get("kind")
+        if kind == "prompt":
+            if self.show_prompts and event.get("prompt") != "trial_recorded":
+                self._warn_once()
+                print(event["text"], file=self.out, flush=True)
+                self._say(str(event.get("prompt", "")), event["text"])
+            self._write(event)
+        elif kind in ("pause", "resume"):
+            if self.show_prompts:
+                print(event["text"], file=self.out, flush=True)
+                self._say(kind, event["text"])
+            self._write(event)
+        elif kind == "trial":
+            self._write({**{k: v for k, v in event.items() if k not in ("trace", "ref_window", "ret_window",
+                                                                          "hold_window")},
+                         "kind": "trial_end"})
+        elif kind in EVENT_KINDS:
+            self._write(event)
+
+    def _say(self, kind: str, text: str) -> None:
+        if self.voice is not None:
+            self.voice.prompt(kind, text)
+
+    def _warn_once(self) -> None:
+        """The no-sound warning, printed once just before the first prompt."""
+        if self.warning:
+            print(self.warning, file=self.out, flush=True)
+            self.warning = None
+
+    def _write(self, event: dict) -> None:
+        if self.file is None:
+            return
+        from cervitrack.trainer.stores.sessions import plain
+
+        self.file.write(json.dumps(plain({**event, "wall_time_s": time.time()})) + "\n")
+        self.file.flush()
+
+    def close(self) -> None:
+        if self.voice is not None:
+            self.voice.wait()  # the last words are heard before the command ends
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+
+
+def _ask_yes_no(question: str) -> bool:
+    while True:
+        print(question + " [y/n] ", end="", flush=True)
+        answer = sys.stdin.readline()
+        if not answer:
+            return False
+        answer = answer.strip().lower()
+        if answer in ("y", "yes", "n", "no"):
+            return answer.startswith("y")
+
+
+class LiveRun:
+    """A test on a real device through :class:`PipelineWorker` (see :func:`run_live`)."""
+
+    def __init__(self, args, spec, output: TestOutput) -> None:
+        from cervitrack.trainer.gui.sources import LiveDeviceSource
+        from cervitrack.trainer.gui.worker import PipelineWorker
+
+        self.args = args
+        self.output = output
+        source = LiveDeviceSource(args.device, args.protocol)
+        self.worker = PipelineWorker(source, catalog={spec.name: spec}, save_calibrations=True)
+        self.spec = spec
+
+    # ------------------------------------------------------------------ steps
+    def step(self) -> None:
+        self.worker.step_to(time.monotonic())
+        state = str(self.worker.feed.status.get("state", ""))
+        if state.startswith("failed: "):
+            raise OSError(f"{self.args.device}: {state[len('failed: '):]}")
+        for event in self.worker.feed.drain_events():
+            # Messages about a pause or resumption repeat the engine's event, printed by
+            # TestOutput; the others (calibration saved, no saved calibration...) are new.
+            if event.get("kind") == "message" and "about" not in event and self.output.show_prompts:
+                print(event["text"], file=self.output.out, flush=True)
+
+    def wait_for_samples(self, seconds: float, timeout_s: float) -> None:
+        """Step until ``seconds`` of samples arrived after the first (the link works)."""
+        start = time.monotonic()
+        deadline = start + timeout_s
+        first = None
+        told = False
+        while True:
+            self.step()
+            if first is None and not told and time.monotonic() - start > 3.0:
+                told = True
+                error = self.worker.feed.status.get("last_error")
+                print(f"Still waiting for {self.args.device}" + (f": {error}" if error else "")
+                      + f" (giving up after {timeout_s:g} s; Ctrl-C stops).", file=self.output.out, flush=True)
+            frames = self.worker.feed.status.get("frames", 0)
+            if frames and first is None:
+                first = time.monotonic()
+            if first is not None and time.monotonic() - first >= seconds:
+                return
+            if time.monotonic() > deadline:
+                status = self.worker.feed.status
+                why = f" ({status['last_error']})" if status.get("last_error") else ""
+                raise OSError(f"{self.args.device}: no data from the device within {timeout_s:g} s{why}")
+
+    def link_line(self) -> str:
+        st = self.worker.feed.status
+        rate = st.get("rate_hz")
+        rate_text = f"{rate:.1f} samples/s" if rate == rate and rate is not None else "rate unknown"
+        return (f"Connected to {self.args.device} ({self.worker.source.protocol}): {rate_text} "
+                f"(nominal {st.get('nominal_rate_hz', 0):g}), {st.get('lost_frames', 0)} frames lost, "
+                f"{st.get('gaps', 0)} interruptions, {st.get('rejected_frames', 0)} frames rejected.")
+
+    def use_saved_calibration(self) -> bool:
+        print("Using this device's saved calibration. Sit upright, look straight ahead and keep still.",
+              file=self.output.out, flush=True)
+        end = time.monotonic() + NEUTRAL_S
+        while time.monotonic() < end:
+            self.step()
+        self.worker.submit("use_saved")
+        self.step()
+        return self.worker.calibration is not None
+
+    def run_test(self):
+        self.worker.submit("test", self.spec.name)
+        self.step()
+        engine = self.worker.engine
+        while not engine.done:
+            self.step()
+            self.output.follow(engine)
+        self.output.follow(engine)
+        return engine
+
+    def close(self) -> None:
+        self.worker.stop()
+
+
+def run_live(args, spec, output: TestOutput, connect_timeout_s: float = 30.0):
+    """Connect, calibrate (or reuse the saved calibration), run the test; returns
+    (engine, device_info) with the engine done. Raises OSError when the device cannot be used."""
+    run = LiveRun(args, spec, output)
+    try:
+        print(f"Connecting to {args.device}…", file=output.out, flush=True)
+        run.wait_for_samples(LINK_CHECK_S, connect_timeout_s)
+        print(run.link_line(), file=output.out, flush=True)
+        saved = run.worker.saved_calibration
+        use_saved = False
+        if saved:
+            if args.use_saved_calibration:
+                use_saved = True
+            elif sys.stdin.isatty():
+                use_saved = _ask_yes_no("This device has a saved calibration. Use it?")
+            else:
+                print("This device has a saved calibration; calibrating afresh "
+                      "(--use-saved-calibration reuses it).", file=output.out, flush=True)
+        elif args.use_saved_calibration:
+            print("No saved calibration for this device: calibrating.", file=output.out, flush=True)
+        if use_saved and not run.use_saved_calibration():
+            print("The saved calibration could not be used: calibrating.", file=output.out, flush=True)
+        engine = run.run_test()
+        info = {"spec": args.device, "protocol": run.worker.source.protocol,
+                "device_id": run.worker.device_id, "link": dict(run.worker.feed.status)}
+        return engine, info
+    finally:
+        run.close()
