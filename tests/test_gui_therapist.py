@@ -235,8 +235,9 @@ def test_a_cancelled_recalibration_keeps_the_previous_calibration(qtbot, app):
 
 def test_a_4_s_dropout_shows_stale_with_its_age_and_the_trial_is_redone(qtbot):
     """The simulated link drops out for 4 s about every 25 s: the status says "stale" with the
-    age of the newest sample, a banner says the trial cannot be scored, the trial with the gap
-    is not counted, and the app says when the signal is back and that the calibration holds."""
+    age of the newest sample, a banner says the trial cannot be scored, the paused trial is
+    recorded invalid ("signal lost") and redone, and the app says when the signal is back and
+    that the calibration holds."""
     cfg = config_from_dict({"link": {"disconnect_every_s": 25.0, "disconnect_s": 4.0}}, seed=3)
     window = open_app(qtbot, cfg)
     try:
@@ -262,10 +263,11 @@ def test_a_4_s_dropout_shows_stale_with_its_age_and_the_trial_is_redone(qtbot):
         back = next(m for m in messages if m.startswith("Signal back after"))
         assert float(back.split("after ")[1].split(" s")[0]) == pytest.approx(4.0, abs=0.5)
         assert "calibration is still in use" in back
-        qtbot.waitUntil(lambda: any(not t["valid"] and "gap" in str(t.get("reason"))
+        # The engine paused the trial; it is recorded invalid ("signal lost") and redone.
+        qtbot.waitUntil(lambda: any(not t["valid"] and "signal lost" in str(t.get("reason"))
                                     for t in window.worker.feed.state.get("trials", ())), timeout=60_000)
         click_tab(qtbot, window, "Results")
-        qtbot.waitUntil(lambda: "gap" in window.results_view.invalid_label.text(), timeout=5_000)
+        qtbot.waitUntil(lambda: "signal lost" in window.results_view.invalid_label.text(), timeout=5_000)
     finally:
         close_app(qtbot, window)
 
