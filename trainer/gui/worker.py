@@ -255,6 +255,7 @@ class PipelineWorker:
                            "kind": spec.kind if spec else "calibration", "settings": shown,
                            "trials": (), "scores": {}, "done": False,
                            "calibrated": self.calibration is not None,
+                           "title": spec.label if spec else "Calibration",
                            "total_items": planned_items(settings), "t0_s": float(self.t_s),
                            "simulated": bool(getattr(self.source, "simulated", False))}
 
