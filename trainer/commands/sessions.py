@@ -30,7 +30,7 @@ def run(args) -> int:
         print(json.dumps(sessions))
         return 0
     if not sessions:
-        print("No simulated sessions stored." if args.simulated else "No sessions of real patients stored yet.")
+        print("No simulated sessions stored." if args.simulated else "No sessions stored yet (of real patients).")
     if hidden:
         print(f"{hidden} simulated session{'s' if hidden > 1 else ''} not listed "
               "(`cervitrack sessions --simulated` lists them).")

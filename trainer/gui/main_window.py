@@ -179,7 +179,7 @@ class AppWindow(QtWidgets.QMainWindow):
         self.results_page = self._results_page()
         self.research_view = ResearchView(settings.research_window_s)
         self.settings_view = self._settings_tab(audio_note)
-        for name, widget, label in (("device", self.device_view, "Device"),
+        for _name, widget, label in (("device", self.device_view, "Device"),
                                     ("patient", self.patient_view, "Patient"),
                                     ("calibration", self.calibration_view, "Calibration"),
                                     ("test", self.test_stack, "Test"),
@@ -399,8 +399,9 @@ class AppWindow(QtWidgets.QMainWindow):
         else:
             reason = "" if ready else why
         self.start_reason.setText(reason)
-        calibrated = bool(connected and self.worker.calibration is not None)
-        if not connected or not self.worker.feed.status.get("samples"):
+        worker = self.worker
+        calibrated = worker is not None and worker.calibration is not None
+        if worker is None or not worker.feed.status.get("samples"):
             step, text, primary = "device", "Next: choose the device and connect.", self.device_view.connect_button
         elif self.patient_id is None:
             step, text, primary = "patient", "Next: choose or create the patient.", self.patient_view.create_button
@@ -419,9 +420,10 @@ class AppWindow(QtWidgets.QMainWindow):
         self.flow_label.setText("  →  ".join(f"<b><u>{label}</u></b>" if key == step else label
                                              for key, label in FLOW))
         self.next_label.setText(text)
-        if primary is not getattr(self, "_primary", None):
-            if getattr(self, "_primary", None) is not None:
-                self._primary.setStyleSheet("")
+        previous: QtWidgets.QPushButton | None = getattr(self, "_primary", None)
+        if primary is not previous:
+            if previous is not None:
+                previous.setStyleSheet("")
             primary.setStyleSheet(PRIMARY_STYLE)
             self._primary = primary
 
@@ -686,6 +688,8 @@ class AppWindow(QtWidgets.QMainWindow):
     def write_report(self, path: str) -> None:
         from cervitrack.trainer.report.document import write_report
 
+        if self.session_id is None:
+            return
         try:
             with self.store_factory() as store:
                 out = write_report(self.session_id, path, store)
@@ -709,8 +713,12 @@ class AppWindow(QtWidgets.QMainWindow):
         dialog = self._file_dialog("record_dialog", "Record the raw stream to", str(folder / f"recording-{n:03d}.cvtrec"),
                                    "Cervitrack recording (*.cvtrec)", save=True)
         dialog.setDefaultSuffix("cvtrec")
-        dialog.fileSelected.connect(lambda path: self.worker is not None and self.worker.submit("record", path))
+        dialog.fileSelected.connect(self._start_recording)
         dialog.open()
+
+    def _start_recording(self, path: str) -> None:
+        if self.worker is not None:
+            self.worker.submit("record", path)
 
     def _on_recording(self, event: dict) -> None:
         self.recording = bool(event["on"])
@@ -731,6 +739,8 @@ class AppWindow(QtWidgets.QMainWindow):
         self._update_flow()
 
     def _drain_recording_events(self) -> None:
+        if self.worker is None:
+            return
         for event in self.worker.feed.drain_events():
             if event.get("kind") == "recording":
                 self._on_recording(event)

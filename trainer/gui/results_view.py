@@ -153,7 +153,7 @@ class ResultsView(QtWidgets.QWidget):
 
     def reset(self) -> None:
         self._shown_trials = -1
-        self._shown_done = None
+        self._shown_done: str | None = None
         for curve in self.trend_curves.values():
             self.trend_plot.removeItem(curve)
         self.trend_curves = {}
@@ -205,7 +205,7 @@ class ResultsView(QtWidgets.QWidget):
         """Fill the table and plots from a test snapshot (the feed's ``state``)."""
         trials = state.get("trials", ())
         ended = "aborted" if state.get("aborted") else ("finished" if state.get("done") else "running")
-        if len(trials) == self._shown_trials and ended == getattr(self, "_shown_done", None):
+        if len(trials) == self._shown_trials and ended == self._shown_done:
             return
         self._shown_trials = len(trials)
         self._shown_done = ended
@@ -265,18 +265,17 @@ def overall_row(scores: dict, kind: str | None, trials, threshold_deg: float) ->
         valid = [t for t in trials if t.get("valid") and "signed_error_deg" in t]
         signed = {d: [t["signed_error_deg"] for t in valid if t.get("direction") == d] for d in scores}
         glob = {d: [t["error_deg"]["global"] for t in valid if t.get("direction") == d] for d in scores}
-        out = scoring.summary_scores(scores, signed, glob, threshold_deg)
-        out.pop("flagged_directions", None)
-        out.pop("mean_direction_ae_deg", None)
-        return out
-    out: dict = {}
+        pooled = scoring.summary_scores(scores, signed, glob, threshold_deg)
+        pooled.pop("flagged_directions", None)
+        pooled.pop("mean_direction_ae_deg", None)
+        return pooled
+    values: dict[str, list[float]] = {}
     for sc in scores.values():
         for k, v in sc.items():
             if isinstance(v, bool) or not isinstance(v, (int, float)) or v is None:
                 continue
-            out.setdefault(k, []).append(float(v))
-    row = {k: (int(sum(v)) if k == "n" else float(np.nanmean(v))) for k, v in out.items() if v}
-    return row
+            values.setdefault(k, []).append(float(v))
+    return {k: (int(sum(v)) if k == "n" else float(np.nanmean(v))) for k, v in values.items() if v}
 
 
 def trend_outcome(trials):

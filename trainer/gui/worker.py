@@ -19,6 +19,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -36,6 +37,9 @@ from cervitrack.trainer.stores.calibrations import (
     save_calibration,
 )
 from cervitrack.trainer.stores.sessions import plain
+
+if TYPE_CHECKING:
+    from cervitrack.trainer.recording.writer import Recorder
 
 #: The neutral captured by "re-zero" is the mean head orientation over this window, s.
 REZERO_WINDOW_S = 0.5
@@ -152,7 +156,7 @@ class PipelineWorker:
         #: The calibration before a re-calibration started (restored when it is cancelled).
         self._calibration_before: HeadCalibration | None = None
         #: The raw-stream recorder (:class:`~cervitrack.trainer.recording.writer.Recorder`) while recording.
-        self.recorder = None
+        self.recorder: Recorder | None = None
         self.recording_path: str | None = None
         self._result_sent = False
         self._started = False
@@ -458,8 +462,8 @@ class PipelineWorker:
     def _link_restored(self, now_s: float) -> None:
         """Samples again after a stale link: say how long it was away and whether the
         calibration is still in use."""
-        gap_s = now_s - self._stale_since_s
-        self._stale_since_s = None
+        since_s, self._stale_since_s = self._stale_since_s, None
+        gap_s = now_s - (now_s if since_s is None else since_s)
         if self.calibration is not None:
             text = (f"Signal back after {gap_s:.1f} s. The calibration is still in use (the headset "
                     "stayed on the head); press R to re-zero if it moved.")

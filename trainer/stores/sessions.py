@@ -309,7 +309,8 @@ class Store:
     def sessions(self, patient_id: str | None = None, simulated: bool | None = None) -> list[dict]:
         """Sessions, oldest first, each with ``tests``: a list of {id, kind, preset}.
         ``simulated``: only simulated (True) or only real (False) sessions; None: both."""
-        where, params = [], []
+        where: list[str] = []
+        params: list[str | int] = []
         if patient_id is not None:
             where.append("patient_id = ?")
             params.append(patient_id)
