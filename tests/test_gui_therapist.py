@@ -126,7 +126,7 @@ def test_a_full_jpe_session_is_stored_and_reported_from_the_app(qtbot, app, tmp_
     # A JPE test (1 trial per direction), with its progress.
     qtbot.waitUntil(start.isEnabled)
     combo = find(window, QtWidgets.QComboBox, "test_choice")
-    assert combo.currentText() == "JPE, neutral head position (1 trial per direction)"
+    assert combo.currentText() == "JPE, neutral head position"
     qtbot.mouseClick(start, LEFT)
     progress = find(window, QtWidgets.QLabel, "progress")
     qtbot.waitUntil(lambda: progress.text().startswith("trial 1 of 4"), timeout=10_000)

@@ -1,11 +1,13 @@
 """Readable names of the test presets, shared by the application and the report.
 
 Preset ids (``butterfly-easy``, ``thp-20``) are for the command line; a person reads
-:func:`display_name`: the test's own title when it has one (stored titles carry the trial count
-the test ran with), else the readable name of the preset id here.
+:func:`display_name`. Titles of the presets carry their default trial counts ("8 trials per
+direction"), which the application may override, so the names here leave counts out.
 """
 
 from __future__ import annotations
+
+import re
 
 DISPLAY_NAMES = {
     "jpe": "JPE, neutral head position",
@@ -27,13 +29,16 @@ DISPLAY_NAMES = {
 KIND_NAMES = {"jpe": "JPE, neutral head position", "thp": "JPE, target head position",
               "rom": "Active range of motion", "butterfly": "Movement-sense tracking",
               "trace": "Pattern tracing"}
+_COUNT = re.compile(r"\s*\((\d+ (trials?|repetitions?)[^)]*)\)")  # "(1 repetition)" too
+
+
 def display_name(preset_id: str | None, title: str | None = None, kind: str | None = None) -> str:
-    """What a person reads for a test: its title when given, else the readable name of the
-    preset id, else the kind's name, else the id with spaces (never the bare id)."""
-    if title:
-        return title
+    """What a person reads for a preset id: the mapping above, else the preset's title without
+    its trial count, else the kind's name, else the id with spaces."""
     if preset_id in DISPLAY_NAMES:
         return DISPLAY_NAMES[preset_id]
+    if title:
+        return _COUNT.sub("", title).strip()
     if kind in KIND_NAMES:
         return KIND_NAMES[kind]
     return (preset_id or "test").replace("-", " ").replace("_", " ")
