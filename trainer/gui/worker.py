@@ -480,7 +480,6 @@ class PipelineWorker:
         if link == "stale" and self._stale_since_s is None:
             self._stale_since_s = float(self.last_arrival_s)
         status.update(spec=self.source.spec, frames=int(stats.frames),
-                      samples=int(self.stream.frames),
                       saved_calibration=self.saved_calibration,
                       rejected_frames=int(stats.rejected_frames), gaps=int(self.pipeline.gap_count),
                       no_frame_warning=self.pipeline.no_frame_warning,
