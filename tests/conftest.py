@@ -34,3 +34,42 @@ def data_dir() -> Path:
 def _isolated_home(tmp_path, monkeypatch):
     """Every test gets its own CERVITRACK_HOME so no test touches the user's data."""
     monkeypatch.setenv("CERVITRACK_HOME", str(tmp_path / "cervitrack-home"))
+
+
+def _answer_question(button_text, tries=500):
+    """Click ``button_text`` in the next modal question (a QMessageBox) once it shows (polled
+    by a timer, at most ``tries`` times); returns a list the clicked text is appended to."""
+    from PySide6 import QtCore, QtWidgets
+    from PySide6.QtTest import QTest
+
+    clicked = []
+
+    def click(left=tries):
+        box = QtWidgets.QApplication.activeModalWidget()
+        if not isinstance(box, QtWidgets.QMessageBox):
+            if left > 0:
+                QtCore.QTimer.singleShot(10, lambda: click(left - 1))
+            return
+        button = next(b for b in box.buttons() if b.text() == button_text)
+        clicked.append(button.text())
+        QTest.mouseClick(button, QtCore.Qt.MouseButton.LeftButton)
+
+    QtCore.QTimer.singleShot(0, click)
+    return clicked
+
+
+@pytest.fixture
+def answer_question():
+    """``answer_question(text)``: click the button ``text`` of the next question box."""
+    return _answer_question
+
+
+@pytest.fixture
+def close_window(answer_question):
+    """``close_window(window)``: close an application window, discarding a running test when
+    it asks (the question is answered by a click)."""
+    def close(window):
+        if getattr(window, "running", False):
+            answer_question("Discard and close")
+        window.close()
+    return close

@@ -45,7 +45,7 @@ def test_each_test_runs_headless_on_the_simulator_and_is_stored(kind, preset, ex
     doc = json.loads(capsys.readouterr().out)
     assert code == 0 and doc["test"] == kind and doc["preset"] == preset
     assert doc["trials"] and all(tr["valid"] for tr in doc["trials"])
-    assert main(["sessions", "--patient", "P-7", "--json"]) == 0
+    assert main(["sessions", "--patient", "P-7", "--simulated", "--json"]) == 0
     sessions = json.loads(capsys.readouterr().out)
     assert [s["id"] for s in sessions] == [doc["session_id"]]
     assert sessions[0]["tests"] == [{"id": doc["test_id"], "kind": kind, "preset": preset}]

@@ -1,10 +1,12 @@
 """The sessions store: SQLite in the data folder, WAL, owner-only files, versioned schema."""
 
+import json
 import sqlite3
 import stat
 
 import pytest
 
+from cervitrack.trainer.cli import main
 from cervitrack.trainer.paths import data_dir
 from cervitrack.trainer.stores import sessions as store_mod
 from cervitrack.trainer.stores.sessions import SCHEMA_VERSION, Store
@@ -69,9 +71,11 @@ def test_a_version_1_database_is_migrated_and_keeps_its_data(tmp_path):
     db.close()
     with Store(path) as s:
         assert s.previous_version == 1
-        assert s.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert s.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         old = s.sessions("P-old")
         assert len(old) == 1 and old[0]["software_version"] == "0.0.1" and old[0]["raw_trace_path"] is None
+        assert old[0]["simulated"] is True  # a 'sim' device session is marked simulated by the migration
+        assert s.sessions("P-old", simulated=False) == []
         s.set_raw_trace(old[0]["id"], "/x.oht")
         s.add_recording(old[0]["id"], "/x.oht")
         assert s.session(old[0]["id"])["raw_trace_path"] == "/x.oht"
@@ -111,5 +115,25 @@ def test_storing_and_listing_open_no_network_socket(monkeypatch, capsys):
     with Store() as s:
         s.ensure_patient("P-net")
         s.add_test(s.add_session("sim", "P-net"), "jpe", "jpe", {}, {}, {}, [])
-    assert main(["sessions", "--json"]) == 0
+    assert main(["sessions", "--simulated", "--json"]) == 0
     assert '"patient_id": "P-net"' in capsys.readouterr().out
+
+
+def test_simulated_sessions_are_kept_apart_and_patients_are_searchable(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CERVITRACK_HOME", str(tmp_path))
+    with Store() as s:
+        s.ensure_patient("P-real", name="Ada Real")
+        s.ensure_patient("P-virtual")
+        real = s.add_session("serial:/dev/ttyUSB0", "P-real")
+        sim = s.add_session("sim", "P-virtual")
+        assert [p["id"] for p in s.patients("ada")] == ["P-real"]
+        assert [p["id"] for p in s.patients("")] == ["P-real", "P-virtual"]
+        assert [x["id"] for x in s.sessions(simulated=False)] == [real]
+        assert [x["id"] for x in s.sessions(simulated=True)] == [sim]
+        assert s.session(sim)["simulated"] and not s.session(real)["simulated"]
+    assert main(["sessions", "--json"]) == 0
+    assert [x["id"] for x in json.loads(capsys.readouterr().out)] == [real]
+    assert main(["sessions", "--simulated", "--json"]) == 0
+    assert [x["id"] for x in json.loads(capsys.readouterr().out)] == [sim]
+    assert main(["sessions"]) == 0
+    assert "1 simulated session not listed" in capsys.readouterr().out

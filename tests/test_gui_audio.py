@@ -58,7 +58,11 @@ def test_the_app_warns_before_an_eyes_closed_test_when_no_sound_can_play(qtbot, 
     qtbot.addWidget(window)
     window.show()
     assert not window.audio.voice.available
+    combo = window.device_view.combo  # the simulator is chosen explicitly, never preselected
+    qtbot.keyClick(combo.lineEdit(), QtCore.Qt.Key.Key_A, QtCore.Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(combo.lineEdit(), "sim")
     qtbot.mouseClick(window.device_view.connect_button, QtCore.Qt.MouseButton.LeftButton)
+    assert window.simulated_banner.isVisible()
     names = [window.test_combo.itemData(i) for i in range(window.test_combo.count())]
     eyes_open = next(n for n in names if not window.catalog[n].eyes_closed)
     window.test_combo.setCurrentIndex(names.index(eyes_open))

@@ -22,6 +22,8 @@ def test_demo_screenshot_shows_the_test_on_the_wall(tmp_path):
 def test_bad_arguments_give_one_line_errors(tmp_path, capsys):
     for argv, message in (
         (["app", "--device", "sim", "--view", "nothing", "--screenshot", str(tmp_path / "x.png")], "unknown view"),
+        (["app", "--view", "wall", "--screenshot", str(tmp_path / "x.png")], "need --device"),
+        (["app", "--test", "jpe"], "need --device"),
         (["app", "--device", "bogus:x"], "unknown device kind"),
         (["app", "--device", "sim", "--test", "nothing"], "unknown test"),
         (["app"], "no display found"),

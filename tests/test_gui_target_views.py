@@ -44,12 +44,13 @@ def start(qapp, test):
     window.resize(900, 700)
     window.show()
     window.connect_device("sim")
+    drive(window, 100, until=lambda: window.link_ready()[0])  # a test needs samples first
     window.start_test(test)
     window.show_tab("test")
     return window
 
 
-def test_butterfly_view_moves_the_target_along_the_run_and_lights_it_on_target(qapp):
+def test_butterfly_view_moves_the_target_along_the_run_and_lights_it_on_target(qapp, close_window):
     window = start(qapp, "butterfly")
     view = window.test_views["butterfly"]
     drive(window, 3000, until=lambda: view.trajectory is not None, frame_s=0.1)
@@ -68,20 +69,20 @@ def test_butterfly_view_moves_the_target_along_the_run_and_lights_it_on_target(q
         return False
 
     frames = drive(window, 500, until=watch)
-    window.close()
+    close_window(window)
     assert frames == 500
     assert max(distance) < 1e-6  # drawn where the trajectory says (x mirrored to the right)
     assert all(agree)  # lit exactly while the dot is within the target radius
     assert sum(on) > 100
 
 
-def test_tracing_view_draws_the_pattern_band_to_scale(qapp):
+def test_tracing_view_draws_the_pattern_band_to_scale(qapp, close_window):
     window = start(qapp, "trace-figure8")
     view = window.test_views["tracing"]
     frames = drive(window, 4000, until=lambda: window.worker.feed.state.get("phase") == "trace", frame_s=0.1)
     assert frames < 4000
     frames = drive(window, 500)
-    window.close()
+    close_window(window)
     x, y = view.line.getData()
     assert frames == 500 and len(x) > 100
     assert view.band.opts["pen"].widthF() == pytest.approx(2 * window.worker.feed.state["settings"]["band_deg"])

@@ -84,6 +84,7 @@ def _session():
     window.resize(900, 700)
     window.show()
     window.connect_device("sim")
+    drive(window, 100, until=lambda: window.link_ready()[0])  # a test needs samples first
     log = {"player": player, "audio": window.audio, "frames": {}, "hidden_during": set(), "shown_during": set(),
            "shown_frames": 0}
     window.show_tab("device")
@@ -139,7 +140,7 @@ def test_calibration_wizard_shows_live_checks_and_the_score(session):
     assert window.calibration_view.score_label.text().startswith("Score ")
 
 
-def test_the_trail_is_painted_where_the_head_went(qapp):
+def test_the_trail_is_painted_where_the_head_went(qapp, close_window):
     """Grabs of the wall while the head turns (blind mode off): the trail's colour is on the
     screen, and it follows the head from frame to frame."""
     window = make_window(trials_per_direction=1, settings=AppSettings(follow=False, blind=False),
@@ -147,6 +148,7 @@ def test_the_trail_is_painted_where_the_head_went(qapp):
     window.resize(900, 700)
     window.show()
     window.connect_device("sim")
+    drive(window, 100, until=lambda: window.link_ready()[0])  # a test needs samples first
     window.start_test("jpe")
     window.show_tab("test")
     wall = window.wall_view
@@ -159,7 +161,7 @@ def test_the_trail_is_painted_where_the_head_went(qapp):
         return len(grabs) >= 3
 
     drive(window, 4000, until=moving)
-    window.close()
+    close_window(window)
     assert len(grabs) == 3
     assert all(pixels.sum() > 30 for pixels in grabs)
     assert (grabs[0] != grabs[-1]).any()
@@ -185,10 +187,15 @@ def test_results_table_has_a_row_per_direction_with_the_engine_scores(session):
     window, _ = session
     table = window.results_view.table
     state = window.worker.feed.state
-    assert table.rowCount() == 4
+    assert table.rowCount() == 5  # four directions and the overall row
     for row, (direction, sc) in enumerate(state["scores"].items()):
         assert table.item(row, 0).text() == direction.replace("_", " ")
         assert table.item(row, 2).text() == f"{sc['ae_deg']:.2f}"
+    valid = [t for t in state["trials"] if t["valid"]]
+    pooled_ae = np.mean([abs(t["signed_error_deg"]) for t in valid])
+    assert table.item(4, 0).text() == "overall" and table.item(4, 2).text() == f"{pooled_ae:.2f}"
+    title = window.results_view.title.text()
+    assert "JPE, neutral head position" in title and "(finished)" in title
 
 
 def test_every_prompt_of_the_eyes_closed_test_is_spoken_after_its_cue(session):
@@ -205,11 +212,12 @@ def test_every_prompt_of_the_eyes_closed_test_is_spoken_after_its_cue(session):
     assert all(u.missing == [] for u in log["audio"].voice.spoken)
 
 
-def test_research_view_pause_holds_the_plot_and_allows_zoom(qapp):
+def test_research_view_pause_holds_the_plot_and_allows_zoom(qapp, close_window):
     raw = config_from_dict({"sensor": {"output": "raw"}})
     window = make_window(raw, settings=AppSettings(follow=False), threaded=False, player=RecordingPlayer())
     window.show()
     window.connect_device("sim")
+    drive(window, 100, until=lambda: window.link_ready()[0])  # a test needs samples first
     window.show_tab("research")
     drive(window, 30)
     view = window.research_view
@@ -222,14 +230,15 @@ def test_research_view_pause_holds_the_plot_and_allows_zoom(qapp):
     drive(window, 2)
     after = view.curves["acc"][2].getData()[1]
     assert len(after) > len(before) or not np.array_equal(after, before)
-    window.close()
+    close_window(window)
 
 
-def test_keyboard_space_marks_r_rezeroes_esc_stops_f_fullscreen(qapp):
+def test_keyboard_space_marks_r_rezeroes_esc_stops_f_fullscreen(qapp, close_window, answer_question):
     window = make_window(trials_per_direction=1, settings=AppSettings(follow=False),
                          threaded=False, player=RecordingPlayer())
     window.show()
     window.connect_device("sim")
+    drive(window, 100, until=lambda: window.link_ready()[0])  # a test needs samples first
     window.start_test("jpe")
     seen = []
     orig = window._dispatch
@@ -244,7 +253,9 @@ def test_keyboard_space_marks_r_rezeroes_esc_stops_f_fullscreen(qapp):
     drive(window, 300, until=lambda: "mark" in seen)
     QTest.keyClick(window, QtCore.Qt.Key.Key_R)
     drive(window, 5, until=lambda: "rezero" in seen)
-    QTest.keyClick(window, QtCore.Qt.Key.Key_Escape)
+    clicked = answer_question("Stop the test")
+    QTest.keyClick(window, QtCore.Qt.Key.Key_Escape)  # asks first; the answer is clicked
+    assert clicked == ["Stop the test"]
     drive(window, 5, until=lambda: "aborted" in seen)
     assert {"mark", "rezero", "aborted"} <= set(seen)
     assert not window.buttons["stop"].isEnabled()
@@ -252,28 +263,36 @@ def test_keyboard_space_marks_r_rezeroes_esc_stops_f_fullscreen(qapp):
     assert window.isFullScreen()
     QTest.keyClick(window, QtCore.Qt.Key.Key_F)
     assert not window.isFullScreen()
-    window.close()
+    close_window(window)
 
 
-def test_the_threaded_app_runs_its_own_event_loop(qapp):
+def test_the_threaded_app_runs_its_own_event_loop(qapp, close_window, answer_question):
     """As `cervitrack app` runs: the pipeline thread at real-time pace, the frame clock
     drawing as it publishes, the event loop in charge (stopped here after 300 frames, or after 120 s)."""
     window = make_window(trials_per_direction=1, threaded=True, player=RecordingPlayer(),
                          save_calibrations=False)
     window.show()
     window.connect_device("sim")
+    while not window.link_ready()[0]:  # a test starts on a link that delivers samples
+        qapp.processEvents()
     window.start_test("jpe")
     watch = QtCore.QTimer()
-    watch.timeout.connect(lambda: window.frames >= 300 and qapp.quit())
+    asked = []
+
+    def quit_app():  # quitting closes the window, which asks first: the test still runs
+        asked.append(answer_question("Discard and close"))
+        qapp.quit()
+
+    watch.timeout.connect(lambda: window.frames >= 300 and not asked and quit_app())
     watch.start(50)
     limit = QtCore.QTimer()
     limit.setSingleShot(True)
-    limit.timeout.connect(qapp.quit)
+    limit.timeout.connect(quit_app)
     limit.start(120_000)
     qapp.exec()
     watch.stop()
     limit.stop()
     count = window.worker.feed.ring.count
-    window.close()
-    assert window.frames >= 300
+    close_window(window)
+    assert window.frames >= 300 and asked[0] == ["Discard and close"]
     assert count > 0 and window.worker.feed.status["state"] == "disconnected"  # closed cleanly

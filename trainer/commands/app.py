@@ -74,19 +74,23 @@ def run(args) -> int:
         return 0
     if not window_follows:
         raise ValueError("no display found: use --screenshot PATH, or `cervitrack demo --headless`")
+    if args.patient is not None and not args.patient.strip():
+        raise ValueError("--patient must not be empty")
     from cervitrack.trainer.gui.system_libs import require_window_libraries
 
     require_window_libraries()
     # run_app checks --test once its starting window is up (the catalog imports the engines).
     return run_app(args.device, args.test, sim_config, args.trials, fullscreen=args.fullscreen,
-                   protocol=args.protocol)
+                   protocol=args.protocol, patient=args.patient)
 
 
 def register(sub) -> None:
     p = sub.add_parser("app", help="the application: device, calibration, tests, results, research")
     p.add_argument("--device", default=None, metavar="SPEC",
                    help="connect this device at start: sim (simulated headset), serial:PORT, "
-                   "ble:NAME_OR_ADDRESS, udp:PORT (default: none; choose it in the device panel)")
+                   "ble:NAME_OR_ADDRESS, udp:PORT (default: none; choose it in the device panel). sim is marked SIMULATED everywhere")
+    p.add_argument("--patient", default=None, metavar="ID",
+                   help="pseudonymous patient id to test (created if new); default: choose in the app")
     p.add_argument("--protocol", default=None, help="wire protocol of a real device (default: its profile's)")
     p.add_argument("--test", default=None, help="start this test at once (e.g. jpe)")
     p.add_argument("--trials", type=int, default=8, help=f"trials per direction (default 8, at most {MAX_TRIALS})")

@@ -1,4 +1,7 @@
-"""``cervitrack sessions [--patient ID] [--json]``: list the stored sessions.
+"""``cervitrack sessions [--patient ID] [--simulated] [--json]``: list the stored sessions.
+
+Real patients' sessions by default; ``--simulated`` lists the sessions run on the simulated
+headset (virtual patient) instead, which are kept apart.
 
 The JSON is a list of sessions, oldest first, each with ``id``, ``patient_id``,
 ``started_utc``, ``device``, ``software_version``, ``raw_trace_path`` and ``tests`` (a list of
@@ -12,7 +15,8 @@ from typing import Any
 
 from cervitrack.trainer.stores.sessions import Store
 
-FIELDS = ("id", "patient_id", "started_utc", "device", "software_version", "raw_trace_path", "tests")
+FIELDS = ("id", "patient_id", "started_utc", "device", "software_version", "raw_trace_path", "simulated",
+          "tests")
 
 
 def run(args) -> int:
@@ -20,12 +24,17 @@ def run(args) -> int:
         if args.patient is not None and store.patient(args.patient) is None:
             raise ValueError(f"no patient {args.patient!r} in the sessions store")
         sessions: list[dict[str, Any]] = [{k: s.get(k) for k in FIELDS}
-                                          for s in store.sessions(args.patient)]
+                                          for s in store.sessions(args.patient, simulated=args.simulated)]
+        hidden = 0 if args.simulated else len(store.sessions(args.patient, simulated=True))
     if args.json:
         print(json.dumps(sessions))
         return 0
     if not sessions:
-        print("No sessions stored yet. Run one with: cervitrack test jpe --device sim")
+        print("No simulated sessions stored." if args.simulated else "No sessions stored yet (of real patients).")
+    if hidden:
+        print(f"{hidden} simulated session{'s' if hidden > 1 else ''} not listed "
+              "(`cervitrack sessions --simulated` lists them).")
+    if not sessions:
         return 0
     print(f"{'id':>5}  {'patient':<14}{'started (UTC)':<27}{'device':<8}tests")
     for s in sessions:
@@ -37,5 +46,7 @@ def run(args) -> int:
 def register(sub) -> None:
     p = sub.add_parser("sessions", help="list the stored test sessions")
     p.add_argument("--patient", default=None, metavar="ID", help="only this patient's sessions")
+    p.add_argument("--simulated", action="store_true",
+                   help="list the simulated sessions (virtual patient) instead of real patients'")
     p.add_argument("--json", action="store_true", help="print a JSON list of sessions")
     p.set_defaults(func=run)

@@ -83,9 +83,12 @@ def qt_app(offscreen: bool = False):
 
 
 def make_window(sim_config: SimConfig | None = None, trials_per_direction: int = 8,
-                settings=None, threaded: bool = True, player=None, save_calibrations: bool = True):
+                settings=None, threaded: bool = True, player=None, save_calibrations: bool = True,
+                speed: float = 1.0):
     """The application window (not shown), with its worker factory and its voice.
 
+    ``speed``: simulated seconds per wall second of a simulated device in the threaded mode
+    (tests run the virtual patient faster than real time).
     ``player``: the audio output (None: the best one found here, or none with the reason;
     tests pass a :class:`~cervitrack.trainer.audio.outputs.RecordingOutput`);
     ``save_calibrations``: keep good calibrations per device in the user data folder."""
@@ -107,16 +110,19 @@ def make_window(sim_config: SimConfig | None = None, trials_per_direction: int =
 
     def open_worker(spec: str, protocol: str | None = None) -> PipelineWorker:
         source = open_source(spec, sim_config, protocol)
-        return PipelineWorker(source, catalog=tests, save_calibrations=save_calibrations)
+        return PipelineWorker(source, catalog=tests, save_calibrations=save_calibrations,
+                              speed=speed if source.simulated else 1.0)
 
     return AppWindow(settings, tests, open_worker, available_specs(), audio, note, threaded=threaded,
                      scanner=ble_scan_specs if can_scan_ble() else None)
 
 
-def run_app(device: str | None = "sim", test: str | None = None, sim_config: SimConfig | None = None,
-            trials_per_direction: int = 8, fullscreen: bool = False, protocol: str | None = None) -> int:
-    """Open the application; connect ``device`` (None: the person chooses in the device
-    panel) and start ``test`` when given.
+def run_app(device: str | None = None, test: str | None = None, sim_config: SimConfig | None = None,
+            trials_per_direction: int = 8, fullscreen: bool = False, protocol: str | None = None,
+            patient: str | None = None) -> int:
+    """Open the application; connect ``device`` (None: the person chooses in the device panel;
+    the simulator only when asked for), choose ``patient`` and start ``test`` (once the link
+    delivers samples) when given.
 
     A starting window is on screen within a fraction of a second, before the heavy imports;
     the application window replaces it once built. ValueError (an unknown ``test``) closes it
@@ -155,16 +161,41 @@ def run_app(device: str | None = "sim", test: str | None = None, sim_config: Sim
         window.show()
     starting.close()
     freeze_heap()
-    if device is not None:
+    if device:
+        window.device_view.select_spec(device)
         window.connect_device(device, protocol or "")
-    if test:
-        window.start_test(test)
+    if patient:
+        from cervitrack.trainer.stores.sessions import Store
+
+        with Store() as store:
+            store.ensure_patient(patient)
+        window.patient_view.refresh()
+        window.set_patient(patient)
+    if test and window.worker is not None:
+        start_when_streaming(window, test)
     if fullscreen:
         window.toggle_patient_window()
         window.toggle_fullscreen()
     first_window.app_ready(app)
     app.exec()
     return 0
+
+
+def start_when_streaming(window, test: str) -> None:
+    """Start ``test`` once the link has delivered samples (a test cannot start before)."""
+    from PySide6 import QtCore
+
+    timer = QtCore.QTimer(window)
+
+    def attempt():
+        if window.worker is None:
+            timer.stop()
+        elif window.link_ready()[0]:
+            timer.stop()
+            window.start_test(test)
+
+    timer.timeout.connect(attempt)
+    timer.start(100)
 
 
 def _stop_condition(view: str, total_trials: int):
@@ -214,7 +245,13 @@ def render_screenshot(view: str, path, sim_config: SimConfig | None = None,
         window = make_window(sim_config, trials_per_direction, AppSettings(follow=False),
                              threaded=False, player=player, save_calibrations=False)
     window.show()
+    window.device_view.select_spec("sim")
     window.connect_device("sim")
+    t_s = 0.0
+    while not window.worker.feed.status.get("samples") and t_s < 5.0:
+        t_s += frame_s  # a test starts only on a link that has delivered samples
+        window.worker.step_to(t_s)
+        window.tick()
     tab = {"wall": "test", "blind": "test", "patient": "test", "butterfly": "test",
            "tracing": "test"}.get(view, view)
     window.show_tab(tab)
@@ -227,7 +264,6 @@ def render_screenshot(view: str, path, sim_config: SimConfig | None = None,
         window.toggle_patient_window()
     worker = window.worker
     last_prompt, phase_t_s = None, 0.0
-    t_s = 0.0
     while t_s < max_sim_s:
         t_s += frame_s
         worker.step_to(t_s)

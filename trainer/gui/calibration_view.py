@@ -113,11 +113,28 @@ class CalibrationView(QtWidgets.QWidget):
         self._step_start_count = 0
 
     def reset(self) -> None:
+        #: The calibration shown before this run (kept when the run is cancelled).
+        self._before = (self.result, self.score_label.text(), [s.text() for _, s in self.cards.values()])
         self.step = None
         self.result = None
         for _, state in self.cards.values():
             state.setText("waiting")
         self.score_label.setText("Calibration in progress.")
+
+    def reset_idle(self, text: str) -> None:
+        """No calibration is active (a new connection): every step waits."""
+        self.step = None
+        self.result = None
+        for _, state in self.cards.values():
+            state.setText("waiting")
+        self.score_label.setText(text)
+        for row in range(self.table.rowCount()):
+            self.table.setItem(row, 1, QtWidgets.QTableWidgetItem("–"))
+
+    def show_link_restored(self, text: str, calibrated: bool) -> None:
+        """After a dropout: whether the calibration is still the one in use."""
+        if self.step is None:
+            self.score_label.setText(text if calibrated else text + " (no calibration is active)")
 
     def _set_step(self, key: str, count: int) -> None:
         order = [k for k, _, _ in STEPS]
@@ -137,6 +154,20 @@ class CalibrationView(QtWidgets.QWidget):
             self._set_step(event["prompt"], count)
         elif kind == "prompt" and event["prompt"] == "redo" and self.step is not None:
             self.score_label.setText(event["text"])
+        elif kind == "calibration_kept":
+            result, text, states = getattr(self, "_before", (None, "", []))
+            self.step = None
+            self.result = result
+            for (_, state), old in zip(self.cards.values(), states, strict=False):
+                state.setText(old)
+            if event.get("quality") is None:
+                self.score_label.setText("Calibration cancelled: no calibration is active.")
+                for _, state in self.cards.values():
+                    state.setText("waiting")
+            else:
+                score = event["quality"].get("score")
+                self.score_label.setText("Calibration cancelled: the previous calibration stays in use"
+                                         + (f" (score {score:.0f} / 100)." if score is not None else "."))
         elif kind == "calibration_loaded":
             score = event["quality"].get("score")
             self.score_label.setText("Saved calibration in use" + (f" (score {score:.0f} / 100)" if score is not None else "")

@@ -4,8 +4,9 @@ The choices are the simulator, the serial ports the system lists, UDP input and,
 scan (run in its own thread), the BLE peripherals found; any spec can also be typed. The
 protocol is "automatic" (the device profile's, or OHT/1 for serial) or chosen.
 
-Shows the state (connected, reconnecting, disconnected), the measured sample rate over the
-last 2 s of sample times, the nominal rate, frames, rejected frames, gaps, frames lost on the
+Shows the link's honest state (:func:`cervitrack.trainer.gui.worker.link_state`: streaming,
+stale with its age, no data, reconnecting, lost, disconnected), the measured sample rate over the
+last 2 s of sample times (only while streaming), the nominal rate, frames, rejected frames, gaps, frames lost on the
 link where the source knows it, the battery where the device reports it, and the age of the
 newest sample (in sample time).
 """
@@ -65,7 +66,9 @@ class DeviceView(QtWidgets.QWidget):
         row.addWidget(self.protocol)
         self.scan_button = QtWidgets.QPushButton("Scan")
         self.scan_button.clicked.connect(self.scan_requested.emit)
+        self.combo.setObjectName("device_choice")
         self.connect_button = QtWidgets.QPushButton("Connect")
+        self.connect_button.setObjectName("connect")
         self.connect_button.clicked.connect(self._toggle)
         for b in (self.scan_button, self.connect_button):
             b.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
@@ -98,14 +101,29 @@ class DeviceView(QtWidgets.QWidget):
         layout.addStretch(1)
         self.connected = False
 
+    #: The first entry: nothing is chosen until the person chooses (never the simulator by default).
+    PLACEHOLDER = "Choose a device…"
+
     def set_specs(self, specs) -> None:
+        current = self.current_spec() if self.combo.count() else ""
         self.combo.clear()
+        self.combo.addItem(self.PLACEHOLDER, "")
         for spec, label in specs:
             self.combo.addItem(f"{label}  [{spec}]", spec)
+        index = self.combo.findData(current) if current else 0
+        self.combo.setCurrentIndex(max(index, 0))
+
+    def select_spec(self, spec: str) -> None:
+        index = self.combo.findData(spec)
+        if index >= 0:
+            self.combo.setCurrentIndex(index)
 
     def current_spec(self) -> str:
-        """The chosen spec, or the typed one (text in [brackets] or the whole text)."""
+        """The chosen spec, or the typed one (text in [brackets] or the whole text); "" when
+        nothing is chosen."""
         text = self.combo.currentText().strip()
+        if text == self.PLACEHOLDER:
+            return ""
         index = self.combo.findText(text)
         if index >= 0 and self.combo.itemData(index):
             return self.combo.itemData(index)
@@ -136,29 +154,29 @@ class DeviceView(QtWidgets.QWidget):
     #: relayouting labels every frame costs more than drawing the plots.
     TEXT_EVERY_FRAMES = 12
 
-    def refresh(self, feed, count: int) -> None:
+    def refresh(self, feed, count: int, force: bool = False) -> None:
+        from cervitrack.trainer.gui.worker import link_text
+
         self._frame = getattr(self, "_frame", -1) + 1
-        if self._frame % self.TEXT_EVERY_FRAMES:
+        if self._frame % self.TEXT_EVERY_FRAMES and not force:
             return
         s = feed.status
-        state = s.get("state", "disconnected")
-        if state == "reconnecting" and s.get("attempt"):
-            state = f"reconnecting (attempt {s['attempt']})"
-        self.values["state"].setText(state)
+        link = s.get("link", s.get("state", "disconnected"))
+        self.values["state"].setText(link_text(s))
+        colour = {"streaming": "#070"}.get(link, "#a00")
+        self.values["state"].setStyleSheet(f"font-weight: bold; color: {colour};")
         self.values["device"].setText(s.get("spec", "–") + (f" ({s['last_error']})" if s.get("last_error") else ""))
         t = feed.ring.channel("t_s", feed.samples_for(RATE_WINDOW_S), count)
-        rate = measured_rate_hz(t)
+        rate = measured_rate_hz(t) if link == "streaming" else float("nan")
         nominal = s.get("nominal_rate_hz")
         self.values["rate"].setText(("–" if not np.isfinite(rate) else f"{rate:.1f} Hz")
                                     + (f"  (nominal {nominal:g} Hz)" if nominal else ""))
-        if s.get("reconnects"):
-            state += f" · {s['reconnects']} reconnects"
-            self.values["state"].setText(state)
         for key in ("frames", "rejected_frames", "gaps", "lost_frames"):
             self.values[key].setText(str(s[key]) if key in s else "not reported")
         battery = s.get("battery_pct")
         self.values["battery"].setText("not reported by this device" if battery is None else f"{battery:.0f} %")
-        if len(t) and np.isfinite(t[-1]) and "t_s" in s:
-            self.values["age"].setText(f"{max(0.0, s['t_s'] - t[-1]) * 1e3:.0f} ms old")
+        age_s = s.get("age_s", float("nan"))
+        if s.get("samples") and np.isfinite(age_s):
+            self.values["age"].setText(f"{age_s * 1e3:.0f} ms old" if age_s < 2 else f"{age_s:.1f} s old")
         else:
             self.values["age"].setText("no samples yet")

@@ -1,10 +1,14 @@
 """The large patient-facing display: a second window (or fullscreen) with the current test's
 view (wall, tracking target or tracing pattern), big prompts and the safety line, and nothing
-else to distract."""
+else to distract.
+
+Esc leaves fullscreen (a hint says so while fullscreen); it never stops a test (the therapist
+stops it from the main window, with a confirmation). While the simulator is the device the
+display says SIMULATED."""
 
 from __future__ import annotations
 
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from cervitrack.trainer.gui import style
 from cervitrack.trainer.gui.wall_view import WallView
@@ -28,6 +32,19 @@ class PatientWindow(QtWidgets.QWidget):
         super().__init__(parent)
         self.setWindowTitle("Cervitrack: patient display")
         layout = QtWidgets.QVBoxLayout(self)
+        self.simulated_banner = QtWidgets.QLabel("SIMULATED: virtual patient, simulated headset")
+        self.simulated_banner.setObjectName("patient_simulated_banner")
+        self.simulated_banner.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.simulated_banner.setStyleSheet("background: #b00000; color: white; font-weight: bold; "
+                                            "font-size: 20px; padding: 4px;")
+        self.simulated_banner.setVisible(False)
+        layout.addWidget(self.simulated_banner)
+        self.hint = QtWidgets.QLabel("Esc: leave fullscreen")
+        self.hint.setObjectName("fullscreen_hint")
+        self.hint.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight)
+        self.hint.setStyleSheet("color: #666; font-size: 14px;")
+        self.hint.setVisible(False)
+        layout.addWidget(self.hint)
         self.views = make_test_views(distance_cm, trail_s, blind, kinds, large=True)
         self.wall = self.views["wall"]
         self.stack = QtWidgets.QStackedWidget()
@@ -39,6 +56,15 @@ class PatientWindow(QtWidgets.QWidget):
         safety.setStyleSheet("font-size: 18px; color: #a00;")
         layout.addWidget(safety)
         self.resize(1000, 900)
+
+    def set_simulated(self, simulated: bool) -> None:
+        self.simulated_banner.setVisible(bool(simulated))
+        self.setWindowTitle("Cervitrack: patient display" + (" · SIMULATED" if simulated else ""))
+
+    def changeEvent(self, event) -> None:
+        if event.type() == QtCore.QEvent.Type.WindowStateChange:
+            self.hint.setVisible(self.isFullScreen())
+        super().changeEvent(event)
 
     def show_view(self, name: str) -> None:
         self.stack.setCurrentWidget(self.views[name])

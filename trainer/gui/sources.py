@@ -124,6 +124,8 @@ class LiveDeviceSource:
             state = f"failed: {self.error}"
         out = {"state": state, "battery_pct": snap.get("battery_pct"),
                "reconnects": snap.get("reconnects", 0)}
+        if self.error is not None:
+            out["error"] = self.error
         if snap.get("last_error"):
             out["last_error"] = snap["last_error"]
         return out
@@ -136,9 +138,10 @@ class LiveDeviceSource:
 
 
 def available_specs() -> list[tuple[str, str]]:
-    """(spec, label) of the device choices offered without a BLE scan: the simulator, the
-    serial ports the system lists (with the kind recognised) and UDP input."""
-    specs = [("sim", "Simulated headset (virtual patient)")]
+    """(spec, label) of the device choices offered without a BLE scan: the serial ports the
+    system lists (with the kind recognised), UDP input and, last, the simulator (never a
+    default: it is chosen explicitly)."""
+    specs = []
     try:
         from cervitrack.firmware_bridge.discovery import serial_ports
 
@@ -148,6 +151,7 @@ def available_specs() -> list[tuple[str, str]]:
     except (ImportError, OSError):  # no pyserial port listing on this system
         pass
     specs.append(("udp:4242", "UDP input (opentrack format, phone apps), port 4242"))
+    specs.append(("sim", "SIMULATED headset and virtual patient (no person: for trying the app)"))
     return specs
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -35,6 +36,10 @@ from cervitrack.trainer.stores.calibrations import (
     load_calibration,
     save_calibration,
 )
+from cervitrack.trainer.stores.sessions import plain
+
+if TYPE_CHECKING:
+    from cervitrack.trainer.recording.writer import Recorder
 
 #: The neutral captured by "re-zero" is the mean head orientation over this window, s.
 REZERO_WINDOW_S = 0.5
@@ -44,6 +49,67 @@ RECENT_S = 3.0
 #: reference: from then on the wall shows the head relative to that reference, the one the
 #: engine scores against (the mean head over the settled window ending at the prompt).
 ITEM_START_PROMPTS = ("move", "move_max", "learn_target", "track", "trace_start")
+#: A link is "stale" when no sample has arrived for longer than this, s.
+STALE_S = 0.5
+#: Window of sample times the status's measured rate is computed over, s.
+RATE_WINDOW_S = 2.0
+
+
+def link_state(source_state: str, samples: int, age_s: float) -> str:
+    """The honest state of a link: "disconnected", "connecting", "reconnecting", "lost" (the
+    link failed), "no data" (connected, no valid sample yet), "stale" (no sample for more than
+    :data:`STALE_S`) or "streaming"."""
+    if source_state == "disconnected":
+        return "disconnected"
+    if source_state.startswith("failed"):
+        return "lost"
+    if source_state in ("connecting", "reconnecting"):
+        return source_state
+    if samples == 0:
+        return "no data"
+    if not np.isfinite(age_s) or age_s > STALE_S:
+        return "stale"
+    return "streaming"
+
+
+def link_text(status: dict) -> str:
+    """One line for a person: "streaming · 99 Hz · battery 80 %", "stale · 3.2 s",
+    "no data from the device (6 reconnects)"."""
+    link = status.get("link", status.get("state", "disconnected"))
+    if link == "stale":
+        text = f"stale · {status.get('age_s', float('nan')):.1f} s"
+    elif link == "streaming":
+        rate = status.get("rate_hz")
+        text = "streaming" + (f" · {rate:.0f} Hz" if rate is not None and np.isfinite(rate) else "")
+    elif link == "no data":
+        text = "connected, but no data from the device"
+    elif link == "lost":
+        text = "lost" + (f": {status['error']}" if status.get("error") else "")
+    elif link == "reconnecting" and status.get("attempt"):
+        text = f"reconnecting (attempt {status['attempt']})"
+    else:
+        text = link
+    if status.get("reconnects"):
+        text += f" · {status['reconnects']} reconnects"
+    if status.get("battery_pct") is not None:
+        text += f" · battery {status['battery_pct']:.0f} %"
+    return text
+
+
+def planned_items(settings) -> int | None:
+    """Valid trials (or runs) a test's settings plan: trials per direction × directions, or
+    repetitions × levels (patterns); None when the settings do not say."""
+    tpd = getattr(settings, "trials_per_direction", None)
+    directions = getattr(settings, "directions", None)
+    if tpd and directions:
+        return int(tpd) * len(directions)
+    reps = getattr(settings, "repetitions", None)
+    groups = getattr(settings, "levels", None) or getattr(settings, "patterns", None)
+    if reps and groups:
+        return int(reps) * len(groups)
+    return None
+
+
 #: Engine settings the views draw with (tracking target radius, tracing band, wall distance).
 VIEW_SETTINGS = ("radius_deg", "band_deg", "distance_cm", "threshold_deg")
 
@@ -82,6 +148,17 @@ class PipelineWorker:
         self.spec = None
         self.t_s = 0.0
         self.last_sample_t_s = np.nan
+        #: Valid samples processed since the connection; source-clock time of the newest one's
+        #: arrival (simulated time for the simulator, time.monotonic for real devices).
+        self.samples_total = 0
+        self.last_arrival_s = np.nan
+        self._stale_since_s: float | None = None
+        #: The calibration before a re-calibration started (restored when it is cancelled).
+        self._calibration_before: HeadCalibration | None = None
+        #: The raw-stream recorder (:class:`~cervitrack.trainer.recording.writer.Recorder`) while recording.
+        self.recorder: Recorder | None = None
+        self.recording_path: str | None = None
+        self._result_sent = False
         self._started = False
         self._events_seen = 0
         self._bias_applied = None
@@ -111,7 +188,7 @@ class PipelineWorker:
     # ------------------------------------------------------------------ commands (any thread)
     def submit(self, command: str, *args) -> None:
         """Queue a command: ("test", name), ("calibrate",), ("use_saved",), ("mark",),
-        ("rezero",), ("abort",)."""
+        ("rezero",), ("abort",), ("record", path), ("stop_recording",)."""
         self._commands.put((command, *args))
 
     def _apply_commands(self) -> None:
@@ -122,8 +199,58 @@ class PipelineWorker:
                 return
             getattr(self, f"_cmd_{command}")(*args)
 
+    def _cmd_record(self, path: str) -> None:
+        """Record the raw stream (transport items, gaps, test events) to a new .cvtrec file, as
+        ``cervitrack record`` does (:class:`~cervitrack.trainer.recording.writer.Recorder`)."""
+        from cervitrack.trainer.recording.writer import Recorder
+
+        t = float(self.last_sample_t_s)
+        if self.recorder is not None:
+            return
+        info = dict(getattr(self.source, "info", {}) or {})
+        meta = {"protocol": self.source.protocol, "nominal_rate_hz": float(self.source.rate_hz),
+                "host_clock": "simulated" if self.source.simulated else "monotonic",
+                "device": {"spec": self.source.spec, **info},
+                "settings": {"command": "app", "simulated": bool(self.source.simulated)}}
+        try:
+            self.recorder = Recorder(path, meta)
+        except (OSError, ValueError) as exc:
+            self.feed.push_event({"t_s": t, "kind": "message",
+                                  "text": f"The recording could not be started: {exc}"})
+            return
+        self.recording_path = str(path)
+        self.feed.push_event({"t_s": t, "kind": "recording", "path": str(path), "on": True})
+
+    def _cmd_stop_recording(self) -> None:
+        if self.recorder is None:
+            return
+        self.recorder.close({"stopped": "by the user"})
+        self.recorder = None
+        self.feed.push_event({"t_s": float(self.last_sample_t_s), "kind": "recording",
+                              "path": self.recording_path, "on": False})
+
+    def _finish(self, engine, spec) -> None:
+        """A finished test: its result document (as ``cervitrack test`` stores it) goes to the
+        application in a ``result`` event."""
+        from cervitrack.trainer.clinical import presets
+        from cervitrack.trainer.clinical.results import result_document
+
+        self._result_sent = True
+        try:
+            preset = presets.load(spec.name)
+        except (ValueError, OSError, KeyError):
+            preset = None
+        if preset is None:
+            return
+        doc = result_document(spec.kind, preset, engine, self.source.spec)
+        doc["simulated"] = bool(self.source.simulated)
+        self.feed.push_event({"t_s": float(self.last_sample_t_s), "kind": "result", "doc": doc,
+                              "calibration": None if engine.calibration is None else engine.calibration.to_dict(),
+                              "device_info": dict(getattr(self.source, "info", {}) or {})})
+
     def _begin(self, engine, spec) -> None:
         self.engine, self.spec = engine, spec
+        self._result_sent = False
         self._started = False
         self._events_seen = 0
         settings = getattr(engine, "settings", None)
@@ -131,13 +258,17 @@ class PipelineWorker:
         self.feed.state = {"test": spec.name if spec else "calibration", "phase": "starting",
                            "kind": spec.kind if spec else "calibration", "settings": shown,
                            "trials": (), "scores": {}, "done": False,
-                           "calibrated": self.calibration is not None}
+                           "calibrated": self.calibration is not None,
+                           "title": spec.label if spec else "Calibration",
+                           "total_items": planned_items(settings), "t0_s": float(self.t_s),
+                           "simulated": bool(getattr(self.source, "simulated", False))}
 
     def _cmd_test(self, name: str) -> None:
         spec = self.catalog[name]
         self._begin(spec.factory(self.source.rate_hz, self.calibration), spec)
 
     def _cmd_calibrate(self) -> None:
+        self._calibration_before = self.calibration
         self.calibration = None
         self.pipeline.calibration = None
         self._begin(calibration_engine(self.source.rate_hz), None)
@@ -198,11 +329,24 @@ class PipelineWorker:
                               "text": "Calibration saved for this device: next time it can be reused."})
 
     def _cmd_abort(self) -> None:
+        t = float(self.last_sample_t_s)
         if self.engine is not None and not self.engine.done:
-            self.feed.push_event({"t_s": float(self.last_sample_t_s), "kind": "aborted",
-                                  "test": self.feed.state.get("test")})
-            self.feed.state = {**self.feed.state, "phase": "aborted", "done": True}
+            self.feed.push_event({"t_s": t, "kind": "aborted", "test": self.feed.state.get("test")})
+            self.feed.state = {**self.feed.state, "phase": "aborted", "done": True, "aborted": True}
+            if self.spec is None:  # a cancelled (re-)calibration: the previous one stays
+                self._restore_calibration(t)
         self.engine, self.spec = None, None
+
+    def _restore_calibration(self, t_s: float) -> None:
+        previous, self._calibration_before = self._calibration_before, None
+        self.calibration = previous
+        self.pipeline.calibration = previous
+        if previous is not None and previous.gyr_bias_rad_s is not None:
+            self.pipeline.set_gyro_bias(previous.gyr_bias_rad_s)
+            self._bias_applied = None
+        self.feed.state = {**self.feed.state, "calibrated": previous is not None}
+        self.feed.push_event({"t_s": t_s, "kind": "calibration_kept",
+                              "quality": None if previous is None else dict(previous.quality)})
 
     # ------------------------------------------------------------------ processing
     def step_to(self, until_s: float) -> None:
@@ -210,12 +354,20 @@ class PipelineWorker:
         self._apply_commands()
         self.t_s = until_s
         items = self.source.read(until_s)
+        if self.recorder is not None:
+            for item in items:
+                self.recorder.write(item)
+            self.recorder.step(until_s)
         pose = self.pipeline.process(items)
         for gap in pose.gaps:
             self.stream.on_gap(gap)
         if len(pose):
             self._count_samples(pose)
             self.last_sample_t_s = float(pose.t_s[-1])
+            self.samples_total += len(pose)
+            self.last_arrival_s = until_s
+            if self._stale_since_s is not None:
+                self._link_restored(until_s)
             # Publish first: the views need the samples now, the engine's decisions can follow.
             self.feed.push_pose(pose, time.perf_counter(), self.calibration, self.display_ref,
                                 self.cursor_filter)
@@ -250,6 +402,8 @@ class PipelineWorker:
             self._follow_reference(prompt, engine)
         if engine is not None:
             self._publish_engine(engine)
+            if engine.done and self.spec is not None and not self._result_sent:
+                self._finish(engine, self.spec)
         self._publish_status()
         if self.on_publish is not None and (len(pose) or self.feed.events):
             self.on_publish()
@@ -291,6 +445,8 @@ class PipelineWorker:
         self._events_seen += len(new)
         for event in new:
             self.feed.push_event(event)
+            if self.recorder is not None:
+                self.recorder.event(plain(event))
             if event.get("kind") in ("pause", "resume"):
                 # A lost signal is said, never hidden: the views show messages.
                 self.feed.push_event({"t_s": event["t_s"], "kind": "message", "text": event["text"],
@@ -303,16 +459,36 @@ class PipelineWorker:
             state["scores"] = engine.scores() if engine.trials else {}
         self.feed.state = state
 
+    def _link_restored(self, now_s: float) -> None:
+        """Samples again after a stale link: say how long it was away and whether the
+        calibration is still in use."""
+        since_s, self._stale_since_s = self._stale_since_s, None
+        gap_s = now_s - (now_s if since_s is None else since_s)
+        if self.calibration is not None:
+            text = (f"Signal back after {gap_s:.1f} s. The calibration is still in use (the headset "
+                    "stayed on the head); press R to re-zero if it moved.")
+        else:
+            text = f"Signal back after {gap_s:.1f} s. No calibration is active: calibrate before a test."
+        self.feed.push_event({"t_s": float(self.last_sample_t_s), "kind": "message", "text": text,
+                              "link_restored": True, "calibrated": self.calibration is not None})
+
     def _publish_status(self) -> None:
         status = dict(self.source.status())
         stats = self.pipeline.decoder.stats
+        age_s = float(self.t_s - self.last_arrival_s) if self.samples_total else float("nan")
+        link = link_state(str(status.get("state", "disconnected")), self.samples_total, age_s)
+        if link == "stale" and self._stale_since_s is None:
+            self._stale_since_s = float(self.last_arrival_s)
         status.update(spec=self.source.spec, frames=int(stats.frames),
-                      samples=int(self.stream.frames),
                       saved_calibration=self.saved_calibration,
                       rejected_frames=int(stats.rejected_frames), gaps=int(self.pipeline.gap_count),
-                      rate_hz=float(self.stream.rate_hz()),
                       no_frame_warning=self.pipeline.no_frame_warning,
-                      nominal_rate_hz=self.source.rate_hz, t_s=float(self.t_s))
+                      nominal_rate_hz=self.source.rate_hz, t_s=float(self.t_s),
+                      link=link, age_s=age_s, samples=int(self.samples_total),
+                      # the measured rate only while streaming: a stale link has no rate
+                      rate_hz=float(self.stream.rate_hz()) if link == "streaming" else float("nan"),
+                      simulated=bool(getattr(self.source, "simulated", False)),
+                      calibrated=self.calibration is not None)
         status.setdefault("lost_frames", self.lost_frames())  # the simulated link knows exactly
         self.feed.status = status
 
@@ -356,5 +532,8 @@ class PipelineWorker:
         if self._thread is not None:
             self._thread.join(timeout=5.0)
             self._thread = None
+        if self.recorder is not None:
+            self.recorder.close({"stopped": "disconnected"})
+            self.recorder = None
         self.source.close()
         self._publish_status()

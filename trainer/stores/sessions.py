@@ -17,7 +17,10 @@ in order, each step in one transaction):
   scores JSON, result JSON, started_utc, raw_trace_path)``;
 - ``trials(id INTEGER PK, test_id → tests, idx, item, valid, data JSON)``;
 - ``recordings(id INTEGER PK, session_id → sessions, path, format, created_utc, meta JSON)``
-  (schema 2): raw recordings attached to a session (:meth:`Store.add_recording`).
+  (schema 2): raw recordings attached to a session (:meth:`Store.add_recording`);
+- ``sessions.simulated`` (schema 3): 1 when the session ran on the simulated headset and virtual
+  patient. Simulated sessions are kept apart from real patients' (``cervitrack sessions`` lists
+  them only with ``--simulated``; the report says SIMULATED).
 
 JSON columns hold plain data (NaN is stored as null).
 """
@@ -114,8 +117,15 @@ def _v2(db: sqlite3.Connection) -> None:
     """)
 
 
+def _v3(db: sqlite3.Connection) -> None:
+    _run(db, """
+        ALTER TABLE sessions ADD COLUMN simulated INTEGER NOT NULL DEFAULT 0;
+        UPDATE sessions SET simulated = 1 WHERE device = 'sim'
+    """)
+
+
 #: Ordered migrations: MIGRATIONS[k] takes a schema at version k to version k + 1.
-MIGRATIONS = (_v1, _v2)
+MIGRATIONS = (_v1, _v2, _v3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -231,16 +241,31 @@ class Store:
         row = self.db.execute("SELECT * FROM patients WHERE id = ?", (patient_id,)).fetchone()
         return dict(row) if row else None
 
+    def patients(self, search: str = "") -> list[dict]:
+        """Patients whose id or name contains ``search`` (case-insensitive), by id, each with
+        ``sessions``: how many sessions they have."""
+        like = f"%{search.strip()}%"
+        rows = self.db.execute(
+            "SELECT p.*, (SELECT COUNT(*) FROM sessions s WHERE s.patient_id = p.id) AS sessions "
+            "FROM patients p WHERE p.id LIKE ? OR IFNULL(p.name, '') LIKE ? ORDER BY p.id",
+            (like, like)).fetchall()
+        return [dict(r) for r in rows]
+
     # ------------------------------------------------------------------ sessions
     def add_session(self, device: str, patient_id: str | None = None, device_info=None,
                     calibration=None, sim_config=None, started_utc: str | None = None,
-                    notes: str | None = None) -> int:
+                    notes: str | None = None, simulated: bool | None = None) -> int:
+        """A new session; ``simulated`` None: simulated when the device is ``sim``."""
+        if simulated is None:
+            simulated = device == "sim"
         with transaction(self.db):
             cur = self.db.execute(
                 "INSERT INTO sessions(patient_id, started_utc, device, device_info, "
-                "software_version, calibration, sim_config, notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "software_version, calibration, sim_config, notes, simulated) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (patient_id, started_utc or now_utc(), device, to_json(device_info),
-                 cervitrack.__version__, to_json(calibration), to_json(sim_config), notes))
+                 cervitrack.__version__, to_json(calibration), to_json(sim_config), notes,
+                 int(bool(simulated))))
         assert cur.lastrowid is not None, "set by the INSERT"
         return cur.lastrowid
 
@@ -274,19 +299,26 @@ class Store:
         out = dict(row)
         for k in ("device_info", "calibration", "sim_config"):
             out[k] = _from_json(out.get(k))
+        out["simulated"] = bool(out.get("simulated"))
         return out
 
     def session(self, session_id: int) -> dict | None:
         row = self.db.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
         return None if row is None else self._session_row(row)
 
-    def sessions(self, patient_id: str | None = None) -> list[dict]:
-        """Sessions, oldest first, each with ``tests``: a list of {id, kind, preset}."""
-        if patient_id is None:
-            rows = self.db.execute("SELECT * FROM sessions ORDER BY started_utc, id").fetchall()
-        else:
-            rows = self.db.execute("SELECT * FROM sessions WHERE patient_id = ? "
-                                   "ORDER BY started_utc, id", (patient_id,)).fetchall()
+    def sessions(self, patient_id: str | None = None, simulated: bool | None = None) -> list[dict]:
+        """Sessions, oldest first, each with ``tests``: a list of {id, kind, preset}.
+        ``simulated``: only simulated (True) or only real (False) sessions; None: both."""
+        where: list[str] = []
+        params: list[str | int] = []
+        if patient_id is not None:
+            where.append("patient_id = ?")
+            params.append(patient_id)
+        if simulated is not None:
+            where.append("simulated = ?")
+            params.append(int(bool(simulated)))
+        rows = self.db.execute("SELECT * FROM sessions" + (" WHERE " + " AND ".join(where) if where else "")
+                               + " ORDER BY started_utc, id", params).fetchall()
         out = []
         for row in rows:
             s = self._session_row(row)

@@ -1,0 +1,323 @@
+"""The therapist's journeys through the application, driven only by what a person touches:
+clicks on visible buttons and tabs, keys, typing into fields (pytest-qt's ``qtbot``).
+
+The window runs as ``cervitrack app`` does (pipeline thread, frame clock, event loop), with the
+simulated headset chosen explicitly on the device page and its virtual patient running faster
+than real time (``speed``). Questions (QMessageBox) are answered by clicking their buttons.
+"""
+
+import json
+
+import numpy as np
+import pytest
+from PySide6 import QtCore, QtGui, QtWidgets  # the pinned binding, before pyqtgraph
+
+from cervitrack.firmware_bridge.sim.config import config_from_dict
+from cervitrack.trainer.gui.application import make_window
+from cervitrack.trainer.gui.main_window import AppSettings
+from cervitrack.trainer.stores.sessions import Store
+
+LEFT = QtCore.Qt.MouseButton.LeftButton
+SPEED = 6.0  # simulated seconds per wall second
+
+
+class SilentPlayer:
+    name = "silent (tests)"
+
+    def play(self, label, samples):
+        pass
+
+
+def find(window, cls, name):
+    widget = window.findChild(cls, name)
+    assert widget is not None, f"no {cls.__name__} named {name!r}"
+    return widget
+
+
+def button(window, text):
+    """The visible push button with this text."""
+    found = [b for b in window.findChildren(QtWidgets.QPushButton) if b.text() == text and b.isVisible()]
+    assert found, f"no visible button {text!r}"
+    return found[0]
+
+
+def click_tab(qtbot, window, label):
+    bar = window.tabs.tabBar()
+    index = next(i for i in range(bar.count()) if bar.tabText(i) == label)
+    qtbot.mouseClick(bar, LEFT, pos=bar.tabRect(index).center())
+    assert window.tabs.currentIndex() == index
+
+
+def choose_simulator(qtbot, window):
+    """Type "sim" as the device (the simulator is never preselected) and connect."""
+    combo = find(window, QtWidgets.QComboBox, "device_choice")
+    assert combo.currentText() == "Choose a device…"
+    qtbot.keyClick(combo.lineEdit(), QtCore.Qt.Key.Key_A, QtCore.Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(combo.lineEdit(), "sim")
+    qtbot.mouseClick(find(window, QtWidgets.QPushButton, "connect"), LEFT)
+    qtbot.waitUntil(lambda: window.device_view.values["state"].text().startswith("streaming"), timeout=10_000)
+
+
+def create_patient(qtbot, window, patient_id, name=""):
+    click_tab(qtbot, window, "Patient")
+    qtbot.keyClicks(find(window, QtWidgets.QLineEdit, "patient_id"), patient_id)
+    if name:
+        qtbot.keyClicks(find(window, QtWidgets.QLineEdit, "patient_name"), name)
+    qtbot.mouseClick(find(window, QtWidgets.QPushButton, "patient_create"), LEFT)
+    assert find(window, QtWidgets.QLabel, "current_patient").text() == f"Patient: {patient_id}"
+
+
+def answer(qtbot, button_text):
+    """Click ``button_text`` in the question box once it shows (a timer: the box is modal)."""
+    clicked = []
+
+    def poll(left=1000):
+        box = QtWidgets.QApplication.activeModalWidget()
+        if isinstance(box, QtWidgets.QMessageBox):
+            clicked.append(box.text())
+            qtbot.mouseClick(next(b for b in box.buttons() if b.text() == button_text), LEFT)
+        elif left:
+            QtCore.QTimer.singleShot(10, lambda: poll(left - 1))
+
+    QtCore.QTimer.singleShot(0, poll)
+    return clicked
+
+
+def open_app(qtbot, cfg=None, follow=True):
+    window = make_window(cfg or config_from_dict({}, seed=11), trials_per_direction=1,
+                         settings=AppSettings(follow=follow, frame_schedule="fixed"), threaded=True,
+                         player=SilentPlayer(), save_calibrations=False, speed=SPEED)
+    qtbot.addWidget(window)
+    window.resize(1100, 800)
+    window.show()
+    return window
+
+
+def close_app(qtbot, window):
+    """Close as the window manager does (a close event); a running test is discarded."""
+    if window.running:
+        answer(qtbot, "Discard and close")
+    QtWidgets.QApplication.sendEvent(window, QtGui.QCloseEvent())
+
+
+@pytest.fixture
+def app(qtbot):
+    window = open_app(qtbot)
+    yield window
+    close_app(qtbot, window)
+
+
+def test_a_full_jpe_session_is_stored_and_reported_from_the_app(qtbot, app, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))  # the report dialog opens in the home folder
+    window = app
+    start = find(window, QtWidgets.QPushButton, "start")
+    assert not window.simulated_banner.isVisible() and not start.isEnabled()
+    choose_simulator(qtbot, window)
+    assert window.simulated_banner.isVisible() and "SIMULATED" in window.simulated_banner.text()
+    assert "SIMULATED" in window.windowTitle()
+    # Streaming, but no patient yet: Start is off and says why.
+    qtbot.waitUntil(lambda: "patient" in find(window, QtWidgets.QLabel, "start_reason").text())
+    assert not start.isEnabled()
+    create_patient(qtbot, window, "P-0042", "Ada Example")
+    # Calibration: the flow moved to its tab; one click.
+    qtbot.mouseClick(button(window, "Start calibration"), LEFT)
+    qtbot.waitUntil(lambda: window.calibration_view.score_label.text().startswith("Score "), timeout=60_000)
+    assert "good" in window.calibration_view.score_label.text()
+    # A JPE test (1 trial per direction), with its progress.
+    qtbot.waitUntil(start.isEnabled)
+    combo = find(window, QtWidgets.QComboBox, "test_choice")
+    assert combo.currentText() == "JPE, neutral head position"
+    qtbot.mouseClick(start, LEFT)
+    progress = find(window, QtWidgets.QLabel, "progress")
+    qtbot.waitUntil(lambda: progress.text().startswith("trial 1 of 4"), timeout=10_000)
+    qtbot.waitUntil(lambda: "trial 2 of 4 · about" in progress.text(), timeout=60_000)
+    stored = find(window, QtWidgets.QLabel, "stored")
+    qtbot.waitUntil(lambda: stored.text().startswith("Stored (SIMULATED)"), timeout=120_000)
+    qtbot.waitUntil(lambda: "(finished)" in window.results_view.title.text(), timeout=5_000)
+    title = window.results_view.title.text()
+    assert "JPE, neutral head position" in title and "SIMULATED" in title
+    table = window.results_view.table
+    assert table.item(table.rowCount() - 1, 0).text() == "overall"
+    # The session in the store, as `cervitrack test` stores it; apart from real patients'.
+    with Store() as store:
+        assert store.sessions(simulated=False) == []
+        (session,) = store.sessions("P-0042", simulated=True)
+        assert session["simulated"] and session["device"] == "sim" and session["calibration"]
+        (test,) = store.tests(session["id"])
+        assert store.patient("P-0042")["name"] == "Ada Example"
+    assert test["kind"] == "jpe" and test["preset"] == "jpe"
+    assert sum(tr["valid"] for tr in test["trials"]) == 4
+    assert set(test["scores"]) == {"directions", "overall"}
+    assert test["result"]["threshold_deg"] == 4.5 and test["result"]["simulated"] is True
+    ae = [tr["signed_error_deg"] for tr in test["trials"] if tr["valid"]]
+    assert test["scores"]["overall"]["ae_deg"] == pytest.approx(np.mean(np.abs(ae)))
+    assert table.item(table.rowCount() - 1, 2).text() == f"{np.mean(np.abs(ae)):.2f}"
+    # The report: the file dialog (opened in the home folder) is answered by typing the name.
+    for name in ("a-report.pdf", "b-report.html"):  # no common prefix: no completion popup
+        qtbot.mouseClick(find(window, QtWidgets.QPushButton, "report_button"), LEFT)
+        qtbot.waitUntil(lambda: any(d.isVisible() for d in window.findChildren(QtWidgets.QFileDialog, "report_dialog")))
+        dialog = next(d for d in window.findChildren(QtWidgets.QFileDialog, "report_dialog") if d.isVisible())
+        edit = dialog.findChild(QtWidgets.QLineEdit, "fileNameEdit")
+        assert edit.text() == "cervitrack-P-0042-session-1.pdf"
+        qtbot.keyClick(edit, QtCore.Qt.Key.Key_A, QtCore.Qt.KeyboardModifier.ControlModifier)
+        qtbot.keyClicks(edit, name)
+        qtbot.keyClick(edit, QtCore.Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda name=name: stored.text() == f"Report written: {tmp_path / name}", timeout=30_000)
+
+    assert (tmp_path / "a-report.pdf").read_bytes()[:5] == b"%PDF-"
+    html = (tmp_path / "b-report.html").read_text(encoding="utf-8")
+    assert "SIMULATED" in html and "P-0042" in html and "JPE, neutral head position" in html
+
+
+def test_closing_mid_test_asks_first(qtbot, app):
+    window = app
+    choose_simulator(qtbot, window)
+    create_patient(qtbot, window, "P-7")
+    qtbot.mouseClick(find(window, QtWidgets.QPushButton, "start"), LEFT)
+    assert window.running
+    asked = answer(qtbot, "Keep the test")
+    event = QtGui.QCloseEvent()
+    QtWidgets.QApplication.sendEvent(window, event)
+    assert asked and "discards it" in asked[0]
+    assert not event.isAccepted() and window.isVisible() and window.running
+    asked = answer(qtbot, "Discard and close")
+    event = QtGui.QCloseEvent()
+    QtWidgets.QApplication.sendEvent(window, event)
+    assert asked and event.isAccepted()
+    assert window.worker.feed.status["state"] == "disconnected"
+
+
+def test_esc_in_the_fullscreen_patient_display_only_leaves_fullscreen(qtbot, app):
+    window = app
+    choose_simulator(qtbot, window)
+    create_patient(qtbot, window, "P-8")
+    qtbot.mouseClick(find(window, QtWidgets.QPushButton, "start"), LEFT)
+    qtbot.mouseClick(find(window, QtWidgets.QPushButton, "patient"), LEFT)
+    display = window.patient_window
+    assert display.isVisible() and display.simulated_banner.isVisible()
+    qtbot.keyClick(display, QtCore.Qt.Key.Key_F)
+    qtbot.waitUntil(display.isFullScreen)
+    hint = find(display, QtWidgets.QLabel, "fullscreen_hint")
+    assert hint.isVisible() and hint.text() == "Esc: leave fullscreen"
+    qtbot.keyClick(display, QtCore.Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not display.isFullScreen())
+    assert not hint.isVisible()
+    assert window.running and window.worker.feed.state.get("phase") != "aborted"
+    assert QtWidgets.QApplication.activeModalWidget() is None  # no question either
+    # Stopping is the therapist's own button, and it asks.
+    asked = answer(qtbot, "Stop the test")
+    qtbot.mouseClick(find(window, QtWidgets.QPushButton, "stop"), LEFT)
+    assert asked
+    qtbot.waitUntil(lambda: not window.running, timeout=5_000)
+    click_tab(qtbot, window, "Results")
+    qtbot.waitUntil(lambda: "(aborted)" in window.results_view.title.text(), timeout=5_000)
+
+
+def test_a_cancelled_recalibration_keeps_the_previous_calibration(qtbot, app):
+    window = app
+    choose_simulator(qtbot, window)
+    create_patient(qtbot, window, "P-9")
+    qtbot.mouseClick(button(window, "Start calibration"), LEFT)
+    qtbot.waitUntil(lambda: window.calibration_view.score_label.text().startswith("Score "), timeout=60_000)
+    first = window.worker.calibration
+    score = window.calibration_view.result["score"]
+    qtbot.waitUntil(lambda: not window.running, timeout=5_000)
+    qtbot.mouseClick(button(window, "Start calibration"), LEFT)
+    qtbot.waitUntil(lambda: window.worker.calibration is None)  # the new calibration runs
+    asked = answer(qtbot, "Cancel the calibration")
+    qtbot.keyClick(window, QtCore.Qt.Key.Key_Escape)
+    assert asked and "previous calibration" in asked[0]
+    qtbot.waitUntil(lambda: window.worker.calibration is first, timeout=5_000)
+    qtbot.waitUntil(lambda: "previous calibration stays in use" in window.calibration_view.score_label.text())
+    assert f"score {score:.0f} / 100" in window.calibration_view.score_label.text()
+    assert window.worker.pipeline.calibration is first and not window.running
+
+
+def test_a_4_s_dropout_shows_stale_with_its_age_and_the_trial_is_redone(qtbot):
+    """The simulated link drops out for 4 s about every 25 s: the status says "stale" with the
+    age of the newest sample, a banner says the trial cannot be scored, the paused trial is
+    recorded invalid ("signal lost") and redone, and the app says when the signal is back and
+    that the calibration holds."""
+    cfg = config_from_dict({"link": {"disconnect_every_s": 25.0, "disconnect_s": 4.0}}, seed=3)
+    window = open_app(qtbot, cfg)
+    try:
+        choose_simulator(qtbot, window)
+        create_patient(qtbot, window, "P-10")
+        qtbot.mouseClick(find(window, QtWidgets.QPushButton, "start"), LEFT)
+        ages = []
+
+        def stale_in_a_trial():
+            text = window.status_label.text()
+            if "stale · " in text and window.worker.calibration is not None and window.running:
+                ages.append(float(text.split("stale · ")[1].split(" s")[0]))
+                return True
+            return False
+
+        qtbot.waitUntil(stale_in_a_trial, timeout=120_000)
+        assert ages[0] > 0.5
+        assert window.link_banner.isVisible()
+        assert "cannot be scored until it is back" in window.link_banner.text()
+        messages = []
+        window.statusBar().messageChanged.connect(messages.append)
+        qtbot.waitUntil(lambda: any(m.startswith("Signal back after") for m in messages), timeout=30_000)
+        back = next(m for m in messages if m.startswith("Signal back after"))
+        assert float(back.split("after ")[1].split(" s")[0]) == pytest.approx(4.0, abs=0.5)
+        assert "calibration is still in use" in back
+        # The engine paused the trial; it is recorded invalid ("signal lost") and redone.
+        qtbot.waitUntil(lambda: any(not t["valid"] and "signal lost" in str(t.get("reason"))
+                                    for t in window.worker.feed.state.get("trials", ())), timeout=60_000)
+        click_tab(qtbot, window, "Results")
+        qtbot.waitUntil(lambda: "signal lost" in window.results_view.invalid_label.text(), timeout=5_000)
+    finally:
+        close_app(qtbot, window)
+
+
+def test_sessions_cli_keeps_simulated_sessions_apart(capsys):
+    from cervitrack.trainer.cli import main
+
+    with Store() as store:
+        store.ensure_patient("P-real")
+        store.add_session("udp:4242", "P-real")
+        store.ensure_patient("P-sim")
+        store.add_session("sim", "P-sim", simulated=True)
+    assert main(["sessions", "--json"]) == 0
+    assert [s["patient_id"] for s in json.loads(capsys.readouterr().out)] == ["P-real"]
+    assert main(["sessions", "--simulated", "--json"]) == 0
+    assert [s["patient_id"] for s in json.loads(capsys.readouterr().out)] == ["P-sim"]
+
+
+def test_the_results_scatter_draws_head_up_above_and_rightward_right_of_centre(qtbot):
+    """Pixels of the results scatter: an extension error (head up: flexion < 0) lands above the
+    centre and a rotation error to the patient's right (axial < 0) right of it, as on the wall
+    and in the report."""
+    from cervitrack.trainer.gui import style
+    from cervitrack.trainer.gui.results_view import ResultsView
+
+    view = ResultsView()
+    qtbot.addWidget(view)
+    view.resize(900, 700)
+    view.show()
+    up = {"direction": "extension", "valid": True, "signed_error_deg": 3.0,
+          "error_deg": {"axial": 0.0, "flexion": -6.0, "lateral": 0.0, "global": 6.0}}
+    right = {"direction": "rotation_right", "valid": True, "signed_error_deg": 3.0,
+             "error_deg": {"axial": -6.0, "flexion": 0.0, "lateral": 0.0, "global": 6.0}}
+    view.show_state({"test": "jpe", "kind": "jpe", "trials": (up, right), "scores": {}, "done": True})
+    QtWidgets.QApplication.processEvents()
+    plot = view.scatter_plot
+    image = plot.grab().toImage().convertToFormat(QtGui.QImage.Format.Format_RGB32)
+    h, w = image.height(), image.width()
+    bgra = np.frombuffer(image.constBits(), np.uint8).reshape(h, image.bytesPerLine() // 4, 4)[:, :w]
+    vb = plot.getPlotItem().getViewBox()
+    centre = plot.mapFromScene(vb.mapViewToScene(QtCore.QPointF(0.0, 0.0)))
+    ratio = image.width() / plot.width()
+
+    def where(colour):
+        r, g, b = colour
+        ys, xs = np.nonzero((bgra[..., 2] == r) & (bgra[..., 1] == g) & (bgra[..., 0] == b))
+        assert len(xs) > 10, f"no {colour} dot drawn"
+        return xs.mean() / ratio - centre.x(), ys.mean() / ratio - centre.y()
+
+    up_dx, up_dy = where(style.DIRECTION_COLOURS["extension"])
+    right_dx, right_dy = where(style.DIRECTION_COLOURS["rotation_right"])
+    assert up_dy < -20 and abs(up_dx) < 5  # above the centre (screen y grows downwards)
+    assert right_dx > 20 and abs(right_dy) < 5  # right of the centre
