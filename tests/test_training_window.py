@@ -229,3 +229,33 @@ def test_stop_on_the_rating_page_after_a_block_ends_the_session(store):
         assert window.record["reason"] == "person"
     finally:
         window.close()
+
+
+def test_minimised_the_training_window_draws_nothing_and_slows_its_frames_until_restored(store):
+    from PySide6.QtTest import QTest
+
+    from cervitrack.trainer.gui.training_window import MINIMISED_FRAME_MS
+
+    window = _window(store)
+    answers = SimAnswers()
+    for _ in range(3):  # safety screen, daily check, rating before: the session starts
+        answers.answer(window)
+    window.worker.start()
+    window.timer.start(33)
+    wall = window.drill_page.wall
+    try:
+        QTest.qWait(300)
+        assert window.pages.currentWidget() is window.drill_page
+        assert wall.trail.getData()[0] is not None  # the wall draws while shown
+        window.showMinimized()
+        assert window.timer.isActive() and window.timer.interval() == MINIMISED_FRAME_MS
+        drawn = wall.trail.getData()[0]
+        count = window.worker.feed.ring.count
+        QTest.qWait(500)
+        assert window.worker.feed.ring.count > count  # the session goes on
+        after = wall.trail.getData()[0]
+        assert np.array_equal(drawn, after, equal_nan=True)  # minimised: not redrawn
+        window.showNormal()
+        assert window.timer.interval() == 33
+    finally:
+        window.close()

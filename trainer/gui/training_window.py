@@ -37,6 +37,9 @@ from cervitrack.trainer.training.session import TrainingSession
 from cervitrack.trainer.training.sim_patient import TrainingPatient
 
 #: Drill prompts during which the eyes are closed (eyes-closed levels): the dot is hidden.
+#: Frame timer interval while the window is minimised, ms: nothing is drawn, the prompts are
+#: still spoken (within this) and the session still ends and is stored.
+MINIMISED_FRAME_MS = 100
 EYES_CLOSED_DRILL_PROMPTS = ("drill_return", "drill_relocate", "estimate")
 #: After an eyes-closed relocation the dot stays hidden until the drill gives feedback on it,
 #: or the next movement starts, so a try without feedback (faded feedback) shows nothing.
@@ -370,6 +373,7 @@ class TrainingWindow(QtWidgets.QWidget):
         self.pages.setCurrentWidget(self.first_screen if self.needs_first_screen else self.daily_screen)
         self.timer = QtCore.QTimer(self)
         self.timer.timeout.connect(self.tick)
+        self._frame_ms = 0  # the display interval, kept while minimised
         self.resize(1100, 950)
 
     # ------------------------------------------------------------------ answers (buttons or tests)
@@ -469,8 +473,21 @@ class TrainingWindow(QtWidgets.QWidget):
                 self.pages.setCurrentWidget(self.rating_page)
             else:
                 self.drill_page.estimate_box.setVisible(True)
-        if self.pages.currentWidget() is self.drill_page:
+        if self.pages.currentWidget() is self.drill_page and not self.isMinimized():
             wall.refresh(feed, count)
+
+    def changeEvent(self, event) -> None:
+        """Minimised: frames slow to MINIMISED_FRAME_MS and draw nothing; restored: the
+        display rate again."""
+        super().changeEvent(event)
+        if event.type() != QtCore.QEvent.Type.WindowStateChange or not self.timer.isActive():
+            return
+        if self.isMinimized() and not self._frame_ms:
+            self._frame_ms = self.timer.interval()
+            self.timer.setInterval(MINIMISED_FRAME_MS)
+        elif not self.isMinimized() and self._frame_ms:
+            self.timer.setInterval(self._frame_ms)
+            self._frame_ms = 0
 
     def _finish(self) -> None:
         """Store the session, then show the summary and the progress figure."""
