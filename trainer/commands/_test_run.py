@@ -45,6 +45,8 @@ class TestOutput:
         self.show_prompts = show_prompts
         #: speaks each shown prompt (a :class:`~cervitrack.trainer.audio.voice.Voice`), or None
         self.voice = voice
+        #: said once before the first prompt when the voice cannot play (no sound output)
+        self.warning = voice.warning() if voice is not None else None
         self.out = out if out is not None else sys.stdout
         self.file = None
         if events_path:
@@ -67,6 +69,7 @@ class TestOutput:
         kind = event.get("kind")
         if kind == "prompt":
             if self.show_prompts and event.get("prompt") != "trial_recorded":
+                self._warn_once()
                 print(event["text"], file=self.out, flush=True)
                 self._say(str(event.get("prompt", "")), event["text"])
             self._write(event)
@@ -85,6 +88,12 @@ class TestOutput:
     def _say(self, kind: str, text: str) -> None:
         if self.voice is not None:
             self.voice.prompt(kind, text)
+
+    def _warn_once(self) -> None:
+        """The no-sound warning, printed once just before the first prompt."""
+        if self.warning:
+            print(self.warning, file=self.out, flush=True)
+            self.warning = None
 
     def _write(self, event: dict) -> None:
         if self.file is None:

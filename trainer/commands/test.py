@@ -93,12 +93,10 @@ def run(args) -> int:
         overrides = _overrides(args, preset, store, args.patient)
         paced = kind in LIVE_KINDS or args.speed is not None
         voice = None
-        if paced:  # a person follows the prompts: each is spoken too (tone, then words)
+        if paced and not args.no_sound:  # a person follows: each prompt is spoken too
             from cervitrack.trainer.audio.voice import for_command_line
 
-            voice = for_command_line(args.no_sound)
-            if voice.warning() and not args.no_sound:
-                print(voice.warning(), file=sys.stderr, flush=True)
+            voice = for_command_line()
         output = TestOutput(args.events, show_prompts=paced, force=args.force,
                             out=sys.stderr if args.json else sys.stdout, voice=voice)
         try:
