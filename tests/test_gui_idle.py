@@ -7,6 +7,7 @@ import time
 
 import pytest
 from PySide6 import QtCore, QtWidgets
+from PySide6.QtTest import QTest
 
 from cervitrack.trainer.gui.application import make_window
 from cervitrack.trainer.gui.main_window import AppSettings
@@ -151,7 +152,7 @@ def test_the_patient_display_keeps_drawing_while_the_console_is_minimised(qapp):
     window.connect_device("sim")
     window.show_tab("device")
     assert window.frame_clock.mode == "idle"
-    window.toggle_patient_window()
+    QTest.mouseClick(window.buttons["patient"], QtCore.Qt.MouseButton.LeftButton)
     spin(qapp, lambda: window.frame_clock.mode == "live")  # the patient display shows live data
     assert window.frame_clock.mode == "live"
     window.showMinimized()
