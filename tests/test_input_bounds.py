@@ -126,7 +126,8 @@ def test_one_bad_user_preset_does_not_stop_the_app(tmp_path):
     folder = tmp_path / "home" / "presets"
     folder.mkdir(parents=True)
     (folder / "broken.toml").write_text("test = [")
-    result = cervitrack(tmp_path, "app", "--screenshot", tmp_path / "shot.png", "--view", "wall",
+    result = cervitrack(tmp_path, "app", "--device", "sim", "--screenshot", tmp_path / "shot.png",
+                        "--view", "wall",
                         timeout=300)
     assert result.returncode == 0, result.stderr
     assert "cervitrack: warning: skipped preset" in result.stderr and "broken.toml" in result.stderr

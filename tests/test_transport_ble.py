@@ -412,6 +412,34 @@ def test_bluetooth_switched_off_gives_a_patient_friendly_message(room):
     assert "not allowed to use Bluetooth" in friendly_unavailable(denied)
 
 
+@pytest.mark.parametrize("dbus_error, unavailable", [
+    ("org.freedesktop.DBus.Error.Spawn.ChildExited", True),   # system bus up, no bluetoothd
+    ("org.freedesktop.DBus.Error.ServiceUnknown", True),
+    ("org.bluez.Error.InProgress", False),                     # BlueZ there, a real failure
+])
+def test_dbus_without_bluez_is_no_bluetooth_service(dbus_error, unavailable):
+    """On Linux with a D-Bus system bus but no bluetoothd, bleak raises BleakDBusError (the
+    first error is what stock bleak 3.1 raised on such a machine): Cervitrack says there is no
+    Bluetooth service and does not retry; other BlueZ errors stay ordinary scan failures."""
+    from bleak.exc import BleakDBusError
+
+    class NoBlueZScanner:
+        @classmethod
+        async def find_device_by_name(cls, name, timeout=10.0, **kwargs):
+            raise BleakDBusError(dbus_error, ["Launch helper exited with unknown return code 1"])
+
+    driver = BleDriver("WT901BLE68", profiles.BLE_PROFILES["witmotion-ble"],
+                       scanner=NoBlueZScanner, client_factory=FakeClient)
+    try:
+        with pytest.raises(LinkError) as caught:
+            driver.connect()
+    finally:
+        driver.shutdown()
+    assert isinstance(caught.value, LinkUnavailable) is unavailable
+    expected = "no Bluetooth service was found" if unavailable else "Bluetooth scan failed"
+    assert expected in str(caught.value)
+
+
 def test_unrecognised_device_without_protocol_asks_for_one(room):
     room.append(FakePeripheral("Mystery", "AA:BB:CC:DD:EE:05", [NUS_RX, NUS_TX]))
     driver = make_driver("Mystery", lambda name: None)

@@ -108,3 +108,20 @@ def plausible_float(values: np.ndarray, limit: float, tiny: float = 1e-6) -> np.
     with np.errstate(invalid="ignore", over="ignore"):
         a = np.abs(np.asarray(values, dtype=np.float64))
         return np.isfinite(a) & (a <= limit) & ((a == 0) | (a >= tiny))
+
+
+def quat_wxyz_to_euler_deg(seq: str, quat_wxyz) -> np.ndarray:
+    """Euler angles (N, 3) in degrees, in the order of ``seq``: the inverse of
+    :func:`euler_deg_to_quat_wxyz` (the encoders of the emulated devices use it).
+
+    The middle angle lies in [-90°, 90°] for a sequence like ``"ZYX"`` (scipy's convention), which
+    is the range every device here sends. scipy is used (through the scalar-first boundary of
+    :mod:`cervitrack.signal.quaternion`): encoding is not on the decoding hot path.
+    """
+    from typing import Any, cast
+
+    from cervitrack.signal.quaternion import to_rotation
+
+    q = np.asarray(quat_wxyz, dtype=np.float64).reshape(-1, 4)
+    # scipy's stubs want a literal sequence; ``seq`` is one of them at every call site.
+    return to_rotation(q).as_euler(cast(Any, seq), degrees=True)

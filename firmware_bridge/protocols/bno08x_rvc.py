@@ -42,7 +42,10 @@ from typing import Final
 
 import numpy as np
 
-from cervitrack.firmware_bridge.protocols._convert import G_M_S2, euler_deg_to_quat_wxyz
+from cervitrack.firmware_bridge.protocols._convert import (
+    G_M_S2,
+    euler_deg_to_quat_wxyz,
+)
 from cervitrack.firmware_bridge.protocols.base import Decoder
 from cervitrack.signal.quaternion import to_rotation
 from cervitrack.signal.samples import SampleBatch

@@ -41,7 +41,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from cervitrack.firmware_bridge.protocols._convert import euler_deg_to_quat_wxyz, plausible_float
+from cervitrack.firmware_bridge.protocols._convert import (
+    euler_deg_to_quat_wxyz,
+    plausible_float,
+    quat_wxyz_to_euler_deg,
+)
 from cervitrack.firmware_bridge.protocols.base import Decoder
 from cervitrack.signal.samples import SampleBatch
 
@@ -77,6 +81,14 @@ def encode_frames(code, yaw_roll_pitch_deg, trans_cm=None) -> bytes:
     codes = c.astype("<u2").reshape(n, 1).view(np.uint8)
     return np.concatenate([head, codes, rot.view(np.uint8), trans.view(np.uint8), foot],
                           axis=1).tobytes()
+
+
+def encode_samples(code, quat_wxyz, trans_cm=None) -> bytes:
+    """N data frames from codes (N,) (taken modulo 1000) and sensor→world quaternions (N, 4):
+    the exact inverse of :class:`HatireDecoder` (change both together)."""
+    yaw_pitch_roll = quat_wxyz_to_euler_deg("ZYX", quat_wxyz)
+    code = np.asarray(code, dtype=np.int64) % COUNTER_MODULUS
+    return encode_frames(code, yaw_pitch_roll[:, [0, 2, 1]], trans_cm)
 
 
 def _fields(rows: np.ndarray):

@@ -25,7 +25,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from cervitrack.firmware_bridge.protocols._convert import euler_deg_to_quat_wxyz, plausible_float
+from cervitrack.firmware_bridge.protocols._convert import (
+    euler_deg_to_quat_wxyz,
+    plausible_float,
+    quat_wxyz_to_euler_deg,
+)
 from cervitrack.firmware_bridge.protocols.base import Decoder
 from cervitrack.signal.samples import SampleBatch
 
@@ -38,6 +42,15 @@ def encode_datagrams(xyz_cm, yaw_pitch_roll_deg) -> bytes:
     v = np.column_stack([np.asarray(xyz_cm, dtype=np.float64).reshape(-1, 3),
                          np.asarray(yaw_pitch_roll_deg, dtype=np.float64).reshape(-1, 3)])
     return v.astype("<f8").tobytes()
+
+
+def encode_samples(quat_wxyz, xyz_cm=None) -> list[bytes]:
+    """One datagram per sensor→world quaternion (N, 4) (translation 0 unless ``xyz_cm``): the
+    exact inverse of :class:`OpentrackUdpDecoder` (change both together)."""
+    q = np.asarray(quat_wxyz, dtype=np.float64).reshape(-1, 4)
+    xyz = np.zeros((len(q), 3)) if xyz_cm is None else xyz_cm
+    data = encode_datagrams(xyz, quat_wxyz_to_euler_deg("ZYX", q))
+    return [data[i:i + DATAGRAM_BYTES] for i in range(0, len(data), DATAGRAM_BYTES)]
 
 
 def _values(rows: np.ndarray) -> np.ndarray:

@@ -60,6 +60,7 @@ from cervitrack.firmware_bridge.protocols._convert import (
     G_M_S2,
     euler_deg_to_quat_wxyz,
     quat_norm_ok,
+    quat_wxyz_to_euler_deg,
 )
 from cervitrack.firmware_bridge.protocols._framing import scan_fixed
 from cervitrack.firmware_bridge.protocols.base import Decoder
@@ -124,14 +125,55 @@ def _lsb(values, per_lsb: float) -> np.ndarray:
     return np.clip(np.rint(np.asarray(values, dtype=np.float64) / per_lsb), -32768, 32767)
 
 
-def encode_serial_samples(quat_wxyz=None, acc_m_s2=None, gyr_rad_s=None, euler_deg=None,
-                          mag_raw=None) -> bytes:
-    """Encode N samples as serial frames in the device's order (0x51, 0x52, 0x53, 0x54, 0x59).
+def quat_to_euler_deg(quat_wxyz) -> np.ndarray:
+    """(N, 3) roll, pitch, yaw in ° from sensor→world quaternions: the inverse of the decoders'
+    Euler conversion (intrinsic Z-Y-X, see the module docstring)."""
+    yaw_pitch_roll = quat_wxyz_to_euler_deg(EULER_SEQ, quat_wxyz)
+    return yaw_pitch_roll[:, ::-1]
 
-    Args (each (N, k) or None; at least one given): ``acc_m_s2`` (N, 3); ``gyr_rad_s`` (N, 3);
-    ``euler_deg`` (N, 3) roll, pitch, yaw; ``mag_raw`` (N, 3) int16; ``quat_wxyz`` (N, 4).
+
+#: Epoch of the emulated chip clock (0x50 frames): the device's time 0.
+CHIP_EPOCH = (2000, 1, 1)
+
+
+def chip_time_bytes(t_s) -> np.ndarray:
+    """(N, 8) uint8 0x50 payloads ``YY MM DD hh mm ss ms(u16)`` for device times t_s (N,) in s
+    counted from :data:`CHIP_EPOCH`."""
+    import datetime as dt
+
+    base = dt.datetime(*CHIP_EPOCH)
+    out = np.zeros((len(np.atleast_1d(t_s)), 8), dtype=np.uint8)
+    for i, t in enumerate(np.atleast_1d(np.asarray(t_s, dtype=np.float64)).tolist()):
+        ms_total = int(round(t * 1000.0))
+        when = base + dt.timedelta(milliseconds=ms_total)
+        out[i, :6] = (when.year % 100, when.month, when.day, when.hour, when.minute, when.second)
+        out[i, 6:8] = np.frombuffer(struct.pack("<H", ms_total % 1000), dtype=np.uint8)
+    return out
+
+
+def chip_time_s(payload: bytes) -> float:
+    """Seconds since :data:`CHIP_EPOCH` from an 8-byte 0x50 payload (inverse of
+    :func:`chip_time_bytes`)."""
+    import datetime as dt
+
+    yy, mo, dd, hh, mi, ss = payload[:6]
+    ms = struct.unpack("<H", bytes(payload[6:8]))[0]
+    when = dt.datetime(2000 + yy, mo, dd, hh, mi, ss)
+    return (when - dt.datetime(*CHIP_EPOCH)).total_seconds() + ms / 1000.0
+
+
+def encode_serial_samples(quat_wxyz=None, acc_m_s2=None, gyr_rad_s=None, euler_deg=None,
+                          mag_raw=None, chip_time_s=None) -> bytes:
+    """Encode N samples as serial frames in the device's order (0x50, 0x51, 0x52, 0x53, 0x54,
+    0x59).
+
+    Args (each (N, k) or None; at least one given): ``chip_time_s`` (N,) device time in s
+    (0x50 frames); ``acc_m_s2`` (N, 3); ``gyr_rad_s`` (N, 3); ``euler_deg`` (N, 3) roll, pitch,
+    yaw; ``mag_raw`` (N, 3) int16; ``quat_wxyz`` (N, 4).
     """
     parts = []
+    if chip_time_s is not None:
+        parts.append((TYPE_TIME, chip_time_bytes(chip_time_s).view("<i2")))
     if acc_m_s2 is not None:
         a = _lsb(np.asarray(acc_m_s2) / G_M_S2, ACC_G_PER_LSB)
         parts.append((TYPE_ACC, np.column_stack([a, np.full(len(a), 2500)])))
@@ -158,6 +200,57 @@ def encode_serial_samples(quat_wxyz=None, acc_m_s2=None, gyr_rad_s=None, euler_d
     return rec.tobytes()
 
 
+def encode_register_reply(values) -> bytes:
+    """An 11-byte 0x5F serial register reply: four u16 registers (the read's first and next)."""
+    vals = [int(v) & 0xFFFF for v in values][:4]
+    vals += [0] * (4 - len(vals))
+    return encode_serial_frame(TYPE_REG_REPLY, [v - 65536 if v >= 32768 else v for v in vals])
+
+
+# --------------------------------------------------------------------------------------------
+# Host → device commands (configuration)
+# --------------------------------------------------------------------------------------------
+
+COMMAND_PREFIX = b"\xff\xaa"
+COMMAND_BYTES = 5
+REG_SAVE = 0x00
+REG_RSW = 0x02
+REG_RATE = 0x03
+REG_BAUD = 0x04
+REG_READ = 0x27
+REG_UNLOCK = 0x69
+UNLOCK_VALUE = 0xB588
+#: Output content (register 0x02) bits: frame type 0x50 + bit index (sensor-protocols.md §1.1).
+RSW_DEFAULT = 0x001E  # acc, gyro, angle, mag
+#: Output rate register 0x03 → Hz. 0x06 (10 Hz, factory default), 0x08, 0x09 and 0x0B are
+#: sensor-protocols.md §1.1; the other codes follow the WT901 datasheet's RRATE table.
+RATE_CODES_HZ = {0x01: 0.2, 0x02: 0.5, 0x03: 1.0, 0x04: 2.0, 0x05: 5.0, 0x06: 10.0,
+                 0x07: 20.0, 0x08: 50.0, 0x09: 100.0, 0x0A: 125.0, 0x0B: 200.0}
+
+
+def encode_command(register: int, value: int) -> bytes:
+    """``FF AA <reg> <lo> <hi>``: write ``value`` (u16) to ``register``."""
+    return COMMAND_PREFIX + struct.pack("<BH", register, int(value) & 0xFFFF)
+
+
+def parse_commands(buf: bytearray) -> list[tuple[int, int]]:
+    """Take complete ``FF AA <reg> <lo> <hi>`` commands from the front of ``buf`` (consumed in
+    place; bytes before a prefix are dropped, a partial command stays) → [(register, value)]."""
+    out: list[tuple[int, int]] = []
+    while True:
+        start = buf.find(COMMAND_PREFIX)
+        if start < 0:
+            keep = 1 if buf[-1:] == COMMAND_PREFIX[:1] else 0
+            del buf[:len(buf) - keep]
+            return out
+        if len(buf) - start < COMMAND_BYTES:
+            del buf[:start]
+            return out
+        reg, value = struct.unpack("<BH", bytes(buf[start + 2:start + COMMAND_BYTES]))
+        out.append((reg, value))
+        del buf[:start + COMMAND_BYTES]
+
+
 def encode_ble_packets(acc_m_s2, gyr_rad_s, euler_deg) -> bytes:
     """N 20-byte 0x61 packets from (N, 3) acc m/s², gyro rad/s and roll, pitch, yaw in °."""
     a = _lsb(np.asarray(acc_m_s2) / G_M_S2, ACC_G_PER_LSB)
@@ -169,6 +262,12 @@ def encode_ble_packets(acc_m_s2, gyr_rad_s, euler_deg) -> bytes:
     rec[:, 1] = TYPE_BLE_DATA
     rec[:, 2:] = np.column_stack([a, g, e]).astype("<i2").view(np.uint8)
     return rec.tobytes()
+
+
+def encode_ble_samples(quat_wxyz, acc_m_s2, gyr_rad_s) -> bytes:
+    """N 0x61 packets from sensor→world quaternions (N, 4), acc (N, 3) m/s², gyro (N, 3) rad/s:
+    the inverse of :class:`WitMotionBleDecoder` (Euler angles by :func:`quat_to_euler_deg`)."""
+    return encode_ble_packets(acc_m_s2, gyr_rad_s, quat_to_euler_deg(quat_wxyz))
 
 
 def encode_ble_reply(register: int, values) -> bytes:

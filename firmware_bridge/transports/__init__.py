@@ -77,12 +77,32 @@ def ble_profile_chooser(protocol: str | None):
     raise ValueError(f"no BLE profile for protocol {protocol!r}; choose one of: {', '.join(known)}")
 
 
+def ble_backend(environ=None) -> dict:
+    """``BleDriver`` keyword arguments for the Bluetooth stack: bleak's platform backend
+    (none), or the Bumble backend when ``CERVITRACK_BLE_BACKEND=bumble:HOST:PORT`` names one
+    (an emulated sensor from ``cervitrack emulate``, or ``bumble:usb:0`` for a controller driven
+    by Bumble; :mod:`cervitrack.firmware_bridge.emulation.bleak_backend`)."""
+    import os
+
+    text = (os.environ if environ is None else environ).get("CERVITRACK_BLE_BACKEND", "")
+    if not text.strip():
+        return {}
+    try:
+        from cervitrack.firmware_bridge.emulation import bleak_backend
+    except ImportError as exc:
+        raise LinkUnavailable(f"CERVITRACK_BLE_BACKEND={text} needs the optional package "
+                              f"bumble (pip install 'cervitrack[ble-emulation]'): {exc}") from None
+    transport = bleak_backend.parse_backend(text)
+    return {"scanner": bleak_backend.scanner_class(transport),
+            "client_factory": bleak_backend.client_factory(transport)}
+
+
 def open_ble(spec, protocol: str | None = None, wait_for_device: bool = False,
              **_options) -> LiveSource:
     from cervitrack.firmware_bridge.transports.ble import BleDriver
 
     choice = ble_profile_chooser(protocol)
-    driver = BleDriver(spec.target, choice)
+    driver = BleDriver(spec.target, choice, **ble_backend())
     # Without --protocol the profile (and so the decoder) is known only after a scan.
     profile = driver.identify() if callable(choice) else choice
     make_decoder(profile.protocol)

@@ -49,6 +49,15 @@ BATTERY_LEVEL_UUID = "00002a19-0000-1000-8000-00805f9b34fb"
 #: Movella DOT's battery characteristic 3001 (level %, then charging; Movella DOT BLE Services Specification).
 BATTERY_UUIDS = (BATTERY_LEVEL_UUID, "15173001-4947-11e9-8646-d663bd873d93")
 
+#: D-Bus errors meaning that bluetoothd (BlueZ) is not there: the system bus runs but cannot
+#: reach or start ``org.bluez`` (bleak raises them as ``BleakDBusError`` on Linux).
+NO_BLUEZ_DBUS_ERRORS = frozenset({
+    "org.freedesktop.DBus.Error.ServiceUnknown",
+    "org.freedesktop.DBus.Error.NameHasNoOwner",
+    "org.freedesktop.DBus.Error.Spawn.ChildExited",
+    "org.freedesktop.DBus.Error.Spawn.ServiceNotFound",
+})
+
 _MAC_RE = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
 _UUID_RE = re.compile(r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
 
@@ -222,6 +231,9 @@ class BleDriver:
             raise LinkUnavailable("no Bluetooth service was found on this computer "
                                   f"({exc.strerror or exc})") from None
         except BleakError as exc:
+            if getattr(exc, "dbus_error", None) in NO_BLUEZ_DBUS_ERRORS:
+                raise LinkUnavailable("no Bluetooth service was found on this computer "
+                                      f"(BlueZ is not running: {exc.dbus_error})") from None
             raise LinkError(f"Bluetooth scan failed: {exc}") from None
         if device is None:
             raise LinkError(f"no Bluetooth device {self.target!r} found nearby: is it switched "

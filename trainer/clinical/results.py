@@ -113,6 +113,13 @@ def _f(v, width=8, digits=2):
     return f"{v:{width}.{digits}f}" if isinstance(v, (int, float)) and v is not None else f"{'-':>{width}}"
 
 
+def _count(mean_count, n) -> str:
+    """An error count: an integer for one run, the mean (one decimal) over several."""
+    if mean_count is None:
+        return f"{'-':>8}"
+    return f"{int(round(mean_count)):>8d}" if n == 1 else f"{mean_count:8.1f}"
+
+
 def format_table(doc: dict) -> str:
     """A plain-text summary of a result document."""
     kind = doc["test"]
@@ -140,7 +147,8 @@ def format_table(doc: dict) -> str:
         head = f"{'direction':<16}{'n':>3}{'max':>8}{'mean':>8}{'SD':>8}"
         lines += [head, "-" * len(head)]
         for d, s in sc["directions"].items():
-            sd = _f(s['sd_deg']) if s["sd_deg"] is not None or s["n"] == 0 else f"{'n/a':>8}"
+            # SD needs two repetitions (main's rom scores give None below that).
+            sd = _f(s["sd_deg"]) if s["sd_deg"] is not None and (s.get("n") or 0) >= 2 else f"{'n/a':>8}"
             lines.append(f"{d:<16}{s['n']:>3}{_f(s['max_deg'])}{_f(s['mean_deg'])}{sd}")
         lines.append("")
         for plane, p in sc["planes"].items():
@@ -163,7 +171,7 @@ def format_table(doc: dict) -> str:
         head = f"{'pattern':<9}{'n':>3}{'time s':>8}{'errors':>8}{'mag °·s':>9}{'mean °':>8}  done"
         lines += [head, "-" * len(head)]
         for p, s in doc["scores"].items():
-            lines.append(f"{p:<9}{s['n']:>3}{_f(s['time_s'], 8, 1)}{_f(s['error_count'], 8, 1)}"
+            lines.append(f"{p:<9}{s['n']:>3}{_f(s['time_s'], 8, 1)}{_count(s['error_count'], s['n'])}"
                          f"{_f(s['error_magnitude_deg_s'], 9)}{_f(s['mean_excess_deg'])}  "
                          f"{'yes' if s['completed'] else 'no'}")
         lines += [""] + [f"Published cut-off ({p}, physical laser test): {s['published_cutoff']['errors']} "

@@ -42,6 +42,7 @@ COMMANDS: dict[str, str] = {
     "decode": "decode a captured byte file to samples (jsonl or csv)",
     "demo": "run a JPE test with the simulated headset and virtual patient",
     "devices": "list serial ports and nearby BLE sensors",
+    "emulate": "emulate a device (byte-exact protocol, real transport) worn by the virtual patient",
     "export": "export a recording as BIDS-Motion, tidy CSV or OpenSim .sto",
     "inspect": "report a recording's samples, timing, gaps, events and integrity",
     "process": "orientation and head angles from a raw IMU CSV file",

@@ -127,7 +127,8 @@ def scatter_image(trials: list[dict], distance_cm: float = 90.0, threshold_deg: 
     return img
 
 
-def _frame(p: QPainter, rect: QRectF, lo: float, hi: float, title: str) -> Callable[[float, float], QPointF]:
+def _frame(p: QPainter, rect: QRectF, lo: float, hi: float, title: str,
+           title_offset: float = 40) -> Callable[[float, float], QPointF]:
     """Square deg axes within rect; returns a mapping (x_deg, y_deg) → QPointF."""
     p.setPen(QPen(QColor("#999999"), 1))
     p.drawRect(rect)
@@ -143,7 +144,8 @@ def _frame(p: QPainter, rect: QRectF, lo: float, hi: float, title: str) -> Calla
         p.drawLine(at(lo, v), at(hi, v))
     p.setPen(QColor("#333333"))
     _font(p, 28, True)
-    p.drawText(QRectF(rect.left() - 25, rect.top() - 40, rect.width() + 50, 36), Qt.AlignmentFlag.AlignCenter, title)
+    p.drawText(QRectF(rect.left() - 25, rect.top() - title_offset, rect.width() + 50, 36),
+               Qt.AlignmentFlag.AlignCenter, title)
     _font(p, 24)
     p.drawText(QRectF(rect.left(), rect.bottom() + 4, rect.width(), 30), Qt.AlignmentFlag.AlignCenter,
                f"L ← {hi - lo:.0f}° → R")
@@ -161,31 +163,37 @@ def _polyline(p: QPainter, at, pts, colour: str, width: float) -> None:
 
 
 def tracking_image(runs: list[dict], width: int = 1200) -> QImage:
-    """One panel per tracking run (up to 3 per row): target path (grey) and cursor (blue)."""
+    """One panel per tracking run (up to 3 per row): target path (grey) and cursor (blue).
+
+    Every panel has the same scale (the largest extent over all runs), so levels compare by
+    eye; the title and the AA line sit above the panel, never under a trace."""
     runs = [r for r in runs if r.get("trace")]
     cols = 3 if len(runs) != 2 else 2
     rows = max(1, math.ceil(len(runs) / cols))
     cell = width // cols
-    img, p = _canvas(width, rows * (cell + 30) + 60)
+    head_h = 74
+    extents = [float(np.nanmax(np.abs(np.concatenate([np.asarray(r["trace"]["target_deg"]),
+                                                       np.asarray(r["trace"]["cursor_deg"])]))))
+               for r in runs]
+    hi = max([5.0] + [e * 1.1 for e in extents if math.isfinite(e)])
+    img, p = _canvas(width, rows * (cell - 60 + head_h + 40) + 50)
     for i, run in enumerate(runs):
         tr = run["trace"]
-        target = np.asarray(tr["target_deg"])
-        cursor = np.asarray(tr["cursor_deg"])
-        allpts = np.concatenate([target, cursor])
-        hi = max(5.0, float(np.nanmax(np.abs(allpts))) * 1.1)
-        rect = QRectF((i % cols) * cell + 30, (i // cols) * (cell + 30) + 50, cell - 60, cell - 60)
+        top = (i // cols) * (cell - 60 + head_h + 40) + head_h
+        used = min(cols, len(runs))  # centre a row with fewer panels than columns
+        rect = QRectF((i % cols) * cell + 30 + (width - used * cell) / 2, top, cell - 60, cell - 60)
         title = f"{run['level']} #{run['repetition'] + 1}"
-        at = _frame(p, rect, -hi, hi, title)
+        at = _frame(p, rect, -hi, hi, title, title_offset=72)
         _font(p, 24)
         p.setPen(QColor("#333333"))
-        p.drawText(QRectF(rect.left(), rect.top() + 4, rect.width(), 30), Qt.AlignmentFlag.AlignCenter,
-                   f"AA {run['aa_deg']:.1f}°, ToT {run['time_on_target_pct']:.0f} %")
-        _polyline(p, at, target, "#9a9a9a", 3.0)
-        _polyline(p, at, cursor, "#1f5fbf", 1.6)
+        p.drawText(QRectF(rect.left() - 25, rect.top() - 36, rect.width() + 50, 32), Qt.AlignmentFlag.AlignCenter,
+                   f"AA {run['aa_deg']:.1f}°, on target {run['time_on_target_pct']:.0f} %")
+        _polyline(p, at, np.asarray(tr["target_deg"]), "#9a9a9a", 3.0)
+        _polyline(p, at, np.asarray(tr["cursor_deg"]), "#1f5fbf", 1.6)
     _font(p, 24)
     p.setPen(QColor("#333333"))
     p.drawText(QRectF(0, img.height() - 34, width, 30), Qt.AlignmentFlag.AlignCenter,
-               "grey: target path; blue: the dot (deg of visual angle, as the person sees it)")
+               f"grey: target path; blue: the dot; every panel ±{hi:.0f}° of visual angle, as the person sees it")
     p.end()
     return img
 
@@ -258,8 +266,9 @@ def rom_image(directions: dict, width: int = 1000) -> QImage:
 
 
 def history_image(history: list[dict], width: int = 1000, height: int = 420,
-                  threshold_deg: float | None = None) -> QImage:
-    """AE per direction across sessions (one line per direction), deg."""
+                  threshold_deg: float | None = None, labels: list[str] | None = None) -> QImage:
+    """AE per direction across sessions (one line per direction), deg; ``labels`` name the
+    sessions on the x axis (default: "#id")."""
     img, p = _canvas(width, height)
     left, right, top, bottom = 80, 250, 56, 60
     n = len(history)
@@ -290,7 +299,7 @@ def history_image(history: list[dict], width: int = 1000, height: int = 420,
     for k, hrow in enumerate(history):
         p.setPen(QColor("#555555"))
         p.drawText(QRectF(at(k, 0).x() - 90, top + h_ + 8, 180, 28), Qt.AlignmentFlag.AlignCenter,
-                   f"#{hrow['session_id']} {hrow['started_utc'][:10]}")
+                   labels[k] if labels else f"#{hrow['session_id']}")
     for i, (d, pts) in enumerate(series.items()):
         colour = QColor(COLOURS.get(d, "#000000"))
         p.setPen(QPen(colour, 2.5))

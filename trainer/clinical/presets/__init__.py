@@ -46,6 +46,8 @@ RANGES = {
     "min_departure_s": (0, 5), "max_calibration_attempts": (1, 10), "max_adjustments": (0, 50),
     "calibration_motion_deg": (1, 45), "min_window_fill": (0.1, 1), "settle_range_deg": (0.05, 10),
     "search_back_deg": (0.1, 45), "search_ahead_deg": (0.1, 90), "min_amplitude_deg": (1, 80),
+    # A lost signal: no sample for this long pauses the trial (Cervitrack default 0.5 s).
+    "signal_lost_s": (0.1, 10),
 }
 #: Settings that presets cannot set (they come from elsewhere).
 NOT_IN_PRESETS = {"stillness", "rom_deg"}
