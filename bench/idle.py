@@ -41,14 +41,13 @@ if "CERVITRACK_HOME" not in os.environ:  # keep the user's data folder out of th
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gui import SilentPlayer, cpu_times, sim_config, steal_pct  # noqa: E402
-
 from PySide6 import QtCore, QtWidgets  # noqa: E402
 
 from cervitrack.trainer.gui.application import make_window, tune_threads  # noqa: E402
 from cervitrack.trainer.gui.main_window import AppSettings  # noqa: E402
 
 CASES = ("no_device", "device_tab", "results_tab", "minimised", "minimised_test", "wall_test")
-TICK_S = os.sysconf("SC_CLK_TCK")
+CLK_TCK_HZ = os.sysconf("SC_CLK_TCK")
 
 
 def process_cpu_s() -> float:
@@ -66,7 +65,7 @@ def thread_cpu_s(native_id: int | None) -> float:
             fields = f.read().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICK_S  # utime, stime (fields 14, 15)
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK_HZ  # utime, stime (fields 14, 15)
 
 
 def run_loop(app, seconds: float) -> None:
