@@ -14,7 +14,8 @@ gives a serial protocol's default line settings.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import struct
+from dataclasses import dataclass, replace
 
 from cervitrack.firmware_bridge.protocols.reference import CMD_START, CMD_STOP, encode_command
 
@@ -26,6 +27,31 @@ class GattWrite:
     char_uuid: str
     data: bytes
     with_response: bool = False
+
+
+@dataclass(frozen=True)
+class GattPatch:
+    """A read-modify-write step: read ``char_uuid``, OR ``or_bits`` into byte 0 and replace
+    the bytes at each ``(offset, bytes)`` of ``patches``, write the result back. Used for Movella
+    DOT's device control characteristic, whose fields must be written together (Movella DOT
+    BLE Services Specification XD0506P, device control characteristic: read-modify-write)."""
+
+    char_uuid: str
+    patches: tuple[tuple[int, bytes], ...]
+    or_bits: int = 0
+    with_response: bool = True
+    min_length: int = 0
+
+    def apply(self, current: bytes) -> bytes:
+        """The bytes to write back, given the characteristic's ``current`` value."""
+        out = bytearray(current)
+        if len(out) < self.min_length:
+            raise ValueError(f"characteristic {self.char_uuid} returned {len(out)} bytes, "
+                             f"expected {self.min_length}")
+        out[0] |= self.or_bits
+        for offset, data in self.patches:
+            out[offset:offset + len(data)] = data
+        return bytes(out)
 
 
 @dataclass(frozen=True)
@@ -54,6 +80,9 @@ class BleProfile:
     name_patterns: tuple[str, ...]
     nominal_rate_hz: float
     notes: str = ""
+    #: Configuration steps (:class:`GattWrite` or :class:`GattPatch`) written before
+    #: :attr:`start`, on every connection; empty unless :func:`configured_ble_profile` set them.
+    configure: tuple = ()
 
     def matches_name(self, name: str | None) -> bool:
         """True when the advertised ``name`` matches one of :attr:`name_patterns`."""
@@ -99,6 +128,13 @@ def _nus(short: str) -> str:
 WITMOTION_SERVICE = _witmotion("ffe5")
 WITMOTION_NOTIFY = _witmotion("ffe4")
 WITMOTION_WRITE = _witmotion("ffe9")
+#: WitMotion output-rate register 0x03 codes (WitMotion's serial protocol manual (WIT standard
+#: protocol), REG.h RRATE_*): only the rates the manual gives; the WTVB01-BT50 manual uses
+#: 0x0A for 200 Hz, so 200 Hz is model dependent and the measured rate is what counts.
+WITMOTION_RATE_CODES = {10.0: 0x06, 50.0: 0x08, 100.0: 0x09, 200.0: 0x0B}
+#: Output content (register 0x02, RSW bits: 0x02 acc, 0x04 gyro, 0x08 angle, 0x10 mag, 0x200
+#: quaternion): what the serial decoder reads, i.e. the documented ``FF AA 02 1E 02``.
+WITMOTION_RSW_DECODED = 0x021E
 #: Optional WitMotion commands (WitMotion's serial protocol manual (WIT standard protocol); WitMotion's BLE 5.0 protocol manual (WT901BLECL)), 5 bytes each, no checksum, written to FFE9.
 WITMOTION_COMMANDS = {
     "unlock": bytes.fromhex("FFAA6988B5"),
@@ -152,6 +188,105 @@ METAWEAR_CONN_7_5MS = bytes.fromhex("1109060006000000" "5802")
 NUS_SERVICE = _nus("0001")
 NUS_RX_WRITE = _nus("0002")
 NUS_TX_NOTIFY = _nus("0003")
+
+
+def witmotion_command(register: int, value: int) -> bytes:
+    """``FF AA <reg> <lo> <hi>`` (5 bytes, no checksum; WitMotion's serial protocol manual)."""
+    return bytes([0xFF, 0xAA, register]) + struct.pack("<H", value)
+
+
+def witmotion_rate_code(rate_hz: float) -> int:
+    """Register 0x03 code for ``rate_hz``; ValueError naming the rates the manual documents."""
+    code = WITMOTION_RATE_CODES.get(float(rate_hz))
+    if code is None:
+        raise ValueError(f"WitMotion sensors take --rate {', '.join(f'{r:g}' for r in WITMOTION_RATE_CODES)}"
+                         f" Hz, not {rate_hz:g}")
+    return code
+
+
+def witmotion_setup(rate_hz: float = 100.0, save: bool = False,
+                    content: int | None = WITMOTION_RSW_DECODED) -> tuple[bytes, ...]:
+    """The WitMotion configuration, in order: unlock, output rate, output content (serial
+    only: the BLE 0x61 packet has a fixed content, ``content=None``), then save when asked.
+    Without save the settings last until the sensor is switched off."""
+    commands = [WITMOTION_COMMANDS["unlock"], witmotion_command(0x03, witmotion_rate_code(rate_hz))]
+    if content is not None:
+        commands.append(witmotion_command(0x02, content))
+    if save:
+        commands.append(WITMOTION_COMMANDS["save"])
+    return tuple(commands)
+
+
+#: Movella DOT output rates, Hz (device control bytes 24-25; 120 Hz is for recording only).
+DOT_RATES_HZ = (1, 4, 10, 12, 15, 20, 30, 60)
+#: Movella DOT filter profiles (device control byte 26).
+DOT_FILTER_PROFILES = {"general": 0, "dynamic": 1}
+#: Device control "visit index" (byte 0) bits telling the DOT which fields to apply: output
+#: rate 0x10, filter profile 0x20 **[UNVERIFIED]** (bit positions recalled from the Xsens DOT
+#: BLE Services Specification, not checked against the PDF; the bytes 24-26 are).
+DOT_VISIT_OUTPUT_RATE = 0x10
+DOT_VISIT_FILTER_PROFILE = 0x20
+
+
+def dot_control_patch(rate_hz: float, filter_profile: str = "general") -> GattPatch:
+    """Read-modify-write of the DOT device control characteristic (32 B): output rate (u16 LE,
+    bytes 24-25) and filter profile (byte 26)."""
+    if int(rate_hz) != rate_hz or int(rate_hz) not in DOT_RATES_HZ:
+        raise ValueError(f"Movella DOT streams at {', '.join(map(str, DOT_RATES_HZ))} Hz, "
+                         f"not {rate_hz:g}")
+    if filter_profile not in DOT_FILTER_PROFILES:
+        raise ValueError(f"Movella DOT filter profile must be one of "
+                         f"{', '.join(DOT_FILTER_PROFILES)}, not {filter_profile!r}")
+    return GattPatch(DOT_CONTROL,
+                     ((24, struct.pack("<H", int(rate_hz))),
+                      (26, bytes([DOT_FILTER_PROFILES[filter_profile]]))),
+                     or_bits=DOT_VISIT_OUTPUT_RATE | DOT_VISIT_FILTER_PROFILE, min_length=27)
+
+
+#: MetaMotion sensor fusion output rate, Hz: fixed by the Bosch fusion (MbientLab MetaWear-SDK-Cpp
+#: sensor_fusion.cpp sets acc/gyro 100 Hz for NDOF and IMU_PLUS); no other rate can be chosen.
+METAWEAR_FUSION_RATE_HZ = 100.0
+
+#: Rate each configurable family is put in when no ``--rate`` is given, Hz.
+DEFAULT_CONFIG_RATE_HZ = {"witmotion": 100.0, "movella-dot": 60.0, "metawear": 100.0}
+
+
+def configured_ble_profile(profile: BleProfile, rate_hz: float | None = None,
+                           save: bool = False, filter_profile: str = "general") -> BleProfile:
+    """``profile`` with its configuration steps (written after notifications are enabled and
+    before the start commands, on every connection) and the nominal rate they select."""
+    steps: tuple[GattWrite | GattPatch, ...]
+    if profile.protocol == "witmotion-ble":
+        rate = DEFAULT_CONFIG_RATE_HZ["witmotion"] if rate_hz is None else float(rate_hz)
+        steps = _writes(profile.write_uuid, witmotion_setup(rate, save, content=None))
+    elif profile.protocol.startswith("movella-dot"):
+        rate = DEFAULT_CONFIG_RATE_HZ["movella-dot"] if rate_hz is None else float(rate_hz)
+        steps = (dot_control_patch(rate, filter_profile),)
+    elif profile.protocol == "metawear":
+        rate = METAWEAR_FUSION_RATE_HZ
+        if rate_hz is not None and float(rate_hz) != rate:
+            raise ValueError(f"MetaMotion sensor fusion streams at {rate:g} Hz only, "
+                             f"not {rate_hz:g}")
+        steps = ()  # the fusion mode (NDOF or IMU_PLUS) is the start sequence's first write
+    else:
+        if rate_hz is not None:
+            raise ValueError(f"Cervitrack cannot set the rate of a {profile.key} device")
+        return profile
+    return replace(profile, configure=tuple(steps), nominal_rate_hz=rate)
+
+
+def serial_setup(protocol: str, rate_hz: float | None = None,
+                 save: bool = False) -> tuple[tuple[bytes, ...], float | None]:
+    """(commands written after the port opens, the rate they select) for a serial
+    ``protocol``; ((), None) when Cervitrack does not configure it."""
+    base = protocol.partition(":")[0]
+    if base == "witmotion-serial":
+        rate = DEFAULT_CONFIG_RATE_HZ["witmotion"] if rate_hz is None else float(rate_hz)
+        return witmotion_setup(rate, save), rate
+    if rate_hz is not None:
+        raise ValueError(f"Cervitrack cannot set the rate of a {base} device "
+                         "(only witmotion-serial over a serial port)")
+    return (), None
 
 
 def _writes(char_uuid: str, commands) -> tuple[GattWrite, ...]:

@@ -254,3 +254,69 @@ def link_stats(stream: StreamStats, now_s: float, decoder_stats=None,
             link["battery_pct"] = stream.battery_pct
         out.update(link)
     return out
+
+
+#: The lowest sample rate at which Cervitrack runs a clinical test, Hz. Voluntary head rotations
+#: have their main frequency below 2.6 Hz but harmonics up to 15-20 Hz and peak velocities of
+#: 780 deg/s (Grossman, Leigh, Abel, Lanska & Thurston 1988, "Frequency and velocity of
+#: rotational head perturbations during locomotion", Exp Brain Res 70:470-476); sampling must
+#: exceed twice the highest frequency present (Shannon 1949, "Communication in the presence of
+#: noise", Proc IRE 37:10-21): 2 x 20 Hz = 40 Hz. At 10 Hz a 780 deg/s turn moves 78 deg between
+#: two samples, and the stillness windows that mark a relocation hold 5 samples: a JPE test at
+#: 10 Hz is not a JPE test. 50, 60 and 100 Hz devices pass.
+MIN_TEST_RATE_HZ = 40.0
+
+
+class RateCheck:
+    """Measures the rate a device really delivers over its first seconds and says, once, when
+    it is below what a test needs.
+
+    Feed it the timed sample batches (:meth:`on_samples`); after ``measure_s`` seconds of
+    samples it sets :attr:`rate_hz` (:func:`cervitrack.signal.timebase.measured_rate_hz`: the
+    device clock when ``has_clock``, else host arrival times) and returns the warning when the
+    rate is below ``needed_hz``, else None. Pure: time comes from the samples.
+    """
+
+    def __init__(self, has_clock: bool, needed_hz: float = MIN_TEST_RATE_HZ,
+                 measure_s: float = 2.0, test_name: str = "JPE") -> None:
+        self.has_clock = bool(has_clock)
+        self.needed_hz = float(needed_hz)
+        self.measure_s = float(measure_s)
+        self.test_name = test_name
+        self.rate_hz = math.nan
+        self.done = False
+        self._seq: list[np.ndarray] = []
+        self._host: list[np.ndarray] = []
+        self._dev: list[np.ndarray] = []
+
+    def on_samples(self, batch: SampleBatch) -> str | None:
+        from cervitrack.signal.timebase import measured_rate_hz
+
+        if self.done or len(batch) == 0:
+            return None
+        self._seq.append(np.asarray(batch.seq, dtype=np.float64))
+        self._host.append(np.asarray(batch.t_host_s, dtype=np.float64))
+        self._dev.append(np.asarray(batch.t_device_s, dtype=np.float64))
+        clock = np.concatenate(self._dev if self.has_clock else self._host)
+        clock = clock[np.isfinite(clock)]
+        if clock.size < 2 or clock[-1] - clock[0] < self.measure_s:
+            return None
+        self.done = True
+        self.rate_hz = measured_rate_hz(np.concatenate(self._seq), np.concatenate(self._host),
+                                        np.concatenate(self._dev) if self.has_clock else None)
+        self._seq = self._host = self._dev = []
+        return self.message()
+
+    def message(self) -> str | None:
+        """The warning (one line), or None when the rate is enough or not measured yet."""
+        return rate_warning(self.rate_hz, self.needed_hz, self.test_name)
+
+
+def rate_warning(rate_hz: float, needed_hz: float = MIN_TEST_RATE_HZ,
+                 test_name: str = "JPE") -> str | None:
+    """One line when ``rate_hz`` is below ``needed_hz``, else None (also when not measured)."""
+    if not math.isfinite(rate_hz) or rate_hz >= needed_hz:
+        return None
+    return (f"this sensor streams at {rate_hz:.0f} Hz; a {test_name} test needs "
+            f"at least {needed_hz:.0f} Hz (head movements have harmonics up to 20 Hz): "
+            "set the sensor's rate with `cervitrack devices configure DEVICE --rate 100`")

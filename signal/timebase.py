@@ -276,3 +276,29 @@ class Timebase:
                 return
         # Not enough span (or an implausible slope): keep the drift, fit the offset only.
         self._offset_s = float(np.min(c - self._drift * x))
+
+
+def measured_rate_hz(seq, t_host_s, t_device_s=None) -> float:
+    """The rate a device really samples at, Hz, from its first seconds of samples.
+
+    ``seq`` is the unwrapped frame counter (or the sample index when the device has none),
+    ``t_host_s`` the arrival times (host monotonic s), ``t_device_s`` the unwrapped device clock
+    (s) when the device has one, else None. With a clock: counter advance over device time
+    (exact, independent of transport jitter and losses). Without: counter advance over the
+    host time between the first and last arrival (arrival jitter of tens of ms over a few
+    seconds is a few per cent). NaN with fewer than two samples or no elapsed time.
+    """
+    seq = np.asarray(seq, dtype=np.float64)
+    if seq.size < 2:
+        return math.nan
+    t = None if t_device_s is None else np.asarray(t_device_s, dtype=np.float64)
+    if t is None or not np.all(np.isfinite(t)):
+        t = np.asarray(t_host_s, dtype=np.float64)
+    ok = np.isfinite(t) & np.isfinite(seq)
+    if ok.sum() < 2:
+        return math.nan
+    t, seq = t[ok], seq[ok]
+    span_s = float(t[-1] - t[0])
+    if span_s <= 0:
+        return math.nan
+    return float(seq[-1] - seq[0]) / span_s

@@ -57,8 +57,10 @@ def _stop(proc) -> str:
 
 
 def _stream(device, protocol):
+    # --no-configure: the emulator's own rate is what is checked (stream would otherwise put a
+    # WitMotion at 100 Hz on connect; tests/test_device_config.py checks that path).
     out = subprocess.run([CLI, "stream", "--device", device, "--protocol", protocol,
-                          "--duration", str(STREAM_S), "--format", "jsonl"],
+                          "--no-configure", "--duration", str(STREAM_S), "--format", "jsonl"],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     rows = [json.loads(line) for line in out.stdout.splitlines()]

@@ -75,11 +75,17 @@ def test_the_app_warns_before_an_eyes_closed_test_when_no_sound_can_play(qtbot, 
 
 def test_the_training_window_warns_before_the_first_eyes_closed_drill(qtbot, monkeypatch, tmp_path):
     """Level 2 (eyes closed) without sound: the warning is on the first page and still there
-    when the first drill prompt is spoken; clicks only (No to every question, Continue)."""
-    from PySide6 import QtCore
+    when the first drill prompt is spoken; clicks only (the virtual trainee's: Start, No to
+    every question, the ratings, Confirm)."""
+    from PySide6 import QtCore, QtWidgets
 
     from cervitrack.firmware_bridge.sim.config import SensorConfig, SimConfig
-    from cervitrack.trainer.gui.training_app import open_training_window, short_plan
+    from cervitrack.trainer.gui.training_app import (
+        SimTrainee,
+        drive,
+        open_training_window,
+        short_plan,
+    )
     from cervitrack.trainer.training.store import TrainingStore
 
     monkeypatch.setenv("CERVITRACK_AUDIO", "none")
@@ -90,22 +96,18 @@ def test_the_training_window_warns_before_the_first_eyes_closed_drill(qtbot, mon
                                       plan_for_session=lambda plan: short_plan(plan, 2), audio=audio.make_audio())
         qtbot.addWidget(window)
         window.show()
-        assert window.sound_warning.isVisible()
-        assert window.sound_warning.text().startswith("No sound: sound turned off by CERVITRACK_AUDIO=none.")
-        for page in (window.first_screen, window.daily_screen):
-            assert window.pages.currentWidget() is page
-            for group in page.groups.values():
-                qtbot.mouseClick(group.button(0), left)
-            qtbot.mouseClick(page.next, left)
-        assert window.pages.currentWidget() is window.rating_page
-        qtbot.mouseClick(window.rating_page.next, left)
-        assert window.pages.currentWidget() is window.drill_page
+        warning = window.findChild(QtWidgets.QLabel, "sound-warning")
+        assert warning.isVisible()
+        assert warning.text().startswith("No sound: sound turned off by CERVITRACK_AUDIO=none.")
+        trainee = SimTrainee(click=lambda w: qtbot.mouseClick(w, left), key=qtbot.keyClick)
         spoken = window.audio.voice.spoken
-        while not any(u.kind == "drill_move" for u in spoken):
-            assert window.worker.t_s < 120.0
-            window.worker.step_to(window.worker.t_s + 0.1)
-            window.tick()
-            assert window.sound_warning.isVisible()
+
+        def moved(w):
+            assert warning.isVisible() and w.worker.t_s < 120.0
+            return any(u.kind == "drill_move" for u in spoken)
+
+        drive(window, trainee, moved)
+        assert "no" in trainee.clicked and "confirm" in trainee.clicked
         move = next(u for u in spoken if u.kind == "drill_move")
         assert move.text.startswith("Close your eyes.") and move.missing == []
-        window.close()
+        qtbot.mouseClick(window.findChild(QtWidgets.QPushButton, "stop"), left)

@@ -1,4 +1,4 @@
-"""Device profiles: full 128-bit UUIDs, the exact command bytes of sensor-protocols.md."""
+"""Device profiles: full 128-bit UUIDs, the exact command bytes of the manufacturers' documents."""
 
 import dataclasses
 import re

@@ -1,4 +1,4 @@
-"""OHT/1 binary decoder: the docs/devices/oht-headset.md example frames (sensor-protocols.md) and CRC."""
+"""OHT/1 binary decoder: the docs/devices/oht-headset.md example frames and CRC."""
 
 import json
 

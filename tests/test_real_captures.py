@@ -8,7 +8,8 @@ against the source's own decoding and (2) physical consistency where the data al
 - in motion, the body-frame increments of the orientation, rotvec(R_kᵀ·R_k+1) / dt, against the
   gyro: the **direction error** in degrees and the ratio of the norms.
 
-Every bound is stated next to the figure measured on the data (same command:
+The checks are the library's (:mod:`cervitrack.signal.consistency`, which also drives
+``cervitrack device-check`` and the calibration's sensor check). Every bound is stated next to the figure measured on the data (same command:
 ``.venv/bin/pytest -q -p no:cacheprovider tests/test_real_captures.py``); the bounds leave room
 for quantisation, not for a wrong convention (the wrong conventions named in each test are
 tens of degrees off).
@@ -31,36 +32,17 @@ from cervitrack.firmware_bridge.protocols.witmotion import (
     WitMotionBleDecoder,
     WitMotionSerialDecoder,
 )
+from cervitrack.signal.consistency import gravity_angle_deg, gyro_agreement, same_rotation_deg
 from cervitrack.signal.quaternion import to_rotation
 from cervitrack.signal.samples import concat
 
 DATA = Path(__file__).parent / "data" / "real"
 
 
-def gravity_angle_deg(quat_wxyz, acc) -> np.ndarray:
-    """(N,) angle between the accelerometer and the specific force the orientation predicts."""
-    up_sensor = to_rotation(np.atleast_2d(quat_wxyz)).inv().apply([0.0, 0.0, 1.0])
-    a = np.atleast_2d(np.asarray(acc, dtype=np.float64))
-    cos = np.sum(up_sensor * a, axis=1) / np.linalg.norm(a, axis=1)
-    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
-
-
 def gyro_check(quat_wxyz, gyr, dt_s: float, min_rate_dps: float = 30.0):
-    """Direction error (deg) and norm ratio of orientation increments vs the mean gyro."""
-    rot = to_rotation(quat_wxyz)
-    inc = (rot[:-1].inv() * rot[1:]).as_rotvec() / dt_s
-    g = 0.5 * (gyr[:-1] + gyr[1:])
-    sel = np.linalg.norm(g, axis=1) > np.radians(min_rate_dps)
-    inc, g = inc[sel], g[sel]
-    cos = np.sum(inc * g, axis=1) / (np.linalg.norm(inc, axis=1) * np.linalg.norm(g, axis=1))
-    err = np.degrees(np.arccos(np.clip(cos, -1, 1)))
-    return err, np.linalg.norm(inc, axis=1) / np.linalg.norm(g, axis=1)
-
-
-def same_rotation_deg(q1, q2) -> np.ndarray:
-    """Angle between two orientations (q and −q are the same rotation)."""
-    dot = np.abs(np.sum(np.atleast_2d(q1) * np.atleast_2d(q2), axis=1))
-    return np.degrees(2 * np.arccos(np.clip(dot, 0.0, 1.0)))
+    """Direction error (deg) and norm ratio of orientation increments vs the mean gyro, at a
+    constant sample period (the library's check, :func:`gyro_agreement`)."""
+    return gyro_agreement(quat_wxyz, gyr, np.arange(len(quat_wxyz)) * dt_s, min_rate_dps)
 
 
 def _hex_lines(path: Path) -> list[bytes]:

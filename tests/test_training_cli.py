@@ -36,7 +36,7 @@ def test_simulated_program_progresses_and_the_flare_day_stops(capsys, tmp_path):
     assert stat.S_IMODE(os.stat(db).st_mode) == 0o600
     con = sqlite3.connect(db)
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert con.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 2
     assert con.execute("SELECT COUNT(*) FROM sessions WHERE patient = 'sim'").fetchone()[0] == 4
     con.close()
 
@@ -118,9 +118,10 @@ def test_an_interactive_session_runs_stores_and_remembers_the_screen(capsys, mon
     monkeypatch.setattr("builtins.input", person)
     code, out, err = run_cli(capsys, "train", "--device", "sim", "--seed", "3")
     assert code == 0, err
-    assert "[estimate]" not in out  # the question is asked, not printed as a prompt
+    assert "[" not in out  # plain words: no prompt tags such as [drill_move]
+    assert "Today's check" not in out  # the first run holds the daily questions: never asked twice
     assert sum("Where do you think" in q for q in person.asked) == 4  # level 2: every trial
-    assert "Today: 4 tries" in out
+    assert "Today you did 4 tries" in out
     from cervitrack.trainer.stores.sessions import Store
 
     with Store() as clinical:  # the session is also in the clinical sessions store
@@ -132,7 +133,7 @@ def test_an_interactive_session_runs_stores_and_remembers_the_screen(capsys, mon
     monkeypatch.setattr("builtins.input", person2)
     code, out, err = run_cli(capsys, "train", "--device", "sim")
     assert code == 0 and not any("cancer" in q for q in person2.asked)
-    assert "no training today" in out
+    assert "No training today" in out and "Try again tomorrow." in out
 
 
 def test_headache_diary_records_days_without_training(capsys):
@@ -164,7 +165,8 @@ def test_a_new_neurological_symptom_between_blocks_stops_the_session(capsys, mon
     monkeypatch.setattr("builtins.input", person)
     code, out, err = run_cli(capsys, "train", "--device", "sim", "--seed", "4")
     assert code == 0, err
-    assert "[stop]" in out and "see a doctor or physiotherapist" in out
+    assert "Training stopped: a symptom to check" in out and "see a doctor or physiotherapist" in out
+    assert "What to do now:" in out and "[" not in out
     assert sum("How is your neck pain" in q for q in person.asked) == 2  # before, after block 1 only
 
 
@@ -192,7 +194,48 @@ def test_ctrl_c_stops_the_session_with_advice_and_it_is_stored(capsys, monkeypat
     monkeypatch.setattr("builtins.input", Stopper())
     code, out, err = run_cli(capsys, "train", "--device", "sim", "--seed", "2")
     assert code == 0, err
-    assert "[stop] You stopped the session" in out and "urgent care" in out
+    assert "You stopped today's session" in out and "urgent care" in out and "[" not in out
     code, out, _ = run_cli(capsys, "train-progress", "--json")
     doc = json.loads(out)
     assert doc["weekly"][0]["stops"] == 1
+    person = Terminal()  # the same day again: the stop and the next step, no questions
+    monkeypatch.setattr("builtins.input", person)
+    code, out, err = run_cli(capsys, "train", "--device", "sim")
+    assert code == 0 and person.asked == []
+    assert "Earlier today you stopped training" in out and "You can train again tomorrow." in out
+
+
+def test_the_diary_keeps_a_note_refuses_future_days_and_counts_in_words(capsys):
+    import datetime as dt
+
+    assert run_cli(capsys, "train-diary", "--headache", "4", "--date", "2026-02-02")[0] == 0
+    code, out, _ = run_cli(capsys, "train-diary", "--note", "after a long drive", "--date", "2026-02-02")
+    assert code == 0 and "with the note 'after a long drive'" in out
+    code, out, _ = run_cli(capsys, "train-diary", "--json")
+    assert json.loads(out)["diary"] == [{"date": "2026-02-02", "headache_nrs": 4, "note": "after a long drive"}]
+    code, _, err = run_cli(capsys, "train-diary", "--note", "forgot the rating", "--date", "2026-02-05")
+    assert code == 2 and "give --headache N" in err  # refused with a message, never dropped
+    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    code, _, err = run_cli(capsys, "train-diary", "--headache", "2", "--date", tomorrow)
+    assert code == 2 and "in the future" in err and len(err.strip().splitlines()) == 1
+    code, out, _ = run_cli(capsys, "train-diary")
+    assert "week 1: 1 day with headache" in out
+
+
+def test_a_version_1_training_history_gains_the_stops_and_keeps_its_sessions(tmp_path):
+    """A history written before stops were stored (schema 1) is brought up to date in place."""
+    from cervitrack.trainer.training.store import _SCHEMA, APPLICATION_ID, TrainingStore
+
+    path = tmp_path / "old.db"
+    con = sqlite3.connect(path)
+    con.executescript(_SCHEMA)
+    con.execute("INSERT INTO diary VALUES ('p1', '2026-01-05', 3, 'old note')")
+    con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    con.execute("PRAGMA user_version = 1")
+    con.commit()
+    con.close()
+    with TrainingStore(path) as store:
+        assert store.diary("p1")[0]["note"] == "old note"
+        store.save_stop("p1", "2026-01-06", "readiness", "severe_pain", (), {"pain_nrs": 8})
+        assert store.stops("p1", "2026-01-06")[0]["detail"] == {"pain_nrs": 8}
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2

@@ -288,3 +288,33 @@ def test_soft_limits_use_the_measured_rom_when_it_is_smaller(tmp_path):
     assert measured["rotation_left"] == 40.0
     assert adjusted.pain_free_rom_deg == {**plan.pain_free_rom_deg, "rotation_left": 40.0}  # only lower
     assert levels.drill_amplitude_deg(levels.level(8), "rotation_left", adjusted.pain_free_rom_deg) == 30.0
+
+
+def test_what_changed_is_said_plainly_without_praise_on_a_drop():
+    from cervitrack.trainer.training import outcome
+
+    drop = outcome.level_change_text({"level": 3, "level_next": 2, "stopped": False, "level_reason": "AE 7.1° > 6.0°"})
+    assert drop.startswith("Next time you go back to level 2, which is easier") and "well off your goal" in drop
+    assert "Well done" not in drop
+    pain = outcome.level_change_text({"level": 3, "level_next": 2, "stopped": True, "reason": "pain",
+                                      "level_reason": "stopped for pain: easier next time"})
+    assert "because today's session was stopped (your pain went up)" in pain
+    up = outcome.level_change_text({"level": 2, "level_next": 3, "stopped": False, "level_reason": "x"})
+    assert up.startswith("Next time you move up to level 3")
+    assert outcome.today_sentence({"level": 2, "n_trials": 1, "ae_deg": 5.0}) == (
+        "Today you did 1 try and were on average 5.0° from where you aimed: on the way to your goal of 4.5° or less.")
+
+
+def test_every_stop_says_what_to_do_next_and_who_to_call():
+    from cervitrack.trainer.training import outcome
+
+    for kind, reason in (("first_run", "screen"), ("daily", "screen"), ("readiness", "severe_pain"),
+                         ("session", "pain"), ("session", "dizziness"), ("session", "nausea"),
+                         ("session", "red_flag"), ("session", "person")):
+        steps = outcome.next_steps(kind, reason, ("recent_trauma",), "Dr A, 020 555 0100", 8)
+        assert steps.title and steps.why and len(steps.steps) >= 2
+        assert steps.contact == "Your clinician: Dr A, 020 555 0100"
+    screen = outcome.next_steps("first_run", "screen", ("recent_trauma",))
+    assert "blow to the head or neck" in screen.why and screen.contact == outcome.NO_CONTACT
+    assert any("emergency" in s for s in screen.steps)
+    assert "tomorrow" in " ".join(outcome.next_steps("readiness", "severe_pain").steps)

@@ -160,7 +160,8 @@ def test_a_live_device_session_runs_through_the_decoder_and_asks_on_the_terminal
     assert [t["estimate"] for t in trials] == ["on_target", "on_target"]
     drawn = [r["error_deg"] for r in trainee.drill_relocations]
     assert np.array([t["signed_error_deg"] for t in trials]) == pytest.approx(drawn, abs=1.0)
-    assert said[-1].startswith("[done]") and any(s.startswith("[feedback]") for s in said)
+    assert said[-1] == "Well done, that block is finished." and any(s.startswith("You were") for s in said)
+    assert not any(s.startswith("[") for s in said)  # plain words, no prompt tags
 
 
 def test_posture_monitor_reminds_a_head_held_down_on_the_simulated_pipeline():

@@ -240,7 +240,8 @@ class FakeClient:
         char = self._resolve(char_specifier)
         if char.uuid == self.peripheral.battery_uuid:
             return bytearray([self.peripheral.battery, 0])  # level %, not charging
-        return bytearray()
+        self.peripheral.log.append(("read", char.uuid))
+        return bytearray(getattr(self.peripheral, "values", {}).get(char.uuid, b""))
 
 
 @pytest.fixture
@@ -534,5 +535,72 @@ def test_a_silent_link_reads_empty_until_data_or_a_disconnect(room):
         assert [c.data for c in read_until(driver, 1)] == [b"\x05"]  # data first...
         with pytest.raises(LinkLost):  # ...then the disconnect
             driver.read(0.05)
+    finally:
+        driver.shutdown()
+
+
+# -- configuration on connect (profiles.configured_ble_profile) -----------------------------------
+
+WITMOTION_WRITE = "0000ffe9-0000-1000-8000-00805f9a34fb"
+
+
+def test_witmotion_ble_is_configured_on_ffe9_after_subscribing_in_order(room):
+    """Unlock, rate 100 Hz (WitMotion's BLE 5.0 protocol manual (WT901BLECL), quoted in
+    docs/devices/witmotion-ble.md), written without response to FFE9 after notifications on
+    FFE4 are enabled, on every connection; save only when asked."""
+    from cervitrack.firmware_bridge.device_spec import parse_device_spec
+    from cervitrack.firmware_bridge.transports import open_ble
+
+    dev = FakePeripheral("WT901BLE67", "E1:2B:3C:4D:5E:6F", [WITMOTION_NOTIFY, WITMOTION_WRITE])
+    room.append(dev)
+    source = open_ble(parse_device_spec("ble:WT901BLE67"), scanner=FakeScanner,
+                      client_factory=FakeClient, save_config=True)
+    assert source.nominal_rate_hz == 100.0 and source.configured_rate_hz == 100.0
+    driver = source.driver
+    driver.scan_timeout_s = driver.connect_timeout_s = 1.0
+    try:
+        driver.connect()
+        events = since_last_connect(dev.log)
+        assert events[1] == ("start_notify", WITMOTION_NOTIFY)
+        assert events[2:] == [
+            ("write", WITMOTION_WRITE, bytes.fromhex("FF AA 69 88 B5"), False),
+            ("write", WITMOTION_WRITE, bytes.fromhex("FF AA 03 09 00"), False),
+            ("write", WITMOTION_WRITE, bytes.fromhex("FF AA 00 00 00"), False)]
+        dev.drop()
+        time.sleep(0.05)
+        driver.connect()  # a reconnect configures again (a power-cycled sensor forgot it)
+        assert [e[2] for e in since_last_connect(dev.log) if e[0] == "write"][:2] == [
+            bytes.fromhex("FF AA 69 88 B5"), bytes.fromhex("FF AA 03 09 00")]
+    finally:
+        driver.shutdown()
+
+
+def test_movella_dot_rate_and_filter_are_read_modify_written_before_start(room):
+    from cervitrack.firmware_bridge.device_spec import parse_device_spec
+    from cervitrack.firmware_bridge.transports import open_ble
+
+    dot = FakePeripheral("Movella DOT", "D4:22:CD:00:11:23",
+                         [DOT_MEAS, DOT_SHORT, profiles.DOT_CONTROL])
+    control = bytes([0x00]) + bytes(range(1, 24)) + bytes([60, 0, 0]) + bytes(5)
+    dot.values = {profiles.DOT_CONTROL: control}
+    room.append(dot)
+    source = open_ble(parse_device_spec("ble:Movella DOT"), protocol="movella-dot",
+                      scanner=FakeScanner, client_factory=FakeClient, rate_hz=30,
+                      filter_profile="dynamic")
+    driver = source.driver
+    driver.scan_timeout_s = driver.connect_timeout_s = 1.0
+    try:
+        driver.connect()
+        events = since_last_connect(dot.log)
+        kinds = [e[0] for e in events]
+        assert kinds[:5] == ["connect", "start_notify", "read", "write", "write"]
+        assert events[2] == ("read", profiles.DOT_CONTROL)
+        _, uuid, data, response = events[3]
+        assert uuid == profiles.DOT_CONTROL and response is True
+        assert data[24:27] == bytes([30, 0, 1])  # 30 Hz u16 LE, filter profile 1 (Dynamic)
+        assert data[1:24] == control[1:24] and data[27:] == control[27:]
+        assert data[0] == 0x30  # visit index: output rate + filter profile
+        assert events[4] == ("write", DOT_MEAS, bytes([1, 1, 5]), True)  # then start
+        assert source.nominal_rate_hz == 30.0
     finally:
         driver.shutdown()

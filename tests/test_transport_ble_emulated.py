@@ -271,7 +271,7 @@ def test_write_without_response_longer_than_mtu_is_refused(air, started):
 def test_metawear_needs_the_whole_start_sequence():
     """The emulated board streams only when the fusion mode, every sensor that mode needs (NDOF:
     acc, gyro, magnetometer), the quaternion output, its notification route and the fusion
-    start are all set (§4): leaving out any of those commands of the NDOF start sequence keeps
+    start are all set (MbientLab MetaWear-SDK-Cpp unit tests): leaving out any of those commands of the NDOF start sequence keeps
     it silent; range, rate and data-enable settings do not gate it. The stop sequence stops it."""
     gating = {"19020113", "190701", "030101", "130101", "150101", "19030800", "190101"}
     start = [c.hex() for c in profiles.METAWEAR_START_NDOF]
@@ -388,8 +388,10 @@ def test_cervitrack_stream_reaches_an_emulator_process(tmp_path):
         backend = emulator.stdout.readline().strip()
         assert backend.startswith("bumble:127.0.0.1:"), emulator.stderr.read()
         env = dict(os.environ, CERVITRACK_BLE_BACKEND=backend)
+        # --no-configure: the factory rate stays (stream configures 100 Hz by default;
+        # tests/test_device_config.py checks that path against this emulator).
         done = subprocess.run([str(cervitrack), "stream", "--device", "ble:WT901BLE68",
-                               "--duration", "1.5"], cwd=tmp_path, env=env, text=True,
+                               "--no-configure", "--duration", "1.5"], cwd=tmp_path, env=env, text=True,
                               capture_output=True, timeout=60)
     finally:
         emulator.stdin.close()

@@ -5,7 +5,7 @@ Each peripheral is a Bumble ``Device`` with the device's GATT layout (UUIDs from
 :class:`~cervitrack.firmware_bridge.emulation.ble_air.VirtualAir` (or any Bumble transport).
 Its notification payloads come from the protocols' own encoders, so the round trip is
 encoder → GATT server → ATT → bleak → Cervitrack's driver → decoder. What it sends follows the
-device's documented behaviour (sensor-protocols.md §1.3, §4, §5; docs/devices/):
+device's documented behaviour (WitMotion's BLE 5.0 protocol manual (WT901BLECL); MbientLab MetaWear-SDK-Cpp unit tests; Movella DOT BLE Services Specification; docs/devices/):
 
 - :class:`WitMotionBle` (WT901BLECL): 20-byte ``55 61`` packets as soon as notifications are
   enabled, at the factory 10 Hz; ``FF AA`` commands on FFE9: unlock (``69 88 B5``) opens a
@@ -18,7 +18,7 @@ device's documented behaviour (sensor-protocols.md §1.3, §4, §5; docs/devices
 - :class:`MetaWear` (MetaMotion R/RL/C): ``19 07`` quaternion notifications at 100 Hz only once
   the fusion mode is set, the sensors its mode needs (acc and gyro; NDOF also the magnetometer)
   are started, the quaternion output is enabled (``19 03``), subscribed (``19 07 01``) and the
-  fusion started (``19 01 01``): the start sequence of §4. ``FE 01`` resets the board (which
+  fusion started (``19 01 01``): the start sequence of MbientLab MetaWear-SDK-Cpp unit tests. ``FE 01`` resets the board (which
   drops the link). The board keeps its state across disconnections, as a real one does.
 
 Motion: every peripheral samples a *motion* callable ``motion(t_s) -> (quat_wxyz (N, 4),
@@ -361,8 +361,8 @@ def _perms(*names: str):
 
 # -- WitMotion WT901BLECL ------------------------------------------------------------------------
 
-#: Rate register 0x03 codes → Hz (WitMotion WT901 manual, register RRATE; sensor-protocols.md
-#: §1.1). Codes above 0x09 differ per model [UNVERIFIED per model].
+#: Rate register 0x03 codes → Hz (WitMotion WT901 manual, register RRATE;
+#: WitMotion's serial protocol manual (WIT standard protocol)). Codes above 0x09 differ per model [UNVERIFIED per model].
 WITMOTION_RATE_CODES_HZ = {0x01: 0.2, 0x02: 0.5, 0x03: 1.0, 0x04: 2.0, 0x05: 5.0, 0x06: 10.0,
                            0x07: 20.0, 0x08: 50.0, 0x09: 100.0, 0x0A: 125.0, 0x0B: 200.0}
 WITMOTION_REG_SAVE = 0x00
@@ -378,7 +378,7 @@ _WIT_TEMPERATURE_CENTI_C = 2500
 
 
 class WitMotionBle(EmulatedPeripheral):
-    """WitMotion WT901BLECL / WT9011DCL (BLE 5.0), sensor-protocols.md §1.3."""
+    """WitMotion WT901BLECL / WT9011DCL (BLE 5.0), WitMotion's BLE 5.0 protocol manual (WT901BLECL)"""
 
     default_name = "WT901BLE68"
     default_rate_hz = 10.0
@@ -465,7 +465,7 @@ class WitMotionBle(EmulatedPeripheral):
 
 # -- Movella DOT ----------------------------------------------------------------------------------
 
-#: Output rates the DOT accepts for real-time streaming, Hz (sensor-protocols.md §5).
+#: Output rates the DOT accepts for real-time streaming, Hz (Movella DOT BLE Services Specification).
 DOT_RATES_HZ = (1, 4, 10, 12, 15, 20, 30, 60)
 DOT_CONFIG_SERVICE = "15171000-4947-11e9-8646-d663bd873d93"
 DOT_DEVICE_INFO = "15171001-4947-11e9-8646-d663bd873d93"
@@ -475,7 +475,7 @@ DOT_BATTERY = "15173001-4947-11e9-8646-d663bd873d93"
 
 
 class MovellaDot(EmulatedPeripheral):
-    """Movella DOT, Movella DOT BLE Service Specification (sensor-protocols.md §5).
+    """Movella DOT, Movella DOT BLE Service Specification (Movella DOT BLE Services Specification).
 
     Records are sent unpadded (the mode's content size); padding such as the 40-byte
     notifications one DOT sent in mode 2 is not emulated.
@@ -589,7 +589,7 @@ class MovellaDot(EmulatedPeripheral):
 
 MW_ACC, MW_GYRO, MW_MAG, MW_FUSION, MW_DEBUG = 0x03, 0x13, 0x15, 0x19, 0xFE
 MW_FUSION_RATE_HZ = 100.0
-#: Fusion mode → the sensors it needs running (sensor-protocols.md §4; 3 COMPASS, 4 M4G from
+#: Fusion mode → the sensors it needs running (MbientLab MetaWear-SDK-Cpp unit tests; 3 COMPASS, 4 M4G from
 #: the SDK's sensor_fusion.h).
 MW_MODE_SENSORS = {1: {MW_ACC, MW_GYRO, MW_MAG}, 2: {MW_ACC, MW_GYRO}, 3: {MW_ACC, MW_MAG},
                    4: {MW_ACC, MW_MAG}}
@@ -597,7 +597,7 @@ MW_OUTPUT_QUATERNION = 0x08
 
 
 class MetaWear(EmulatedPeripheral):
-    """MbientLab MetaMotion R/RL/C (BMI160), MetaWear command protocol (sensor-protocols.md §4).
+    """MbientLab MetaMotion R/RL/C (BMI160), MetaWear command protocol (MbientLab MetaWear-SDK-Cpp unit tests).
 
     Only the quaternion output is emulated; other fusion outputs are accepted and logged.
     """

@@ -99,7 +99,7 @@ class EmulatedProtocol(abc.ABC):
 
 class _WitMotionConfig(abc.ABC):
     """The WT901 family's configuration registers, written with ``FF AA <reg> <lo> <hi>``
-    (sensor-protocols.md §1.1, §1.3; the same commands on serial and on BLE's FFE9).
+    (WitMotion's serial protocol manual (WIT standard protocol); WitMotion's BLE 5.0 protocol manual (WT901BLECL); the same commands on serial and on BLE's FFE9).
 
     Writes take effect only within 10 s of the unlock command, as on current firmware; the rate
     register (0x03) sets :attr:`rate_hz`; ``FF AA 27 <reg> 00`` reads four registers from
@@ -151,7 +151,7 @@ class _WitMotionConfig(abc.ABC):
 
 
 class WitMotionSerial(_WitMotionConfig, EmulatedProtocol):
-    """WT901 family on a serial line (sensor-protocols.md §1.1): the frames the output-content
+    """WT901 family on a serial line (WitMotion's serial protocol manual (WIT standard protocol)): the frames the output-content
     register (RSW, 0x02) selects, in register order, at the rate register's rate (factory
     10 Hz); register reads answer a 0x5F frame (four registers)."""
 
@@ -201,7 +201,7 @@ class BleEmulatedProtocol(EmulatedProtocol):
 
 
 class WitMotionBle(_WitMotionConfig, BleEmulatedProtocol):
-    """WT901BLECL / WT9011DCL 0x61 packets (§1.3), 10 Hz factory rate, streaming as soon as
+    """WT901BLECL / WT9011DCL 0x61 packets (WitMotion's BLE 5.0 protocol manual (WT901BLECL)), 10 Hz factory rate, streaming as soon as
     notifications are on; the ``FF AA`` configuration of the serial variant (written to
     FFE9), register reads answered by a 0x71 packet (eight registers)."""
 
@@ -225,7 +225,7 @@ class WitMotionBle(_WitMotionConfig, BleEmulatedProtocol):
 
 
 class MovellaDot(BleEmulatedProtocol):
-    """Movella DOT payload mode 5 (orientation quaternion, 20 B) at 60 Hz (§5)."""
+    """Movella DOT payload mode 5 (orientation quaternion, 20 B) at 60 Hz (Movella DOT BLE Services Specification)."""
 
     name = "movella-dot"
     decoder_name = "movella-dot"
@@ -239,7 +239,7 @@ class MovellaDot(BleEmulatedProtocol):
 
 
 class MetaWear(BleEmulatedProtocol):
-    """MetaMotion sensor-fusion quaternion notifications ``19 07`` at 100 Hz (§4)."""
+    """MetaMotion sensor-fusion quaternion notifications ``19 07`` at 100 Hz (MbientLab MetaWear-SDK-Cpp unit tests)."""
 
     name = "metawear"
     decoder_name = "metawear"
@@ -252,7 +252,7 @@ class MetaWear(BleEmulatedProtocol):
 
 
 class Bno08xRvc(EmulatedProtocol):
-    """BNO08x UART-RVC: 19-byte frames at a fixed 100 Hz; it takes no host commands (§2)."""
+    """BNO08x UART-RVC: 19-byte frames at a fixed 100 Hz; it takes no host commands (CEVA BNO080 datasheet 1000-3927 §1.3.5)."""
 
     name = "bno08x-rvc"
     decoder_name = "bno08x-rvc"
@@ -265,7 +265,7 @@ class Bno08xRvc(EmulatedProtocol):
 
 
 class Hatire(EmulatedProtocol):
-    """An opentrack Hatire Arduino sketch: 30-byte frames, counter 0..999 (§7)."""
+    """An opentrack Hatire Arduino sketch: 30-byte frames, counter 0..999 (opentrack's tracker-hatire and proto-udp sources)."""
 
     name = "hatire"
     decoder_name = "hatire"
@@ -276,7 +276,7 @@ class Hatire(EmulatedProtocol):
 
 
 class OpentrackUdp(EmulatedProtocol):
-    """opentrack's UDP output: one 48-byte datagram per pose (§7)."""
+    """opentrack's UDP output: one 48-byte datagram per pose (opentrack's tracker-hatire and proto-udp sources)."""
 
     name = "opentrack-udp"
     decoder_name = "opentrack-udp"

@@ -16,7 +16,7 @@ roll ±90, and heading equal to yaw (the SDK reports the same value twice).
 Euler → quaternion: the Bosch fusion library behind MetaWear uses the Android convention
 (heading about z, clockwise seen from above, 0..360; pitch about x, ±180; roll about y, ±90).
 Cervitrack converts with intrinsic Z-X-Y, ``q = Rz(-heading) · Rx(pitch) · Ry(roll)``. This
-order and these signs are **[UNVERIFIED]** (not stated in sensor-protocols.md): prefer the
+order and these signs are **[UNVERIFIED]** (not stated in the MetaWear SDK): prefer the
 quaternion output, which the device profile starts.
 """
 

@@ -20,7 +20,8 @@ practice (shiven01/movella-dot, MIT, parser ``src/movella/parser.py`` and a 599-
 gravity), gyr in °/s, both float32; they become ``acc_m_s2`` and ``gyr_rad_s``.
 
 The layouts of modes 7 and 16 (and the roll, pitch, yaw field order of the Euler modes) are
-**[UNVERIFIED]**: sensor-protocols.md lists the modes but not these layouts; they follow the
+**[UNVERIFIED]**: the Movella DOT BLE Services Specification as we have it lists the modes but not these
+layouts; they follow the
 quaternion modes with the 16-byte quaternion replaced by 12 bytes of Euler angles.
 
 Record length: a notification can be padded beyond the mode's content: a DOT in mode 2 (36 B

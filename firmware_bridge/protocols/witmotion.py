@@ -23,7 +23,8 @@ a repeat, its type list, rotated to start at its lowest type, is the learned cyc
 group, from a lost frame, does not replace it). From then on a new sample also starts at the
 cycle's first type, so a capture that begins mid-cycle still groups the frames of one sample
 together, and a group that completes the cycle is emitted at once (without waiting for the next
-frame). A lost frame leaves the missing channel NaN in that row. Type 0x50
+frame). A frame type outside the learned cycle (the output content was changed, e.g. by
+Cervitrack's configuration on connect) makes the decoder learn the cycle again. A lost frame leaves the missing channel NaN in that row. Type 0x50
 (chip time) and the other data types take part in grouping but are not decoded; 0x5F replies are
 kept in :attr:`WitMotionSerialDecoder.last_register_reply`. ``stats.frames`` counts 11-byte
 frames, not samples.
@@ -220,10 +221,10 @@ REG_BAUD = 0x04
 REG_READ = 0x27
 REG_UNLOCK = 0x69
 UNLOCK_VALUE = 0xB588
-#: Output content (register 0x02) bits: frame type 0x50 + bit index (sensor-protocols.md §1.1).
+#: Output content (register 0x02) bits: frame type 0x50 + bit index (WitMotion's serial protocol manual (WIT standard protocol)).
 RSW_DEFAULT = 0x001E  # acc, gyro, angle, mag
 #: Output rate register 0x03 → Hz. 0x06 (10 Hz, factory default), 0x08, 0x09 and 0x0B are
-#: sensor-protocols.md §1.1; the other codes follow the WT901 datasheet's RRATE table.
+#: WitMotion's serial protocol manual (WIT standard protocol); the other codes follow the WT901 datasheet's RRATE table.
 RATE_CODES_HZ = {0x01: 0.2, 0x02: 0.5, 0x03: 1.0, 0x04: 2.0, 0x05: 5.0, 0x06: 10.0,
                  0x07: 20.0, 0x08: 50.0, 0x09: 100.0, 0x0A: 125.0, 0x0B: 200.0}
 
@@ -452,6 +453,10 @@ class WitMotionSerialDecoder(Decoder):
         g, mask = 0, 0
         for i, t in enumerate(types.tolist()):
             bit = 1 << (t - TYPE_TIME)
+            if p is not None and t not in p:
+                # A type outside the learned cycle: the output content changed (e.g. the
+                # quaternion frame was switched on): learn the cycle again from repeats.
+                self._pattern = p = None
             if mask & bit or (current and p is not None and t == p[0]):
                 if mask & bit and (p is None or len(current) >= len(p)):
                     start = current.index(min(current))
@@ -508,7 +513,7 @@ class WitMotionBleDecoder(Decoder):
         last_mag_raw: (3,) int, reply to reg 0x3A (device units).
         last_temperature_c: float, reply to reg 0x40 (/ 100, °C).
         last_battery_raw: int, reply to reg 0x64. Its scale (voltage or percent) is not given in
-            sensor-protocols.md: reported raw.
+            WitMotion's BLE protocol manual: reported raw.
     """
 
     name = "witmotion-ble"

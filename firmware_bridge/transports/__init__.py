@@ -19,6 +19,8 @@ Every live transport runs under the link supervisor (:mod:`.base`,
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from cervitrack.firmware_bridge import profiles
 from cervitrack.firmware_bridge.device_spec import register_source
 from cervitrack.firmware_bridge.protocols import make_decoder
@@ -29,6 +31,9 @@ from cervitrack.firmware_bridge.transports.base import (
     LinkUnavailable,
     LiveSource,
 )
+
+if TYPE_CHECKING:
+    from cervitrack.firmware_bridge.transports.ble import BleProfileLike
 
 #: Serial line speed when no device profile names one (most IMU boards and adapters).
 DEFAULT_BAUD = 115200
@@ -47,15 +52,24 @@ def _serial_settings(protocol: str, baud: int | None) -> tuple[int, bool]:
 
 
 def open_serial(spec, protocol: str | None = None, baud: int | None = None,
-                wait_for_device: bool = False, **_options) -> LiveSource:
+                wait_for_device: bool = False, configure: bool = True,
+                rate_hz: float | None = None, save_config: bool = False,
+                **_options) -> LiveSource:
+    """A serial device. With ``configure`` (the default) the sensor is put in the mode the
+    tests need on every open (:func:`profiles.serial_setup`: WitMotion unlock, ``rate_hz``
+    (default 100 Hz), output content, and save only with ``save_config``)."""
     from cervitrack.firmware_bridge.transports.serial_link import SerialDriver
 
     protocol = protocol or "reference"
     decoder = make_decoder(protocol)
-    rate, rtscts = _serial_settings(protocol, baud)
-    driver = SerialDriver(spec.target, rate, rtscts)
-    return LiveSource(driver, protocol, decoder.nominal_rate_hz, spec.text,
-                      wait_for_device=wait_for_device)
+    line_rate, rtscts = _serial_settings(protocol, baud)
+    setup, configured_hz = profiles.serial_setup(protocol, rate_hz, save_config) if configure \
+        else ((), None)
+    driver = SerialDriver(spec.target, line_rate, rtscts, setup=setup)
+    source = LiveSource(driver, protocol, configured_hz or decoder.nominal_rate_hz, spec.text,
+                        wait_for_device=wait_for_device)
+    source.configured_rate_hz = configured_hz
+    return source
 
 
 def ble_profile_chooser(protocol: str | None):
@@ -98,16 +112,33 @@ def ble_backend(environ=None) -> dict:
 
 
 def open_ble(spec, protocol: str | None = None, wait_for_device: bool = False,
+             configure: bool = True, rate_hz: float | None = None, save_config: bool = False,
+             filter_profile: str = "general", scanner=None, client_factory=None,
              **_options) -> LiveSource:
+    """A BLE device. With ``configure`` (the default) the profile's configuration steps put
+    the sensor in the mode the tests need on every connection
+    (:func:`profiles.configured_ble_profile`)."""
     from cervitrack.firmware_bridge.transports.ble import BleDriver
 
     choice = ble_profile_chooser(protocol)
-    driver = BleDriver(spec.target, choice, **ble_backend())
+    backend = ble_backend() if scanner is None and client_factory is None else \
+        {"scanner": scanner, "client_factory": client_factory}
+    driver = BleDriver(spec.target, choice, **backend)
     # Without --protocol the profile (and so the decoder) is known only after a scan.
     profile = driver.identify() if callable(choice) else choice
+    configured_hz = None
+    if configure and isinstance(profile, profiles.BleProfile):
+        configured = profiles.configured_ble_profile(profile, rate_hz, save_config,
+                                                     filter_profile)
+        if configured is not profile:
+            driver.profile = cast("BleProfileLike", configured)
+            configured_hz = configured.nominal_rate_hz
+            profile = configured
     make_decoder(profile.protocol)
-    return LiveSource(driver, profile.protocol, profile.nominal_rate_hz, spec.text,
-                      wait_for_device=wait_for_device)
+    source = LiveSource(driver, profile.protocol, profile.nominal_rate_hz, spec.text,
+                        wait_for_device=wait_for_device)
+    source.configured_rate_hz = configured_hz
+    return source
 
 
 def parse_udp_target(target: str) -> tuple[str, int]:

@@ -171,6 +171,8 @@ class LiveSource:
     """
 
     host_clock = "monotonic"
+    #: The rate the configuration asked the sensor for, Hz (None: not configured).
+    configured_rate_hz: float | None = None
 
     def __init__(self, driver, protocol: str, nominal_rate_hz: float, spec: str = "", *,
                  poll_s: float = 0.05, params: SupervisorParams = SupervisorParams(),

@@ -14,8 +14,12 @@ may forget the device, so nothing is reused, bleak's documentation and issue tra
 3. ``start_notify`` on the profile's notify characteristic (notifications first: Movella DOT
    requires it, and a device that streams right after the start command would otherwise lose
    its first packets);
-4. the profile's start commands, in order, with ``write_gatt_char(..., response=...)`` (write
-   without response unless the profile says otherwise);
+4. the profile's configuration steps (``configure``: the rate, output content or filter
+   profile Cervitrack puts the device in, :func:`cervitrack.firmware_bridge.profiles.configured_ble_profile`),
+   then its start commands, in order, with ``write_gatt_char(..., response=...)`` (write
+   without response unless the profile says otherwise); a configuration step with an
+   ``apply(current)`` method is a read-modify-write (read the characteristic, write back
+   ``apply(value)``);
 5. the battery level, when the device exposes it (Battery Level 0x2A19, Movella DOT 3001), is
    read once per connection.
 
@@ -252,14 +256,18 @@ class BleDriver:
         try:
             await asyncio.wait_for(client.connect(), self.connect_timeout_s)
             await client.start_notify(profile.notify_uuid, self._on_notify)
-            for write in profile.start:
-                await client.write_gatt_char(write.char_uuid, write.data,
-                                             response=write.with_response)
+            for step in tuple(getattr(profile, "configure", ())) + tuple(profile.start):
+                if hasattr(step, "apply"):
+                    current = await client.read_gatt_char(step.char_uuid)
+                    data = step.apply(bytes(current))
+                else:
+                    data = step.data
+                await client.write_gatt_char(step.char_uuid, data, response=step.with_response)
             await self._read_battery(client)
         except BleakBluetoothNotAvailableError as exc:
             self._client = None
             raise LinkUnavailable(friendly_unavailable(exc)) from None
-        except (TimeoutError, BleakError, OSError) as exc:
+        except (TimeoutError, BleakError, OSError, ValueError) as exc:
             self._client = None
             await _quiet(client.disconnect())
             raise LinkError(f"cannot connect to {self.target!r}: {exc or type(exc).__name__}") from None

@@ -11,6 +11,10 @@ reads; the decoder reassembles them.
 - Boot text: opening a port can reset the board (DTR), which then prints a banner before its
   first frame. Nothing is discarded here; the decoder skips the text and counts it in
   ``skipped_bytes``.
+- Configuration: ``setup`` commands (e.g. WitMotion's unlock, rate, content, save:
+  :func:`cervitrack.firmware_bridge.profiles.serial_setup`) are written, in order and
+  ``setup_gap_s`` apart, right after every open (a sensor that was unplugged comes back in its
+  saved settings, so they are sent again).
 - Port removed (USB unplugged, SPP link lost): the read raises, the runner marks one gap and
   reopens the port by name with backoff until it is back.
 """
@@ -20,6 +24,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from typing import TYPE_CHECKING
 
 from cervitrack.firmware_bridge.transports.base import LinkError, LinkLost, stamp
@@ -38,6 +43,9 @@ class SerialDriver:
         baud: line speed (8N1); native USB boards ignore it.
         rtscts: hardware flow control (opentrack Hatire sketches use it).
         serial_factory: ``serial.Serial`` or a compatible class (tests).
+        setup: commands written after each open, in order.
+        setup_gap_s: pause between two setup commands, s (WitMotion applies one register
+            write at a time; its own tools pause between commands).
     """
 
     kind = "serial"
@@ -45,7 +53,8 @@ class SerialDriver:
     battery_pct = None
 
     def __init__(self, port: str, baud: int = 115200, rtscts: bool = False,
-                 serial_factory=None) -> None:
+                 serial_factory=None, setup: tuple[bytes, ...] = (),
+                 setup_gap_s: float = 0.05) -> None:
         if not port:
             raise ValueError("serial:PORT needs a port name, e.g. serial:/dev/ttyUSB0 or serial:COM3")
         self.port = port
@@ -56,6 +65,9 @@ class SerialDriver:
         self._lock = threading.Lock()
         self.notes: list[str] = []
         self.low_latency: bool | None = None
+        self.setup = tuple(bytes(c) for c in setup)
+        self.setup_gap_s = float(setup_gap_s)
+        self.setups_sent = 0
 
     def connect(self) -> None:
         import serial
@@ -77,6 +89,17 @@ class SerialDriver:
             if note not in self.notes:
                 self.notes.append(note)
                 log.info(note)
+        try:
+            for i, command in enumerate(self.setup):
+                if i:
+                    time.sleep(self.setup_gap_s)
+                ser.write(command)
+            if self.setup:
+                ser.flush()
+                self.setups_sent += 1
+        except (serial.SerialException, OSError) as exc:
+            ser.close()
+            raise LinkError(f"cannot configure the sensor on {self.port}: {_reason(exc)}") from None
         with self._lock:
             self._ser = ser
 
@@ -110,7 +133,8 @@ class SerialDriver:
 
     def metadata(self) -> dict:
         return {"port": self.port, "baud": self.baud, "rtscts": self.rtscts,
-                "low_latency": self.low_latency, "notes": list(self.notes)}
+                "low_latency": self.low_latency, "notes": list(self.notes),
+                "setup_hex": [c.hex(" ") for c in self.setup]}
 
 
 def _reason(exc: BaseException) -> str:

@@ -71,6 +71,8 @@ FRAGMENTS: tuple[str, ...] = (
     "find the target again", "then keep still",
     "keep your eyes closed",
     "where do you think you are", "on target", "to the left", "to the right", "too high",
+    # the training window's answer keys (gui/training_window.py ESTIMATE_TEXT)
+    "press an arrow key", "or space for the centre",
     "too low", "too high or too low",
     "you were on target", "you were", "off", "you judged it right",
     "you thought you were", "good try", "keep noticing",

@@ -10,7 +10,7 @@ the whole 60 s window on every batch, as before, cost ~0.15 ms per 6-sample live
 400 Hz: the largest item of the pipeline thread after publication.)
 
 The attributes (``t_s``, ``seq``, ``q_world_sensor``, ``gyr_rad_s``, ``acc_m_s2``,
-``smoothed_speed_deg_s``) are views of the kept samples, oldest first; they stay valid until
+``device_quat_wxyz``, ``smoothed_speed_deg_s``) are views of the kept samples, oldest first; they stay valid until
 the next :meth:`PoseHistory.append`.
 """
 
@@ -20,6 +20,8 @@ import numpy as np
 
 #: Initial capacity, samples (grows by doubling).
 INITIAL_CAPACITY = 1024
+#: Columns kept only once a batch carries them: sample channel → width.
+_OPTIONAL = {"gyr_rad_s": 3, "acc_m_s2": 3, "quat_wxyz": 4}
 
 
 class PoseHistory:
@@ -37,9 +39,9 @@ class PoseHistory:
     def _alloc(self, capacity: int) -> None:
         shapes = {"t_s": ((), np.float64), "seq": ((), np.int64), "q_world_sensor": ((4,), np.float64),
                   "smoothed_speed_deg_s": ((), np.float64)}
-        for name in ("gyr_rad_s", "acc_m_s2"):
+        for name, width in _OPTIONAL.items():
             if name in self._cols:
-                shapes[name] = ((3,), np.float64)
+                shapes[name] = ((width,), np.float64)
         new = {name: np.empty((capacity, *shape), dtype=dtype) for name, (shape, dtype) in shapes.items()}
         n = self._hi - self._lo
         for name, arr in self._cols.items():
@@ -60,6 +62,10 @@ class PoseHistory:
                          doc="(N, 3) angular rate, sensor frame, rad/s (NaN where not sent), or None.")
     acc_m_s2 = property(lambda self: self._view("acc_m_s2"),
                         doc="(N, 3) specific force, sensor frame, m/s² (NaN where not sent), or None.")
+    device_quat_wxyz = property(lambda self: self._view("quat_wxyz"),
+                                doc="(N, 4) the device's own orientation as sent, sensor→world "
+                                    "(NaN where not sent), or None (it may differ from "
+                                    "q_world_sensor, which may be fused on the host).")
 
     def __len__(self) -> int:
         return self._hi - self._lo
@@ -74,9 +80,9 @@ class PoseHistory:
         if self._hi + n > capacity:
             kept = self._hi - self._lo
             self._alloc(capacity if kept + n <= capacity // 2 else 2 * (kept + n))
-        for name in ("gyr_rad_s", "acc_m_s2"):
-            if getattr(s, name) is not None and name not in self._cols:
-                arr = np.full((len(self._cols["t_s"]), 3), np.nan)
+        for name, width in _OPTIONAL.items():
+            if getattr(s, name, None) is not None and name not in self._cols:
+                arr = np.full((len(self._cols["t_s"]), width), np.nan)
                 self._cols[name] = arr
         lo, hi = self._hi, self._hi + n
         c = self._cols
@@ -84,9 +90,9 @@ class PoseHistory:
         c["seq"][lo:hi] = s.seq
         c["q_world_sensor"][lo:hi] = pose.q_world_sensor
         c["smoothed_speed_deg_s"][lo:hi] = pose.smoothed_speed_deg_s
-        for name in ("gyr_rad_s", "acc_m_s2"):
+        for name in _OPTIONAL:
             if name in c:
-                new = getattr(s, name)
+                new = getattr(s, name, None)
                 c[name][lo:hi] = np.nan if new is None else new
         self._hi = hi
         t = c["t_s"]

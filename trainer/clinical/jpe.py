@@ -9,7 +9,13 @@ reliability, Pinsault et al. 2008) in the order rotation left, rotation right, f
 extension (lateral flexion optional).
 
 Before the trials, a functional calibration: keep still (gyro bias, up direction, neutral),
-nod, turn (:mod:`cervitrack.calibration.alignment`).
+nod, turn (:mod:`cervitrack.calibration.alignment`). The same windows check that the sensor
+agrees with itself (:mod:`cervitrack.signal.consistency`): at rest its orientation against its
+accelerometer, in the nod and turn its orientation against its gyro. When they disagree the
+calibration is redone with the reason in plain words ("this sensor's orientation and its
+accelerometer disagree by 31°: wrong protocol or firmware setting?") and the calibration event
+carries a ``sensor_check``. The check uses the device's own orientation when it sends one
+(``PoseHistory.device_quat_wxyz``), whatever the pipeline fuses.
 
 A lost signal (a :class:`~cervitrack.signal.samples.Gap` in the stream, samples more than
 ``signal_lost_s`` apart, or :meth:`JpeTest.check_signal` told that none came for that long)
@@ -41,7 +47,7 @@ import numpy as np
 from cervitrack.calibration.alignment import functional_alignment
 from cervitrack.calibration.head import HeadCalibration
 from cervitrack.calibration.rest import GyroBiasAverager, estimate_rest
-from cervitrack.signal import kinematics
+from cervitrack.signal import consistency, kinematics
 from cervitrack.signal import quaternion as quat
 from cervitrack.signal.stillness import StillnessParams
 from cervitrack.trainer.clinical import scoring
@@ -143,6 +149,7 @@ class JpeTest:
         self._cal_attempts = 0
         self._rest = None
         self._nod = None
+        self._motion_slices: list = []
         self._moved_t_s = np.nan
         #: Gyro bias (3,) rad/s from the rest and reference windows, for the fusion to use;
         #: updated whenever a window adds to it (None without raw gyro data).
@@ -346,6 +353,7 @@ class JpeTest:
         if gyr is not None and np.isnan(gyr).any():
             gyr = None
         acc = None if self.history.acc_m_s2 is None else self.history.acc_m_s2[w["slice"]]
+        self._motion_slices = []
         self._rest = (w, estimate_rest(self.history.t_s[w["slice"]],
                                        self.history.q_world_sensor[w["slice"]], gyr, acc))
         self._add_bias_window(w)
@@ -366,6 +374,7 @@ class JpeTest:
             return None
         sl = self.history.window(self._phase_t_s, float(pose.t_s[j]))
         self._moved_t_s = np.nan
+        self._motion_slices.append(sl)
         return j, self.history.q_world_sensor[sl]
 
     def _phase_cal_nod(self, pose, i0):
@@ -384,11 +393,25 @@ class JpeTest:
         rest_window, rest = self._rest
         alignment = functional_alignment(rest.up_sensor, self._nod, turn)
         self._cal_attempts += 1
-        self._emit_event({"t_s": t, "kind": "calibration", "attempt": self._cal_attempts,
-                          "ok": alignment.ok, "score": alignment.score,
-                          "quality": alignment.quality, "problems": list(alignment.problems)})
-        if not alignment.ok and self._cal_attempts < self.settings.max_calibration_attempts:
-            return j, self._enter("cal_rest", t, "redo", reason=" ".join(alignment.problems))
+        check = self._sensor_check(rest_window["slice"], self._motion_slices)
+        problems = list(alignment.problems)
+        event = {"t_s": t, "kind": "calibration", "attempt": self._cal_attempts,
+                 "ok": alignment.ok, "score": alignment.score,
+                 "quality": alignment.quality, "problems": problems}
+        sensor_ok = True
+        if check is not None:
+            a = check.as_received
+            sensor_ok = a.ok
+            event["sensor_check"] = {
+                "ok": a.ok, "gravity_angle_deg": a.gravity_angle_deg,
+                "gyro_direction_deg": a.gyro_direction_deg, "gyro_ratio": a.gyro_ratio,
+                "fix": check.fix, "message": check.message()}
+            if not a.ok:
+                problems.append(check.message()[:1].upper() + check.message()[1:] + ".")
+        event["ok"] = alignment.ok and sensor_ok
+        self._emit_event(event)
+        if not event["ok"] and self._cal_attempts < self.settings.max_calibration_attempts:
+            return j, self._enter("cal_rest", t, "redo", reason=" ".join(problems))
         self.calibration = HeadCalibration(
             q_sensor_head=alignment.q_sensor_head,
             q_world_neutral=quat.multiply(rest.q_world_sensor, alignment.q_sensor_head),
@@ -396,6 +419,23 @@ class JpeTest:
             quality={**alignment.quality, "score": alignment.score, "ok": alignment.ok},
         )
         return j, self._next_trial(t)
+
+    def _sensor_check(self, rest_slice, motion_slices):
+        """Orientation vs accelerometer over the rest window and vs gyro over the nod and turn
+        (:func:`cervitrack.signal.consistency.diagnose`), or None without acc and gyro."""
+        h = self.history
+        if h.acc_m_s2 is None and h.gyr_rad_s is None:
+            return None
+        idx = np.r_[tuple(motion_slices)] if motion_slices else np.zeros(0, dtype=int)
+        # The device's own orientation when it sends one (an orientation fused on the host
+        # from the same accelerometer and gyro agrees with them by construction).
+        q = h.device_quat_wxyz
+        if q is None or np.isnan(q[rest_slice, 0]).any():
+            q = h.q_world_sensor
+        acc = None if h.acc_m_s2 is None else h.acc_m_s2[rest_slice]
+        gyr = None if h.gyr_rad_s is None or idx.size < 3 else h.gyr_rad_s[idx]
+        return consistency.diagnose(q[rest_slice], acc, None if gyr is None else q[idx], gyr,
+                                    None if gyr is None else h.t_s[idx])
 
     # --------------------------------------------------------------------------- trials
     def _next_trial(self, t_s: float) -> Prompt:

@@ -41,6 +41,7 @@ COMMANDS: dict[str, str] = {
     "calibration": "list, show or delete the head calibrations saved per device",
     "decode": "decode a captured byte file to samples (jsonl or csv)",
     "demo": "run a JPE test with the simulated headset and virtual patient",
+    "device-check": "check a new sensor: keep still, turn, nod; names the protocol and any axis or unit fault",
     "devices": "list serial ports and nearby BLE sensors",
     "emulate": "emulate a device (byte-exact protocol, real transport) worn by the virtual patient",
     "export": "export a recording as BIDS-Motion, tidy CSV or OpenSim .sto",

@@ -134,6 +134,7 @@ class LiveRun:
         source = LiveDeviceSource(args.device, args.protocol)
         self.worker = PipelineWorker(source, catalog={spec.name: spec}, save_calibrations=True)
         self.spec = spec
+        self.measured_rate_hz = float("nan")
 
     # ------------------------------------------------------------------ steps
     def step(self) -> None:
@@ -152,6 +153,7 @@ class LiveRun:
         start = time.monotonic()
         deadline = start + timeout_s
         first = None
+        first_frames = 0
         told = False
         while True:
             self.step()
@@ -161,9 +163,14 @@ class LiveRun:
                 print(f"Still waiting for {self.args.device}" + (f": {error}" if error else "")
                       + f" (giving up after {timeout_s:g} s; Ctrl-C stops).", file=self.output.out, flush=True)
             frames = self.worker.feed.status.get("frames", 0)
+            samples = self.worker.feed.status.get("samples", 0)
             if frames and first is None:
                 first = time.monotonic()
+                first_frames = samples
             if first is not None and time.monotonic() - first >= seconds:
+                # The rate the device really delivers: samples over host time (the timebase's
+                # t_s of a device without a clock follows its nominal rate at first).
+                self.measured_rate_hz = (samples - first_frames) / (time.monotonic() - first)
                 return
             if time.monotonic() > deadline:
                 status = self.worker.feed.status
@@ -205,11 +212,16 @@ class LiveRun:
 def run_live(args, spec, output: TestOutput, connect_timeout_s: float = 30.0):
     """Connect, calibrate (or reuse the saved calibration), run the test; returns
     (engine, device_info) with the engine done. Raises OSError when the device cannot be used."""
+    from cervitrack.firmware_bridge.supervisor import rate_warning
+
     run = LiveRun(args, spec, output)
     try:
         print(f"Connecting to {args.device}…", file=output.out, flush=True)
         run.wait_for_samples(LINK_CHECK_S, connect_timeout_s)
         print(run.link_line(), file=output.out, flush=True)
+        slow = rate_warning(run.measured_rate_hz, test_name=args.kind.upper())
+        if slow:
+            print(f"cervitrack: warning: {slow}", file=sys.stderr, flush=True)
         saved = run.worker.saved_calibration
         use_saved = False
         if saved:

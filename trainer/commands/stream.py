@@ -8,6 +8,12 @@ lost according to the device's counter (-1 when unknown). The last stderr line i
 statistics: ``frames=N rejected=M skipped_bytes=K gaps=G reconnects=R lost_frames=L
 rate_hz=X last_sample_age_s=Y battery_pct=Z``.
 
+On connect a serial or BLE sensor is put in the mode the tests need (WitMotion unlock, 100 Hz,
+output content; Movella DOT rate and filter profile; ``--rate``, ``--save-config``,
+``--no-configure``; :mod:`cervitrack.firmware_bridge.profiles`). Over the first seconds the rate
+the device really delivers is measured (:class:`cervitrack.firmware_bridge.supervisor.RateCheck`)
+and one stderr line warns when it is below what a test needs.
+
 ``t_s`` is the sample time on the host monotonic clock (``time.monotonic()``), mapped from the
 device clock or counter by the timebase (docs/timebase.md); for ``--device sim`` it is the
 simulation's time. ``quat_wxyz`` is the device's own orientation (sensor to world, scalar
@@ -94,7 +100,7 @@ class SampleWriter:
 
 
 def stream_source(source, protocol: str | None, duration_s: float | None, out, fmt: str,
-                  notes=sys.stderr) -> dict:
+                  notes=sys.stderr, rate_check=None) -> dict:
     """Stream ``source`` to ``out`` until ``duration_s`` of the source's time has passed (None:
     until interrupted or the source ends). Returns the final link statistics."""
     import numpy as np
@@ -102,7 +108,7 @@ def stream_source(source, protocol: str | None, duration_s: float | None, out, f
     from cervitrack.firmware_bridge.decoding import TimedDecoder
     from cervitrack.firmware_bridge.protocols import make_decoder
     from cervitrack.firmware_bridge.sniff import NoFrameWatch
-    from cervitrack.firmware_bridge.supervisor import StreamStats, link_stats
+    from cervitrack.firmware_bridge.supervisor import RateCheck, StreamStats, link_stats
     from cervitrack.signal.samples import Chunk, Gap, SampleBatch
 
     protocol = protocol or source.protocol
@@ -113,6 +119,7 @@ def stream_source(source, protocol: str | None, duration_s: float | None, out, f
     watch = NoFrameWatch(protocol)
     stats = StreamStats()
     writer = SampleWriter(out, fmt, notes)
+    rates = rate_check if rate_check is not None else RateCheck(decoder.has_clock)
     pending_gap: Gap | None = None
     last_seq: int | None = None
     lost_frames = 0
@@ -139,6 +146,9 @@ def stream_source(source, protocol: str | None, duration_s: float | None, out, f
                 pending_gap = None
             last_seq = int(seq[-1])
             stats.on_samples(item)
+            slow = rates.on_samples(item)
+            if slow:
+                print(f"cervitrack: warning: {slow}", file=notes)
             writer.samples(item)
 
     try:
@@ -166,6 +176,7 @@ def stream_source(source, protocol: str | None, duration_s: float | None, out, f
     now = source.now_s()
     result = link_stats(stats, now, decoder.stats, getattr(source, "supervisor", None))
     result["lost_frames"] = lost_frames
+    result["measured_rate_hz"] = rates.rate_hz
     return result
 
 
@@ -191,7 +202,8 @@ def run(args) -> int:
         make_decoder(args.protocol)  # a bad protocol name is reported before opening a device
     options = {"protocol": args.protocol, "baud": args.baud,
                "speed": pace_speed(args, 1.0), "seed": args.seed,
-               "sim_config": args.sim_config}
+               "sim_config": args.sim_config, "configure": not args.no_configure,
+               "rate_hz": args.rate, "save_config": args.save_config}
     source = open_device(args.device, **options)
     listening = getattr(getattr(source, "driver", None), "listening_text", None)
     if listening:
@@ -203,6 +215,18 @@ def run(args) -> int:
     stats = stream_source(source, args.protocol, args.duration, sys.stdout, args.format)
     print(format_stats(stats), file=sys.stderr)
     return 0
+
+
+def add_config_arguments(p) -> None:
+    """``--rate``, ``--save-config``, ``--no-configure`` (sensor configuration on connect)."""
+    p.add_argument("--rate", type=float, metavar="HZ",
+                   help="serial/BLE: the rate to set on connect (default: 100 Hz WitMotion, "
+                        "60 Hz Movella DOT)")
+    p.add_argument("--save-config", action="store_true",
+                   help="serial/BLE: save the configuration in the sensor (default: it lasts "
+                        "until the sensor is switched off)")
+    p.add_argument("--no-configure", action="store_true",
+                   help="serial/BLE: send the sensor no configuration, stream it as it is")
 
 
 def register(sub) -> None:
@@ -218,6 +242,7 @@ def register(sub) -> None:
     add_pace_arguments(p, default="real time")
     p.add_argument("--seed", type=int, help="sim: simulation seed")
     p.add_argument("--sim-config", metavar="FILE.toml", help="sim: simulator settings")
+    add_config_arguments(p)
     p.add_argument("--lsl", action="store_true",
                    help="also stream head orientation and angles over LSL (needs pylsl)")
     p.set_defaults(func=run)

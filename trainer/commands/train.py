@@ -6,7 +6,7 @@
   terminal. With ``--device sim`` a virtual trainee wears the simulated headset and moves;
   you answer. With a display (and without ``--terminal``) the same session runs in the
   patient training window (:mod:`cervitrack.trainer.gui.training_window`).
-- ``cervitrack train --device sim --screenshot PATH [--moment drill|summary]``: the training
+- ``cervitrack train --device sim --screenshot PATH [--moment M] [--size WxH]``: the training
   window rendered offscreen with the virtual trainee.
 - ``cervitrack train --device sim --headless --simulate-days N [--pain-flare-day D] [--json]``:
   a virtual trainee who improves with practice does the program day by day (real drill
@@ -58,8 +58,9 @@ def format_days(records: list[dict]) -> str:
                      f"{r['pain_before']:>3}/{r['pain_after']:<3}"
                      f"  {ae}  {r['headache_nrs']:>8}  {r['level_next']:>3}  {r['level_reason']}")
     last = records[-1]["adherence"]
+    streak = last["current_streak_days"]
     lines += ["", f"Adherence: {last['checkin_days']} of {last['planned_days']} days, current streak "
-              f"{last['current_streak_days']} days. AE: eyes-closed relocation absolute error (laser "
+              f"{streak} {'day' if streak == 1 else 'days'}. AE: eyes-closed relocation absolute error (laser "
               "levels: with the dot visible).",
               "Stops follow the rules in docs/training.md (pain up by 2 or more, any dizziness or nausea)."]
     return "\n".join(lines)
@@ -100,30 +101,37 @@ def run_interactive(args, ask=None, say=print) -> int:
 
         source = open_device(args.device, args.seed, args.protocol, args.baud)  # fail before the questions
     today = dt.date.today().isoformat()
-    say(safety.DISCLAIMER)
     with TrainingStore(args.db) as store:
         plan = store.plan(args.patient)
         if plan is None:
             plan = Plan(patient=args.patient)
             store.save_plan(plan, today, "default plan")
+        earlier = store.stops(args.patient, today)
+        if earlier:  # a stop holds for the rest of the day: say it again, with the next step
+            say("Earlier today you stopped training. Training is paused for the rest of today.")
+            cli_flow.say_stop(say, earlier[-1], plan)
+            return 0
+        say(safety.DISCLAIMER)
         first = store.first_run_screening(args.patient)
         if first is None or first["positive"]:
             say("First, some safety questions. Answer each with y or n.")
-            result = cli_flow.run_screen(ask, say, safety.FIRST_RUN_QUESTIONS)
-            store.save_screening(args.patient, today, "first_run", result.positive, result.flags)
-            if result.positive:
-                return 0
-        say("Today's check: since your last session...")
-        daily = cli_flow.run_screen(ask, say, safety.DAILY_QUESTIONS)
-        store.save_screening(args.patient, today, "daily", daily.positive, daily.flags)
-        if daily.positive:
+            screen, kind = cli_flow.run_screen(ask, say, safety.FIRST_RUN_QUESTIONS), "first_run"
+        else:  # the first-run screen contains these: never asked twice the same day
+            say("Today's check: since your last session...")
+            screen, kind = cli_flow.run_screen(ask, say, safety.DAILY_QUESTIONS), "daily"
+        store.save_screening(args.patient, today, kind, screen.positive, screen.flags)
+        if screen.positive:
+            store.save_stop(args.patient, today, kind, "screen", screen.flags)
+            cli_flow.say_stop(say, {"kind": kind, "reason": "screen", "flags": list(screen.flags), "detail": {}}, plan)
             return 0
         headache = cli_flow.ask_nrs(ask, "Headache diary: how bad was your worst headache since yesterday? 0 = none.")
         store.save_diary(args.patient, today, headache)
         before = cli_flow.ask_rating(ask)
         mode, stop = symptoms.readiness(before, plan.gentle_pain_nrs, plan.no_training_pain_nrs)
         if mode == "none":
-            say(stop.advice)
+            detail = {"pain_nrs": before.pain_nrs}
+            store.save_stop(args.patient, today, "readiness", stop.reason, (), detail)
+            cli_flow.say_stop(say, {"kind": "readiness", "reason": stop.reason, "flags": [], "detail": detail}, plan)
             return 0
         say(levels.level(plan.level).describe() + (" (gentle day: small movements only)" if mode == "gentle" else ""))
         if source is None:
@@ -161,7 +169,13 @@ def run_screenshot(args) -> int:
         raise CliError("--screenshot needs --device sim (the virtual trainee does the session)")
     from cervitrack.trainer.gui.training_app import render_training_screenshot
 
-    path = render_training_screenshot(args.screenshot, args.moment, seed=args.seed)
+    try:
+        width, height = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        raise CliError(f"--size must be WIDTHxHEIGHT, e.g. 1280x720, got {args.size!r}") from None
+    if not (320 <= width <= 7680 and 240 <= height <= 4320):
+        raise CliError(f"--size {args.size} is outside 320x240 .. 7680x4320")
+    path = render_training_screenshot(args.screenshot, args.moment, seed=args.seed, size=(width, height))
     print(f"saved {path}")
     return 0
 
@@ -197,6 +211,9 @@ def register(sub) -> None:
     p.add_argument("--terminal", action="store_true", help="ask in the terminal even when a display is present")
     p.add_argument("--screenshot", metavar="PATH.png",
                    help="render the training window offscreen with the virtual trainee and save a PNG (--device sim)")
-    p.add_argument("--moment", choices=("drill", "summary"), default="drill",
-                   help="what --screenshot shows: mid-drill (default) or the summary with the progress figure")
+    p.add_argument("--moment", choices=("welcome", "question", "review", "rating", "rating-stop", "drill",
+                                        "drill-open", "after", "stop", "summary", "details"), default="drill",
+                   help="what --screenshot shows (default: an eyes-closed drill at the 'where do you think you "
+                   "are?' question)")
+    p.add_argument("--size", default="1280x720", metavar="WxH", help="--screenshot window size (default 1280x720)")
     p.set_defaults(func=run)

@@ -1,7 +1,9 @@
 """``cervitrack train-diary``: the symptom and headache diary.
 
 ``--headache N`` (0-10, 0 = no headache) records today's (or ``--date``'s) worst headache,
-with an optional ``--note``; without ``--headache`` it lists the diary with the days with
+with an optional ``--note``; a ``--note`` alone is added to a day whose headache is already
+recorded (a day without one is refused with a message, never dropped); future dates are
+refused. Without ``--headache`` or ``--note`` it lists the diary with the days with
 headache per week. The daily training session asks the same question; this command is for
 days without training, so the diary has no holes.
 """
@@ -15,22 +17,40 @@ from cervitrack.trainer.commands import CliError
 from cervitrack.trainer.paths import DEFAULT_PATIENT
 
 
+def _days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
+
+
 def run(args) -> int:
     from cervitrack.trainer.training import progress
     from cervitrack.trainer.training.store import TrainingStore
 
-    date = args.date or dt.date.today().isoformat()
+    today = dt.date.today()
+    date = args.date or today.isoformat()
     try:
-        dt.date.fromisoformat(date)
+        day = dt.date.fromisoformat(date)
     except ValueError:
         raise CliError(f"--date must be YYYY-MM-DD, got {date!r}") from None
+    if day > today and (args.headache is not None or args.note is not None):
+        raise CliError(f"--date {date} is in the future: the diary records days that have happened")
     with TrainingStore(args.db) as store:
-        if args.headache is not None:
-            store.save_diary(args.patient, date, args.headache, args.note or "")
+        entries = store.diary(args.patient)
+        headache = args.headache
+        if headache is None and args.note is not None:
+            # A note alone goes with the day's recorded headache; a day without one needs it.
+            known = {e["date"]: e["headache_nrs"] for e in entries}
+            if date not in known:
+                raise CliError(f"no headache recorded on {date}: give --headache N (0 = no headache) with the note")
+            headache = known[date]
+        if headache is not None:
+            note = args.note if args.note is not None else next(
+                (e["note"] for e in entries if e["date"] == date), "")
+            store.save_diary(args.patient, date, headache, note)
         entries = store.diary(args.patient)
         sessions = store.sessions(args.patient)
-    if args.headache is not None and not args.json:
-        print(f"recorded headache {args.headache}/10 on {date} for {args.patient}")
+    if headache is not None and not args.json:
+        saved = f" with the note {args.note!r}" if args.note else ""
+        print(f"recorded headache {headache}/10 on {date} for {args.patient}{saved}")
         return 0
     start = min([e["date"] for e in entries] + [s["date"] for s in sessions], default=date)
     weekly = progress.weekly_symptoms(sessions, entries, start)
@@ -43,7 +63,7 @@ def run(args) -> int:
     for e in entries:
         print(f"{e['date']}  headache {e['headache_nrs']:>2}/10  {e['note']}")
     for w in weekly:
-        print(f"week {w['week']}: {w['headache_days']} days with headache")
+        print(f"week {w['week']}: {_days(w['headache_days'])} with headache")
     return 0
 
 

@@ -51,4 +51,4 @@ def require_window_libraries(environ=os.environ, platform: str = sys.platform,
     missing = missing_packages(find)
     if missing:
         raise ValueError("Qt cannot open a window: system libraries are missing (Debian/Ubuntu: "
-                         f"sudo apt-get install {' '.join(missing)}; see README § Linux)")
+                         f"sudo apt-get install {' '.join(missing)}; see docs/walkthrough.md)")

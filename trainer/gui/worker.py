@@ -324,6 +324,7 @@ class PipelineWorker:
         status = dict(self.source.status())
         stats = self.pipeline.decoder.stats
         status.update(spec=self.source.spec, frames=int(stats.frames),
+                      samples=int(self.stream.frames),
                       saved_calibration=self.saved_calibration,
                       rejected_frames=int(stats.rejected_frames), gaps=int(self.pipeline.gap_count),
                       rate_hz=float(self.stream.rate_hz()),

@@ -8,7 +8,7 @@ scripted list), ``say`` a callable(text) (``print``).
 
 from __future__ import annotations
 
-from cervitrack.trainer.training import feedback, safety
+from cervitrack.trainer.training import feedback, outcome, safety
 from cervitrack.trainer.training.symptoms import SymptomRating
 
 YES = {"y", "yes", "j", "ja", "1", "true"}
@@ -71,3 +71,17 @@ def ask_estimate(ask) -> str:
         if answer in feedback.ESTIMATES:
             return answer
     raise AnswerError("no estimate given")
+
+
+def say_stop(say, stop: dict, plan) -> None:
+    """A stop in words: what happened, what to do now, who to call (and the level for next time)."""
+    steps = outcome.next_steps(stop["kind"], stop["reason"], stop["flags"], plan.clinician_contact,
+                       stop["detail"].get("pain_nrs"))
+    say(steps.title)
+    say(steps.why)
+    say("What to do now:")
+    for i, step in enumerate(steps.steps, 1):
+        say(f"  {i}. {step}")
+    say(steps.contact)
+    if stop["detail"].get("change"):
+        say(stop["detail"]["change"])

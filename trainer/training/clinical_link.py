@@ -8,7 +8,7 @@
   Simulations are not stored there.
 - the soft ROM limits use the patient's **measured** range when a ROM test is stored: the
   pain-free ROM of a direction is the smaller of the plan's value and the latest ROM test's
-  maximum (conservative: the ROM test measures the comfortable maximum; §5.1 soft limits at
+  maximum (conservative: the ROM test measures the comfortable maximum; Rushton et al. 2023, JOSPT 53(1):7–22; NeckCare Home instructions for use soft limits at
   ~75 % of the calibrated pain-free ROM).
 """
 

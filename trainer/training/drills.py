@@ -6,13 +6,13 @@ Both have the test-engine interface of :class:`cervitrack.trainer.clinical.jpe.J
 the functional calibration first). Pure: time is the samples' ``t_s``.
 
 Relocation to neutral (Treleaven 2008, Man Ther 13:2–11; Kristjansson & Treleaven 2009, JOSPT 39:364–377; Jull et al. 2007, J Orthop Res 25:404–412 drill 1, the JPE
-protocol of §1.2 used for practice): look at the centre (reference captured), move
+protocol of Revel et al. 1991; AlDahas et al. 2023, PLoS One 18(10):e0292798 used for practice): look at the centre (reference captured), move
 ``amplitude_deg`` in a direction and hold, come back to the centre and keep still. With
 ``vision="laser"`` the eyes stay open and the laser dot stays visible (concurrent feedback);
 with ``vision="closed"`` the eyes are closed and knowledge of results (KR) follows by the fading
 schedule of :mod:`cervitrack.trainer.training.feedback`, after a self-estimate.
 
-Relocation to a target (target-head relocation, §1.2 HTT/THP): eyes open, move the laser dot
+Relocation to a target (target-head relocation, Revel et al. 1991; AlDahas et al. 2023, PLoS One 18(10):e0292798 HTT/THP): eyes open, move the laser dot
 onto a target ``amplitude_deg`` away and hold (the target posture is captured), come back to
 the centre, then close the eyes and find the target again. The error is the relocated posture
 relative to the captured target posture.
@@ -20,16 +20,16 @@ relative to the captured target posture.
 Errors (deg): the error rotation q_err = q_goal⁻¹ ⊗ q_reached in head axes, decomposed as
 :func:`cervitrack.signal.kinematics.head_angles_deg`; ``signed_error_deg`` is the component of
 the movement's plane, positive = overshoot (past the goal in the direction of the last
-movement), as the JPE scoring (§1.3); ``abs_error_deg`` its absolute value (AE per trial).
+movement), as the JPE scoring (Lee et al. 2006, Man Ther 11:61–68); ``abs_error_deg`` its absolute value (AE per trial).
 
-The ROM warm-up moves to a marker at the soft limit (75 % of the pain-free ROM, §5.1 design
+The ROM warm-up moves to a marker at the soft limit (75 % of the pain-free ROM, Rushton et al. 2023, JOSPT 53(1):7–22; NeckCare Home instructions for use design
 proposal) and back, eyes open, ``reps`` times per direction; it records the peak reached and
 reminds gently when the person goes more than 5° past the marker (design choice).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -217,7 +217,10 @@ class RelocationDrill(_DrillEngine):
             self.events.append({"t_s": float(t_s), "kind": "block_end", "block": self.name})
             return self._enter("done", _prompt("block_done", t_s, "Well done, that block is finished."))
         self._trial = _Trial(index, self.order[index])
-        return self._enter("recenter", make_prompt("recenter", t_s))
+        recenter = make_prompt("recenter", t_s)
+        if self.vision == "laser":  # eyes open all along: nothing to open
+            recenter = replace(recenter, text="Look straight ahead at the centre and keep still.")
+        return self._enter("recenter", recenter)
 
     def _kw(self, direction):
         return {"amplitude_deg": self.amplitude_deg[direction], "vision": self.vision,
@@ -429,7 +432,8 @@ class RomWarmup(_DrillEngine):
             self.events.append({"t_s": float(t_s), "kind": "block_end", "block": self.name})
             return self._enter("done", _prompt("block_done", t_s, "Warm-up done."))
         self._trial = _Trial(len(self.trials), self.order[len(self.trials)])
-        return self._enter("recenter", make_prompt("recenter", t_s))
+        return self._enter("recenter", replace(make_prompt("recenter", t_s),
+                                               text="Look straight ahead at the centre and keep still."))
 
     def _phase_recenter(self, pose, i0):
         j = settled_index(pose, i0, self.settle_s, self._phase_t_s + self.recenter_min_s)

@@ -4,7 +4,7 @@ Design (Winstein 1991, Phys Ther 71:140–149; Aoyagi et al. 2019, J Phys Ther S
 practice but creates dependence; faded knowledge of results (KR) improves retention (guidance
 hypothesis, Schmidt 1991; Winstein 1991, Phys Ther 71:140; Aoyagi et al. 2019). Alternating
 feedback with no-feedback trials and **asking for an error estimate before showing KR**
-improve learning. The **[DESIGN PROPOSAL]** of §4.3: eyes closed; on settling ask "where do
+improve learning. The **[DESIGN PROPOSAL]** of Winstein 1991, Phys Ther 71:140–149: eyes closed; on settling ask "where do
 you think you are?", then reveal the dot; fade 100 % → 50 % → a summary every 5 trials.
 
 Modes:

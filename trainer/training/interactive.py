@@ -12,14 +12,16 @@ import numpy as np
 from cervitrack.firmware_bridge.sim.config import SensorConfig, SimConfig
 from cervitrack.trainer.simulation.runner import SimSession
 from cervitrack.trainer.stores.sessions import Store
-from cervitrack.trainer.training import cli_flow, program
+from cervitrack.trainer.training import cli_flow, outcome, program
 from cervitrack.trainer.training.clinical_link import plan_with_measured_rom, store_training_session
 from cervitrack.trainer.training.session import TrainingSession
 from cervitrack.trainer.training.sim_patient import TrainingPatient, skill_for_practice
 from cervitrack.trainer.training.simulate import MAX_SESSION_S, SIM_RATE_HZ, SIM_STEP_S
 
 #: Prompts not printed: questions are asked instead (movement cues are shown: they are the drill).
-QUIET = {"trial_recorded", "estimate", "rate_symptoms"}
+QUIET = {"trial_recorded", "estimate", "rate_symptoms", "stop", "done"}
+#: (The end is said in full afterwards: a stop with what to do next, cli_flow.say_stop; a
+#: finished session with its result and what changed, never praise before a level drop.)
 
 
 def run_sim_interactive(args, store, plan, mode, before, today: str, ask, say) -> int:
@@ -40,18 +42,17 @@ def run_sim_interactive(args, store, plan, mode, before, today: str, ask, say) -
             step = session.step()
             for p in step.prompts:
                 if p.kind not in QUIET:
-                    say(f"[{p.kind}] {p.text}")
+                    say(p.text)
             question = engine.question
             if question:
                 value = cli_flow.ask_rating(ask) if question == "rate_symptoms" else cli_flow.ask_estimate(ask)
                 t = float(step.pose.t_s[-1]) if len(step.pose) else session.t_s
                 for p in engine.answer(t, question, value):
                     if p.kind not in QUIET:
-                        say(f"[{p.kind}] {p.text}")
+                        say(p.text)
                     session.patient.on_prompt(p, session.t_s)
     except KeyboardInterrupt:
-        for p in engine.stop_now(session.t_s):
-            say(f"[{p.kind}] {p.text}")
+        engine.stop_now(session.t_s)  # said in full by _finish
     return _finish(store, plan, engine, today, say, args.device)
 
 
@@ -74,8 +75,7 @@ def finish_live(args, store, plan, mode, before, today: str, source, ask, say) -
         finished = run_device_session(source, engine, ask, say)
     except KeyboardInterrupt:
         finished = True
-        for p in engine.stop_now(float(source.source.now_s())):
-            say(f"[{p.kind}] {p.text}")
+        engine.stop_now(float(source.source.now_s()))  # said in full by _finish
     finally:
         source.close()
     if not finished:
@@ -90,11 +90,16 @@ def _finish(store, plan, engine, today: str, say, device: str) -> int:
     with Store() as clinical:
         store_training_session(clinical, device, plan, engine, record)
     diary = {e["date"]: e["headache_nrs"] for e in store.diary(plan.patient)}
-    new_plan = program.finish_day(store, plan, record, trials, ratings, diary.get(today))
-    if record["ae_deg"] is not None:
-        say(f"Today: {record['n_trials']} tries, average error {record['ae_deg']:.1f}°.")
-    if new_plan.level != plan.level:
-        say(f"Next time: level {new_plan.level} ({record['level_reason']}).")
+    program.finish_day(store, plan, record, trials, ratings, diary.get(today))
+    change = outcome.level_change_text(record)
+    if record["stopped"]:
+        reason = record["reason"] or "person"
+        store.save_stop(plan.patient, today, "session", reason, (), {"change": change})
+        cli_flow.say_stop(say, {"kind": "session", "reason": reason, "flags": [], "detail": {"change": change}}, plan)
+        return 0
+    say("Session finished.")
+    say(outcome.today_sentence(record))
+    say(change)
     a = record["adherence"]
     n = a["current_streak_days"]
     say(f"Streak: {n} day{'s' if n != 1 else ''} in a row.")

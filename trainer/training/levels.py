@@ -4,20 +4,20 @@ Progression follows the drill content and order of the reference
 (Treleaven 2008, Man Ther 13:2–11; Kristjansson & Treleaven 2009, JOSPT 39:364–377; Jull et al. 2007, J Orthop Res 25:404–412, Treleaven 2008; Kristjansson & Treleaven 2009;
 Jull 2007): relocation to neutral before relocation to targets; **eyes open with laser
 feedback first, then eyes closed** with knowledge of results (KR); larger range; faster. KR is
-faded (§4.3): every trial (100 %), every other trial (50 %), then a summary every 5 trials.
-Targets are 20-40° (§5.2 "targets 20-40° or a fraction of pain-free ROM"; NeckCare Home's
-0/20/40° offsets, §6.1), never beyond the soft ROM limit (:func:`soft_limit_deg`).
+faded (Winstein 1991, Phys Ther 71:140–149): every trial (100 %), every other trial (50 %), then a summary every 5 trials.
+Targets are 20-40° (Boudreau et al. 2007, Pain 132:169–178 "targets 20-40° or a fraction of pain-free ROM"; NeckCare Home's
+0/20/40° offsets, NeckCare Home), never beyond the soft ROM limit (:func:`soft_limit_deg`).
 
 ``target_ae_deg`` is the accuracy a level asks for before moving on. The eyes-closed targets
 step down from 4.5° (the usual JPE screening threshold, Revel et al. 1994; Eur Spine J 2015)
 through 4.0° to 3.6° (the upper limit of healthy people in Eur Spine J 2015;24,
 doi:10.1007/s00586-015-4263-9). With the laser visible the task is visually guided, so the
 target is tighter (1.5°). The exact numbers and the level table are a **[DESIGN PROPOSAL]**:
-published progression criteria are not available (§4.2 "exact progression criteria
+published progression criteria are not available (Treleaven 2008, Man Ther 13:2–11; Kristjansson & Treleaven 2009, JOSPT 39:364–377 "exact progression criteria
 [UNVERIFIED]").
 
 Speeds are instructions ("slowly" ≈ 20°/s, "steadily" ≈ 30°/s, "at a natural speed" ≈ 40°/s):
-slow movement favours proprioceptive over vestibular input (§1.2, §2.2); natural speed comes
+slow movement favours proprioceptive over vestibular input (Revel et al. 1991; AlDahas et al. 2023, PLoS One 18(10):e0292798; Kristjansson et al. 2004, Arch Phys Med Rehabil 85:490–495); natural speed comes
 last (Eur Spine J 2015 found natural speed more accurate).
 """
 
@@ -30,7 +30,7 @@ RELOCATION_DIRECTIONS = ("rotation_left", "rotation_right", "flexion", "extensio
 #: Speed instruction → (plain word, guide speed in deg/s).
 SPEEDS = {"slow": ("slowly", 20.0), "steady": ("steadily", 30.0), "natural": ("at a natural speed", 40.0)}
 
-#: Soft ROM limit as a share of the calibrated pain-free ROM (§5.1 design proposal: ~70-80 %).
+#: Soft ROM limit as a share of the calibrated pain-free ROM (Rushton et al. 2023, JOSPT 53(1):7–22; a Cervitrack design proposal: ~70-80 %).
 SOFT_LIMIT_SHARE = 0.75
 
 #: Default pain-free ROM per direction, deg, used until a therapist or a ROM test sets the
@@ -103,6 +103,6 @@ def drill_amplitude_deg(lvl: Level, direction: str, pain_free_rom_deg: dict, gen
                         share: float = SOFT_LIMIT_SHARE, gentle_cap_deg: float = 20.0) -> float:
     """The amplitude used for ``direction``: the level's, capped at the soft limit (``share``
     of the pain-free ROM) and, on a gentle day, at ``gentle_cap_deg`` (20°, the smallest
-    target, §5.2)."""
+    target, Boudreau et al. 2007, Pain 132:169–178)."""
     amp = min(lvl.amplitude_deg, soft_limit_deg(pain_free_rom_deg[direction], share))
     return float(min(amp, gentle_cap_deg) if gentle else amp)

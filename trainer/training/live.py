@@ -18,7 +18,7 @@ from cervitrack.trainer.live.pipeline import Pipeline
 from cervitrack.trainer.training import cli_flow
 from cervitrack.trainer.training.session import TrainingSession
 
-QUIET = {"trial_recorded", "estimate", "rate_symptoms"}
+QUIET = {"trial_recorded", "estimate", "rate_symptoms", "stop", "done"}  # the end is said by _finish
 
 
 @dataclass
@@ -85,7 +85,7 @@ def run_device_session(device: OpenedDevice, engine: TrainingSession, ask, say, 
     def emit(prompts):
         for p in prompts:
             if p.kind not in QUIET:
-                say(f"[{p.kind}] {p.text}")
+                say(p.text)
             if on_prompt is not None:
                 on_prompt(p)
 

@@ -63,6 +63,8 @@ class Plan:
         pain_rise_stop_nrs, gentle_pain_nrs, no_training_pain_nrs: symptom rule thresholds.
         posture_reminder: opt-in desk posture reminder.
         notes: free text from the therapist.
+        clinician_contact: who to call when training is stopped (name, phone, e-mail), set
+            by the therapist; shown with every stop (empty: not set).
     """
 
     patient: str = DEFAULT_PATIENT
@@ -84,6 +86,7 @@ class Plan:
     no_training_pain_nrs: int = symptoms.NO_TRAINING_PAIN_NRS
     posture_reminder: bool = False
     notes: str = ""
+    clinician_contact: str = ""
 
     def reps(self) -> int:
         return self.reps_per_direction or levels.level(self.level).reps_per_direction
@@ -171,6 +174,7 @@ _RULES = {
     "no_training_pain_nrs": lambda k, v: _int(k, v, 1, 10),
     "posture_reminder": _bool,
     "notes": lambda k, v: _text(k, v, 2000),
+    "clinician_contact": lambda k, v: _text(k, v, 300),
 }
 
 

@@ -5,15 +5,15 @@ A pure function of the session history (most recent last). Rules, a **[DESIGN PR
 
 1. **Symptom regression.** The last session was stopped for pain, dizziness, nausea or a red
    flag: go down one level (not below 1). Training in pain blunts the plasticity training is
-   meant to produce (§5.2), so the next session is easier.
+   meant to produce (Boudreau et al. 2007, Pain 132:169–178), so the next session is easier.
 2. Days without data (no training: severe pain) and **gentle days** (moderate pain, capped
    amplitudes) do not count towards progression: hold.
 3. **Progression.** Over the last ``window`` (2) counted sessions at the current level, with
    at least ``min_trials`` (8) relocation trials in total (the mean of 8 trials is reliable,
-   Pinsault et al. 2008, §1.7): pooled AE ≤ the level's ``target_ae_deg`` and pain rose by at
+   Pinsault et al. 2008, Pinsault et al. 2008; Lee et al. 2006, Man Ther 11:61–68): pooled AE ≤ the level's ``target_ae_deg`` and pain rose by at
    most 1 point in each session → up one level.
 4. **Accuracy regression.** The same pooled AE > ``target_ae_deg`` + 2.0° (about the smallest
-   real change, MDC95 ≈ 1.9° for RMSE, Lee et al. 2006, §1.7) → down one level.
+   real change, MDC95 ≈ 1.9° for RMSE, Lee et al. 2006, Pinsault et al. 2008; Lee et al. 2006, Man Ther 11:61–68) → down one level.
 5. Otherwise hold.
 
 Only sessions since the last level change count, so every level is earned afresh.

@@ -17,7 +17,7 @@ Sources (Rushton et al. 2023, JOSPT 53(1):7–22 (IFOMPT International Cervical 
 
 Any "yes" in the first-run screen stops training and advises medical care: the screen is
 deliberately over-inclusive (a **[DESIGN PROPOSAL]**: the product cannot examine, so it
-refers). The daily check (5 D's and 3 N's, §5.1 design proposal "pre-session 5D/3N
+refers). The daily check (5 D's and 3 N's, Rushton et al. 2023, JOSPT 53(1):7–22; a Cervitrack design proposal "pre-session 5D/3N
 questionnaire") is asked before every session.
 """
 

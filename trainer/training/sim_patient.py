@@ -13,7 +13,7 @@
 - :class:`SimResponder`: answers a session's questions (ratings, estimates) for the patient.
 
 Errors with the laser visible are small (``vision_sd_deg``, visually guided); target
-relocation errors are ``target_factor`` × the neutral ones (targets are harder, §1.6 HTT).
+relocation errors are ``target_factor`` × the neutral ones (targets are harder, Treleaven, Jull & Sterling 2003, J Rehabil Med 35:36–43 HTT).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from cervitrack.trainer.paths import data_dir
 from cervitrack.trainer.stores.sqlite_file import StoreError, open_database
 from cervitrack.trainer.training.plan import Plan, plan_from_dict
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: ``PRAGMA application_id`` of a training history ("CVTT").
 APPLICATION_ID = 0x43565454
 __all__ = ["StoreError", "TrainingStore", "default_path"]
@@ -55,14 +55,23 @@ CREATE TABLE IF NOT EXISTS diary (
     PRIMARY KEY (patient, date));
 CREATE INDEX IF NOT EXISTS sessions_patient_date ON sessions(patient, date);
 """
+#: Version 2: the stops (a positive safety check, no training today, a stopped session) with
+#: their reason, so a relaunch the same day shows the stop instead of offering training again.
+_SCHEMA_2 = """
+CREATE TABLE stops (
+    id INTEGER PRIMARY KEY, patient TEXT NOT NULL, date TEXT NOT NULL, kind TEXT NOT NULL,
+    reason TEXT NOT NULL, flags_json TEXT NOT NULL, detail_json TEXT NOT NULL);
+CREATE INDEX stops_patient_date ON stops(patient, date);
+"""
 
 
 def _migrate(db: sqlite3.Connection, version: int) -> None:
-    """Create the schema in a new file (inside open_database's transaction)."""
-    if version == 0:
-        for statement in _SCHEMA.split(";"):
-            if statement.strip():
-                db.execute(statement)
+    """Create the schema in a new file, or bring an older one up to date (inside
+    open_database's transaction): version 1 → 2 adds the stops."""
+    script = (_SCHEMA if version == 0 else "") + (_SCHEMA_2 if version < 2 else "")
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
 
 
 def default_path(simulation: bool = False) -> Path:
@@ -114,6 +123,26 @@ class TrainingStore:
         row = self.db.execute("SELECT date, positive, flags_json FROM screenings WHERE patient = ? AND kind = "
                               "'first_run' ORDER BY id DESC LIMIT 1", (patient,)).fetchone()
         return None if row is None else {"date": row[0], "positive": bool(row[1]), "flags": json.loads(row[2])}
+
+    # ------------------------------------------------------------------ stops
+    def save_stop(self, patient: str, date: str, kind: str, reason: str, flags=(), detail: dict | None = None) -> None:
+        """Record a stop: ``kind`` "first_run" or "daily" (a positive safety check),
+        "readiness" (no training today) or "session" (a stopped session); ``reason`` its key
+        (the symptom rule's reason, or "screen"); ``flags`` the questions answered yes."""
+        with self.db:
+            self.db.execute("INSERT INTO stops (patient, date, kind, reason, flags_json, detail_json) "
+                            "VALUES (?, ?, ?, ?, ?, ?)",
+                            (patient, date, kind, reason, json.dumps(list(flags)), json.dumps(detail or {})))
+
+    def stops(self, patient: str, date: str | None = None) -> list[dict]:
+        """The patient's stops (of one ``date`` if given), oldest first."""
+        sql = "SELECT date, kind, reason, flags_json, detail_json FROM stops WHERE patient = ?"
+        args: tuple = (patient,)
+        if date is not None:
+            sql, args = sql + " AND date = ?", (patient, date)
+        rows = self.db.execute(sql + " ORDER BY id", args).fetchall()
+        return [{"date": d, "kind": k, "reason": r, "flags": json.loads(f), "detail": json.loads(x)}
+                for d, k, r, f, x in rows]
 
     # ------------------------------------------------------------------ sessions
     def save_session(self, patient: str, date: str, day: int, record: dict, trials=(), ratings=()) -> int:
@@ -170,7 +199,7 @@ class TrainingStore:
             for table in ("trials", "ratings"):
                 self.db.execute(f"DELETE FROM {table} WHERE session_id IN "
                                 "(SELECT id FROM sessions WHERE patient = ?)", (patient,))
-            for table in ("sessions", "plans", "screenings", "diary"):
+            for table in ("sessions", "plans", "screenings", "diary", "stops"):
                 self.db.execute(f"DELETE FROM {table} WHERE patient = ?", (patient,))
 
     # ------------------------------------------------------------------ diary

@@ -6,25 +6,25 @@ is the rating before the next one: one question between blocks, not two).
 
 Rules (Rushton et al. 2023, JOSPT 53(1):7–22 (IFOMPT International Cervical Framework); NeckCare Home instructions for use, the **[DESIGN PROPOSAL]** "auto-stop if
 NRS rises ≥ 2 points or any 5D/3N item is reported"; NeckCare Home IFU "stop immediately on
-pain, dizziness, nausea or worsening symptoms"; §5.2 pain inhibits training-induced
+pain, dizziness, nausea or worsening symptoms"; Boudreau et al. 2007, Pain 132:169–178: pain inhibits training-induced
 plasticity, so drills stay pain-free):
 
 =======================  ==========================================================  =========
 rule                     condition                                                   source
 =======================  ==========================================================  =========
-stop: pain               pain after a block − pain before it ≥ 2, or pain after a     §5.1 DP
+stop: pain               pain after a block − pain before it ≥ 2, or pain after a     Rushton et al. 2023, JOSPT 53(1):7–22; NeckCare Home IFU; DP
                          block − pain before the session ≥ 2
-stop: dizziness          dizziness NRS ≥ 1 at any rating                              §5.1, IFU
-stop: nausea             nausea reported at any rating                                §5.1, IFU
-stop: red flag           any other 5D/3N item newly reported                          §5.1 DP
+stop: dizziness          dizziness NRS ≥ 1 at any rating                              Rushton et al. 2023, JOSPT 53(1):7–22; NeckCare Home IFU
+stop: nausea             nausea reported at any rating                                Rushton et al. 2023, JOSPT 53(1):7–22; NeckCare Home IFU
+stop: red flag           any other 5D/3N item newly reported                          Rushton et al. 2023, JOSPT 53(1):7–22; NeckCare Home IFU; DP
 no training today        pain before the session ≥ 7 ("severe" band of the NRS)        DP
-gentle day               pain before the session 4-6 ("moderate" band)               §5.2 DP
+gentle day               pain before the session 4-6 ("moderate" band)               Boudreau et al. 2007, Pain 132:169–178; DP
 =======================  ==========================================================  =========
 
 DP: Cervitrack design proposal. The 4 and 7 band limits are the conventional mild / moderate /
 severe bands of the 0-10 NRS (cut-points vary between studies); therapists can change them in
 the plan (``gentle_pain_nrs``, ``no_training_pain_nrs``). A gentle day keeps to
-small-amplitude precision drills (§5.2: "prefer small-amplitude precision tasks while pain is
+small-amplitude precision drills (our design consequence of Boudreau et al. 2007, Pain 132:169–178: "prefer small-amplitude precision tasks while pain is
 high") and skips the range-of-motion warm-up.
 """
 
@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 from cervitrack.trainer.training.safety import SEE_CLINICIAN
 
-#: Stop when pain rises by this many NRS points (§5.1 design proposal).
+#: Stop when pain rises by this many NRS points (Rushton et al. 2023, JOSPT 53(1):7–22; a Cervitrack design proposal).
 PAIN_RISE_STOP_NRS = 2
 #: Defaults of the readiness bands (design proposal; plan keys gentle_pain_nrs,
 #: no_training_pain_nrs).

@@ -1,7 +1,7 @@
 /*
  * oht_frame.h - OHT/1 (Open Head Tracker) frame encoder and command parser, portable C99.
  *
- * Wire format (little-endian), ../shared/reference/sensor-protocols.md section 10:
+ * Wire format (little-endian), docs/devices/oht-headset.md:
  *
  *   off 0    A5 5A        sync
  *   off 2    u8  type     0x01 quat, 0x02 quat+gyro+acc, 0x10 info (JSON), 0x7F log;

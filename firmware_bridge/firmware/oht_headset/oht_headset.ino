@@ -3,7 +3,7 @@
  *
  * Streams the BNO085's Game Rotation Vector (6-axis fusion: gyro + accelerometer, no
  * magnetometer, so no heading jumps near monitors and speakers) as OHT/1 frames
- * (../shared/reference/sensor-protocols.md section 10) over USB serial and, when a central is
+ * (docs/devices/oht-headset.md) over USB serial and, when a central is
  * connected, over BLE through the Nordic UART Service (TX notify 6E400003, RX write 6E400002).
  * With SEND_IMU set, frames are type 0x02 (quaternion + calibrated gyro + accelerometer);
  * otherwise type 0x01 (quaternion only).
