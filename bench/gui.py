@@ -61,7 +61,11 @@ TRAIL_S = 10.0
 
 
 class SilentPlayer:
-    def play(self, name, path) -> None:
+    """An audio output that plays nothing (the benchmark measures the display)."""
+
+    name = "silent (benchmark)"
+
+    def play(self, label, samples) -> None:
         pass
 
 

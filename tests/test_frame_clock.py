@@ -115,3 +115,64 @@ def test_a_nested_event_loop_inside_a_frame_does_not_start_a_frame_within_it(qap
     run_loop(qapp, 0.2)
     clock.stop()
     assert depth["max"] == 1 and depth["frames"] >= 2
+
+
+def spin(qapp, until, limit_s: float = 20.0) -> None:
+    """Run the event loop until ``until()`` is true (or ``limit_s`` passes: then the test's
+    own assertion says what did not happen)."""
+    end = time.perf_counter() + limit_s
+    while not until() and time.perf_counter() < end:
+        qapp.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 10)
+
+
+def run_periods(n: int) -> None:
+    """Run the event loop through ``n`` display periods, counted by a timer of the same
+    period (a running frame clock would have drawn in them)."""
+    loop = QtCore.QEventLoop()
+    fired = []
+    sentinel = QtCore.QTimer()
+    sentinel.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
+    sentinel.timeout.connect(lambda: (fired.append(1), len(fired) >= n and loop.quit()))
+    sentinel.start(round(PERIOD_S * 1e3))
+    loop.exec()
+    sentinel.stop()
+
+
+def test_a_paused_clock_stops_its_timers_and_draws_nothing_until_resumed(qapp):
+    drawn = []
+    clock = FrameClock(PERIOD_S, lambda: drawn.append(1))
+    clock.start()
+    spin(qapp, lambda: len(drawn) >= 3)
+    assert len(drawn) >= 3
+    clock.set_mode("paused")
+    assert not clock._slot.isActive() and not clock._idle.isActive()  # no wake-up at all
+    before = len(drawn)
+    run_periods(10)
+    assert len(drawn) == before
+    clock.set_mode("live")
+    spin(qapp, lambda: len(drawn) >= before + 3)
+    clock.stop()
+    assert len(drawn) >= before + 3
+
+
+def test_a_change_draws_a_frame_in_the_idle_mode_and_is_handed_on_while_paused(qapp):
+    drawn, changes = [], []
+    clock = FrameClock(PERIOD_S, lambda: drawn.append(1), slow_period_s=3600.0,
+                       on_change=lambda: changes.append(1))
+    clock.set_mode("idle")
+    clock.start()
+    run_periods(10)
+    assert drawn == []  # nothing changed: no frame (the slow frame is an hour away)
+    threading.Thread(target=clock.notify).start()  # the pipeline thread says: an event
+    spin(qapp, lambda: len(drawn) == 1)
+    assert len(drawn) == 1 and changes == []
+    clock.set_mode("paused")
+    threading.Thread(target=clock.notify).start()
+    spin(qapp, lambda: len(changes) == 1)
+    clock.stop()
+    assert len(drawn) == 1 and changes == [1]  # handed on, not drawn
+
+
+def test_an_unknown_mode_is_refused(qapp):
+    with pytest.raises(ValueError, match="mode"):
+        FrameClock(PERIOD_S, lambda: None).set_mode("asleep")

@@ -375,3 +375,43 @@ def test_the_screenshot_command_renders_a_page_at_the_asked_size(tmp_path):
     bad = _cli("train", "--device", "serial:/dev/null", "--screenshot", str(tmp_path / "x.png"))
     assert bad.returncode == 2 and bad.stderr.startswith("cervitrack: error: ") and "--device sim" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_minimised_the_training_window_draws_nothing_and_slows_its_frames_until_restored(qtbot, store):
+    import numpy as np
+
+    from cervitrack.trainer.gui.training_window import MINIMISED_FRAME_MS
+
+    window = _window(qtbot, store)
+    trainee = _trainee(qtbot)
+    while _page(window) != "drill":
+        trainee.answer(window)
+    window.worker.start()
+    window.timer.start(33)
+    wall, ring = window.drill_page.wall, window.worker.feed.ring
+
+    def frame_after_new_samples():
+        """One display frame (the timer's signal: see the threaded test above) once new
+        samples have arrived; the wall's trail after it."""
+        count = ring.count
+        qtbot.waitUntil(lambda: ring.count > count + 5, timeout=10000)
+        window.timer.timeout.emit()
+        x = wall.trail.getData()[0]
+        return None if x is None else np.array(x)
+
+    try:
+        shown = frame_after_new_samples()
+        assert shown is not None and len(shown)  # the wall draws while the window is shown
+        window.showMinimized()
+        assert window.timer.isActive() and window.timer.interval() == MINIMISED_FRAME_MS
+        minimised = frame_after_new_samples()
+        assert np.array_equal(minimised, shown, equal_nan=True)  # new samples, nothing redrawn
+        window.showNormal()
+        assert window.timer.interval() == 33
+        restored = frame_after_new_samples()
+        assert not np.array_equal(restored, shown, equal_nan=True)  # drawn again
+    finally:
+        _click(qtbot, window, "stop")
+        qtbot.waitUntil(lambda: window.worker.feed.state.get("done"), timeout=30000)
+        window.timer.timeout.emit()
+        _click(qtbot, window, "close")

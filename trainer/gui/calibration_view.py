@@ -188,13 +188,8 @@ class CalibrationView(QtWidgets.QWidget):
                 value = event["quality"].get(key)
                 self.table.setItem(row, 1, QtWidgets.QTableWidgetItem("–" if value is None else f"{value:.1f}"))
 
-    #: Live checks are refreshed every this many display frames (5 Hz at 60 Hz).
-    TEXT_EVERY_FRAMES = 12
-
     def refresh(self, feed, count: int) -> None:
-        self._frame = getattr(self, "_frame", -1) + 1
-        if self._frame % self.TEXT_EVERY_FRAMES:
-            return
+        """The live checks (the window calls it a few times a second, text only)."""
         self.saved_button.setVisible(bool(feed.status.get("saved_calibration")))
         ring = feed.ring
         block = ring.latest(feed.samples_for(0.5), count)

@@ -150,16 +150,11 @@ class DeviceView(QtWidgets.QWidget):
         self.combo.setEnabled(not connected)
         self.protocol.setEnabled(not connected)
 
-    #: Text is refreshed every this many display frames (5 Hz at 60 Hz): readable, and
-    #: relayouting labels every frame costs more than drawing the plots.
-    TEXT_EVERY_FRAMES = 12
-
     def refresh(self, feed, count: int, force: bool = False) -> None:
+        """The link's figures (the window calls it a few times a second: relayouting labels
+        at the display rate would cost more than drawing the plots)."""
         from cervitrack.trainer.gui.worker import link_text
 
-        self._frame = getattr(self, "_frame", -1) + 1
-        if self._frame % self.TEXT_EVERY_FRAMES and not force:
-            return
         s = feed.status
         link = s.get("link", s.get("state", "disconnected"))
         self.values["state"].setText(link_text(s))

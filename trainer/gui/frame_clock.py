@@ -20,6 +20,17 @@ takes the frame and the second waits a whole period, so its 95th percentile is w
 fixed grid's. The fixed grid's latency does not depend on how the link bunches the data, so
 it is the default.
 
+Three modes (:meth:`FrameClock.set_mode`), so that a window nobody watches costs nothing:
+
+- ``live``: the schedule above (a view that draws the newest samples is on screen);
+- ``idle``: frames at :data:`SLOW_PERIOD_S` (link statistics, the status line), and a frame as
+  soon as :meth:`FrameClock.notify` says something changed (an event: a prompt, a trial, a
+  message), at most one per display period. The window calls ``notify`` in this mode only
+  when the pipeline published events, not for every sample;
+- ``paused``: no frame at all (the window is minimised or hidden); ``notify`` calls
+  ``on_change`` instead, in the GUI thread, so that prompts are still spoken and the test's
+  state followed while nothing is drawn.
+
 Display timing uses the wall clock (``time.perf_counter``); the samples' own times are never
 touched here.
 """
@@ -33,7 +44,10 @@ from PySide6 import QtCore
 
 #: Frame period without new data in the data schedule, s (device status and messages only).
 IDLE_PERIOD_S = 0.1
+#: Frame period in the ``idle`` mode, s (2 Hz: link statistics and the status line stay current).
+SLOW_PERIOD_S = 0.5
 SCHEDULES = ("fixed", "data")
+MODES = ("live", "idle", "paused")
 
 
 def frame_delay_s(now_s: float, last_frame_s: float, period_s: float) -> float:
@@ -62,6 +76,8 @@ class FrameClock(QtCore.QObject):
         draw: the frame (no arguments); may be replaced later (benchmarks wrap it).
         schedule: "fixed" or "data" (see the module docstring).
         idle_period_s: frame period when no data arrives (data schedule), s.
+        slow_period_s: frame period in the ``idle`` mode, s.
+        on_change: called (GUI thread, no arguments) on :meth:`notify` in the ``paused`` mode.
 
     :meth:`notify` may be called from any thread (the pipeline thread calls it after it has
     published); the frame runs in the thread that owns the clock.
@@ -70,7 +86,8 @@ class FrameClock(QtCore.QObject):
     _data_ready = QtCore.Signal()
 
     def __init__(self, period_s: float, draw, schedule: str = "fixed",
-                 idle_period_s: float = IDLE_PERIOD_S, parent=None) -> None:
+                 idle_period_s: float = IDLE_PERIOD_S, slow_period_s: float = SLOW_PERIOD_S,
+                 on_change=None, parent=None) -> None:
         super().__init__(parent)
         if schedule not in SCHEDULES:
             raise ValueError(f"unknown frame schedule {schedule!r}: use one of {', '.join(SCHEDULES)}")
@@ -80,6 +97,10 @@ class FrameClock(QtCore.QObject):
         self.draw = draw
         self.schedule = schedule
         self.idle_period_s = float(idle_period_s)
+        self.slow_period_s = float(slow_period_s)
+        self.on_change = on_change
+        #: "live", "idle" or "paused" (see the module docstring); kept across stop/start.
+        self.mode = "live"
         self.frames = 0
         #: The slot of the last frame (its start, or the grid time it was due at), s.
         self.last_frame_s = -math.inf
@@ -103,13 +124,35 @@ class FrameClock(QtCore.QObject):
     # ------------------------------------------------------------------ control (GUI thread)
     def start(self) -> None:
         self.running = True
-        if self.schedule == "fixed":
+        self._start_timers()
+
+    def stop(self) -> None:
+        self.running = False
+        self._stop_timers()
+
+    def set_mode(self, mode: str) -> None:
+        """``live``, ``idle`` or ``paused`` (see the module docstring); a running clock
+        switches its timers now (a paused one stops them: no wake-up at all)."""
+        if mode not in MODES:
+            raise ValueError(f"unknown frame mode {mode!r}: use one of {', '.join(MODES)}")
+        if mode == self.mode:
+            return
+        self.mode = mode
+        if self.running:
+            self._stop_timers()
+            self._start_timers()
+
+    def _start_timers(self) -> None:
+        if self.mode == "paused":
+            return
+        if self.mode == "idle":
+            self._idle.start(max(1, round(self.slow_period_s * 1e3)))
+        elif self.schedule == "fixed":
             self._arm(time.perf_counter() + self.period_s)
         else:
             self._idle.start(max(1, round(self.idle_period_s * 1e3)))
 
-    def stop(self) -> None:
-        self.running = False
+    def _stop_timers(self) -> None:
         self._slot.stop()
         self._idle.stop()
         self._pending = False
@@ -132,9 +175,9 @@ class FrameClock(QtCore.QObject):
         self._slot.start(timer_ms(due_s - time.perf_counter()))
 
     def _on_slot(self) -> None:
-        if not self.running:
+        if not self.running or self.mode == "paused":
             return
-        if self.schedule == "fixed":
+        if self.mode == "live" and self.schedule == "fixed":
             self._frame(self._due_s)
             self._arm(self.last_frame_s + self.period_s)
         elif self._pending:
@@ -142,7 +185,13 @@ class FrameClock(QtCore.QObject):
 
     def _on_data(self) -> None:
         self._notified = False
-        if not self.running or self.schedule != "data":
+        if not self.running:
+            return
+        if self.mode == "paused":
+            if self.on_change is not None:
+                self.on_change()
+            return
+        if self.mode == "live" and self.schedule != "data":
             return
         self._pending = True
         if self._slot.isActive():
@@ -157,7 +206,11 @@ class FrameClock(QtCore.QObject):
             self._arm(self.last_frame_s + self.period_s)
 
     def _on_idle(self) -> None:
-        if self.running and time.perf_counter() - self.last_frame_s >= self.idle_period_s:
+        if not self.running or self.mode == "paused":
+            return
+        # The slow frames keep their own period (a frame on a change in between costs one
+        # more, rare); the data schedule's idle frames only when no data came for a while.
+        if self.mode == "idle" or time.perf_counter() - self.last_frame_s >= self.idle_period_s:
             self._frame()
 
     def _frame(self, due_s: float | None = None) -> None:
@@ -171,7 +224,8 @@ class FrameClock(QtCore.QObject):
         self._last_start_s = now
         self.last_frame_s = due_s if due_s is not None and abs(now - due_s) < self.period_s else now
         self._pending = False
-        if self.schedule == "data":
+        on_data = self.mode == "idle" or self.schedule == "data"
+        if on_data:
             self._slot.stop()
         self.frames += 1
         self._drawing = True
@@ -179,5 +233,5 @@ class FrameClock(QtCore.QObject):
             self.draw()
         finally:
             self._drawing = False
-        if self._pending and self.schedule == "data" and not self._slot.isActive():
+        if self._pending and on_data and self.running and self.mode != "paused" and not self._slot.isActive():
             self._arm(self.last_frame_s + self.period_s)

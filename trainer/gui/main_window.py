@@ -15,6 +15,13 @@ The window is a thin consumer: :meth:`AppWindow.tick`, run by the
 visible view from ring-buffer views. It never touches the pipeline or the engine; it sends
 commands to the worker.
 
+Idle costs nothing (:meth:`AppWindow.frame_mode`): frames at the display rate only while a
+view that draws the newest samples is on screen (test, research, or the patient display);
+on the other tabs a few frames a second and one on each event; none while the window (and
+the patient display) is minimised or hidden, where the events are still dispatched (prompts
+are spoken). Without a test and without a live view the pipeline thread steps 5 times a
+second instead of at every link event (every sample is still read and kept).
+
 Keyboard: Space marks a relocation, R re-zeroes (re-captures the neutral), Esc asks to stop
 the test (or leaves fullscreen), F toggles fullscreen (of the patient display when it is open).
 In the patient display Esc only leaves fullscreen; stopping a test is the therapist's Stop
@@ -23,6 +30,7 @@ button (or S), with a confirmation.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +47,7 @@ from cervitrack.trainer.gui.patient_view import PatientView
 from cervitrack.trainer.gui.patient_window import PatientWindow, make_test_views
 from cervitrack.trainer.gui.research_view import ResearchView
 from cervitrack.trainer.gui.results_view import ResultsView
-from cervitrack.trainer.gui.worker import PipelineWorker, link_text
+from cervitrack.trainer.gui.worker import IDLE_STEP_S, PipelineWorker, link_text
 from cervitrack.trainer.stores.sessions import Store
 
 #: The guided flow's steps (the tab each one lives on, and what the person reads).
@@ -50,6 +58,11 @@ PRIMARY_STYLE = ("QPushButton { background: #1565c0; color: white; font-weight: 
                  "QPushButton:disabled { background: #9db3cc; color: #eeeeee; }")
 
 CALIBRATION_PROMPTS = ("sit_still", "nod", "turn")
+#: Tabs that draw the newest samples: frames at the display rate while one is on screen.
+LIVE_TABS = ("test", "research")
+#: The status line and the text panels (device, calibration) are refreshed this often, s (2 Hz).
+TEXT_PERIOD_S = 0.5
+_WINDOW_EVENTS = (QtCore.QEvent.Type.WindowStateChange, QtCore.QEvent.Type.Show, QtCore.QEvent.Type.Hide)
 
 
 @dataclass
@@ -196,7 +209,10 @@ class AppWindow(QtWidgets.QMainWindow):
         self.status_label = QtWidgets.QLabel("")
         self.statusBar().addWidget(self.status_label, 1)
         self._shortcuts()
-        self.frame_clock = FrameClock(1.0 / settings.display_hz, self.tick, settings.frame_schedule, parent=self)
+        self.frame_clock = FrameClock(1.0 / settings.display_hz, self.tick, settings.frame_schedule,
+                                      on_change=self.dispatch_events, parent=self)
+        self._text_wall_s = -float("inf")
+        self.tabs.currentChanged.connect(self.update_frame_mode)
         self.resize(1200, 860)
         self._set_running(False)
         self._update_sound_warning()
@@ -323,6 +339,8 @@ class AppWindow(QtWidgets.QMainWindow):
         app.installEventFilter(self)
 
     def eventFilter(self, obj, event) -> bool:
+        if event.type() in _WINDOW_EVENTS and obj is self.patient_window:
+            QtCore.QTimer.singleShot(0, self.update_frame_mode)  # once the state has changed
         if event.type() != QtCore.QEvent.Type.KeyPress or event.isAutoRepeat():
             return False
         action = self._keys.get(event.key())
@@ -376,6 +394,7 @@ class AppWindow(QtWidgets.QMainWindow):
             self.calibrating = False
             self.progress_label.setText("")
         self._update_flow()
+        self.update_frame_mode()
 
     def _update_flow(self) -> None:
         """Enable what can be done now; one primary (blue) action: the next step."""
@@ -439,6 +458,48 @@ class AppWindow(QtWidgets.QMainWindow):
         if self.settings.follow and self.worker is not None and self.worker.calibration is None:
             self.show_tab("calibration")
 
+    # ------------------------------------------------------------------ idle costs nothing
+    def frame_mode(self) -> str:
+        """"live" while a view drawing the newest samples is on screen, "paused" while nothing
+        is (this window and the patient display minimised or hidden), else "idle" (see
+        :mod:`cervitrack.trainer.gui.frame_clock`)."""
+        pw = self.patient_window
+        patient_seen = pw is not None and pw.isVisible() and not pw.isMinimized()
+        main_seen = self.isVisible() and not self.isMinimized()
+        if not (main_seen or patient_seen):
+            return "paused"
+        live_tab = self.TABS[self.tabs.currentIndex()] in LIVE_TABS
+        return "live" if patient_seen or live_tab else "idle"
+
+    def update_frame_mode(self, *_) -> None:
+        """Set the frame clock's mode and the pipeline thread's pace to what is on screen."""
+        if not hasattr(self, "frame_clock"):
+            return  # still being built
+        mode = self.frame_mode()
+        self.frame_clock.set_mode(mode)
+        if self.worker is not None:
+            self.worker.set_pace(IDLE_STEP_S if mode != "live" and not self.running else 0.0)
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == QtCore.QEvent.Type.WindowStateChange:
+            self.update_frame_mode()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.update_frame_mode()
+
+    def hideEvent(self, event) -> None:
+        super().hideEvent(event)
+        self.update_frame_mode()
+
+    def _published(self) -> None:
+        """Called in the pipeline thread after it published: every time while a live view is
+        on screen, else only when something changed (events)."""
+        worker = self.worker
+        if worker is not None and (self.frame_clock.mode == "live" or worker.feed.events):
+            self.frame_clock.notify()
+
     # ------------------------------------------------------------------ device
     def _ask_discard(self, doing: str, verb: str) -> bool:
         """True when nothing runs, or the person agrees to discard the running test."""
@@ -473,7 +534,7 @@ class AppWindow(QtWidgets.QMainWindow):
         self.device_view.set_connected(True)
         self._set_running(False)
         if self.threaded:  # otherwise the caller steps the worker and draws the frames
-            self.worker.on_publish = self.frame_clock.notify
+            self.worker.on_publish = self._published
             self.worker.start()
             self.frame_clock.start()
 
@@ -857,6 +918,15 @@ class AppWindow(QtWidgets.QMainWindow):
             if self.settings.follow and kind == "test_end" and self.current_spec is not None:
                 self.show_tab("results")
 
+    def dispatch_events(self) -> None:
+        """The published events only, nothing drawn (the frame clock calls it while paused:
+        prompts are still spoken and the test's state followed)."""
+        if self.worker is not None:
+            feed = self.worker.feed
+            count = feed.ring.count
+            for event in feed.drain_events():
+                self._dispatch(event, count)
+
     def tick(self) -> None:
         """One display frame: events, then the visible views, from one ring count."""
         if self.worker is None:
@@ -865,11 +935,18 @@ class AppWindow(QtWidgets.QMainWindow):
         count = feed.ring.count
         for event in feed.drain_events():
             self._dispatch(event, count)
-        name = self.TABS[self.tabs.currentIndex()]
+        now = time.perf_counter()
+        text_due = now - self._text_wall_s >= TEXT_PERIOD_S - 0.02  # a timer a little early
+        if text_due:
+            self._text_wall_s = now
+        # Minimised, with the patient display open: only that one is drawn.
+        name = self.TABS[self.tabs.currentIndex()] if not self.isMinimized() else ""
         if name == "device":
-            self.device_view.refresh(feed, count)
+            if text_due:
+                self.device_view.refresh(feed, count)
         elif name == "calibration":
-            self.calibration_view.refresh(feed, count)
+            if text_due:
+                self.calibration_view.refresh(feed, count)
         elif name == "test":
             # The stack holds the test views in this order.
             list(self.test_views.values())[self.test_stack.currentIndex()].refresh(feed, count)
@@ -880,7 +957,7 @@ class AppWindow(QtWidgets.QMainWindow):
         if self.patient_window is not None and self.patient_window.isVisible():
             self.patient_window.refresh(feed, count)
         self.frames += 1
-        if self.frames % 15 == 1:
+        if text_due:
             self._refresh_status(feed)
 
     def _refresh_status(self, feed) -> None:

@@ -55,6 +55,9 @@ from cervitrack.trainer.training.session import TrainingSession
 #: room for unsteady hands.
 TOUCH_PX = 64
 
+#: Frame timer interval while the window is minimised, ms: nothing is drawn, the prompts are
+#: still spoken (within this) and the session still ends and is stored.
+MINIMISED_FRAME_MS = 100
 #: Drill prompts during which the eyes are closed (eyes-closed levels): the dot is hidden.
 EYES_CLOSED_DRILL_PROMPTS = ("drill_return", "drill_relocate", "estimate")
 #: After an eyes-closed relocation the dot stays hidden until the drill gives feedback on it,
@@ -667,6 +670,7 @@ class TrainingWindow(QtWidgets.QWidget):
         self.details_card.back.clicked.connect(lambda: self._show(self.summary_card))
         self.timer = QtCore.QTimer(self)
         self.timer.timeout.connect(self.tick)
+        self._frame_ms = 0  # the display interval, kept while minimised
         self.resize(1280, 720)
         earlier = store.stops(patient, today)
         if earlier:
@@ -979,7 +983,7 @@ class TrainingWindow(QtWidgets.QWidget):
             else:
                 self.drill_page.pad.setVisible(True)
                 self.drill_page.setFocus()
-        if self.pages.currentWidget() is self.drill_page:
+        if self.pages.currentWidget() is self.drill_page and not self.isMinimized():
             wall.refresh(feed, count)
 
     def _show_status(self, status: dict) -> None:
@@ -994,6 +998,19 @@ class TrainingWindow(QtWidgets.QWidget):
         if text != self.status_line.text():
             self.status_line.setText(text)
         self.status_line.setVisible(bool(text))
+
+    def changeEvent(self, event) -> None:
+        """Minimised: frames slow to MINIMISED_FRAME_MS and draw nothing; restored: the
+        display rate again."""
+        super().changeEvent(event)
+        if event.type() != QtCore.QEvent.Type.WindowStateChange or not self.timer.isActive():
+            return
+        if self.isMinimized() and not self._frame_ms:
+            self._frame_ms = self.timer.interval()
+            self.timer.setInterval(MINIMISED_FRAME_MS)
+        elif not self.isMinimized() and self._frame_ms:
+            self.timer.setInterval(self._frame_ms)
+            self._frame_ms = 0
 
     # ------------------------------------------------------------------ the end
     def _record_stop(self, kind: str, reason: str, flags=(), detail: dict | None = None) -> None:

@@ -45,6 +45,10 @@ if TYPE_CHECKING:
 REZERO_WINDOW_S = 0.5
 #: Recent sensor orientations kept for re-zeroing and display references, s.
 RECENT_S = 3.0
+#: Wall time between the thread's steps while nothing on screen needs the newest samples and
+#: no test runs, s (5 Hz instead of a wake-up per 15 ms BLE connection event; the device
+#: panel shows the link at 2 Hz). Commands (a test started) wake the thread at once.
+IDLE_STEP_S = 0.2
 #: Prompts that start an item (a trial, a tracking run, a tracing run) from a settled
 #: reference: from then on the wall shows the head relative to that reference, the one the
 #: engine scores against (the mean head over the settled window ending at the prompt).
@@ -165,6 +169,13 @@ class PipelineWorker:
         self._commands: queue.Queue = queue.Queue()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        #: Set to end the thread's wait early: a command, a new pace, stop.
+        self._wake = threading.Event()
+        #: Wall time between two steps of the thread at least, s (0: as the data arrives).
+        #: The window raises it while nothing on screen needs the newest samples and no test
+        #: runs: the thread then wakes IDLE_STEP_S apart instead of at every link event, and
+        #: still reads and publishes every sample.
+        self.min_step_s = 0.0
         self._recent_q = np.zeros((0, 4))
         self._recent_t = np.zeros(0)
         #: Link quality from the timed samples (rate) and their counters (lost frames).
@@ -190,6 +201,12 @@ class PipelineWorker:
         """Queue a command: ("test", name), ("calibrate",), ("use_saved",), ("mark",),
         ("rezero",), ("abort",), ("record", path), ("stop_recording",)."""
         self._commands.put((command, *args))
+        self._wake.set()
+
+    def set_pace(self, min_step_s: float) -> None:
+        """Wall time between two steps of the thread at least, s (see ``min_step_s``)."""
+        self.min_step_s = float(min_step_s)
+        self._wake.set()
 
     def _apply_commands(self) -> None:
         while True:
@@ -515,7 +532,9 @@ class PipelineWorker:
                 # Sleep until the next item arrives (at most max_wait_s, so that commands from
                 # the GUI are applied promptly).
                 wait_s = min(max(0.0, (next_arrival() - self.now_s()) / self.speed), self.max_wait_s)
-            self._stop.wait(wait_s)
+            # No busy wait: at least min_step_s between steps (the source queues meanwhile).
+            self._wake.wait(max(wait_s, self.min_step_s))
+            self._wake.clear()
 
     def start(self) -> None:
         """Run in a background thread (real-time pace for simulated sources)."""
@@ -529,6 +548,7 @@ class PipelineWorker:
     def stop(self) -> None:
         """Stop the thread (if running) and close the source."""
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=5.0)
             self._thread = None

@@ -1,0 +1,167 @@
+"""Idle costs nothing: the application window draws at the display rate only while a view of
+the newest samples is on screen; minimised, it draws nothing (and still records, and still
+speaks the test's prompts); on the other tabs a hidden view is never repainted, and a change
+still draws a frame at once. Counted in frames and event-loop periods, never timed."""
+
+import time
+
+import pytest
+from PySide6 import QtCore, QtWidgets
+from PySide6.QtTest import QTest
+
+from cervitrack.trainer.gui.application import make_window
+from cervitrack.trainer.gui.main_window import AppSettings
+from cervitrack.trainer.gui.worker import IDLE_STEP_S
+
+PERIOD_S = 1 / 60
+
+
+class RecordingPlayer:
+    """The audio output: keeps the label of every prompt played."""
+
+    name = "recording (tests)"
+
+    def __init__(self):
+        self.labels = []
+
+    def play(self, label, samples):
+        self.labels.append(label)
+
+
+@pytest.fixture(scope="module")
+def qapp():
+    return QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+
+
+def spin(qapp, until, limit_s: float = 60.0) -> None:
+    """Run the event loop until ``until()`` is true (or ``limit_s`` passes: then the test's
+    own assertion says what did not happen)."""
+    end = time.perf_counter() + limit_s
+    while not until() and time.perf_counter() < end:
+        qapp.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 10)
+        time.sleep(0.002)
+
+
+def run_periods(n: int) -> None:
+    """Run the event loop through ``n`` display periods, counted by a timer of that period."""
+    loop = QtCore.QEventLoop()
+    fired = []
+    sentinel = QtCore.QTimer()
+    sentinel.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
+    sentinel.timeout.connect(lambda: (fired.append(1), len(fired) >= n and loop.quit()))
+    sentinel.start(round(PERIOD_S * 1e3))
+    loop.exec()
+    sentinel.stop()
+
+
+class PaintCounter(QtCore.QObject):
+    """Counts the paint events of a widget and all its children."""
+
+    def __init__(self, widget: QtWidgets.QWidget) -> None:
+        super().__init__()
+        self.paints = 0
+        for w in [widget, *widget.findChildren(QtWidgets.QWidget)]:
+            w.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QtCore.QEvent.Type.Paint:
+            self.paints += 1
+        return False
+
+
+def trail_points(wall_view) -> int:
+    x = wall_view.trail.getData()[0]
+    return 0 if x is None else len(x)
+
+
+def app_window(player=None, follow=False):
+    window = make_window(trials_per_direction=1, threaded=True, player=player or RecordingPlayer(),
+                         settings=AppSettings(follow=follow), save_calibrations=False)
+    window.resize(1000, 700)
+    window.show()
+    return window
+
+
+def test_minimised_the_clock_stops_the_recording_goes_on_and_restored_it_draws_again(qapp):
+    window = app_window()
+    window.connect_device("sim")
+    window.show_tab("test")
+    clock, ring = window.frame_clock, window.worker.feed.ring
+    spin(qapp, lambda: clock.frames >= 5)
+    assert clock.frames >= 5 and clock.mode == "live"
+    window.showMinimized()
+    assert clock.mode == "paused"
+    assert not clock._slot.isActive() and not clock._idle.isActive()  # no timer left to wake up
+    frames, samples = clock.frames, ring.count
+    run_periods(30)
+    spin(qapp, lambda: ring.count > samples + 100)
+    assert clock.frames == frames  # 30 display periods, not one frame
+    assert ring.count > samples + 100  # the pipeline thread still reads and keeps every sample
+    assert window.worker.min_step_s == IDLE_STEP_S  # at a slow pace: no test, nothing on screen
+    window.showNormal()
+    assert clock.mode == "live" and window.worker.min_step_s == 0.0
+    spin(qapp, lambda: clock.frames >= frames + 5)
+    window.close()
+    assert clock.frames >= frames + 5
+
+
+def test_minimised_during_a_test_the_prompts_are_still_spoken_without_a_frame(qapp):
+    player = RecordingPlayer()
+    window = app_window(player)
+    window.connect_device("sim")
+    window.showMinimized()
+    clock = window.frame_clock
+    assert clock.mode == "paused"
+    window.start_test("jpe")  # eyes closed: every prompt is spoken
+    assert window.worker.min_step_s == 0.0  # a test runs: the engine keeps its pace
+    spin(qapp, lambda: len(player.labels) >= 2)
+    window.close()
+    assert len(player.labels) >= 2
+    assert clock.frames == 0  # spoken, and nothing drawn
+
+
+def test_on_a_tab_without_live_data_hidden_views_are_not_repainted_and_a_change_draws_a_frame(qapp):
+    window = app_window()
+    window.frame_clock.slow_period_s = 3600.0  # no slow frame in this test: only changes draw
+    window.show_tab("results")
+    window.connect_device("sim")
+    clock, feed = window.frame_clock, window.worker.feed
+    assert clock.mode == "idle"
+    hidden = [PaintCounter(window.wall_view), PaintCounter(window.research_view)]
+    trail_before = trail_points(window.wall_view)
+    samples = feed.ring.count
+    run_periods(30)
+    spin(qapp, lambda: feed.ring.count > samples + 100)  # samples arrive all along
+    assert feed.ring.count > samples + 100
+    assert clock.frames == 0  # nothing visible changed: no frame at all
+    feed.push_event({"t_s": 0.0, "kind": "message", "text": "Headset battery low."})
+    spin(qapp, lambda: clock.frames >= 1)
+    assert clock.frames >= 1  # the change drew a frame
+    assert window.statusBar().currentMessage() == "Headset battery low."
+    assert [c.paints for c in hidden] == [0, 0]  # the wall and the research plots: never painted
+    assert trail_points(window.wall_view) == trail_before  # nor updated
+    window.show_tab("test")
+    assert clock.mode == "live"
+    spin(qapp, lambda: hidden[0].paints > 0)
+    window.close()
+    assert hidden[0].paints > 0  # on screen again, it is drawn
+
+
+def test_the_patient_display_keeps_drawing_while_the_console_is_minimised(qapp):
+    window = app_window()
+    window.connect_device("sim")
+    window.show_tab("device")
+    assert window.frame_clock.mode == "idle"
+    QTest.mouseClick(window.buttons["patient"], QtCore.Qt.MouseButton.LeftButton)
+    spin(qapp, lambda: window.frame_clock.mode == "live")  # the patient display shows live data
+    assert window.frame_clock.mode == "live"
+    window.showMinimized()
+    assert window.frame_clock.mode == "live"
+    frames = window.frame_clock.frames
+    spin(qapp, lambda: window.frame_clock.frames >= frames + 5)
+    assert window.frame_clock.frames >= frames + 5
+    window.patient_window.close()
+    spin(qapp, lambda: window.frame_clock.mode == "paused")
+    mode = window.frame_clock.mode
+    window.close()
+    assert mode == "paused"  # nothing on screen any more
