@@ -7,6 +7,7 @@ than real time (``speed``). Questions (QMessageBox) are answered by clicking the
 """
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -83,6 +84,54 @@ def answer(qtbot, button_text):
     return clicked
 
 
+def open_file_dialog(qtbot, window, button, name):
+    """Click ``button`` and return the file-name field of the file dialog it opens."""
+    qtbot.mouseClick(button, LEFT)
+    qtbot.waitUntil(lambda: any(d.isVisible() for d in window.findChildren(QtWidgets.QFileDialog, name)))
+    dialog = next(d for d in window.findChildren(QtWidgets.QFileDialog, name) if d.isVisible())
+    return dialog.findChild(QtWidgets.QLineEdit, "fileNameEdit")
+
+
+def type_and_accept(qtbot, edit, text):
+    """Replace the field's text by typing ``text``, then press Return."""
+    qtbot.keyClick(edit, QtCore.Qt.Key.Key_A, QtCore.Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(edit, text)
+    qtbot.keyClick(edit, QtCore.Qt.Key.Key_Return)
+
+
+def check_exported_csv(folder, test):
+    """The CSV export of the session's raw recording: one row per sample on a rising clock,
+    the head angles of the test's calibration, and the test's prompts among the events."""
+    with open(folder / "ada-raw.csv", encoding="utf-8") as f:
+        header = f.readline().strip().split(",")
+        rows = np.loadtxt(f, delimiter=",", ndmin=2)
+    col = {name: i for i, name in enumerate(header)}
+    assert header[:7] == ["t_s", "acc_x_m_s2", "acc_y_m_s2", "acc_z_m_s2", "gyr_x_rad_s", "gyr_y_rad_s", "gyr_z_rad_s"]
+    t_s = rows[:, col["t_s"]]
+    assert len(rows) > 100 * 20 and np.all(np.diff(t_s) > 0)  # a simulated 100 Hz headset, > 20 s
+    q = rows[:, [col["quat_w"], col["quat_x"], col["quat_y"], col["quat_z"]]]
+    assert np.allclose(np.linalg.norm(q, axis=1), 1.0, atol=1e-3)  # the headset's orientation
+    # Head angles from the moment the calibration was set, as seen live: at each scored
+    # relocation the exported flexion/axial/lateral differ from the reference window's by the
+    # trial's error.
+    angles = rows[:, [col["axial_deg"], col["lateral_deg"], col["flexion_deg"]]]
+    assert np.isfinite(angles[-100:]).all() and np.isnan(angles[0]).all()
+    for tr in (tr for tr in test["trials"] if tr["valid"]):
+        ref, ret = tr["ref_window"], tr["ret_window"]
+        at_ref = angles[(t_s >= ref["t0_s"]) & (t_s <= ref["t1_s"])].mean(axis=0)
+        at_ret = angles[(t_s >= ret["t0_s"]) & (t_s <= ret["t1_s"])].mean(axis=0)
+        err = tr["error_deg"]
+        assert at_ret - at_ref == pytest.approx([err["axial"], err["lateral"], err["flexion"]], abs=0.3)
+    windows = [tr["ret_window"] for tr in test["trials"] if tr["valid"]]
+    events = (folder / "ada-raw_events.csv").read_text(encoding="utf-8")
+    assert "prompt" in events and "calibration" in events
+    sidecar = json.loads((folder / "ada-raw.json").read_text(encoding="utf-8"))
+    assert sidecar["Columns"]["t_s"].startswith("sample time")
+    # Every scored relocation window lies inside the recording, on the same clock.
+    assert windows and all(t_s[0] <= w["t0_s"] < w["t1_s"] <= t_s[-1] for w in windows)
+    assert events.count(",trial,") == len(test["trials"])
+
+
 def open_app(qtbot, cfg=None, follow=True):
     window = make_window(cfg or config_from_dict({}, seed=11), trials_per_direction=1,
                          settings=AppSettings(follow=follow, frame_schedule="fixed"), threaded=True,
@@ -119,6 +168,13 @@ def test_a_full_jpe_session_is_stored_and_reported_from_the_app(qtbot, app, tmp_
     qtbot.waitUntil(lambda: "patient" in find(window, QtWidgets.QLabel, "start_reason").text())
     assert not start.isEnabled()
     create_patient(qtbot, window, "P-0042", "Ada Example")
+    # The raw stream is recorded from here on: the dialog offers a numbered name in the data folder.
+    record = find(window, QtWidgets.QPushButton, "record")
+    assert record.text() == "Record raw stream…"
+    edit = open_file_dialog(qtbot, window, record, "record_dialog")
+    assert edit.text() == "recording-001.cvtrec"
+    type_and_accept(qtbot, edit, "ada-raw.cvtrec")
+    qtbot.waitUntil(lambda: record.text() == "Stop recording", timeout=5_000)
     # Calibration: the flow moved to its tab; one click.
     qtbot.mouseClick(button(window, "Start calibration"), LEFT)
     qtbot.waitUntil(lambda: window.calibration_view.score_label.text().startswith("Score "), timeout=60_000)
@@ -152,17 +208,42 @@ def test_a_full_jpe_session_is_stored_and_reported_from_the_app(qtbot, app, tmp_
     ae = [tr["signed_error_deg"] for tr in test["trials"] if tr["valid"]]
     assert test["scores"]["overall"]["ae_deg"] == pytest.approx(np.mean(np.abs(ae)))
     assert table.item(table.rowCount() - 1, 2).text() == f"{np.mean(np.abs(ae)):.2f}"
+    # The recording stops with a click; it belongs to the session.
+    export = find(window, QtWidgets.QPushButton, "export_button")
+    assert not export.isEnabled()  # nothing recorded to export yet
+    qtbot.mouseClick(record, LEFT)
+    qtbot.waitUntil(lambda: stored.text().startswith("Recording saved: "), timeout=10_000)
+    raw = Path(stored.text().removeprefix("Recording saved: "))
+    assert raw.name == "ada-raw.cvtrec" and record.text() == "Record raw stream…"
+    with Store() as store:
+        assert [r["path"] for r in store.recordings(session["id"])] == [str(raw)]
+        assert store.session(session["id"])["raw_trace_path"] == str(raw)
     # The report: the file dialog (opened in the home folder) is answered by typing the name.
     for name in ("a-report.pdf", "b-report.html"):  # no common prefix: no completion popup
-        qtbot.mouseClick(find(window, QtWidgets.QPushButton, "report_button"), LEFT)
-        qtbot.waitUntil(lambda: any(d.isVisible() for d in window.findChildren(QtWidgets.QFileDialog, "report_dialog")))
-        dialog = next(d for d in window.findChildren(QtWidgets.QFileDialog, "report_dialog") if d.isVisible())
-        edit = dialog.findChild(QtWidgets.QLineEdit, "fileNameEdit")
+        edit = open_file_dialog(qtbot, window, find(window, QtWidgets.QPushButton, "report_button"), "report_dialog")
         assert edit.text() == "cervitrack-P-0042-session-1.pdf"
-        qtbot.keyClick(edit, QtCore.Qt.Key.Key_A, QtCore.Qt.KeyboardModifier.ControlModifier)
-        qtbot.keyClicks(edit, name)
-        qtbot.keyClick(edit, QtCore.Qt.Key.Key_Return)
+        type_and_accept(qtbot, edit, name)
         qtbot.waitUntil(lambda name=name: stored.text() == f"Report written: {tmp_path / name}", timeout=30_000)
+    # The recording as CSV, into a folder typed in the folder dialog; a second export asks
+    # before it replaces the files.
+    out = tmp_path / "csv-out"
+    out.mkdir()
+    # The dialog opens in the home folder: the folder's name is typed (a typed absolute path
+    # opens the completion list at every "/").
+    type_and_accept(qtbot, open_file_dialog(qtbot, window, export, "export_dialog"), out.name)
+    qtbot.waitUntil(lambda: stored.text().startswith(("Exported", "The export failed")), timeout=30_000)
+    assert stored.text() == "Exported: " + ", ".join(str(out / n) for n in ("ada-raw.csv", "ada-raw_events.csv", "ada-raw.json"))
+    check_exported_csv(out, test)
+    (out / "ada-raw.csv").write_text("the therapist's own edits\n")
+    for choice, kept in (("Keep them", True), ("Replace them", False)):
+        asked = answer(qtbot, choice)
+        type_and_accept(qtbot, open_file_dialog(qtbot, window, export, "export_dialog"), out.name)
+        qtbot.waitUntil(lambda: bool(asked), timeout=10_000)
+        assert "already in" in asked[0] and "ada-raw.csv" in asked[0]
+        expected = f"Not exported: the files in {out} are kept." if kept else "Exported: "
+        qtbot.waitUntil(lambda expected=expected: stored.text().startswith(expected), timeout=30_000)
+        assert ((out / "ada-raw.csv").read_text() == "the therapist's own edits\n") == kept
+    check_exported_csv(out, test)
 
     assert (tmp_path / "a-report.pdf").read_bytes()[:5] == b"%PDF-"
     html = (tmp_path / "b-report.html").read_text(encoding="utf-8")

@@ -824,7 +824,16 @@ class AppWindow(QtWidgets.QMainWindow):
             decoded = decode_recording(recording)
             if not len(decoded.samples):
                 raise ValueError("the recording holds no samples")
-            out = export_csv(decoded, recording, folder)
+            try:
+                out = export_csv(decoded, recording, folder)
+            except FileExistsError:
+                stem = Path(recording.path).stem
+                if not self.confirm("Replace the exported files?",
+                                    f"{stem}.csv, {stem}_events.csv and {stem}.json are already in "
+                                    f"{folder}. Replace them?", "Replace them", "Keep them"):
+                    self.stored_label.setText(f"Not exported: the files in {folder} are kept.")
+                    return
+                out = export_csv(decoded, recording, folder, overwrite=True)
         except (OSError, ValueError) as exc:
             self.stored_label.setText(f"The export failed: {exc}")
             return

@@ -161,6 +161,7 @@ class PipelineWorker:
         self._calibration_before: HeadCalibration | None = None
         #: The raw-stream recorder (:class:`~cervitrack.trainer.recording.writer.Recorder`) while recording.
         self.recorder: Recorder | None = None
+        self._recorded_state: tuple = (None, None)  # (calibration, gyro bias) last written
         self.recording_path: str | None = None
         self._result_sent = False
         self._started = False
@@ -236,7 +237,25 @@ class PipelineWorker:
                                   "text": f"The recording could not be started: {exc}"})
             return
         self.recording_path = str(path)
+        self._recorded_state = (None, None)
         self.feed.push_event({"t_s": t, "kind": "recording", "path": str(path), "on": True})
+
+    def _record_pipeline_state(self) -> None:
+        """Write the calibration and gyro bias the pipeline applies from this step on into the
+        recording when they changed (as ``cervitrack record`` does), so that its export and
+        replay compute the head angles seen live."""
+        cal, bias = self.pipeline.calibration, self.pipeline.gyr_bias_rad_s
+        neutral = None if cal is None or cal.q_world_neutral is None else np.asarray(cal.q_world_neutral).tobytes()
+        cal_key = None if cal is None else (id(cal), neutral)
+        bias_key = None if bias is None else bias.tobytes()
+        update: dict = {}
+        if cal is not None and cal_key != self._recorded_state[0]:
+            update["calibration"] = cal.to_dict()
+        if bias is not None and bias_key != self._recorded_state[1]:
+            update["pipeline_gyro_bias_rad_s"] = [float(v) for v in bias]
+        self._recorded_state = (cal_key, bias_key)
+        if update and self.recorder is not None:
+            self.recorder.metadata(update)
 
     def _cmd_stop_recording(self) -> None:
         if self.recorder is None:
@@ -372,6 +391,7 @@ class PipelineWorker:
         self.t_s = until_s
         items = self.source.read(until_s)
         if self.recorder is not None:
+            self._record_pipeline_state()
             for item in items:
                 self.recorder.write(item)
             self.recorder.step(until_s)

@@ -109,6 +109,8 @@ class Pipeline:
         self.orientation: VqfOrientation | DeviceOrientation | None = None
         self.stillness = StillnessDetector(stillness)
         self.calibration: HeadCalibration | None = None
+        #: The gyro bias last handed to the fusion, rad/s, shape (3,) (None: never set).
+        self.gyr_bias_rad_s: np.ndarray | None = None
         #: Speed baseline: samples spanning SPEED_BASELINE_S (see angular_speed_deg_s).
         self.speed_lag = max(1, round(self.SPEED_BASELINE_S * decoder.nominal_rate_hz))
         self._tail_q = np.zeros((0, 4))
@@ -135,6 +137,7 @@ class Pipeline:
 
     def set_gyro_bias(self, gyr_bias_rad_s) -> None:
         """Seed the fusion's gyro bias (rest calibration); no effect on device quaternions."""
+        self.gyr_bias_rad_s = np.array(gyr_bias_rad_s, dtype=np.float64)
         if isinstance(self.orientation, VqfOrientation):
             self.orientation.set_bias(gyr_bias_rad_s)
 
