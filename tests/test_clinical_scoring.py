@@ -37,7 +37,9 @@ def test_summary_pools_trials_and_flags_any_direction_above_the_threshold():
 def test_thresholds_and_their_sources():
     assert scoring.threshold_for("default") == 4.5
     assert scoring.threshold_for("sensitive") == 3.5
-    assert "Revel" in scoring.threshold_source(4.5)
+    # Full sources: authors, year, journal, volume and pages.
+    assert scoring.threshold_source(4.5) == "Revel et al. 1994, Arch Phys Med Rehabil 75(8):895-899"
+    assert scoring.threshold_source(3.5).startswith("Smulligan et al. 2025, Clin J Sport Med 35(1):23-28")
     assert "PMID 38953712" in scoring.threshold_source(3.5)
     assert scoring.threshold_source(5.0) == "user setting"
     with pytest.raises(ValueError, match="threshold mode"):

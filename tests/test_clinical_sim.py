@@ -48,7 +48,7 @@ def test_each_test_runs_headless_on_the_simulator_and_is_stored(kind, preset, ex
     assert main(["sessions", "--patient", "P-7", "--simulated", "--json"]) == 0
     sessions = json.loads(capsys.readouterr().out)
     assert [s["id"] for s in sessions] == [doc["session_id"]]
-    assert sessions[0]["tests"] == [{"id": doc["test_id"], "kind": kind, "preset": preset}]
+    assert sessions[0]["tests"] == [{"id": doc["test_id"], "kind": kind, "preset": preset, "aborted": None}]
     with Store() as store:
         stored = store.tests(doc["session_id"])[0]
         assert len(stored["trials"]) == len(doc["trials"])

@@ -41,7 +41,7 @@ def test_patients_sessions_tests_and_trials_round_trip():
         assert s.patient("P-001") == {"id": "P-001", "name": "Ann Example", "birth_year": 1970,
                                       "created_utc": s.patient("P-001")["created_utc"]}
         sess = s.sessions("P-001")
-        assert [x["id"] for x in sess] == [sid] and sess[0]["tests"] == [{"id": tid, "kind": "jpe", "preset": "jpe"}]
+        assert [x["id"] for x in sess] == [sid] and sess[0]["tests"] == [{"id": tid, "kind": "jpe", "preset": "jpe", "aborted": None}]
         assert sess[0]["raw_trace_path"] == "/data/rec/session.oht"
         assert sess[0]["software_version"] and sess[0]["device_info"] == {"name": "OHT-sim"}
         test = s.tests(sid)[0]

@@ -268,7 +268,7 @@ def test_closing_mid_test_asks_first(qtbot, app):
     assert window.worker.feed.status["state"] == "disconnected"
 
 
-def test_esc_in_the_fullscreen_patient_display_only_leaves_fullscreen(qtbot, app):
+def test_esc_in_the_fullscreen_patient_display_only_leaves_fullscreen_and_stop_keeps_the_trials_done(qtbot, app, tmp_path):
     window = app
     choose_simulator(qtbot, window)
     create_patient(qtbot, window, "P-8")
@@ -285,13 +285,28 @@ def test_esc_in_the_fullscreen_patient_display_only_leaves_fullscreen(qtbot, app
     assert not hint.isVisible()
     assert window.running and window.worker.feed.state.get("phase") != "aborted"
     assert QtWidgets.QApplication.activeModalWidget() is None  # no question either
-    # Stopping is the therapist's own button, and it asks.
+    # Stopping is the therapist's own button, and it asks; the trials done are stored, with
+    # the test marked aborted, in the results, the store and the report.
+    progress = find(window, QtWidgets.QLabel, "progress")
+    qtbot.waitUntil(lambda: progress.text().startswith("trial 2 of 4"), timeout=60_000)
     asked = answer(qtbot, "Stop the test")
     qtbot.mouseClick(find(window, QtWidgets.QPushButton, "stop"), LEFT)
-    assert asked
+    assert asked and "trials done so far are stored" in asked[0]
     qtbot.waitUntil(lambda: not window.running, timeout=5_000)
     click_tab(qtbot, window, "Results")
     qtbot.waitUntil(lambda: "(aborted)" in window.results_view.title.text(), timeout=5_000)
+    stored = find(window, QtWidgets.QLabel, "stored")
+    qtbot.waitUntil(lambda: stored.text().startswith("Stored (SIMULATED)"), timeout=5_000)
+    assert stored.text().endswith("Aborted: stopped by the examiner after 1 trial.")
+    with Store() as store:
+        (session,) = store.sessions("P-8", simulated=True)
+        (test,) = store.tests(session["id"])
+    assert len(test["trials"]) == 1 and test["result"]["aborted"] == "stopped by the examiner after 1 trial"
+    from cervitrack.trainer.report.document import write_report
+
+    with Store() as store:
+        html = write_report(session["id"], tmp_path / "stopped.html", store).read_text(encoding="utf-8")
+    assert "Stopped early</b>: stopped by the examiner after 1 trial" in html
 
 
 def test_a_cancelled_recalibration_keeps_the_previous_calibration(qtbot, app):

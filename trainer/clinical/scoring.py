@@ -27,9 +27,9 @@ import numpy as np
 THRESHOLD_DEFAULT_DEG = 4.5
 THRESHOLD_SENSITIVE_DEG = 3.5
 THRESHOLD_SOURCES = {
-    THRESHOLD_DEFAULT_DEG: "Revel et al. 1994, Arch Phys Med Rehabil 75:895-899; "
-                           "Eur Spine J 2015;24, doi:10.1007/s00586-015-4263-9",
-    THRESHOLD_SENSITIVE_DEG: "Clin J Sport Med 2024, PMID 38953712 (3.5 deg cut-point)",
+    THRESHOLD_DEFAULT_DEG: "Revel et al. 1994, Arch Phys Med Rehabil 75(8):895-899",
+    THRESHOLD_SENSITIVE_DEG: "Smulligan et al. 2025, Clin J Sport Med 35(1):23-28, PMID 38953712 "
+                             "(3.5 deg cut-point)",
 }
 VE_DENOMINATOR = "n"
 

@@ -30,6 +30,9 @@ LINK_CHECK_S = 2.0
 NEUTRAL_S = 1.5
 
 
+#: Who stopped a test that Ctrl-C ended early (its trials are stored, marked aborted).
+STOPPED_BY_CTRL_C = "stopped by the examiner (Ctrl-C)"
+
 class TestOutput:
     """Print and log a running test's events (see the module docstring).
 
@@ -200,22 +203,37 @@ class LiveRun:
         return self.worker.calibration is not None
 
     def run_test(self):
+        """Run the test to its end; returns (engine, stopped): ``stopped`` is None, or says
+        that Ctrl-C stopped the test after some trials (none done: the interrupt goes on)."""
         self.worker.submit("test", self.spec.name)
         self.step()
         engine = self.worker.engine
-        while not engine.done:
-            self.step()
-            self.output.follow(engine)
+        try:
+            while not engine.done:
+                self.step()
+                self.output.follow(engine)
+        except KeyboardInterrupt:
+            if not engine.trials:
+                raise
+            return engine, STOPPED_BY_CTRL_C
         self.output.follow(engine)
-        return engine
+        return engine, None
 
     def close(self) -> None:
         self.worker.stop()
 
 
+def stopped_note(stopped: str, engine) -> str:
+    """What a stopped test's result says in ``aborted``: who stopped it, after how many trials."""
+    n = len(engine.trials)
+    return f"{stopped} after {n} trial{'s' if n != 1 else ''}"
+
+
 def run_live(args, spec, output: TestOutput, connect_timeout_s: float = 30.0):
     """Connect, calibrate (or reuse the saved calibration), run the test; returns
-    (engine, device_info) with the engine done. Raises OSError when the device cannot be used."""
+    (engine, device_info, stopped) with the engine done, or stopped by Ctrl-C after some
+    trials (``stopped``, see :meth:`LiveRun.run_test`). Raises OSError when the device cannot
+    be used."""
     from cervitrack.firmware_bridge.supervisor import rate_warning
 
     run = LiveRun(args, spec, output)
@@ -240,9 +258,9 @@ def run_live(args, spec, output: TestOutput, connect_timeout_s: float = 30.0):
             print("No saved calibration for this device: calibrating.", file=output.out, flush=True)
         if use_saved and not run.use_saved_calibration():
             print("The saved calibration could not be used: calibrating.", file=output.out, flush=True)
-        engine = run.run_test()
+        engine, stopped = run.run_test()
         info = {"spec": args.device, "protocol": run.worker.source.protocol,
                 "device_id": run.worker.device_id, "link": dict(run.worker.feed.status)}
-        return engine, info
+        return engine, info, stopped
     finally:
         run.close()

@@ -5,7 +5,8 @@ headset (virtual patient) instead, which are kept apart.
 
 The JSON is a list of sessions, oldest first, each with ``id``, ``patient_id``,
 ``started_utc``, ``device``, ``software_version``, ``raw_trace_path`` and ``tests`` (a list of
-{``id``, ``kind``, ``preset``}).
+{``id``, ``kind``, ``preset``, ``aborted``}: ``aborted`` says why a test stopped early, null when
+it finished).
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ def run(args) -> int:
         return 0
     print(f"{'id':>5}  {'patient':<14}{'started (UTC)':<27}{'device':<8}tests")
     for s in sessions:
-        tests = ", ".join(f"{t['kind']} ({t['preset']})" for t in s["tests"]) or "-"
+        tests = ", ".join(f"{t['kind']} ({t['preset']}{', aborted' if t.get('aborted') else ''})"
+                          for t in s["tests"]) or "-"
         print(f"{s['id']:>5}  {str(s['patient_id']):<14}{s['started_utc']:<27}{s['device']:<8}{tests}")
     return 0
 

@@ -25,7 +25,7 @@ from cervitrack.trainer.commands import (
     check_count,
     pace_speed,
 )
-from cervitrack.trainer.commands._test_run import TestOutput, run_live
+from cervitrack.trainer.commands._test_run import STOPPED_BY_CTRL_C, TestOutput, run_live, stopped_note
 from cervitrack.trainer.paths import DEFAULT_PATIENT
 from cervitrack.trainer.recording import test_io
 
@@ -101,13 +101,15 @@ def run(args) -> int:
                             out=sys.stderr if args.json else sys.stdout, voice=voice)
         try:
             if kind == "sim":
-                engine, device_info, sim_config, truth = _run_sim(args, preset, overrides, output)
+                engine, device_info, sim_config, truth, stopped = _run_sim(args, preset, overrides, output)
             else:
-                engine, device_info = run_live(args, _live_spec(args.kind, preset, overrides), output)
+                engine, device_info, stopped = run_live(args, _live_spec(args.kind, preset, overrides), output)
                 sim_config, truth = None, None
         finally:
             output.close()
         doc = result_document(args.kind, preset, engine, args.device, truth)
+        if stopped:
+            doc["aborted"] = stopped_note(stopped, engine)
         # The results are on disk before the store is written: a failing store loses nothing.
         side_file = save_result_file({**doc, "patient": args.patient}, args.kind, args.patient)
         try:
@@ -129,6 +131,8 @@ def run(args) -> int:
     doc["session_id"], doc["test_id"], doc["patient"] = session_id, test_id, args.patient
     stored = (f"Stored as session {session_id} (patient {args.patient}); "
               f"report: cervitrack report {session_id} --out report.pdf")
+    if stopped:
+        stored = f"The test was {doc['aborted']}: the trials done are stored, marked aborted.\n" + stored
     if args.json:
         print(json.dumps(plain(doc)))
         if paced:
@@ -136,7 +140,7 @@ def run(args) -> int:
     else:
         print(format_table(doc))
         print("\n" + stored)
-    return 0
+    return 130 if stopped else 0  # 130: ended by an interrupt, as a shell reports Ctrl-C
 
 
 def _run_sim(args, preset, overrides, output: TestOutput):
@@ -146,7 +150,14 @@ def _run_sim(args, preset, overrides, output: TestOutput):
     from cervitrack.trainer.simulation.sim_tests import run_sim_test, truth_for
 
     cfg = load_config(args.sim_config, seed=args.seed)
-    follow = [lambda session, _result: output.follow(session.engine)]
+    running: list = []  # the session, once it steps (kept for a Ctrl-C)
+
+    def keep(session, _result):
+        if not running:
+            running.append(session)
+        output.follow(session.engine)
+
+    follow = [keep]
     if args.speed is not None:
         t0 = time.monotonic()
 
@@ -156,9 +167,16 @@ def _run_sim(args, preset, overrides, output: TestOutput):
                 time.sleep(wait)
 
         follow.append(pace)
-    with test_io.test_capture(args, args.kind, preset, overrides, "sim", cfg.sensor.rate_hz) as observers:
-        session = run_sim_test(preset, cfg, overrides, observers=observers + follow)
-    return session.engine, session.device.device_info, as_dict(cfg), truth_for(args.kind, session.device)
+    stopped = None
+    try:
+        with test_io.test_capture(args, args.kind, preset, overrides, "sim", cfg.sensor.rate_hz) as observers:
+            session = run_sim_test(preset, cfg, overrides, observers=observers + follow)
+    except KeyboardInterrupt:
+        if not running or not running[0].engine.trials:
+            raise  # nothing done yet: nothing to store
+        session, stopped = running[0], STOPPED_BY_CTRL_C
+    return (session.engine, session.device.device_info, as_dict(cfg), truth_for(args.kind, session.device),
+            stopped)
 
 
 def _live_spec(kind: str, preset, overrides: dict):

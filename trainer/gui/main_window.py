@@ -657,8 +657,8 @@ class AppWindow(QtWidgets.QMainWindow):
             ok = self.confirm("Cancel the calibration?", "Cancel the calibration? The previous calibration "
                               "(if any) stays in use.", "Cancel the calibration", "Keep calibrating")
         else:
-            ok = self.confirm("Stop the test?", "Stop the test now? It is marked aborted and its trials "
-                              "are not stored.", "Stop the test", "Keep testing")
+            ok = self.confirm("Stop the test?", "Stop the test now? The trials done so far are stored, "
+                              "with the test marked aborted.", "Stop the test", "Keep testing")
         if ok:
             self.abort()
 
@@ -720,8 +720,10 @@ class AppWindow(QtWidgets.QMainWindow):
             self.stored_label.setText(f"The test could not be stored: {exc}")
             return
         tag = " (SIMULATED)" if doc.get("simulated") else ""
+        stopped = f" Aborted: {doc['aborted']}." if doc.get("aborted") else ""
         self.stored_label.setText(f"Stored{tag}: {display_name(doc['preset'], doc['preset_title'])} "
-                                  f"as test {self.last_test_id} of session {self.session_id}, patient {self.patient_id}.")
+                                  f"as test {self.last_test_id} of session {self.session_id}, patient {self.patient_id}."
+                                  + stopped)
         self._update_flow()
 
     def _file_dialog(self, name: str, title: str, start: str, filters: str, save: bool, folder: bool = False):

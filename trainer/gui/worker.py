@@ -265,9 +265,9 @@ class PipelineWorker:
         self.feed.push_event({"t_s": float(self.last_sample_t_s), "kind": "recording",
                               "path": self.recording_path, "on": False})
 
-    def _finish(self, engine, spec) -> None:
+    def _finish(self, engine, spec, aborted: str | None = None) -> None:
         """A finished test: its result document (as ``cervitrack test`` stores it) goes to the
-        application in a ``result`` event."""
+        application in a ``result`` event (a stopped one says why in ``aborted``)."""
         from cervitrack.trainer.clinical import presets
         from cervitrack.trainer.clinical.results import result_document
 
@@ -280,6 +280,8 @@ class PipelineWorker:
             return
         doc = result_document(spec.kind, preset, engine, self.source.spec)
         doc["simulated"] = bool(self.source.simulated)
+        if aborted:
+            doc["aborted"] = aborted
         self.feed.push_event({"t_s": float(self.last_sample_t_s), "kind": "result", "doc": doc,
                               "calibration": None if engine.calibration is None else engine.calibration.to_dict(),
                               "device_info": dict(getattr(self.source, "info", {}) or {})})
@@ -364,13 +366,19 @@ class PipelineWorker:
         self.feed.push_event({"t_s": event["t_s"], "kind": "message",
                               "text": "Calibration saved for this device: next time it can be reused."})
 
-    def _cmd_abort(self) -> None:
+    def _cmd_abort(self, reason: str = "stopped by the examiner") -> None:
+        """Stop the running test: the trials recorded so far go to the application as a result
+        marked ``aborted`` (with ``reason``), to be stored as such; a calibration is cancelled."""
         t = float(self.last_sample_t_s)
-        if self.engine is not None and not self.engine.done:
+        engine, spec = self.engine, self.spec
+        if engine is not None and not engine.done:
             self.feed.push_event({"t_s": t, "kind": "aborted", "test": self.feed.state.get("test")})
             self.feed.state = {**self.feed.state, "phase": "aborted", "done": True, "aborted": True}
-            if self.spec is None:  # a cancelled (re-)calibration: the previous one stays
+            if spec is None:  # a cancelled (re-)calibration: the previous one stays
                 self._restore_calibration(t)
+            elif getattr(engine, "trials", None) and not self._result_sent:
+                n = len(engine.trials)
+                self._finish(engine, spec, aborted=f"{reason} after {n} trial{'s' if n != 1 else ''}")
         self.engine, self.spec = None, None
 
     def _restore_calibration(self, t_s: float) -> None:

@@ -307,7 +307,8 @@ class Store:
         return None if row is None else self._session_row(row)
 
     def sessions(self, patient_id: str | None = None, simulated: bool | None = None) -> list[dict]:
-        """Sessions, oldest first, each with ``tests``: a list of {id, kind, preset}.
+        """Sessions, oldest first, each with ``tests``: a list of {id, kind, preset, aborted}
+        (``aborted``: why the test was stopped early, None when it finished).
         ``simulated``: only simulated (True) or only real (False) sessions; None: both."""
         where: list[str] = []
         params: list[str | int] = []
@@ -322,8 +323,10 @@ class Store:
         out = []
         for row in rows:
             s = self._session_row(row)
-            s["tests"] = [dict(r) for r in self.db.execute(
-                "SELECT id, kind, preset FROM tests WHERE session_id = ? ORDER BY id", (s["id"],))]
+            s["tests"] = [{"id": r["id"], "kind": r["kind"], "preset": r["preset"],
+                           "aborted": (_from_json(r["result"]) or {}).get("aborted")}
+                          for r in self.db.execute("SELECT id, kind, preset, result FROM tests "
+                                                   "WHERE session_id = ? ORDER BY id", (s["id"],))]
             out.append(s)
         return out
 
