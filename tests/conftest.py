@@ -73,3 +73,107 @@ def close_window(answer_question):
             answer_question("Discard and close")
         window.close()
     return close
+
+
+class Person:
+    """What a person does in the application's windows, through pytest-qt's ``qtbot`` only:
+    clicks on visible buttons and tabs, keys, typing into fields, answers to questions."""
+
+    def __init__(self, qtbot) -> None:
+        from PySide6 import QtCore
+
+        self.qtbot = qtbot
+        self.LEFT = QtCore.Qt.MouseButton.LeftButton
+
+    @staticmethod
+    def find(window, cls, name):
+        """The widget of class ``cls`` with the object name ``name``."""
+        widget = window.findChild(cls, name)
+        assert widget is not None, f"no {cls.__name__} named {name!r}"
+        return widget
+
+    @staticmethod
+    def button(window, text):
+        """The visible push button with this text."""
+        from PySide6 import QtWidgets
+
+        found = [b for b in window.findChildren(QtWidgets.QPushButton) if b.text() == text and b.isVisible()]
+        assert found, f"no visible button {text!r}"
+        return found[0]
+
+    def click(self, widget) -> None:
+        self.qtbot.mouseClick(widget, self.LEFT)
+
+    def click_tab(self, window, label) -> None:
+        bar = window.tabs.tabBar()
+        index = next(i for i in range(bar.count()) if bar.tabText(i) == label)
+        self.qtbot.mouseClick(bar, self.LEFT, pos=bar.tabRect(index).center())
+        assert window.tabs.currentIndex() == index
+
+    def type_into(self, edit, text) -> None:
+        """Replace a field's text by typing (Ctrl+A, then the text)."""
+        from PySide6 import QtCore
+
+        self.qtbot.keyClick(edit, QtCore.Qt.Key.Key_A, QtCore.Qt.KeyboardModifier.ControlModifier)
+        self.qtbot.keyClicks(edit, text)
+
+    def type_and_accept(self, edit, text) -> None:
+        """Type ``text`` into the field, then press Return."""
+        from PySide6 import QtCore
+
+        self.type_into(edit, text)
+        self.qtbot.keyClick(edit, QtCore.Qt.Key.Key_Return)
+
+    def connect(self, window, device="sim", timeout_ms=15_000) -> None:
+        """Type the device on the device page, press Connect, wait for the samples."""
+        from PySide6 import QtWidgets
+
+        combo = self.find(window, QtWidgets.QComboBox, "device_choice")
+        self.type_into(combo.lineEdit(), device)
+        self.click(self.find(window, QtWidgets.QPushButton, "connect"))
+        self.qtbot.waitUntil(lambda: window.device_view.values["state"].text().startswith("streaming"),
+                             timeout=timeout_ms)
+
+    def create_patient(self, window, patient_id, name="") -> None:
+        """On the Patient tab: type the pseudonymous id (and a name), press Create."""
+        from PySide6 import QtWidgets
+
+        self.click_tab(window, "Patient")
+        self.qtbot.keyClicks(self.find(window, QtWidgets.QLineEdit, "patient_id"), patient_id)
+        if name:
+            self.qtbot.keyClicks(self.find(window, QtWidgets.QLineEdit, "patient_name"), name)
+        self.click(self.find(window, QtWidgets.QPushButton, "patient_create"))
+        assert self.find(window, QtWidgets.QLabel, "current_patient").text() == f"Patient: {patient_id}"
+
+    def answer(self, button_text, tries=1000):
+        """Click ``button_text`` in the next question box once it shows (a timer: the box is
+        modal); returns a list that gets the question's text."""
+        from PySide6 import QtCore, QtWidgets
+
+        asked = []
+
+        def poll(left=tries):
+            box = QtWidgets.QApplication.activeModalWidget()
+            if isinstance(box, QtWidgets.QMessageBox):
+                asked.append(box.text())
+                self.qtbot.mouseClick(next(b for b in box.buttons() if b.text() == button_text), self.LEFT)
+            elif left:
+                QtCore.QTimer.singleShot(10, lambda: poll(left - 1))
+
+        QtCore.QTimer.singleShot(0, poll)
+        return asked
+
+    def open_file_dialog(self, window, button, name):
+        """Click ``button``; the file-name field of the file dialog it opens."""
+        from PySide6 import QtWidgets
+
+        self.click(button)
+        self.qtbot.waitUntil(lambda: any(d.isVisible() for d in window.findChildren(QtWidgets.QFileDialog, name)))
+        dialog = next(d for d in window.findChildren(QtWidgets.QFileDialog, name) if d.isVisible())
+        return dialog.findChild(QtWidgets.QLineEdit, "fileNameEdit")
+
+
+@pytest.fixture
+def person(qtbot):
+    """A :class:`Person` using the application through ``qtbot``."""
+    return Person(qtbot)

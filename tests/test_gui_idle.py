@@ -105,21 +105,21 @@ def test_minimised_the_clock_stops_the_recording_goes_on_and_restored_it_draws_a
     assert clock.frames >= frames + 5
 
 
-def test_minimised_during_a_test_the_prompts_are_still_spoken_without_a_frame(qapp, close_window):
+def test_minimised_during_a_test_the_prompts_are_still_spoken_without_a_frame(qapp, person, close_window):
     player = RecordingPlayer()
     window = app_window(player)
-    window.connect_device("sim")
-    spin(qapp, lambda: window.link_ready()[0])  # a test starts only on a streaming link
-    assert window.link_ready()[0]
-    window.showMinimized()
+    person.connect(window, "sim")  # a test starts only on a streaming link
+    person.create_patient(window, "P-idle")
+    assert window.test_combo.currentText() == "JPE, neutral head position"  # eyes closed: all spoken
+    person.click(window.buttons["start"])
+    window.showMinimized()  # as the window manager does when the therapist minimises it
     clock = window.frame_clock
-    assert clock.mode == "paused"
-    frames_before = clock.frames
-    window.start_test("jpe")  # eyes closed: every prompt is spoken
+    assert clock.mode == "paused" and window.running
+    frames_before, spoken_before = clock.frames, len(player.labels)
     assert window.worker.min_step_s == 0.0  # a test runs: the engine keeps its pace
-    spin(qapp, lambda: len(player.labels) >= 2)
+    spin(qapp, lambda: len(player.labels) >= spoken_before + 2)
     close_window(window)  # a test runs: closing asks, and the question is answered
-    assert len(player.labels) >= 2
+    assert len(player.labels) >= spoken_before + 2
     assert clock.frames == frames_before  # spoken, and nothing drawn while minimised
 
 

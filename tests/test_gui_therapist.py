@@ -29,74 +29,24 @@ class SilentPlayer:
         pass
 
 
-def find(window, cls, name):
-    widget = window.findChild(cls, name)
-    assert widget is not None, f"no {cls.__name__} named {name!r}"
-    return widget
 
 
-def button(window, text):
-    """The visible push button with this text."""
-    found = [b for b in window.findChildren(QtWidgets.QPushButton) if b.text() == text and b.isVisible()]
-    assert found, f"no visible button {text!r}"
-    return found[0]
 
 
-def click_tab(qtbot, window, label):
-    bar = window.tabs.tabBar()
-    index = next(i for i in range(bar.count()) if bar.tabText(i) == label)
-    qtbot.mouseClick(bar, LEFT, pos=bar.tabRect(index).center())
-    assert window.tabs.currentIndex() == index
 
 
-def choose_simulator(qtbot, window):
+def choose_simulator(person, window):
     """Type "sim" as the device (the simulator is never preselected) and connect."""
-    combo = find(window, QtWidgets.QComboBox, "device_choice")
-    assert combo.currentText() == "Choose a device…"
-    qtbot.keyClick(combo.lineEdit(), QtCore.Qt.Key.Key_A, QtCore.Qt.KeyboardModifier.ControlModifier)
-    qtbot.keyClicks(combo.lineEdit(), "sim")
-    qtbot.mouseClick(find(window, QtWidgets.QPushButton, "connect"), LEFT)
-    qtbot.waitUntil(lambda: window.device_view.values["state"].text().startswith("streaming"), timeout=10_000)
+    assert person.find(window, QtWidgets.QComboBox, "device_choice").currentText() == "Choose a device…"
+    person.connect(window, "sim")
 
 
-def create_patient(qtbot, window, patient_id, name=""):
-    click_tab(qtbot, window, "Patient")
-    qtbot.keyClicks(find(window, QtWidgets.QLineEdit, "patient_id"), patient_id)
-    if name:
-        qtbot.keyClicks(find(window, QtWidgets.QLineEdit, "patient_name"), name)
-    qtbot.mouseClick(find(window, QtWidgets.QPushButton, "patient_create"), LEFT)
-    assert find(window, QtWidgets.QLabel, "current_patient").text() == f"Patient: {patient_id}"
 
 
-def answer(qtbot, button_text):
-    """Click ``button_text`` in the question box once it shows (a timer: the box is modal)."""
-    clicked = []
-
-    def poll(left=1000):
-        box = QtWidgets.QApplication.activeModalWidget()
-        if isinstance(box, QtWidgets.QMessageBox):
-            clicked.append(box.text())
-            qtbot.mouseClick(next(b for b in box.buttons() if b.text() == button_text), LEFT)
-        elif left:
-            QtCore.QTimer.singleShot(10, lambda: poll(left - 1))
-
-    QtCore.QTimer.singleShot(0, poll)
-    return clicked
 
 
-def open_file_dialog(qtbot, window, button, name):
-    """Click ``button`` and return the file-name field of the file dialog it opens."""
-    qtbot.mouseClick(button, LEFT)
-    qtbot.waitUntil(lambda: any(d.isVisible() for d in window.findChildren(QtWidgets.QFileDialog, name)))
-    dialog = next(d for d in window.findChildren(QtWidgets.QFileDialog, name) if d.isVisible())
-    return dialog.findChild(QtWidgets.QLineEdit, "fileNameEdit")
 
 
-def type_and_accept(qtbot, edit, text):
-    """Replace the field's text by typing ``text``, then press Return."""
-    qtbot.keyClick(edit, QtCore.Qt.Key.Key_A, QtCore.Qt.KeyboardModifier.ControlModifier)
-    qtbot.keyClicks(edit, text)
-    qtbot.keyClick(edit, QtCore.Qt.Key.Key_Return)
 
 
 def check_exported_csv(folder, test):
@@ -142,52 +92,52 @@ def open_app(qtbot, cfg=None, follow=True):
     return window
 
 
-def close_app(qtbot, window):
+def close_app(person, window):
     """Close as the window manager does (a close event); a running test is discarded."""
     if window.running:
-        answer(qtbot, "Discard and close")
+        person.answer("Discard and close")
     QtWidgets.QApplication.sendEvent(window, QtGui.QCloseEvent())
 
 
 @pytest.fixture
-def app(qtbot):
+def app(qtbot, person):
     window = open_app(qtbot)
     yield window
-    close_app(qtbot, window)
+    close_app(person, window)
 
 
-def test_a_full_jpe_session_is_stored_and_reported_from_the_app(qtbot, app, tmp_path, monkeypatch):
+def test_a_full_jpe_session_is_stored_and_reported_from_the_app(qtbot, person, app, tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))  # the report dialog opens in the home folder
     window = app
-    start = find(window, QtWidgets.QPushButton, "start")
+    start = person.find(window, QtWidgets.QPushButton, "start")
     assert not window.simulated_banner.isVisible() and not start.isEnabled()
-    choose_simulator(qtbot, window)
+    choose_simulator(person, window)
     assert window.simulated_banner.isVisible() and "SIMULATED" in window.simulated_banner.text()
     assert "SIMULATED" in window.windowTitle()
     # Streaming, but no patient yet: Start is off and says why.
-    qtbot.waitUntil(lambda: "patient" in find(window, QtWidgets.QLabel, "start_reason").text())
+    qtbot.waitUntil(lambda: "patient" in person.find(window, QtWidgets.QLabel, "start_reason").text())
     assert not start.isEnabled()
-    create_patient(qtbot, window, "P-0042", "Ada Example")
+    person.create_patient(window, "P-0042", "Ada Example")
     # The raw stream is recorded from here on: the dialog offers a numbered name in the data folder.
-    record = find(window, QtWidgets.QPushButton, "record")
+    record = person.find(window, QtWidgets.QPushButton, "record")
     assert record.text() == "Record raw stream…"
-    edit = open_file_dialog(qtbot, window, record, "record_dialog")
+    edit = person.open_file_dialog(window, record, "record_dialog")
     assert edit.text() == "recording-001.cvtrec"
-    type_and_accept(qtbot, edit, "ada-raw.cvtrec")
+    person.type_and_accept(edit, "ada-raw.cvtrec")
     qtbot.waitUntil(lambda: record.text() == "Stop recording", timeout=5_000)
     # Calibration: the flow moved to its tab; one click.
-    qtbot.mouseClick(button(window, "Start calibration"), LEFT)
+    qtbot.mouseClick(person.button(window, "Start calibration"), LEFT)
     qtbot.waitUntil(lambda: window.calibration_view.score_label.text().startswith("Score "), timeout=60_000)
     assert "good" in window.calibration_view.score_label.text()
     # A JPE test (1 trial per direction), with its progress.
     qtbot.waitUntil(start.isEnabled)
-    combo = find(window, QtWidgets.QComboBox, "test_choice")
+    combo = person.find(window, QtWidgets.QComboBox, "test_choice")
     assert combo.currentText() == "JPE, neutral head position"
     qtbot.mouseClick(start, LEFT)
-    progress = find(window, QtWidgets.QLabel, "progress")
+    progress = person.find(window, QtWidgets.QLabel, "progress")
     qtbot.waitUntil(lambda: progress.text().startswith("trial 1 of 4"), timeout=10_000)
     qtbot.waitUntil(lambda: "trial 2 of 4 · about" in progress.text(), timeout=60_000)
-    stored = find(window, QtWidgets.QLabel, "stored")
+    stored = person.find(window, QtWidgets.QLabel, "stored")
     qtbot.waitUntil(lambda: stored.text().startswith("Stored (SIMULATED)"), timeout=120_000)
     qtbot.waitUntil(lambda: "(finished)" in window.results_view.title.text(), timeout=5_000)
     title = window.results_view.title.text()
@@ -209,7 +159,7 @@ def test_a_full_jpe_session_is_stored_and_reported_from_the_app(qtbot, app, tmp_
     assert test["scores"]["overall"]["ae_deg"] == pytest.approx(np.mean(np.abs(ae)))
     assert table.item(table.rowCount() - 1, 2).text() == f"{np.mean(np.abs(ae)):.2f}"
     # The recording stops with a click; it belongs to the session.
-    export = find(window, QtWidgets.QPushButton, "export_button")
+    export = person.find(window, QtWidgets.QPushButton, "export_button")
     assert not export.isEnabled()  # nothing recorded to export yet
     qtbot.mouseClick(record, LEFT)
     qtbot.waitUntil(lambda: stored.text().startswith("Recording saved: "), timeout=10_000)
@@ -220,9 +170,9 @@ def test_a_full_jpe_session_is_stored_and_reported_from_the_app(qtbot, app, tmp_
         assert store.session(session["id"])["raw_trace_path"] == str(raw)
     # The report: the file dialog (opened in the home folder) is answered by typing the name.
     for name in ("a-report.pdf", "b-report.html"):  # no common prefix: no completion popup
-        edit = open_file_dialog(qtbot, window, find(window, QtWidgets.QPushButton, "report_button"), "report_dialog")
+        edit = person.open_file_dialog(window, person.find(window, QtWidgets.QPushButton, "report_button"), "report_dialog")
         assert edit.text() == "cervitrack-P-0042-session-1.pdf"
-        type_and_accept(qtbot, edit, name)
+        person.type_and_accept(edit, name)
         qtbot.waitUntil(lambda name=name: stored.text() == f"Report written: {tmp_path / name}", timeout=30_000)
     # The recording as CSV, into a folder typed in the folder dialog; a second export asks
     # before it replaces the files.
@@ -230,15 +180,15 @@ def test_a_full_jpe_session_is_stored_and_reported_from_the_app(qtbot, app, tmp_
     out.mkdir()
     # The dialog opens in the home folder: the folder's name is typed (a typed absolute path
     # opens the completion list at every "/").
-    type_and_accept(qtbot, open_file_dialog(qtbot, window, export, "export_dialog"), out.name)
+    person.type_and_accept(person.open_file_dialog(window, export, "export_dialog"), out.name)
     qtbot.waitUntil(lambda: stored.text().startswith(("Exported", "The export failed")), timeout=30_000)
     assert stored.text() == "Exported: " + ", ".join(str(out / n) for n in ("ada-raw.csv", "ada-raw_events.csv", "ada-raw.json"))
     check_exported_csv(out, test)
     (out / "ada-raw.csv").write_text("the therapist's own edits\n")
     for choice, kept in (("Keep them", True), ("Replace them", False)):
-        asked = answer(qtbot, choice)
-        type_and_accept(qtbot, open_file_dialog(qtbot, window, export, "export_dialog"), out.name)
-        qtbot.waitUntil(lambda: bool(asked), timeout=10_000)
+        asked = person.answer(choice)
+        person.type_and_accept(person.open_file_dialog(window, export, "export_dialog"), out.name)
+        qtbot.waitUntil(lambda asked=asked: bool(asked), timeout=10_000)
         assert "already in" in asked[0] and "ada-raw.csv" in asked[0]
         expected = f"Not exported: the files in {out} are kept." if kept else "Exported: "
         qtbot.waitUntil(lambda expected=expected: stored.text().startswith(expected), timeout=30_000)
@@ -250,35 +200,35 @@ def test_a_full_jpe_session_is_stored_and_reported_from_the_app(qtbot, app, tmp_
     assert "SIMULATED" in html and "P-0042" in html and "JPE, neutral head position" in html
 
 
-def test_closing_mid_test_asks_first(qtbot, app):
+def test_closing_mid_test_asks_first(qtbot, person, app):
     window = app
-    choose_simulator(qtbot, window)
-    create_patient(qtbot, window, "P-7")
-    qtbot.mouseClick(find(window, QtWidgets.QPushButton, "start"), LEFT)
+    choose_simulator(person, window)
+    person.create_patient(window, "P-7")
+    qtbot.mouseClick(person.find(window, QtWidgets.QPushButton, "start"), LEFT)
     assert window.running
-    asked = answer(qtbot, "Keep the test")
+    asked = person.answer("Keep the test")
     event = QtGui.QCloseEvent()
     QtWidgets.QApplication.sendEvent(window, event)
     assert asked and "discards it" in asked[0]
     assert not event.isAccepted() and window.isVisible() and window.running
-    asked = answer(qtbot, "Discard and close")
+    asked = person.answer("Discard and close")
     event = QtGui.QCloseEvent()
     QtWidgets.QApplication.sendEvent(window, event)
     assert asked and event.isAccepted()
     assert window.worker.feed.status["state"] == "disconnected"
 
 
-def test_esc_in_the_fullscreen_patient_display_only_leaves_fullscreen_and_stop_keeps_the_trials_done(qtbot, app, tmp_path):
+def test_esc_in_the_fullscreen_patient_display_only_leaves_fullscreen_and_stop_keeps_the_trials_done(qtbot, person, app, tmp_path):
     window = app
-    choose_simulator(qtbot, window)
-    create_patient(qtbot, window, "P-8")
-    qtbot.mouseClick(find(window, QtWidgets.QPushButton, "start"), LEFT)
-    qtbot.mouseClick(find(window, QtWidgets.QPushButton, "patient"), LEFT)
+    choose_simulator(person, window)
+    person.create_patient(window, "P-8")
+    qtbot.mouseClick(person.find(window, QtWidgets.QPushButton, "start"), LEFT)
+    qtbot.mouseClick(person.find(window, QtWidgets.QPushButton, "patient"), LEFT)
     display = window.patient_window
     assert display.isVisible() and display.simulated_banner.isVisible()
     qtbot.keyClick(display, QtCore.Qt.Key.Key_F)
     qtbot.waitUntil(display.isFullScreen)
-    hint = find(display, QtWidgets.QLabel, "fullscreen_hint")
+    hint = person.find(display, QtWidgets.QLabel, "fullscreen_hint")
     assert hint.isVisible() and hint.text() == "Esc: leave fullscreen"
     qtbot.keyClick(display, QtCore.Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: not display.isFullScreen())
@@ -287,15 +237,15 @@ def test_esc_in_the_fullscreen_patient_display_only_leaves_fullscreen_and_stop_k
     assert QtWidgets.QApplication.activeModalWidget() is None  # no question either
     # Stopping is the therapist's own button, and it asks; the trials done are stored, with
     # the test marked aborted, in the results, the store and the report.
-    progress = find(window, QtWidgets.QLabel, "progress")
+    progress = person.find(window, QtWidgets.QLabel, "progress")
     qtbot.waitUntil(lambda: progress.text().startswith("trial 2 of 4"), timeout=60_000)
-    asked = answer(qtbot, "Stop the test")
-    qtbot.mouseClick(find(window, QtWidgets.QPushButton, "stop"), LEFT)
+    asked = person.answer("Stop the test")
+    qtbot.mouseClick(person.find(window, QtWidgets.QPushButton, "stop"), LEFT)
     assert asked and "trials done so far are stored" in asked[0]
     qtbot.waitUntil(lambda: not window.running, timeout=5_000)
-    click_tab(qtbot, window, "Results")
+    person.click_tab(window, "Results")
     qtbot.waitUntil(lambda: "(aborted)" in window.results_view.title.text(), timeout=5_000)
-    stored = find(window, QtWidgets.QLabel, "stored")
+    stored = person.find(window, QtWidgets.QLabel, "stored")
     qtbot.waitUntil(lambda: stored.text().startswith("Stored (SIMULATED)"), timeout=5_000)
     assert stored.text().endswith("Aborted: stopped by the examiner after 1 trial.")
     with Store() as store:
@@ -309,18 +259,18 @@ def test_esc_in_the_fullscreen_patient_display_only_leaves_fullscreen_and_stop_k
     assert "Stopped early</b>: stopped by the examiner after 1 trial" in html
 
 
-def test_a_cancelled_recalibration_keeps_the_previous_calibration(qtbot, app):
+def test_a_cancelled_recalibration_keeps_the_previous_calibration(qtbot, person, app):
     window = app
-    choose_simulator(qtbot, window)
-    create_patient(qtbot, window, "P-9")
-    qtbot.mouseClick(button(window, "Start calibration"), LEFT)
+    choose_simulator(person, window)
+    person.create_patient(window, "P-9")
+    qtbot.mouseClick(person.button(window, "Start calibration"), LEFT)
     qtbot.waitUntil(lambda: window.calibration_view.score_label.text().startswith("Score "), timeout=60_000)
     first = window.worker.calibration
     score = window.calibration_view.result["score"]
     qtbot.waitUntil(lambda: not window.running, timeout=5_000)
-    qtbot.mouseClick(button(window, "Start calibration"), LEFT)
+    qtbot.mouseClick(person.button(window, "Start calibration"), LEFT)
     qtbot.waitUntil(lambda: window.worker.calibration is None)  # the new calibration runs
-    asked = answer(qtbot, "Cancel the calibration")
+    asked = person.answer("Cancel the calibration")
     qtbot.keyClick(window, QtCore.Qt.Key.Key_Escape)
     assert asked and "previous calibration" in asked[0]
     qtbot.waitUntil(lambda: window.worker.calibration is first, timeout=5_000)
@@ -329,7 +279,7 @@ def test_a_cancelled_recalibration_keeps_the_previous_calibration(qtbot, app):
     assert window.worker.pipeline.calibration is first and not window.running
 
 
-def test_a_4_s_dropout_shows_stale_with_its_age_and_the_trial_is_redone(qtbot):
+def test_a_4_s_dropout_shows_stale_with_its_age_and_the_trial_is_redone(qtbot, person):
     """The simulated link drops out for 4 s about every 25 s: the status says "stale" with the
     age of the newest sample, a banner says the trial cannot be scored, the paused trial is
     recorded invalid ("signal lost") and redone, and the app says when the signal is back and
@@ -337,9 +287,9 @@ def test_a_4_s_dropout_shows_stale_with_its_age_and_the_trial_is_redone(qtbot):
     cfg = config_from_dict({"link": {"disconnect_every_s": 25.0, "disconnect_s": 4.0}}, seed=3)
     window = open_app(qtbot, cfg)
     try:
-        choose_simulator(qtbot, window)
-        create_patient(qtbot, window, "P-10")
-        qtbot.mouseClick(find(window, QtWidgets.QPushButton, "start"), LEFT)
+        choose_simulator(person, window)
+        person.create_patient(window, "P-10")
+        qtbot.mouseClick(person.find(window, QtWidgets.QPushButton, "start"), LEFT)
         ages = []
 
         def stale_in_a_trial():
@@ -362,10 +312,10 @@ def test_a_4_s_dropout_shows_stale_with_its_age_and_the_trial_is_redone(qtbot):
         # The engine paused the trial; it is recorded invalid ("signal lost") and redone.
         qtbot.waitUntil(lambda: any(not t["valid"] and "signal lost" in str(t.get("reason"))
                                     for t in window.worker.feed.state.get("trials", ())), timeout=60_000)
-        click_tab(qtbot, window, "Results")
+        person.click_tab(window, "Results")
         qtbot.waitUntil(lambda: "signal lost" in window.results_view.invalid_label.text(), timeout=5_000)
     finally:
-        close_app(qtbot, window)
+        close_app(person, window)
 
 
 def test_sessions_cli_keeps_simulated_sessions_apart(capsys):

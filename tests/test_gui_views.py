@@ -266,16 +266,17 @@ def test_keyboard_space_marks_r_rezeroes_esc_stops_f_fullscreen(qapp, close_wind
     close_window(window)
 
 
-def test_the_threaded_app_runs_its_own_event_loop(qapp, close_window, answer_question):
+def test_the_threaded_app_runs_its_own_event_loop(qapp, person, close_window, answer_question):
     """As `cervitrack app` runs: the pipeline thread at real-time pace, the frame clock
-    drawing as it publishes, the event loop in charge (stopped here after 300 frames, or after 120 s)."""
+    drawing as it publishes, the event loop in charge (stopped here after 300 frames, or after
+    120 s). The test is started by clicks and watched on the Test tab (live: display rate)."""
     window = make_window(trials_per_direction=1, threaded=True, player=RecordingPlayer(),
-                         save_calibrations=False)
+                         save_calibrations=False, settings=AppSettings(follow=False))
     window.show()
-    window.connect_device("sim")
-    while not window.link_ready()[0]:  # a test starts on a link that delivers samples
-        qapp.processEvents()
-    window.start_test("jpe")
+    person.connect(window, "sim")  # a test starts on a link that delivers samples
+    person.create_patient(window, "P-loop")
+    person.click(window.buttons["start"])
+    person.click_tab(window, "Test")
     watch = QtCore.QTimer()
     asked = []
 

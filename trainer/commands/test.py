@@ -25,7 +25,12 @@ from cervitrack.trainer.commands import (
     check_count,
     pace_speed,
 )
-from cervitrack.trainer.commands._test_run import STOPPED_BY_CTRL_C, TestOutput, run_live, stopped_note
+from cervitrack.trainer.commands._test_run import (
+    STOPPED_BY_CTRL_C,
+    TestOutput,
+    run_live,
+    stopped_note,
+)
 from cervitrack.trainer.paths import DEFAULT_PATIENT
 from cervitrack.trainer.recording import test_io
 

@@ -102,8 +102,10 @@ def make_window(sim_config: SimConfig | None = None, trials_per_direction: int =
         open_source,
     )
     from cervitrack.trainer.gui.worker import PipelineWorker
+    from cervitrack.trainer.stores.app_state import load_state
 
-    settings = settings or AppSettings()
+    remembered = load_state()
+    settings = settings or AppSettings(**remembered.settings)
     tests = make_catalog(trials_per_direction)
     audio = make_audio(player, settings.voice, settings.tones, settings.volume, settings.audio)
     note = audio.note
@@ -114,7 +116,7 @@ def make_window(sim_config: SimConfig | None = None, trials_per_direction: int =
                               speed=speed if source.simulated else 1.0)
 
     return AppWindow(settings, tests, open_worker, available_specs(), audio, note, threaded=threaded,
-                     scanner=ble_scan_specs if can_scan_ble() else None)
+                     scanner=ble_scan_specs if can_scan_ble() else None, remembered=remembered)
 
 
 def run_app(device: str | None = None, test: str | None = None, sim_config: SimConfig | None = None,

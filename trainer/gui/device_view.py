@@ -113,6 +113,22 @@ class DeviceView(QtWidgets.QWidget):
         index = self.combo.findData(current) if current else 0
         self.combo.setCurrentIndex(max(index, 0))
 
+    def set_recent(self, devices) -> None:
+        """Offer the devices used last (newest first: [{"spec", "protocol"}]) at the top of the
+        list, "(last used)", and preselect the newest with its protocol; nothing connects
+        until the person presses Connect."""
+        for n, device in enumerate(devices):
+            spec = device["spec"]
+            old = self.combo.findData(spec)
+            label = self.combo.itemText(old).rsplit("  [", 1)[0] if old >= 0 else spec
+            if old >= 0:
+                self.combo.removeItem(old)
+            self.combo.insertItem(1 + n, f"{label} (last used)  [{spec}]", spec)
+        if devices:
+            self.combo.setCurrentIndex(1)
+            index = self.protocol.findData(devices[0]["protocol"] or "")
+            self.protocol.setCurrentIndex(max(index, 0))
+
     def select_spec(self, spec: str) -> None:
         index = self.combo.findData(spec)
         if index >= 0:

@@ -30,6 +30,7 @@ button (or S), with a confirmation.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,7 @@ from cervitrack.trainer.gui.patient_window import PatientWindow, make_test_views
 from cervitrack.trainer.gui.research_view import ResearchView
 from cervitrack.trainer.gui.results_view import ResultsView
 from cervitrack.trainer.gui.worker import IDLE_STEP_S, PipelineWorker, link_text
+from cervitrack.trainer.stores.app_state import AppState, remember_device, save_settings
 from cervitrack.trainer.stores.sessions import Store
 
 #: The guided flow's steps (the tab each one lives on, and what the person reads).
@@ -62,6 +64,8 @@ CALIBRATION_PROMPTS = ("sit_still", "nod", "turn")
 LIVE_TABS = ("test", "research")
 #: The status line and the text panels (device, calibration) are refreshed this often, s (2 Hz).
 TEXT_PERIOD_S = 0.5
+#: Settings are written once a control rests this long, ms (a dragged slider writes once).
+SAVE_DELAY_MS = 400
 _WINDOW_EVENTS = (QtCore.QEvent.Type.WindowStateChange, QtCore.QEvent.Type.Show, QtCore.QEvent.Type.Hide)
 
 
@@ -115,8 +119,16 @@ class AppWindow(QtWidgets.QMainWindow):
     scan_finished = QtCore.Signal(list, str)
 
     def __init__(self, settings: AppSettings, catalog: dict, open_worker, specs, audio=None,
-                 audio_note: str = "", threaded: bool = True, scanner=None, store_factory=Store) -> None:
+                 audio_note: str = "", threaded: bool = True, scanner=None, store_factory=Store,
+                 remembered: AppState | None = None) -> None:
         super().__init__()
+        #: What the app remembers between runs (devices used last, settings); None: nothing.
+        self.remembered = remembered
+        self._connected_as: tuple[str, str] | None = None  # (spec, protocol) not yet remembered
+        self._save_timer = QtCore.QTimer(self)
+        self._save_timer.setSingleShot(True)
+        self._save_timer.setInterval(SAVE_DELAY_MS)
+        self._save_timer.timeout.connect(self._save_settings)
         self.store_factory = store_factory
         self.patient_id: str | None = None
         self.session_id: int | None = None
@@ -172,6 +184,8 @@ class AppWindow(QtWidgets.QMainWindow):
         self.tabs = QtWidgets.QTabWidget()
         self.tabs.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
         self.device_view = DeviceView(specs, can_scan=scanner is not None)
+        if remembered is not None:
+            self.device_view.set_recent(remembered.devices)
         self.device_view.connect_requested.connect(self.connect_device)
         self.device_view.disconnect_requested.connect(self.disconnect_device)
         self.device_view.scan_requested.connect(self.scan)
@@ -217,6 +231,8 @@ class AppWindow(QtWidgets.QMainWindow):
         self._set_running(False)
         self._update_sound_warning()
         self.show_tab("device")
+        if remembered is not None and remembered.problem:
+            self.statusBar().showMessage(remembered.problem, 15000)
 
     # ------------------------------------------------------------------ layout
     def _toolbar(self):
@@ -313,7 +329,7 @@ class AppWindow(QtWidgets.QMainWindow):
         self.volume_slider.valueChanged.connect(self.set_volume)
         self.follow_check = QtWidgets.QCheckBox("Switch tabs to follow the test")
         self.follow_check.setChecked(self.settings.follow)
-        self.follow_check.toggled.connect(lambda on: setattr(self.settings, "follow", on))
+        self.follow_check.toggled.connect(self.set_follow)
         form.addRow("Virtual wall distance", self.distance_spin)
         form.addRow("Cursor trail", self.trail_spin)
         form.addRow("Blind mode", self.blind_check)
@@ -523,6 +539,7 @@ class AppWindow(QtWidgets.QMainWindow):
             self.device_view.show_message(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
             return
         simulated = bool(getattr(self.worker.source, "simulated", False))
+        self._connected_as = None if simulated else (spec, protocol or "")
         self.session_id = None  # a new device connection is a new session
         self.last_test_id = None
         self.device_view.show_message(
@@ -844,38 +861,49 @@ class AppWindow(QtWidgets.QMainWindow):
     # ------------------------------------------------------------------ settings
     def set_wall_distance(self, distance_cm: float) -> None:
         self.settings.wall_distance_cm = float(distance_cm)
+        self._settings_changed()
         for view in self._test_views_all():
             if hasattr(view, "set_distance_cm"):
                 view.set_distance_cm(distance_cm)
 
+    def set_follow(self, on: bool) -> None:
+        self.settings.follow = bool(on)
+        self._settings_changed()
+
     def set_trail(self, trail_s: float) -> None:
         self.settings.trail_s = float(trail_s)
+        self._settings_changed()
         for view in self._test_views_all():
             if hasattr(view, "set_distance_cm"):  # the wall; the target views keep their own
                 view.trail_s = float(trail_s)
 
     def set_blind(self, on: bool) -> None:
         self.settings.blind = bool(on)
+        self._settings_changed()
         for view in self._test_views_all():
             view.blind = bool(on)
 
     def set_audio(self, on: bool) -> None:
         self.settings.audio = bool(on)
+        self._settings_changed()
         if self.audio is not None:
             self.audio.enabled = bool(on)
 
     def set_voice(self, on: bool) -> None:
         self.settings.voice = bool(on)
+        self._settings_changed()
         if self.audio is not None:
             self.audio.settings.voice_on = bool(on)
 
     def set_tones(self, on: bool) -> None:
         self.settings.tones = bool(on)
+        self._settings_changed()
         if self.audio is not None:
             self.audio.settings.tones_on = bool(on)
 
     def set_volume(self, percent: int) -> None:
         self.settings.volume = percent / 100.0
+        self._settings_changed()
         if self.audio is not None:
             self.audio.settings.volume = percent / 100.0
 
@@ -971,8 +999,31 @@ class AppWindow(QtWidgets.QMainWindow):
         if text_due:
             self._refresh_status(feed)
 
+    def _remember_device(self) -> None:
+        """A real device whose link delivered samples is offered first at the next start."""
+        if self._connected_as is None or self.remembered is None:
+            return
+        spec, protocol = self._connected_as
+        self._connected_as = None
+        try:
+            self.remembered = remember_device(spec, protocol)
+        except OSError as exc:
+            self.statusBar().showMessage(f"The device could not be remembered: {exc.strerror or exc}", 8000)
+
+    def _settings_changed(self) -> None:
+        if self.remembered is not None:
+            self._save_timer.start()  # one write once the slider or spin box rests
+
+    def _save_settings(self) -> None:
+        try:
+            self.remembered = save_settings(dataclasses.asdict(self.settings))
+        except OSError as exc:
+            self.statusBar().showMessage(f"The settings could not be saved: {exc.strerror or exc}", 8000)
+
     def _refresh_status(self, feed) -> None:
         s = feed.status
+        if s.get("samples") and self._connected_as is not None:
+            self._remember_device()
         sim = "SIMULATED · " if s.get("simulated") else ""
         if s.get("no_frame_warning"):  # wrong protocol: said plainly, instead of the counts
             self.status_label.setText(f"{sim}{s.get('spec', '–')}: {s['no_frame_warning']}")
@@ -1016,6 +1067,9 @@ class AppWindow(QtWidgets.QMainWindow):
             event.ignore()
             return
         self.frame_clock.stop()
+        if self._save_timer.isActive():  # a setting changed just before closing
+            self._save_timer.stop()
+            self._save_settings()
         app = QtWidgets.QApplication.instance()
         assert app is not None, "windows exist only inside a QApplication"
         app.removeEventFilter(self)
