@@ -215,15 +215,26 @@ class StreamStats:
         if gap.lost_frames > 0:
             self.lost_frames += gap.lost_frames
 
+    #: An interval longer than this many typical (median) intervals is an outage, not streaming.
+    OUTAGE_FACTOR = 5.0
+
     def rate_hz(self) -> float:
-        """Samples per second over the window (NaN with fewer than two samples)."""
+        """Samples per second while streaming, over the window (NaN with fewer than two
+        samples): the time of outages (intervals over OUTAGE_FACTOR times the median) is left
+        out, so a dropout is counted as gaps, never as a slow sensor."""
         if not self._times:
             return math.nan
         t = np.concatenate(self._times)
         t = t[t >= self.last_t_s - self.window_s]
         if t.size < 2 or t[-1] <= t[0]:
             return math.nan
-        return (t.size - 1) / float(t[-1] - t[0])
+        dt = np.diff(t)
+        typical = float(np.median(dt))
+        if typical <= 0:  # bunched times: no interval to compare with
+            return (t.size - 1) / float(t[-1] - t[0])
+        streaming = dt[dt <= self.OUTAGE_FACTOR * typical]
+        span = float(streaming.sum())
+        return streaming.size / span if span > 0 else math.nan
 
     def age_s(self, now_s: float) -> float:
         """Host time since the last sample was taken, s (NaN before the first)."""

@@ -370,8 +370,20 @@ def test_jpe_over_a_pty_with_bno08x_rvc(journeys):
 
 def test_jpe_over_udp_with_opentrack(journeys):
     j = journeys["test_jpe_over_udp_with_opentrack"]
-    check_stored(j, "jpe")
+    doc = check_stored(j, "jpe")
     check_jpe_errors(j, 4)
+    # Every prompt is one printed line of plain words, in the order of the events file, each
+    # event with its wall-clock time; the events follow the test from start to end.
+    printed = j.printed
+    prompts = [e for e in j.events if e["kind"] == "prompt"]
+    assert all(isinstance(e["wall_time_s"], float) for e in j.events)
+    said = [e["text"] for e in prompts if e["prompt"] != "trial_recorded"]
+    assert [line for line in printed if line in said] == said
+    assert not any(line.startswith("[") for line in printed)
+    assert [e["prompt"] for e in prompts][:3] == ["sit_still", "nod", "turn"] and prompts[-1]["prompt"] == "done"
+    assert {"test_start", "trial_start", "trial_end", "test_end"} <= {e["kind"] for e in j.events}
+    assert sum(e["kind"] == "trial_end" for e in j.events) == len(doc["trials"])
+    assert " 0 frames lost" in next(line for line in printed if line.startswith(f"Connected to {j.spec} ("))
 
 
 def test_jpe_over_ble_with_a_movella_dot(journeys):

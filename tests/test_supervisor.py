@@ -180,3 +180,15 @@ def test_the_reader_thread_drops_a_stalled_link_marks_one_gap_and_reconnects():
     kinds = [("gap", i.reason) if isinstance(i, Gap) else i.data for i in items]
     assert kinds == [b"a", b"b", ("gap", "stall"), b"c"]
     assert source.supervisor.reconnects == 1 and driver.connects == 2
+
+
+def test_a_dropout_shows_as_gaps_never_as_a_slow_sensor():
+    """100 Hz for 4 s, nothing for 3 s, 100 Hz again: the streaming rate stays 100 Hz."""
+    stats = StreamStats(window_s=10.0)
+    t = np.concatenate([np.arange(0, 4, 0.01), np.arange(7, 9, 0.01)])
+    stats.on_samples(_batch(t))
+    assert stats.rate_hz() == pytest.approx(100.0, rel=1e-6)
+    ten_hz = StreamStats(window_s=10.0)
+    t = np.arange(0, 5, 0.1)
+    ten_hz.on_samples(_batch(t))
+    assert ten_hz.rate_hz() == pytest.approx(10.0, rel=1e-6)  # a slow sensor still reads slow

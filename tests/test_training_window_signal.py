@@ -22,7 +22,8 @@ LEFT = QtCore.Qt.MouseButton.LeftButton
 
 def test_a_dropout_during_a_drill_shows_signal_lost_on_the_status_line_and_the_try_is_redone(qtbot, tmp_path):
     qt_app()
-    cfg = SimConfig(seed=5, sensor=SensorConfig(rate_hz=50.0))
+    # Seed 11: the first of the simulated dropouts falls inside a drill try.
+    cfg = SimConfig(seed=11, sensor=SensorConfig(rate_hz=50.0))
     cfg.link.disconnect_every_s = 12.0
     cfg.link.disconnect_s = 1.5
     with TrainingStore(tmp_path / "training.db") as store:

@@ -28,13 +28,18 @@ class SimLink:
         self._order = 0
         self._last_arrival_s = -np.inf
         self._disconnects: list[tuple[float, float]] = []
+        # Disconnects come from a stream of their own: their times depend on the seed only,
+        # not on how the host polls (the packets' jitter and losses draw per call), so a
+        # live session stepped at wall-clock pace drops out at the same simulated times.
+        seed_seq = getattr(rng.bit_generator, "seed_seq", None)
+        self._outage_rng = np.random.default_rng(seed_seq.spawn(1)[0]) if seed_seq is not None else rng
         self._next_disconnect_s = self._draw_disconnect(0.0)
         self.stats = {"packets": 0, "lost_packets": 0, "lost_frames": 0, "disconnects": 0}
 
     def _draw_disconnect(self, after_s: float) -> float:
         if self.cfg.disconnect_every_s <= 0:
             return np.inf
-        return after_s + float(self.rng.exponential(self.cfg.disconnect_every_s))
+        return after_s + float(self._outage_rng.exponential(self.cfg.disconnect_every_s))
 
     def _disconnected(self, t_s: np.ndarray) -> np.ndarray:
         """Mask of times inside a disconnect, drawing new disconnects up to max(t_s)."""
