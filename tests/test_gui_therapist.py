@@ -245,6 +245,7 @@ def test_esc_in_the_fullscreen_patient_display_only_leaves_fullscreen_and_stop_k
     qtbot.waitUntil(lambda: not window.running, timeout=5_000)
     person.click_tab(window, "Results")
     qtbot.waitUntil(lambda: "(aborted)" in window.results_view.title.text(), timeout=5_000)
+    assert " · 1 valid trial (aborted)" in window.results_view.title.text()
     stored = person.find(window, QtWidgets.QLabel, "stored")
     qtbot.waitUntil(lambda: stored.text().startswith("Stored (SIMULATED)"), timeout=5_000)
     assert stored.text().endswith("Aborted: stopped by the examiner after 1 trial.")

@@ -28,8 +28,7 @@ THRESHOLD_DEFAULT_DEG = 4.5
 THRESHOLD_SENSITIVE_DEG = 3.5
 THRESHOLD_SOURCES = {
     THRESHOLD_DEFAULT_DEG: "Revel et al. 1994, Arch Phys Med Rehabil 75(8):895-899",
-    THRESHOLD_SENSITIVE_DEG: "Smulligan et al. 2025, Clin J Sport Med 35(1):23-28, PMID 38953712 "
-                             "(3.5 deg cut-point)",
+    THRESHOLD_SENSITIVE_DEG: "Smulligan et al. 2025, Clin J Sport Med 35(1):23-28, PMID 38953712",
 }
 VE_DENOMINATOR = "n"
 

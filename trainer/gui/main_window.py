@@ -722,6 +722,8 @@ class AppWindow(QtWidgets.QMainWindow):
                 if self.session_id is None:
                     from cervitrack.firmware_bridge.sim.config import as_dict
 
+                    store.ensure_patient(self.patient_id)  # chosen in this window: it exists; kept safe
+
                     self.session_id = store.add_session(
                         doc["device"], self.patient_id, event.get("device_info"), event.get("calibration"),
                         as_dict(cfg) if cfg is not None else None, simulated=bool(doc.get("simulated")))

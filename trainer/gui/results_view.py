@@ -213,8 +213,8 @@ class ResultsView(QtWidgets.QWidget):
         kind = state.get("kind")
         valid = [t for t in trials if t.get("valid")]
         name = display_name(test, state.get("title"), kind)
-        self.title.setText(f"Results: {name} · {len(valid)} valid "
-                           f"{'trials' if kind in ('jpe', 'thp', None) else 'runs'} ({ended})"
+        unit = "trial" if kind in ("jpe", "thp", None) else "run"
+        self.title.setText(f"Results: {name} · {len(valid)} valid {unit}{'' if len(valid) == 1 else 's'} ({ended})"
                            + (" · SIMULATED" if state.get("simulated") else ""))
         self.invalid_label.setText(invalid_summary(trials))
         self.note.setText(self.footnote(kind))
