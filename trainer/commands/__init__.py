@@ -105,9 +105,25 @@ def add_force_argument(p) -> None:
     p.add_argument("--force", action="store_true", help="overwrite output files that exist")
 
 
+#: File beginnings of data an output file never replaces, even with --force: a database (the
+#: sessions and training stores are SQLite files) and a raw recording (.cvtrec).
+PROTECTED_MAGIC = {b"SQLite format 3\x00": "a database (Cervitrack keeps patients' sessions in one)",
+                   b"\x89CVTR\r\n\x1a": "a raw recording (.cvtrec)"}
+
+
 def refuse_overwrite(path, force: bool) -> Path:
-    """``path`` as a Path; CliError when it exists and ``force`` is not given."""
+    """``path`` as a Path; CliError when it exists and ``force`` is not given, and always when
+    it is a database or a raw recording (:data:`PROTECTED_MAGIC`)."""
     path = Path(path)
+    if path.is_file():
+        try:
+            with open(path, "rb") as f:
+                head = f.read(16)
+        except OSError:
+            head = b""
+        for magic, what in PROTECTED_MAGIC.items():
+            if head.startswith(magic):
+                raise CliError(f"{path} is {what}: an output never replaces it, choose another file")
     if path.exists() and not force:
         raise CliError(f"{path} already exists; add --force to overwrite it")
     return path
