@@ -346,7 +346,7 @@ def test_a_4_s_dropout_shows_stale_with_its_age_and_the_trial_is_redone(qtbot, p
         qtbot.waitUntil(lambda: any(m.startswith("Signal back after") for m in messages), timeout=30_000)
         back = next(m for m in messages if m.startswith("Signal back after"))
         assert float(back.split("after ")[1].split(" s")[0]) == pytest.approx(4.0, abs=0.5)
-        assert "calibration is still in use" in back
+        assert "calibration is still in use" in back and back.endswith("Press R to re-zero if it moved.")
         # The engine paused the trial; it is recorded invalid ("signal lost") and redone.
         qtbot.waitUntil(lambda: any(not t["valid"] and "signal lost" in str(t.get("reason"))
                                     for t in window.worker.feed.state.get("trials", ())), timeout=60_000)

@@ -939,6 +939,8 @@ class AppWindow(QtWidgets.QMainWindow):
             self.audio.on_prompt(prompt, self.current_spec.eyes_closed if self.current_spec else False,
                                  event.get("text", ""))
         if kind == "message":
+            if event.get("link_restored") and event.get("calibrated"):
+                event = {**event, "text": event["text"] + " Press R to re-zero if it moved."}
             self.device_view.show_message(event["text"])
             self.statusBar().showMessage(event["text"], 8000)
             if event.get("link_restored"):

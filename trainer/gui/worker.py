@@ -517,8 +517,9 @@ class PipelineWorker:
         since_s, self._stale_since_s = self._stale_since_s, None
         gap_s = now_s - (now_s if since_s is None else since_s)
         if self.calibration is not None:
+            # Words for any screen or terminal; the application adds its own key (R) to re-zero.
             text = (f"Signal back after {gap_s:.1f} s. The calibration is still in use (the headset "
-                    "stayed on the head); press R to re-zero if it moved.")
+                    "stayed on the head).")
         else:
             text = f"Signal back after {gap_s:.1f} s. No calibration is active: calibrate before a test."
         self.feed.push_event({"t_s": float(self.last_sample_t_s), "kind": "message", "text": text,
