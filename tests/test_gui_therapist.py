@@ -263,6 +263,37 @@ def test_esc_in_the_fullscreen_patient_display_only_leaves_fullscreen_and_stop_k
     assert "Stopped early</b>: stopped by the examiner after 1 trial" in html
 
 
+def test_sigterm_mid_test_stores_the_trials_done_marked_aborted_and_closes_without_a_question(qtbot, person, app):
+    """The system ends the application (a logout, a service manager): nobody is there to
+    answer, so no question; the running test is stopped as Stop does and its trials kept."""
+    import os
+    import signal
+
+    from cervitrack.trainer.gui.signals import end_on_signals
+
+    window = app
+    choose_simulator(person, window)
+    person.create_patient(window, "P-12")
+    person.click(person.find(window, QtWidgets.QPushButton, "start"))
+    progress = person.find(window, QtWidgets.QLabel, "progress")
+    qtbot.waitUntil(lambda: progress.text().startswith("trial 2 of 4"), timeout=60_000)
+    before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        end_on_signals(QtWidgets.QApplication.instance(), window.end_now)
+        os.kill(os.getpid(), signal.SIGTERM)
+        qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
+    finally:
+        signal.set_wakeup_fd(-1)
+        for s, handler in before.items():
+            signal.signal(s, handler)
+    assert QtWidgets.QApplication.activeModalWidget() is None
+    with Store() as store:
+        (session,) = store.sessions("P-12", simulated=True)
+        (test,) = store.tests(session["id"])
+    assert test["result"]["aborted"] == "stopped: the application was ended (SIGTERM) after 1 trial"
+    assert len(test["trials"]) == 1 and window.worker.feed.status["state"] == "disconnected"
+
+
 def test_a_store_that_refuses_the_write_loses_no_result_of_the_app(qtbot, person, app):
     """The sessions store refuses new sessions (as a full disk would): the app says so, and
     where the results are kept: a private side file written before the store was touched."""

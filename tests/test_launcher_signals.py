@@ -32,3 +32,47 @@ def test_stream_stops_cleanly_on_sigterm_under_a_launcher_that_ignores_sigint(tm
             proc.communicate()
     assert proc.returncode == 0, err.decode()
     assert b"Traceback" not in err
+
+
+def _app_until_ready(tmp_path, *args):
+    """`cervitrack app` (offscreen) started as a desktop or service manager would start it;
+    returns the process once its window is up (the ``app-window-ready`` line)."""
+    import os
+
+    env = {**os.environ, "CERVITRACK_HOME": str(tmp_path / "home"), "QT_QPA_PLATFORM": "offscreen",
+           "CERVITRACK_REPORT_FIRST_WINDOW": "1"}
+    proc = subprocess.Popen(CERVITRACK + ["app", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=tmp_path, env=env, preexec_fn=lambda: signal.signal(signal.SIGINT,
+                                                                                              signal.SIG_DFL))
+    for line in proc.stderr:
+        if line.startswith("app-window-ready"):
+            return proc
+    raise AssertionError(f"the app ended before its window was ready: {proc.wait()}")
+
+
+def test_the_idle_app_ends_at_once_on_sigterm_and_on_ctrl_c(tmp_path):
+    """Idle, the window runs no timer at all: the signal still wakes the event loop."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        proc = _app_until_ready(tmp_path)
+        try:
+            proc.send_signal(sig)
+            _, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        assert proc.returncode == 0, err
+        assert f"cervitrack: {signal.Signals(sig).name}: ending the application" in err
+        assert "Traceback" not in err
+
+
+def test_the_app_running_a_test_ends_on_sigterm_without_a_question(tmp_path):
+    proc = _app_until_ready(tmp_path, "--device", "sim", "--patient", "P-term", "--test", "jpe")
+    try:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0 and "Traceback" not in err, err

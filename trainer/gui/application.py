@@ -178,6 +178,9 @@ def run_app(device: str | None = None, test: str | None = None, sim_config: SimC
     if fullscreen:
         window.toggle_patient_window()
         window.toggle_fullscreen()
+    from cervitrack.trainer.gui.signals import end_on_signals
+
+    end_on_signals(app, window.end_now)
     first_window.app_ready(app)
     app.exec()
     return 0

@@ -519,7 +519,7 @@ class AppWindow(QtWidgets.QMainWindow):
     # ------------------------------------------------------------------ device
     def _ask_discard(self, doing: str, verb: str) -> bool:
         """True when nothing runs, or the person agrees to discard the running test."""
-        if not self.running:
+        if not self.running or getattr(self, "_ending", False):
             return True
         what = "calibration" if self.calibrating else "test"
         return self.confirm(f"Discard the running {what}?",
@@ -662,9 +662,26 @@ class AppWindow(QtWidgets.QMainWindow):
         if self.worker is not None:
             self.worker.submit("rezero")
 
-    def abort(self) -> None:
+    def abort(self, reason: str = "stopped by the examiner") -> None:
         if self.worker is not None and self.running:
-            self.worker.submit("abort")
+            self.worker.submit("abort", reason)
+
+    def end_now(self, why: str) -> None:
+        """End without questions (the system ends the application: nobody is there to answer).
+        A running test is stopped as Stop does, its trials done stored, marked aborted."""
+        from cervitrack.trainer.gui.signals import wait_until
+
+        app = QtWidgets.QApplication.instance()
+        if self.running and not self.calibrating and app is not None:
+            self.abort(f"stopped: the application was ended ({why})")
+
+            def settled() -> bool:
+                self.dispatch_events()
+                return not self.running
+
+            wait_until(app, settled)
+        self._ending = True
+        self.close()
 
     def ask_abort(self) -> None:
         """Stop the running test or calibration, after a confirmation."""

@@ -278,6 +278,14 @@ def run_training_gui(device: str, store, patient: str, today: str, sim_config: S
     window.show()
     freeze_heap()
     start_training_window(window)
+    from cervitrack.trainer.gui.signals import end_on_signals, wait_until
+
+    def end(_why: str) -> None:
+        window.stop()  # a session under way ends as the Stop button ends it (and is kept)
+        wait_until(app, lambda: window.stage != "session")
+        window.close()
+
+    end_on_signals(app, end)
     app.exec()
     return 0
 
