@@ -129,6 +129,10 @@ def test_a_full_jpe_session_is_stored_and_reported_from_the_app(qtbot, person, a
     qtbot.mouseClick(person.button(window, "Start calibration"), LEFT)
     qtbot.waitUntil(lambda: window.calibration_view.score_label.text().startswith("Score "), timeout=60_000)
     assert "good" in window.calibration_view.score_label.text()
+    # No test yet: the Results page says so (a calibration is not a test's result).
+    person.click_tab(window, "Results")
+    assert window.results_view.title.text() == "Results: no test yet. Run a test: its results appear here trial by trial."
+    assert not window.results_view.table.isVisible()
     # A JPE test (1 trial per direction), with its progress.
     qtbot.waitUntil(start.isEnabled)
     combo = person.find(window, QtWidgets.QComboBox, "test_choice")
@@ -279,7 +283,9 @@ def test_sigterm_mid_test_stores_the_trials_done_marked_aborted_and_closes_witho
     qtbot.waitUntil(lambda: progress.text().startswith("trial 2 of 4"), timeout=60_000)
     before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
-        end_on_signals(QtWidgets.QApplication.instance(), window.end_now)
+        # (The application's event loop is the tests' own: it is not ended here; the installed
+        # app's exit is in test_launcher_signals.py.)
+        end_on_signals(QtWidgets.QApplication.instance(), window.end_now, exit_loop=False)
         os.kill(os.getpid(), signal.SIGTERM)
         qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
     finally:

@@ -1064,7 +1064,8 @@ class AppWindow(QtWidgets.QMainWindow):
             self.status_label.setText(
                 f"{sim}{s.get('spec', '–')}: {link_text(s)} · frames {s.get('frames', 0)} · "
                 f"rejected {s.get('rejected_frames', 0)} · gaps {s.get('gaps', 0)} · "
-                f"test: {display_name(feed.state.get('test'))} ({feed.state.get('phase')})")
+                + (f"test: {display_name(feed.state.get('test'))} ({feed.state.get('phase')})"
+                   if feed.state.get("test") else "no test running"))
         link = s.get("link")
         problem = link not in ("streaming", None) and s.get("samples")
         if problem:

@@ -92,6 +92,10 @@ def _fmt(fmt: str, value) -> str:
     return fmt.format(value)
 
 
+#: The Results page before the first test of this window.
+EMPTY_TEXT = "Results: no test yet. Run a test: its results appear here trial by trial."
+
+
 class ResultsView(QtWidgets.QWidget):
     def __init__(self, threshold_deg: float = scoring.THRESHOLD_DEFAULT_DEG, parent=None) -> None:
         super().__init__(parent)
@@ -144,6 +148,13 @@ class ResultsView(QtWidgets.QWidget):
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color: #555;")
         layout.addWidget(self.note)
+        self._empty = True
+        self.title.setText(EMPTY_TEXT)
+        for w in self._result_widgets():
+            w.setVisible(False)
+
+    def _result_widgets(self):
+        return (self.table, self.scatter_plot, self.trend_plot, self.note)
 
     def footnote(self, kind: str | None) -> str:
         text = FOOTNOTES.get(kind or "jpe", FOOTNOTES["jpe"])
@@ -202,7 +213,14 @@ class ResultsView(QtWidgets.QWidget):
                                     + self.table.verticalHeader().length())
 
     def show_state(self, state: dict) -> None:
-        """Fill the table and plots from a test snapshot (the feed's ``state``)."""
+        """Fill the table and plots from a test snapshot (the feed's ``state``). A snapshot of no
+        test (idle, or a calibration) leaves the last test's results on show."""
+        if state.get("test") in (None, "calibration"):
+            return
+        if self._empty:
+            self._empty = False
+            for w in self._result_widgets():
+                w.setVisible(True)
         trials = state.get("trials", ())
         ended = "aborted" if state.get("aborted") else ("finished" if state.get("done") else "running")
         if len(trials) == self._shown_trials and ended == self._shown_done:

@@ -24,9 +24,10 @@ import time
 STORE_WAIT_S = 3.0
 
 
-def end_on_signals(app, end) -> None:
+def end_on_signals(app, end, exit_loop: bool = True) -> None:
     """Call ``end(name)`` in the main thread when SIGTERM or SIGINT arrives (``name``: "SIGTERM"
-    or "SIGINT"), then quit ``app``. Only in the main thread (where Python delivers signals)."""
+    or "SIGINT"), then end ``app``'s event loop (unless ``exit_loop`` is False: a test keeps
+    its application). Only in the main thread (where Python delivers signals)."""
     from PySide6 import QtCore
 
     read_end, write_end = socket.socketpair()
@@ -53,8 +54,9 @@ def end_on_signals(app, end) -> None:
         try:
             end(name)
         finally:
-            # exit(), not quit(): quit asks every window to close again and may be refused.
-            app.exit(0)
+            if exit_loop:
+                # exit(), not quit(): quit asks every window to close again and may be refused.
+                app.exit(0)
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, handler)
