@@ -432,9 +432,7 @@ class RelocationDrill(_DrillEngine):
         hold = self.hold_s if self.task == "neutral" else self.settle_s
         j = self._track_move(pose, i0, 0.5, tr.q_ref_head, hold)
         if j is None:
-            if self._timed_out(pose, self.move_timeout_s):
-                return len(pose) - 1, self._skip(pose.t_s[-1], "no movement was detected")
-            return None, None
+            return self._wait_or_skip(pose, self.move_timeout_s, "no movement was detected")
         t = pose.t_s[j]
         d = tr.direction
         if self.task == "neutral":
@@ -453,17 +451,13 @@ class RelocationDrill(_DrillEngine):
     def _phase_return(self, pose, i0):
         j = self._returned(pose, i0, self._current.q_ref_head)
         if j is None:
-            if self._timed_out(pose, self.return_timeout_s):
-                return len(pose) - 1, self._skip(pose.t_s[-1], "no stable relocation was found")
-            return None, None
+            return self._wait_or_skip(pose, self.return_timeout_s, "no stable relocation was found")
         return j, self._measure(float(pose.t_s[j]), self._current.q_ref_head)
 
     def _phase_back(self, pose, i0):
         j = self._returned(pose, i0, self._current.q_ref_head)
         if j is None:
-            if self._timed_out(pose, self.return_timeout_s):
-                return len(pose) - 1, self._skip(pose.t_s[-1], "did not come back to the centre")
-            return None, None
+            return self._wait_or_skip(pose, self.return_timeout_s, "did not come back to the centre")
         tr = self._current
         tr.reached_t_s = np.nan
         d = tr.direction
@@ -476,9 +470,7 @@ class RelocationDrill(_DrillEngine):
         a = self._outward_deg(pose, i0, tr.q_ref_head, tr.direction)
         j = self._reached(pose, i0, a, 0.5 * self.amplitude_deg[tr.direction], self.settle_s)
         if j is None:
-            if self._timed_out(pose, self.return_timeout_s):
-                return len(pose) - 1, self._skip(pose.t_s[-1], "no stable relocation was found")
-            return None, None
+            return self._wait_or_skip(pose, self.return_timeout_s, "no stable relocation was found")
         return j, self._measure(float(pose.t_s[j]), tr.q_goal_head)
 
     # ------------------------------------------------------------------ results
@@ -524,6 +516,13 @@ class RelocationDrill(_DrillEngine):
             text = feedback.kr_message(rec["actual"], rec["error_deg"]["global"], rec["estimate"])
             prompts += self._enter(self.phase, _prompt("feedback", t_s, text, rec["direction"]))
         return prompts + self._record(t_s)
+
+    def _wait_or_skip(self, pose, limit_s: float, reason: str):
+        """A phase handler's result while its goal is not met: (None, None) (wait for more
+        samples), or the trial skipped for ``reason`` once the phase has lasted ``limit_s`` s."""
+        if self._timed_out(pose, limit_s):
+            return len(pose) - 1, self._skip(pose.t_s[-1], reason)
+        return None, None
 
     def _skip(self, t_s, reason: str) -> list[Prompt]:
         tr = self._current
