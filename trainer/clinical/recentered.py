@@ -131,24 +131,16 @@ class RecenteredTest(JpeTest, metaclass=abc.ABCMeta):
         return prompts
 
     # ------------------------------------------------------------------ shared phases
-    def _next_trial(self, t_s: float) -> Prompt:
-        if not self._queue:
-            self._emit_event({"t_s": t_s, "kind": "test_end", "test": self.name})
-            return self._enter("done", t_s, "done")
-        key = self._queue[0]
+    def _start_item(self, key: str) -> dict:
         self._item = Item(key, self._redos[key])
-        self._emit_event({"t_s": float(t_s), "kind": "trial_start", "trial": self._item_number(),
-                          "key": key, "attempt": self._item.attempt})
-        return self._enter("recenter", t_s, "recenter")
+        return {"key": key, "attempt": self._item.attempt}
 
     def _phase_recenter(self, pose, i0):
-        settle = self.settings.stillness.settle_s
-        j = self._settled_index(pose, i0, settle, self._phase_t_s + self.settings.recenter_min_s)
-        if j is None:
+        found = self._recentred(pose, i0)
+        if found is None:
             return None, None
+        j, ref, q_ref_head = found
         t = float(pose.t_s[j])
-        ref = self._window(t, settle)
-        q_ref_head = self._mean_head(ref)
         off_deg = float(quat.angle_deg(quat.relative(self.calibration.q_world_neutral, q_ref_head)))
         if off_deg > self.settings.recenter_tolerance_deg:
             # Not back at the centre yet: wait for a new settled window.
