@@ -29,7 +29,6 @@ import numpy as np
 
 from cervitrack.signal import kinematics
 from cervitrack.signal import quaternion as quat
-from cervitrack.trainer.clinical import scoring
 from cervitrack.trainer.clinical.jpe import DIRECTION_COMPONENT
 from cervitrack.trainer.clinical.recentered import Item, RecenteredSettings, RecenteredTest
 
@@ -205,13 +204,9 @@ class ThpTest(RecenteredTest):
 
     # ------------------------------------------------------------------ results
     def scores(self) -> dict:
-        """Per-direction scores over valid trials, as the neutral test."""
-        out = {}
-        for d in self.settings.directions:
-            valid = [tr for tr in self.trials if tr["direction"] == d and tr["valid"]]
-            sc = scoring.direction_scores([tr["signed_error_deg"] for tr in valid],
-                                          [tr["error_deg"]["global"] for tr in valid])
-            sc["flag"] = scoring.flag(sc["ae_deg"], self.settings.threshold_deg)
+        """Per-direction scores over valid trials, as the neutral test, each with its
+        direction's ``target_deg``."""
+        out = super().scores()
+        for d, sc in out.items():
             sc["target_deg"] = self.settings.target_for(d)
-            out[d] = sc
         return out
