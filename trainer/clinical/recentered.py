@@ -5,6 +5,7 @@ re-centred, settled head whose mean orientation is the item's reference.
 :class:`RecenteredTest` reuses :class:`~cervitrack.trainer.clinical.jpe.JpeTest`'s calibration phases,
 windows, gap bookkeeping and redo rule; a subclass lists its items, starts each item from the
 reference (:meth:`RecenteredTest._begin`) and records it with :meth:`RecenteredTest._record`.
+:class:`DirectionalTest` is the frame of the tests whose items are directions (ROM, target JPE).
 The re-centring is accepted only when the head is within ``recenter_tolerance_deg`` of the
 calibrated neutral, so a person still holding an end position is never taken as centred.
 """
@@ -19,7 +20,7 @@ import numpy as np
 
 from cervitrack.signal import kinematics
 from cervitrack.signal import quaternion as quat
-from cervitrack.trainer.clinical.jpe import JpeSettings, JpeTest
+from cervitrack.trainer.clinical.jpe import DIRECTION_COMPONENT, JpeSettings, JpeTest
 from cervitrack.trainer.clinical.prompts import Prompt, make_prompt
 
 
@@ -150,3 +151,18 @@ class RecenteredTest(JpeTest, metaclass=abc.ABCMeta):
         item.ref, item.q_ref_head = ref, q_ref_head
         self._add_bias_window(ref)
         return j, self._begin(item, t)
+
+
+class DirectionalTest(RecenteredTest):
+    """A :class:`RecenteredTest` whose items are the settings' directions, each
+    ``trials_per_direction`` times in a row (the order of the JPE test's trials)."""
+
+    def __init__(self, settings, rate_hz: float = 100.0, calibration=None) -> None:
+        items = [d for d in settings.directions for _ in range(settings.trials_per_direction)]
+        super().__init__(settings, items, rate_hz, calibration)
+
+    def _along(self, pose, i0: int, item: Item) -> np.ndarray:
+        """The head's angle (N,) from the item's reference along its direction (the
+        direction's anatomical component, positive outwards) for pose samples i0…, deg."""
+        name, sign = DIRECTION_COMPONENT[item.key]
+        return sign * kinematics.head_angles_deg(self._relative_head(pose, i0, item.q_ref_head))[name]

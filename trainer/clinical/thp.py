@@ -30,7 +30,7 @@ import numpy as np
 from cervitrack.signal import kinematics
 from cervitrack.signal import quaternion as quat
 from cervitrack.trainer.clinical.jpe import DIRECTION_COMPONENT
-from cervitrack.trainer.clinical.recentered import Item, RecenteredSettings, RecenteredTest
+from cervitrack.trainer.clinical.recentered import DirectionalTest, Item, RecenteredSettings
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def target_errors(direction: str, target_deg: float, q_ref_head, q_reloc_head) -
             "signed_error_deg": float(sign * angles[name])}
 
 
-class ThpTest(RecenteredTest):
+class ThpTest(DirectionalTest):
     """Target head position test engine (see the module docstring)."""
 
     settings: ThpSettings
@@ -99,13 +99,7 @@ class ThpTest(RecenteredTest):
                  calibration=None) -> None:
         for d in settings.directions:
             settings.target_for(d)
-        items = [d for d in settings.directions for _ in range(settings.trials_per_direction)]
-        super().__init__(settings, items, rate_hz, calibration)
-
-    def _along(self, pose, i0, item: Item) -> np.ndarray:
-        """The head's angle from the reference along the direction (positive outwards), deg."""
-        name, sign = DIRECTION_COMPONENT[item.key]
-        return sign * kinematics.head_angles_deg(self._relative_head(pose, i0, item.q_ref_head))[name]
+        super().__init__(settings, rate_hz, calibration)
 
     def _begin(self, item: Item, t_s: float):
         item.data.update(target_deg=self.settings.target_for(item.key), adjustments=0,
