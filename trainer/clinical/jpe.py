@@ -279,7 +279,26 @@ class JpeTest:
                   "reason": reason, "peak_deg": tr.peak_deg}
         self.trials.append(record)
         self._emit_event({"t_s": float(t_s), "kind": "trial", **record})
-        return [self._enter(self.phase, t_s, "redo", reason=f"Reason: {reason}."), self._next_trial(t_s)]
+        return self._move_on(t_s, tr.direction, False, reason, counted=False)
+
+    def _move_on(self, t_s: float, key: str, valid: bool, invalid: str | None,
+                 counted: bool = True) -> list[Prompt]:
+        """After a trial of ``key`` is recorded: the next trial when it was valid; else a redo
+        of it (up to ``max_redos_per_direction`` per key; a redo not ``counted`` is always
+        given), or past that the next trial. Returns the prompts."""
+        prompts = []
+        if valid:
+            self._queue.popleft()
+            prompts.append(self._enter(self.phase, t_s, "trial_recorded"))
+        elif not counted:
+            prompts.append(self._enter(self.phase, t_s, "redo", reason=f"Reason: {invalid}."))
+        elif self._redos[key] < self.settings.max_redos_per_direction:
+            self._redos[key] += 1
+            prompts.append(self._enter(self.phase, t_s, "redo", reason=f"Reason: {invalid}."))
+        else:
+            self._queue.popleft()
+        prompts.append(self._next_trial(t_s))
+        return prompts
 
     # --------------------------------------------------------------------------- helpers
     def _emit_event(self, event: dict) -> None:
@@ -570,17 +589,7 @@ class JpeTest:
         record["reason"] = invalid
         self.trials.append(record)
         self._emit_event({"t_s": t_s, "kind": "trial", **record})
-        prompts = []
-        if record["valid"]:
-            self._queue.popleft()
-            prompts.append(self._enter(self.phase, t_s, "trial_recorded"))
-        elif self._redos[tr.direction] < s.max_redos_per_direction:
-            self._redos[tr.direction] += 1
-            prompts.append(self._enter(self.phase, t_s, "redo", reason=f"Reason: {invalid}."))
-        else:
-            self._queue.popleft()
-        prompts.append(self._next_trial(t_s))
-        return prompts
+        return self._move_on(t_s, tr.direction, record["valid"], invalid)
 
     # --------------------------------------------------------------------------- results
     def scores(self) -> dict:

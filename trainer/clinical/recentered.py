@@ -117,19 +117,7 @@ class RecenteredTest(JpeTest, metaclass=abc.ABCMeta):
         self.trials.append(record)
         self._emit_event({"t_s": float(t_s), "kind": "trial",
                           **{k: v for k, v in record.items() if k not in ("trace",)}})
-        prompts = []
-        if invalid is None:
-            self._queue.popleft()
-            prompts.append(self._say(self.phase, t_s, "trial_recorded"))
-        elif not counted:
-            prompts.append(self._say(self.phase, t_s, "redo", reason=f"Reason: {invalid}."))
-        elif self._redos[item.key] < self.settings.max_redos_per_direction:
-            self._redos[item.key] += 1
-            prompts.append(self._say(self.phase, t_s, "redo", reason=f"Reason: {invalid}."))
-        else:
-            self._queue.popleft()
-        prompts.append(self._next_trial(t_s))
-        return prompts
+        return self._move_on(t_s, item.key, invalid is None, invalid, counted)
 
     # ------------------------------------------------------------------ shared phases
     def _start_item(self, key: str) -> dict:
