@@ -585,11 +585,12 @@ class JpeTest:
                 "ref_window": {k: v for k, v in tr.ref.items() if k != "slice"},
                 "ret_window": {k: v for k, v in window.items() if k != "slice"},
             })
-        record["valid"] = invalid is None and window is not None
+        valid = invalid is None and window is not None
+        record["valid"] = valid
         record["reason"] = invalid
         self.trials.append(record)
         self._emit_event({"t_s": t_s, "kind": "trial", **record})
-        return self._move_on(t_s, tr.direction, record["valid"], invalid)
+        return self._move_on(t_s, tr.direction, valid, invalid)
 
     # --------------------------------------------------------------------------- results
     def scores(self) -> dict:
