@@ -133,7 +133,10 @@ def test_a_training_session_on_a_udp_device_with_a_dropout_is_paused_redone_and_
     said = [e["text"] for e in prompts if e["prompt"].startswith(("drill_", "sit_still", "nod", "turn"))]
     assert [line for line in printed if line in said] == said
     # The dropout during the first try's return: paused with the clinic's words, then redone.
-    # (The link's own "Signal back after N s…" line may come first; the engine's words follow.)
+    # (The link's own "Signal back after N s…" line may come first, in words for a terminal:
+    # no key of the application's; the engine's words follow.)
+    back = [line for line in printed if line.startswith("Signal back after ")]
+    assert all("Press R" not in line for line in back)
     printed = [line for line in printed if not line.startswith("Signal back after ")]
     lost = printed.index("Signal lost — trial 1 paused. Waiting for the sensor…")
     assert printed[lost - 1] == "Now bring the dot back to the centre and keep still."

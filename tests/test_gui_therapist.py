@@ -155,6 +155,9 @@ def test_a_full_jpe_session_is_stored_and_reported_from_the_app(qtbot, person, a
     assert sum(tr["valid"] for tr in test["trials"]) == 4
     assert set(test["scores"]) == {"directions", "overall"}
     assert test["result"]["threshold_deg"] == 4.5 and test["result"]["simulated"] is True
+    from cervitrack.trainer import paths
+
+    assert not list((paths.data_dir() / "results").glob("*.json"))  # stored: no second copy
     ae = [tr["signed_error_deg"] for tr in test["trials"] if tr["valid"]]
     assert test["scores"]["overall"]["ae_deg"] == pytest.approx(np.mean(np.abs(ae)))
     assert table.item(table.rowCount() - 1, 2).text() == f"{np.mean(np.abs(ae)):.2f}"
@@ -260,6 +263,39 @@ def test_esc_in_the_fullscreen_patient_display_only_leaves_fullscreen_and_stop_k
     assert "Stopped early</b>: stopped by the examiner after 1 trial" in html
 
 
+def test_a_store_that_refuses_the_write_loses_no_result_of_the_app(qtbot, person, app):
+    """The sessions store refuses new sessions (as a full disk would): the app says so, and
+    where the results are kept: a private side file written before the store was touched."""
+    import sqlite3
+    import stat
+
+    from cervitrack.trainer import paths
+
+    with Store():
+        pass  # the store exists, with its tables
+    db = sqlite3.connect(paths.data_dir() / "sessions.sqlite3")
+    db.execute("CREATE TRIGGER refuse BEFORE INSERT ON sessions BEGIN "
+               "SELECT RAISE(ABORT, 'database or disk is full'); END")
+    db.commit()
+    db.close()
+    window = app
+    choose_simulator(person, window)
+    person.create_patient(window, "P-11")
+    person.click(person.find(window, QtWidgets.QPushButton, "start"))
+    progress = person.find(window, QtWidgets.QLabel, "progress")
+    qtbot.waitUntil(lambda: progress.text().startswith("trial 2 of 4"), timeout=60_000)
+    person.answer("Stop the test")
+    person.click(person.find(window, QtWidgets.QPushButton, "stop"))
+    stored = person.find(window, QtWidgets.QLabel, "stored")
+    qtbot.waitUntil(lambda: stored.text().startswith("The test could not be stored"), timeout=10_000)
+    assert "database or disk is full" in stored.text()
+    (side,) = (paths.data_dir() / "results").glob("*-jpe-P-11.json")
+    assert stored.text().endswith(f"Its results are saved in {side}.")
+    saved = json.loads(side.read_text(encoding="utf-8"))
+    assert saved["patient"] == "P-11" and len(saved["trials"]) == 1 and saved["aborted"]
+    assert stat.S_IMODE(side.stat().st_mode) == 0o600
+
+
 def test_a_cancelled_recalibration_keeps_the_previous_calibration(qtbot, person, app):
     window = app
     choose_simulator(person, window)
@@ -310,7 +346,7 @@ def test_a_4_s_dropout_shows_stale_with_its_age_and_the_trial_is_redone(qtbot, p
         qtbot.waitUntil(lambda: any(m.startswith("Signal back after") for m in messages), timeout=30_000)
         back = next(m for m in messages if m.startswith("Signal back after"))
         assert float(back.split("after ")[1].split(" s")[0]) == pytest.approx(4.0, abs=0.5)
-        assert "calibration is still in use" in back
+        assert "calibration is still in use" in back and back.endswith("Press R to re-zero if it moved.")
         # The engine paused the trial; it is recorded invalid ("signal lost") and redone.
         qtbot.waitUntil(lambda: any(not t["valid"] and "signal lost" in str(t.get("reason"))
                                     for t in window.worker.feed.state.get("trials", ())), timeout=60_000)

@@ -186,3 +186,21 @@ def test_sim_config_json_of_every_preset_stays_loadable():
     found, problems = presets.load_available()
     assert not problems and {p.name for p in found} >= set(presets.DEFAULT_PRESETS.values())
     assert json.dumps([p.as_dict() for p in found])
+
+
+def test_an_output_never_replaces_a_store_or_a_recording_even_with_force(tmp_path):
+    """`report --out` and `train-progress --out` pointed at the sessions store, the training
+    history or a raw recording: one error line, and the file is as it was."""
+    assert cervitrack(tmp_path, "test", "rom", "--device", "sim", "--trials", 1, "--seed", 1).returncode == 0
+    assert cervitrack(tmp_path, "train", "--device", "sim", "--simulate-days", 1, "--seed", 1).returncode == 0
+    assert cervitrack(tmp_path, "record", "--device", "sim", "--duration", 1, "--out", "raw.cvtrec").returncode == 0
+    home = tmp_path / "home"
+    for argv, target, what in (
+            (["report", 1, "--out"], home / "sessions.sqlite3", "a database"),
+            (["train-progress", "--sim", "--out"], home / "training-sim.db", "a database"),
+            (["report", 1, "--out"], tmp_path / "raw.cvtrec", "a raw recording")):
+        before = target.read_bytes()
+        line = one_error(cervitrack(tmp_path, *argv, target, "--force"))
+        assert line == f"cervitrack: error: {target} is {what}" + line.split(what, 1)[1]
+        assert "choose another file" in line and target.read_bytes() == before
+    assert cervitrack(tmp_path, "sessions", "--simulated", "--json").returncode == 0  # the store still reads

@@ -89,3 +89,16 @@ def test_padded_mode_option(tmp_path, capsys):
 def test_unknown_mode_is_an_error():
     with pytest.raises(ValueError, match="mode 9"):
         MovellaDotDecoder(9)
+
+
+def test_a_near_identity_orientation_with_components_below_1e_6_is_kept():
+    """A head held still and square gives quaternion components of a few 1e-7: they are
+    data, not garbage (the unit norm is the check); garbage is still rejected."""
+    q = np.array([[1.0, 3e-7, 0.0, -2e-7], [0.70710677, 0.0, 4e-7, 0.70710677]])
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    d = MovellaDotDecoder(3)
+    b = d.feed(encode_records(3, np.array([1000, 2000]), quat_wxyz=q))
+    assert len(b) == 2 and d.stats.rejected_frames == 0
+    np.testing.assert_allclose(b.quat_wxyz, q.astype(np.float32), atol=1e-7)
+    garbage = MovellaDotDecoder(3)
+    assert len(garbage.feed(bytes(range(7, 7 + 20)) * 3)) == 0

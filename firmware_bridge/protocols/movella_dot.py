@@ -168,8 +168,10 @@ class MovellaDotDecoder(Decoder):
     def _check(self, rows: np.ndarray) -> np.ndarray:
         _, orient, acc, _, imu = self._fields(rows)
         if self._kind == "quat":
+            # The unit norm is the check: a near-identity orientation has components below
+            # 1e-6 (real captures hold them), so no smallest magnitude (tiny=0) here.
             ok = quat_norm_ok(orient, QUAT_NORM_TOLERANCE) & np.all(
-                plausible_float(orient, 1.01), axis=1)
+                plausible_float(orient, 1.01, tiny=0.0), axis=1)
         else:
             limits = np.array([180.0, 90.0, 180.0]) + 1e-3
             ok = np.all(plausible_float(orient, 360.0) & (np.abs(np.nan_to_num(orient)) <= limits),

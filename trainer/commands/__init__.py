@@ -112,9 +112,27 @@ def add_force_argument(p) -> None:
     p.add_argument("--force", action="store_true", help="overwrite output files that exist")
 
 
-def refuse_overwrite(path, force: bool) -> Path:
-    """``path`` as a Path; CliError when it exists and ``force`` is not given."""
+#: File beginnings of data an output file never replaces, even with --force: a database (the
+#: sessions and training stores are SQLite files) and a raw recording (.cvtrec).
+#: A command that writes recordings (``cervitrack record``) may replace one with --force.
+PROTECTED_MAGIC = {b"SQLite format 3\x00": ("database", "a database (Cervitrack keeps patients' sessions in one)"),
+                   b"\x89CVTR\r\n\x1a": ("recording", "a raw recording (.cvtrec)")}
+
+
+def refuse_overwrite(path, force: bool, writes: str = "") -> Path:
+    """``path`` as a Path; CliError when it exists and ``force`` is not given, and always when
+    it is a database or a raw recording (:data:`PROTECTED_MAGIC`) unless the command
+    ``writes`` that kind of file itself ("recording")."""
     path = Path(path)
+    if path.is_file():
+        try:
+            with open(path, "rb") as f:
+                head = f.read(16)
+        except OSError:
+            head = b""
+        for magic, (kind, what) in PROTECTED_MAGIC.items():
+            if head.startswith(magic) and kind != writes:
+                raise CliError(f"{path} is {what}: an output never replaces it, choose another file")
     if path.exists() and not force:
         raise CliError(f"{path} already exists; add --force to overwrite it")
     return path

@@ -46,7 +46,7 @@ def run(args) -> int:
     from cervitrack.trainer.recording.session import record_source, recording_metadata
     from cervitrack.trainer.recording.writer import Recorder
 
-    out = refuse_overwrite(args.out, args.force)
+    out = refuse_overwrite(args.out, args.force, writes="recording")
     options = source_options(args)
     if args.force and out.exists():
         out.unlink()  # asked for with --force

@@ -717,6 +717,13 @@ class AppWindow(QtWidgets.QMainWindow):
             self.stored_label.setText("Not stored: no patient was chosen for this test.")
             return
         cfg = getattr(self.worker.source, "cfg", None) if self.worker is not None else None
+        from cervitrack.trainer.stores.results_file import save_result_file
+
+        try:  # on disk before the store is touched: a failing store loses nothing
+            side_file: Path | None = save_result_file({**doc, "patient": self.patient_id}, doc["test"],
+                                                      self.patient_id)
+        except (OSError, ValueError):
+            side_file = None  # the store may still take it; said below if it does not
         try:
             with self.store_factory() as store:
                 if self.session_id is None:
@@ -736,8 +743,13 @@ class AppWindow(QtWidgets.QMainWindow):
                     {k: v for k, v in doc.items() if k != "trials"}, doc["trials"],
                     preset_title=doc["preset_title"])
         except (OSError, ValueError) as exc:
-            self.stored_label.setText(f"The test could not be stored: {exc}")
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            kept = (f" Its results are saved in {side_file}." if side_file is not None
+                    else " Its results could not be saved either: note them now.")
+            self.stored_label.setText(f"The test could not be stored in the sessions store ({first}).{kept}")
             return
+        if side_file is not None:
+            side_file.unlink(missing_ok=True)  # stored: no second copy of the health data
         tag = " (SIMULATED)" if doc.get("simulated") else ""
         stopped = f" Aborted: {doc['aborted']}." if doc.get("aborted") else ""
         self.stored_label.setText(f"Stored{tag}: {display_name(doc['preset'], doc['preset_title'])} "
@@ -927,6 +939,8 @@ class AppWindow(QtWidgets.QMainWindow):
             self.audio.on_prompt(prompt, self.current_spec.eyes_closed if self.current_spec else False,
                                  event.get("text", ""))
         if kind == "message":
+            if event.get("link_restored") and event.get("calibrated"):
+                event = {**event, "text": event["text"] + " Press R to re-zero if it moved."}
             self.device_view.show_message(event["text"])
             self.statusBar().showMessage(event["text"], 8000)
             if event.get("link_restored"):

@@ -38,7 +38,9 @@ def open_training_window(device: str, store, patient: str, today: str, sim_confi
         source = TrainingSimSource(sim_config if sim_config is not None else SimConfig())
     else:
         source = open_source(device, sim_config, protocol)
-    worker = TrainingWorker(source)
+    # A real device keeps its good calibrations and is offered them next time (the Yes/No card);
+    # the simulator's are not kept.
+    worker = TrainingWorker(source, save_calibrations=not source.simulated)
     window = TrainingWindow(worker, store, patient, today, plan_for_session=plan_for_session, audio=audio)
     if clinical:
         window.on_finished = lambda record: store_clinical(device, window, record)
@@ -275,7 +277,13 @@ def run_training_gui(device: str, store, patient: str, today: str, sim_config: S
                                   clinical=True)
     window.show()
     freeze_heap()
-    window.worker.start()
-    window.timer.start(int(FRAME_S * 1000))
+    start_training_window(window)
     app.exec()
     return 0
+
+
+def start_training_window(window) -> None:
+    """Run a training window as ``cervitrack train`` does: its pipeline thread reading the
+    device, its display timer at FRAME_S."""
+    window.worker.start()
+    window.timer.start(int(FRAME_S * 1000))

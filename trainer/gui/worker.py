@@ -162,6 +162,8 @@ class PipelineWorker:
         #: The raw-stream recorder (:class:`~cervitrack.trainer.recording.writer.Recorder`) while recording.
         self.recorder: Recorder | None = None
         self._recorded_state: tuple = (None, None)  # (calibration, gyro bias) last written
+        #: "Use the saved calibration" asked before the neutral's samples came: done once they do.
+        self._use_saved_pending = False
         self.recording_path: str | None = None
         self._result_sent = False
         self._started = False
@@ -339,10 +341,13 @@ class PipelineWorker:
         except ValueError as exc:
             self.feed.push_event({"t_s": t, "kind": "message", "text": str(exc)})
             return
-        if saved is None or len(self._recent_q) == 0:
-            text = "No saved calibration for this device." if saved is None else "Waiting for data from the device."
-            self.feed.push_event({"t_s": t, "kind": "message", "text": text})
+        if saved is None:
+            self.feed.push_event({"t_s": t, "kind": "message", "text": "No saved calibration for this device."})
             return
+        if len(self._recent_t) == 0 or self._recent_t[-1] - self._recent_t[0] < REZERO_WINDOW_S:
+            self._use_saved_pending = True  # applied once the neutral's samples have come
+            return
+        self._use_saved_pending = False
         self.calibration = HeadCalibration(saved.q_sensor_head, None, saved.gyr_bias_rad_s, dict(saved.quality))
         if saved.gyr_bias_rad_s is not None:
             self.pipeline.set_gyro_bias(saved.gyr_bias_rad_s)
@@ -417,6 +422,8 @@ class PipelineWorker:
             self.feed.push_pose(pose, time.perf_counter(), self.calibration, self.display_ref,
                                 self.cursor_filter)
             self._keep_recent(pose)
+            if self._use_saved_pending:
+                self._cmd_use_saved()
         engine = self.engine
         prompts: list = []
         if engine is not None and len(pose) and not self._started:
@@ -510,8 +517,9 @@ class PipelineWorker:
         since_s, self._stale_since_s = self._stale_since_s, None
         gap_s = now_s - (now_s if since_s is None else since_s)
         if self.calibration is not None:
+            # Words for any screen or terminal; the application adds its own key (R) to re-zero.
             text = (f"Signal back after {gap_s:.1f} s. The calibration is still in use (the headset "
-                    "stayed on the head); press R to re-zero if it moved.")
+                    "stayed on the head).")
         else:
             text = f"Signal back after {gap_s:.1f} s. No calibration is active: calibrate before a test."
         self.feed.push_event({"t_s": float(self.last_sample_t_s), "kind": "message", "text": text,
