@@ -36,6 +36,16 @@ def _min_jerk(s):
     return 10 * s**3 - 15 * s**4 + 6 * s**5
 
 
+def _imu_of(angles, t):
+    """(quat_wxyz, acc_m_s2, gyr_rad_s) of a head whose Z-Y-X Euler angles (deg, (N, 3)) at
+    times t (s) are ``angles(t)``: at rest the accelerometer reads +g up; the gyro is the body
+    frame's rate by finite difference, rad/s."""
+    rot = Rotation.from_euler("ZYX", angles(t), degrees=True)
+    h = 1e-4
+    gyr = (rot.inv() * Rotation.from_euler("ZYX", angles(t + h), degrees=True)).as_rotvec() / h
+    return quat.from_rotation(rot), rot.inv().apply([0.0, 0.0, G]), gyr
+
+
 def head_motion(t_s):
     """Roll 20° throughout; still 2.5 s, turn 40° left in 1 s, hold, nod 25° down in 1 s,
     hold, both back in 1 s, hold: a 7.5 s loop. Returns (quat_wxyz, acc_m_s2, gyr_rad_s)."""
@@ -46,12 +56,7 @@ def head_motion(t_s):
         pitch = 25 * (_min_jerk(t - 4.0) - _min_jerk(t - 5.5))
         return np.column_stack([yaw, pitch, np.full_like(t, 20.0)])
 
-    rot = Rotation.from_euler("ZYX", angles(t), degrees=True)
-    h = 1e-4
-    rot_next = Rotation.from_euler("ZYX", angles(t + h), degrees=True)
-    gyr = (rot.inv() * rot_next).as_rotvec() / h  # body frame, rad/s
-    acc = rot.inv().apply([0.0, 0.0, G])  # at rest the accelerometer reads +g up
-    return quat.from_rotation(rot), acc, gyr
+    return _imu_of(angles, t)
 
 
 def test_consistency_passes_the_right_setup_and_names_each_fault():
@@ -193,10 +198,7 @@ def _calibration_script(t_s):
         yaw = 30 * (_min_jerk(t - 12.0) - _min_jerk(t - 13.0))
         return np.column_stack([yaw, pitch, np.full_like(t, 20.0)])
 
-    rot = Rotation.from_euler("ZYX", angles(t), degrees=True)
-    h = 1e-4
-    gyr = (rot.inv() * Rotation.from_euler("ZYX", angles(t + h), degrees=True)).as_rotvec() / h
-    return quat.from_rotation(rot), rot.inv().apply([0.0, 0.0, G]), gyr
+    return _imu_of(angles, t)
 
 
 @pytest.mark.parametrize("mirror,orientation", [(False, "device"), (True, "device"),

@@ -83,6 +83,16 @@ def read_until(driver: BleDriver, decoder, n_samples: int):
     return chunks, batches
 
 
+def connect_and_read(driver: BleDriver, decoder, n_samples: int):
+    """Connect ``driver``, read until ``n_samples`` samples (:func:`read_until`), shut it
+    down: (chunks, batches)."""
+    try:
+        driver.connect()
+        return read_until(driver, decoder, n_samples)
+    finally:
+        driver.shutdown()
+
+
 def wait_until(condition) -> bool:
     deadline = time.monotonic() + WAIT_S
     while not condition():
@@ -117,11 +127,7 @@ def test_witmotion_streams_on_notify_and_obeys_ff_aa_commands(air, started):
         cmds["unlock"], cmds["rate_100hz"], cmds["save"], cmds["poll_quaternion"])))
     driver = make_driver(air, "WT901BLE68", profile)
     decoder = make_decoder("witmotion-ble")
-    try:
-        driver.connect()
-        chunks, batches = read_until(driver, decoder, 60)
-    finally:
-        driver.shutdown()
+    chunks, batches = connect_and_read(driver, decoder, 60)
 
     assert driver.metadata()["name"] == "WT901BLE68"
     assert device.log[:3] == ["unlocked", "rate 100 Hz", "saved"]
@@ -302,12 +308,7 @@ def test_metawear_quaternions_and_clean_teardown(caplog):
         board = ble_peripherals.MetaWear(motion=ble_peripherals.turning(TURN_DEG_S))
         with board.start(radio.transport(0)):
             driver = make_driver(radio, "MetaWear", profiles.BLE_PROFILES["metamotion"])
-            decoder = make_decoder("metawear")
-            try:
-                driver.connect()
-                chunks, batches = read_until(driver, decoder, 50)
-            finally:
-                driver.shutdown()
+            chunks, batches = connect_and_read(driver, make_decoder("metawear"), 50)
             assert wait_until(lambda: "fusion stopped" in board.log)
     assert {len(c.data) for c in chunks} == {18}
     steps = yaw_steps_deg(stacked(batches, "quat_wxyz"))

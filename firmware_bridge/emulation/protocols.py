@@ -69,7 +69,7 @@ class EmulatedProtocol(abc.ABC):
 
     Class attributes:
         name: the ``cervitrack emulate`` name.
-        decoder_name: the ``--protocol`` that decodes the bytes.
+        decoder_name: the ``--protocol`` that decodes the bytes (by default ``name``).
         transport: ``serial``, ``udp`` or ``ble``.
         default_rate_hz: the rate the device starts at.
         fixed_rate: the device has one rate only (no rate setting exists).
@@ -80,6 +80,11 @@ class EmulatedProtocol(abc.ABC):
     transport = "serial"
     default_rate_hz = 100.0
     fixed_rate = False
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if "decoder_name" not in cls.__dict__:
+            cls.decoder_name = cls.name
 
     def __init__(self) -> None:
         self.rate_hz = float(self.default_rate_hz)
@@ -111,13 +116,18 @@ class _WitMotionConfig(abc.ABC):
     rate_hz: float
     log: list[str]
 
-    def _init_config(self) -> None:
+    def __init__(self) -> None:
+        super().__init__()
         self.registers = {witmotion.REG_RSW: witmotion.RSW_DEFAULT, witmotion.REG_RATE: 0x06,
                           witmotion.REG_BAUD: 0x06}
         self._cmd = bytearray()
         self._unlocked_until = -np.inf
         #: The device time of the latest encoded sample (the unlock window runs on it).
         self.now_s = 0.0
+
+    def _advance_clock(self, block: SampleBlock) -> None:
+        """Called by ``encode``: the device's time moves on to ``block``'s last sample."""
+        self.now_s = float(block.t_device_s[-1]) if len(block) else self.now_s
 
     @abc.abstractmethod
     def _reply(self, register: int, values: list[int]) -> bytes:
@@ -156,19 +166,14 @@ class WitMotionSerial(_WitMotionConfig, EmulatedProtocol):
     10 Hz); register reads answer a 0x5F frame (four registers)."""
 
     name = "witmotion-serial"
-    decoder_name = "witmotion-serial"
     transport = "serial"
     default_rate_hz = 10.0
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._init_config()
 
     def _reply(self, register: int, values: list[int]) -> bytes:
         return witmotion.encode_register_reply(values[:4])
 
     def encode(self, block: SampleBlock) -> list[bytes]:
-        self.now_s = float(block.t_device_s[-1]) if len(block) else self.now_s
+        self._advance_clock(block)
         rsw = self.registers[witmotion.REG_RSW]
         data = witmotion.encode_serial_samples(
             chip_time_s=block.t_device_s if rsw & 0x01 else None,
@@ -206,20 +211,15 @@ class WitMotionBle(_WitMotionConfig, BleEmulatedProtocol):
     FFE9), register reads answered by a 0x71 packet (eight registers)."""
 
     name = "witmotion-ble"
-    decoder_name = "witmotion-ble"
     default_rate_hz = 10.0
     ble = BleService("WT901BLE", profiles.WITMOTION_SERVICE, profiles.WITMOTION_NOTIFY,
                      profiles.WITMOTION_WRITE)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._init_config()
 
     def _reply(self, register: int, values: list[int]) -> bytes:
         return witmotion.encode_ble_reply(register, values)
 
     def encode(self, block: SampleBlock) -> list[bytes]:
-        self.now_s = float(block.t_device_s[-1]) if len(block) else self.now_s
+        self._advance_clock(block)
         data = witmotion.encode_ble_samples(block.quat_wxyz, block.acc_m_s2, block.gyr_rad_s)
         return _split(data, witmotion.BLE_FRAME_BYTES)
 
@@ -228,7 +228,6 @@ class MovellaDot(BleEmulatedProtocol):
     """Movella DOT payload mode 5 (orientation quaternion, 20 B) at 60 Hz (Movella DOT BLE Services Specification)."""
 
     name = "movella-dot"
-    decoder_name = "movella-dot"
     default_rate_hz = 60.0
     ble = BleService("Movella DOT", profiles.DOT_SERVICE, profiles.DOT_SHORT_PAYLOAD,
                      profiles.DOT_MEASUREMENT)
@@ -242,7 +241,6 @@ class MetaWear(BleEmulatedProtocol):
     """MetaMotion sensor-fusion quaternion notifications ``19 07`` at 100 Hz (MbientLab MetaWear-SDK-Cpp unit tests)."""
 
     name = "metawear"
-    decoder_name = "metawear"
     default_rate_hz = 100.0
     ble = BleService("MetaWear", profiles.METAWEAR_SERVICE, profiles.METAWEAR_NOTIFY,
                      profiles.METAWEAR_COMMAND)
@@ -255,7 +253,6 @@ class Bno08xRvc(EmulatedProtocol):
     """BNO08x UART-RVC: 19-byte frames at a fixed 100 Hz; it takes no host commands (CEVA BNO080 datasheet 1000-3927 §1.3.5)."""
 
     name = "bno08x-rvc"
-    decoder_name = "bno08x-rvc"
     default_rate_hz = 100.0
     fixed_rate = True
 
@@ -268,7 +265,6 @@ class Hatire(EmulatedProtocol):
     """An opentrack Hatire Arduino sketch: 30-byte frames, counter 0..999 (opentrack's tracker-hatire and proto-udp sources)."""
 
     name = "hatire"
-    decoder_name = "hatire"
     default_rate_hz = 100.0
 
     def encode(self, block: SampleBlock) -> list[bytes]:
@@ -279,7 +275,6 @@ class OpentrackUdp(EmulatedProtocol):
     """opentrack's UDP output: one 48-byte datagram per pose (opentrack's tracker-hatire and proto-udp sources)."""
 
     name = "opentrack-udp"
-    decoder_name = "opentrack-udp"
     transport = "udp"
     default_rate_hz = 50.0
 
@@ -295,7 +290,6 @@ class Reference(EmulatedProtocol):
     otherwise ignored."""
 
     name = "reference"
-    decoder_name = "reference"
     default_rate_hz = 100.0
 
     def __init__(self) -> None:

@@ -279,7 +279,26 @@ class JpeTest:
                   "reason": reason, "peak_deg": tr.peak_deg}
         self.trials.append(record)
         self._emit_event({"t_s": float(t_s), "kind": "trial", **record})
-        return [self._enter(self.phase, t_s, "redo", reason=f"Reason: {reason}."), self._next_trial(t_s)]
+        return self._move_on(t_s, tr.direction, False, reason, counted=False)
+
+    def _move_on(self, t_s: float, key: str, valid: bool, invalid: str | None,
+                 counted: bool = True) -> list[Prompt]:
+        """After a trial of ``key`` is recorded: the next trial when it was valid; else a redo
+        of it (up to ``max_redos_per_direction`` per key; a redo not ``counted`` is always
+        given), or past that the next trial. Returns the prompts."""
+        prompts = []
+        if valid:
+            self._queue.popleft()
+            prompts.append(self._enter(self.phase, t_s, "trial_recorded"))
+        elif not counted:
+            prompts.append(self._enter(self.phase, t_s, "redo", reason=f"Reason: {invalid}."))
+        elif self._redos[key] < self.settings.max_redos_per_direction:
+            self._redos[key] += 1
+            prompts.append(self._enter(self.phase, t_s, "redo", reason=f"Reason: {invalid}."))
+        else:
+            self._queue.popleft()
+        prompts.append(self._next_trial(t_s))
+        return prompts
 
     # --------------------------------------------------------------------------- helpers
     def _emit_event(self, event: dict) -> None:
@@ -439,24 +458,41 @@ class JpeTest:
 
     # --------------------------------------------------------------------------- trials
     def _next_trial(self, t_s: float) -> Prompt:
+        """The next queued trial (event ``trial_start``, then the re-centring prompt), or the
+        end of the test when the queue is empty."""
         if not self._queue:
             self._emit_event({"t_s": t_s, "kind": "test_end", "test": self.name})
             return self._enter("done", t_s, "done")
-        direction = self._queue[0]
-        attempt = self._redos[direction]
-        self._trial = _Trial(direction, attempt)
+        fields = self._start_item(self._queue[0])
         self._emit_event({"t_s": float(t_s), "kind": "trial_start", "trial": self._item_number(),
-                          "direction": direction, "attempt": attempt})
+                          **fields})
         return self._enter("recenter", t_s, "recenter")
 
-    def _phase_recenter(self, pose, i0):
+    def _start_item(self, key: str) -> dict:
+        """Make the trial of ``key`` (the queue's head, here a direction) the one under way;
+        returns the fields its ``trial_start`` event names it by."""
+        attempt = self._redos[key]
+        self._trial = _Trial(key, attempt)
+        return {"direction": key, "attempt": attempt}
+
+    def _recentred(self, pose, i0: int) -> tuple[int, dict, np.ndarray] | None:
+        """Once the head has kept still for the stillness settle time, counting from
+        ``recenter_min_s`` after the re-centring prompt: (index in ``pose``, that still
+        :meth:`_window`, its mean world←head orientation quat_wxyz (4,)). None while not yet."""
         settle = self.settings.stillness.settle_s
         j = self._settled_index(pose, i0, settle, self._phase_t_s + self.settings.recenter_min_s)
         if j is None:
+            return None
+        ref = self._window(float(pose.t_s[j]), settle)
+        return j, ref, self._mean_head(ref)
+
+    def _phase_recenter(self, pose, i0):
+        found = self._recentred(pose, i0)
+        if found is None:
             return None, None
+        j, ref, q_ref_head = found
         tr = self._trial
-        tr.ref = self._window(float(pose.t_s[j]), settle)
-        tr.q_ref_head = self._mean_head(tr.ref)
+        tr.ref, tr.q_ref_head = ref, q_ref_head
         self._add_bias_window(tr.ref)
         prompt = self._enter("move", pose.t_s[j], "move", tr.direction)
         tr.t_prompt_s = float(pose.t_s[j])
@@ -549,21 +585,12 @@ class JpeTest:
                 "ref_window": {k: v for k, v in tr.ref.items() if k != "slice"},
                 "ret_window": {k: v for k, v in window.items() if k != "slice"},
             })
-        record["valid"] = invalid is None and window is not None
+        valid = invalid is None and window is not None
+        record["valid"] = valid
         record["reason"] = invalid
         self.trials.append(record)
         self._emit_event({"t_s": t_s, "kind": "trial", **record})
-        prompts = []
-        if record["valid"]:
-            self._queue.popleft()
-            prompts.append(self._enter(self.phase, t_s, "trial_recorded"))
-        elif self._redos[tr.direction] < s.max_redos_per_direction:
-            self._redos[tr.direction] += 1
-            prompts.append(self._enter(self.phase, t_s, "redo", reason=f"Reason: {invalid}."))
-        else:
-            self._queue.popleft()
-        prompts.append(self._next_trial(t_s))
-        return prompts
+        return self._move_on(t_s, tr.direction, valid, invalid)
 
     # --------------------------------------------------------------------------- results
     def scores(self) -> dict:

@@ -5,6 +5,7 @@ re-centred, settled head whose mean orientation is the item's reference.
 :class:`RecenteredTest` reuses :class:`~cervitrack.trainer.clinical.jpe.JpeTest`'s calibration phases,
 windows, gap bookkeeping and redo rule; a subclass lists its items, starts each item from the
 reference (:meth:`RecenteredTest._begin`) and records it with :meth:`RecenteredTest._record`.
+:class:`DirectionalTest` is the frame of the tests whose items are directions (ROM, target JPE).
 The re-centring is accepted only when the head is within ``recenter_tolerance_deg`` of the
 calibrated neutral, so a person still holding an end position is never taken as centred.
 """
@@ -19,7 +20,7 @@ import numpy as np
 
 from cervitrack.signal import kinematics
 from cervitrack.signal import quaternion as quat
-from cervitrack.trainer.clinical.jpe import JpeSettings, JpeTest
+from cervitrack.trainer.clinical.jpe import DIRECTION_COMPONENT, JpeSettings, JpeTest
 from cervitrack.trainer.clinical.prompts import Prompt, make_prompt
 
 
@@ -116,39 +117,19 @@ class RecenteredTest(JpeTest, metaclass=abc.ABCMeta):
         self.trials.append(record)
         self._emit_event({"t_s": float(t_s), "kind": "trial",
                           **{k: v for k, v in record.items() if k not in ("trace",)}})
-        prompts = []
-        if invalid is None:
-            self._queue.popleft()
-            prompts.append(self._say(self.phase, t_s, "trial_recorded"))
-        elif not counted:
-            prompts.append(self._say(self.phase, t_s, "redo", reason=f"Reason: {invalid}."))
-        elif self._redos[item.key] < self.settings.max_redos_per_direction:
-            self._redos[item.key] += 1
-            prompts.append(self._say(self.phase, t_s, "redo", reason=f"Reason: {invalid}."))
-        else:
-            self._queue.popleft()
-        prompts.append(self._next_trial(t_s))
-        return prompts
+        return self._move_on(t_s, item.key, invalid is None, invalid, counted)
 
     # ------------------------------------------------------------------ shared phases
-    def _next_trial(self, t_s: float) -> Prompt:
-        if not self._queue:
-            self._emit_event({"t_s": t_s, "kind": "test_end", "test": self.name})
-            return self._enter("done", t_s, "done")
-        key = self._queue[0]
+    def _start_item(self, key: str) -> dict:
         self._item = Item(key, self._redos[key])
-        self._emit_event({"t_s": float(t_s), "kind": "trial_start", "trial": self._item_number(),
-                          "key": key, "attempt": self._item.attempt})
-        return self._enter("recenter", t_s, "recenter")
+        return {"key": key, "attempt": self._item.attempt}
 
     def _phase_recenter(self, pose, i0):
-        settle = self.settings.stillness.settle_s
-        j = self._settled_index(pose, i0, settle, self._phase_t_s + self.settings.recenter_min_s)
-        if j is None:
+        found = self._recentred(pose, i0)
+        if found is None:
             return None, None
+        j, ref, q_ref_head = found
         t = float(pose.t_s[j])
-        ref = self._window(t, settle)
-        q_ref_head = self._mean_head(ref)
         off_deg = float(quat.angle_deg(quat.relative(self.calibration.q_world_neutral, q_ref_head)))
         if off_deg > self.settings.recenter_tolerance_deg:
             # Not back at the centre yet: wait for a new settled window.
@@ -158,3 +139,18 @@ class RecenteredTest(JpeTest, metaclass=abc.ABCMeta):
         item.ref, item.q_ref_head = ref, q_ref_head
         self._add_bias_window(ref)
         return j, self._begin(item, t)
+
+
+class DirectionalTest(RecenteredTest):
+    """A :class:`RecenteredTest` whose items are the settings' directions, each
+    ``trials_per_direction`` times in a row (the order of the JPE test's trials)."""
+
+    def __init__(self, settings, rate_hz: float = 100.0, calibration=None) -> None:
+        items = [d for d in settings.directions for _ in range(settings.trials_per_direction)]
+        super().__init__(settings, items, rate_hz, calibration)
+
+    def _along(self, pose, i0: int, item: Item) -> np.ndarray:
+        """The head's angle (N,) from the item's reference along its direction (the
+        direction's anatomical component, positive outwards) for pose samples i0…, deg."""
+        name, sign = DIRECTION_COMPONENT[item.key]
+        return sign * kinematics.head_angles_deg(self._relative_head(pose, i0, item.q_ref_head))[name]

@@ -27,7 +27,7 @@ import numpy as np
 from cervitrack.signal import kinematics
 from cervitrack.signal import quaternion as quat
 from cervitrack.trainer.clinical.jpe import DIRECTION_COMPONENT
-from cervitrack.trainer.clinical.recentered import Item, RecenteredSettings, RecenteredTest
+from cervitrack.trainer.clinical.recentered import DirectionalTest, Item, RecenteredSettings
 
 ROM_DIRECTIONS = ("rotation_left", "rotation_right", "flexion", "extension",
                   "lateral_left", "lateral_right")
@@ -53,7 +53,7 @@ class RomSettings(RecenteredSettings):
     hold_s: float = 1.0
 
 
-class RomTest(RecenteredTest):
+class RomTest(DirectionalTest):
     """Range-of-motion test engine (see the module docstring)."""
 
     settings: RomSettings
@@ -61,12 +61,7 @@ class RomTest(RecenteredTest):
 
     def __init__(self, settings: RomSettings = RomSettings(), rate_hz: float = 100.0,
                  calibration=None) -> None:
-        items = [d for d in settings.directions for _ in range(settings.trials_per_direction)]
-        super().__init__(settings, items, rate_hz, calibration)
-
-    def _along(self, pose, i0, item: Item) -> np.ndarray:
-        name, sign = DIRECTION_COMPONENT[item.key]
-        return sign * kinematics.head_angles_deg(self._relative_head(pose, i0, item.q_ref_head))[name]
+        super().__init__(settings, rate_hz, calibration)
 
     def _begin(self, item: Item, t_s: float):
         item.t_start_s = t_s

@@ -29,9 +29,8 @@ import numpy as np
 
 from cervitrack.signal import kinematics
 from cervitrack.signal import quaternion as quat
-from cervitrack.trainer.clinical import scoring
 from cervitrack.trainer.clinical.jpe import DIRECTION_COMPONENT
-from cervitrack.trainer.clinical.recentered import Item, RecenteredSettings, RecenteredTest
+from cervitrack.trainer.clinical.recentered import DirectionalTest, Item, RecenteredSettings
 
 
 @dataclass(frozen=True)
@@ -90,7 +89,7 @@ def target_errors(direction: str, target_deg: float, q_ref_head, q_reloc_head) -
             "signed_error_deg": float(sign * angles[name])}
 
 
-class ThpTest(RecenteredTest):
+class ThpTest(DirectionalTest):
     """Target head position test engine (see the module docstring)."""
 
     settings: ThpSettings
@@ -100,13 +99,7 @@ class ThpTest(RecenteredTest):
                  calibration=None) -> None:
         for d in settings.directions:
             settings.target_for(d)
-        items = [d for d in settings.directions for _ in range(settings.trials_per_direction)]
-        super().__init__(settings, items, rate_hz, calibration)
-
-    def _along(self, pose, i0, item: Item) -> np.ndarray:
-        """The head's angle from the reference along the direction (positive outwards), deg."""
-        name, sign = DIRECTION_COMPONENT[item.key]
-        return sign * kinematics.head_angles_deg(self._relative_head(pose, i0, item.q_ref_head))[name]
+        super().__init__(settings, rate_hz, calibration)
 
     def _begin(self, item: Item, t_s: float):
         item.data.update(target_deg=self.settings.target_for(item.key), adjustments=0,
@@ -205,13 +198,9 @@ class ThpTest(RecenteredTest):
 
     # ------------------------------------------------------------------ results
     def scores(self) -> dict:
-        """Per-direction scores over valid trials, as the neutral test."""
-        out = {}
-        for d in self.settings.directions:
-            valid = [tr for tr in self.trials if tr["direction"] == d and tr["valid"]]
-            sc = scoring.direction_scores([tr["signed_error_deg"] for tr in valid],
-                                          [tr["error_deg"]["global"] for tr in valid])
-            sc["flag"] = scoring.flag(sc["ae_deg"], self.settings.threshold_deg)
+        """Per-direction scores over valid trials, as the neutral test, each with its
+        direction's ``target_deg``."""
+        out = super().scores()
+        for d, sc in out.items():
             sc["target_deg"] = self.settings.target_for(d)
-            out[d] = sc
         return out

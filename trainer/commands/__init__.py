@@ -101,6 +101,13 @@ def pace_speed(args, default: float | None, device: str | None = None) -> float 
     return args.speed if args.speed is not None else default
 
 
+def add_recording_arguments(p) -> None:
+    """``PATH`` (a .cvtrec recording) and ``--protocol P`` for one whose header names none."""
+    p.add_argument("path", metavar="PATH", help="a .cvtrec recording")
+    p.add_argument("--protocol", metavar="P", help="the device protocol, when the recording's "
+                   "header was damaged and names none (see `cervitrack decode --help`)")
+
+
 def add_force_argument(p) -> None:
     p.add_argument("--force", action="store_true", help="overwrite output files that exist")
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cervitrack.trainer.commands import CliError
+from cervitrack.trainer.commands.stream import CHANNELS, json_number
 
 if TYPE_CHECKING:  # annotations only: imported when the command runs
     import numpy as np
@@ -24,14 +25,6 @@ if TYPE_CHECKING:  # annotations only: imported when the command runs
 
 #: Bytes fed to the decoder per call (a capture is decoded in chunks, as a stream would be).
 CHUNK_BYTES = 1 << 20
-
-_CHANNELS = (
-    ("quat_wxyz", ("quat_w", "quat_x", "quat_y", "quat_z")),
-    ("acc_m_s2", ("acc_x_m_s2", "acc_y_m_s2", "acc_z_m_s2")),
-    ("gyr_rad_s", ("gyr_x_rad_s", "gyr_y_rad_s", "gyr_z_rad_s")),
-    ("mag_uT", ("mag_x_uT", "mag_y_uT", "mag_z_uT")),
-    ("mag_raw", ("mag_x_raw", "mag_y_raw", "mag_z_raw")),
-)
 
 
 def decode_bytes(data: bytes, protocol: str):
@@ -61,23 +54,19 @@ def decode_bytes(data: bytes, protocol: str):
     return batch.with_(t_s=np.asarray(t_s, dtype=np.float64)), seq, decoder.stats
 
 
-def _num(x: float):
-    return x if math.isfinite(x) else None
-
-
 def _write_jsonl(out, batch: SampleBatch, seq: np.ndarray) -> None:
-    present = [(name, getattr(batch, name).tolist()) for name, _ in _CHANNELS
+    present = [(name, getattr(batch, name).tolist()) for name, _ in CHANNELS
                if getattr(batch, name) is not None]
     t = batch.t_s.tolist()
     for i, s in enumerate(seq.tolist()):
-        row = {"seq": s, "t_s": _num(t[i])}
+        row = {"seq": s, "t_s": json_number(t[i])}
         for name, values in present:
-            row[name] = [_num(v) for v in values[i]]
+            row[name] = [json_number(v) for v in values[i]]
         out.write(json.dumps(row) + "\n")
 
 
 def _write_csv(out, batch: SampleBatch, seq: np.ndarray) -> None:
-    present = [(name, cols) for name, cols in _CHANNELS if getattr(batch, name) is not None]
+    present = [(name, cols) for name, cols in CHANNELS if getattr(batch, name) is not None]
     out.write(",".join(["t_s", "seq"] + [c for _, cols in present for c in cols]) + "\n")
     t = batch.t_s.tolist()
     values = [getattr(batch, name).tolist() for name, _ in present]

@@ -170,6 +170,8 @@ def _stop_flag():
 def _run_ble(args, device, truth, scripts, prompt_tail) -> int:
     """The BLE peripheral on a virtual radio, sampling ``device``'s patient; prompts and the
     dropout fault on this thread, the radio on the peripheral's."""
+    from cervitrack.trainer.simulation.emulated_device import follow_prompts
+
     try:
         from cervitrack.firmware_bridge.emulation.ble_peripherals import BleEmulator
     except ImportError as exc:  # bumble is an optional dependency
@@ -229,13 +231,7 @@ def _run_ble(args, device, truth, scripts, prompt_tail) -> int:
                 print(f"cervitrack: {args.protocol}: {line}", file=sys.stderr, flush=True)
             seen_log = len(peripheral.log)
             with lock:
-                if script is not None:
-                    for _, prompt in script(t_script, now):
-                        device.prompt(prompt, now)
-                    t_script = now
-                if events is not None:
-                    for prompt, wall_s in events.poll():
-                        device.prompt(prompt, now, wall_s - wall0)
+                t_script = follow_prompts(device, now, t_script, script, events, wall0)
             time.sleep(0.02)
         elapsed = peripheral.now_s()
     finally:

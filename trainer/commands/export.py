@@ -6,7 +6,7 @@ timebase as live, so every export carries exactly the samples the live run used.
 
 from __future__ import annotations
 
-from cervitrack.trainer.commands import add_force_argument
+from cervitrack.trainer.commands import add_force_argument, add_recording_arguments
 
 
 def run(args) -> int:
@@ -40,9 +40,7 @@ def run(args) -> int:
 def register(sub) -> None:
     p = sub.add_parser("export", help="export a recording as BIDS-Motion, tidy CSV or OpenSim "
                        ".sto")
-    p.add_argument("path", metavar="PATH", help="a .cvtrec recording")
-    p.add_argument("--protocol", metavar="P", help="the device protocol, when the recording's "
-                   "header was damaged and names none (see `cervitrack decode --help`)")
+    add_recording_arguments(p)
     p.add_argument("--to", required=True, choices=("bids", "csv", "sto"), help="export format")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (BIDS: the "
                    "dataset root; created if missing; existing files only with --force)")

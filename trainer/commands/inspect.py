@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 
+from cervitrack.trainer.commands import add_recording_arguments
+
 
 def run(args) -> int:
     from cervitrack.trainer.recording.reader import load
@@ -24,8 +26,6 @@ def run(args) -> int:
 def register(sub) -> None:
     p = sub.add_parser("inspect", help="report a recording's samples, timing, gaps, events and "
                        "integrity")
-    p.add_argument("path", metavar="PATH", help="a .cvtrec recording")
-    p.add_argument("--protocol", metavar="P", help="the device protocol, when the recording's "
-                   "header was damaged and names none (see `cervitrack decode --help`)")
+    add_recording_arguments(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)

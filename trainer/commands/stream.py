@@ -37,7 +37,9 @@ from cervitrack.trainer.commands import (
 if TYPE_CHECKING:  # annotations only: imported when the command runs
     from cervitrack.signal.samples import Gap, SampleBatch
 
-_CHANNELS = (
+#: SampleBatch channel → its csv columns, in output order (``stream`` and ``decode`` print
+#: the same columns; jsonl uses the channel name with a list of the values).
+CHANNELS = (
     ("quat_wxyz", ("quat_w", "quat_x", "quat_y", "quat_z")),
     ("acc_m_s2", ("acc_x_m_s2", "acc_y_m_s2", "acc_z_m_s2")),
     ("gyr_rad_s", ("gyr_x_rad_s", "gyr_y_rad_s", "gyr_z_rad_s")),
@@ -46,7 +48,8 @@ _CHANNELS = (
 )
 
 
-def _num(x: float):
+def json_number(x: float):
+    """``x`` for JSON: None (null) when it is NaN or infinite."""
     return x if math.isfinite(x) else None
 
 
@@ -62,28 +65,28 @@ class SampleWriter:
     def samples(self, batch: SampleBatch) -> None:
         import numpy as np
 
-        present = [name for name, _ in _CHANNELS if getattr(batch, name) is not None]
+        present = [name for name, _ in CHANNELS if getattr(batch, name) is not None]
         seq = batch.seq.tolist()
         t = np.round(batch.t_s, 6).tolist()
         values = {name: np.round(getattr(batch, name), 6).tolist() for name in present}
         lines = []
         if self.fmt == "jsonl":
             for i, s in enumerate(seq):
-                row = {"seq": s, "t_s": _num(t[i])}
+                row = {"seq": s, "t_s": json_number(t[i])}
                 for name in present:
-                    row[name] = [_num(v) for v in values[name][i]]
+                    row[name] = [json_number(v) for v in values[name][i]]
                 lines.append(json.dumps(row))
         else:
             if self._columns is None:
                 self._columns = tuple(present)
-                header = ["t_s", "seq"] + [c for name, cols in _CHANNELS if name in present
+                header = ["t_s", "seq"] + [c for name, cols in CHANNELS if name in present
                                            for c in cols]
                 lines.append(",".join(header))
             for i, s in enumerate(seq):
                 cells = [repr(t[i]), str(s)]
                 for name in self._columns:
                     xs = values[name][i] if name in values else [math.nan] * len(
-                        dict(_CHANNELS)[name])
+                        dict(CHANNELS)[name])
                     cells += ["" if not math.isfinite(x) else repr(x) for x in xs]
                 lines.append(",".join(cells))
         if lines:

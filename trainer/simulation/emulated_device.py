@@ -397,6 +397,23 @@ def _mirrored(block: SampleBlock) -> SampleBlock:
 
 # ----------------------------------------------------------------------------- real time
 
+def follow_prompts(device: EmulatedDevice, now_s: float, t_script_s: float, script=None,
+                   events: PromptTail | None = None, wall0_s: float = 0.0) -> float:
+    """Give ``device`` the prompts due by ``now_s`` (s on the emulator's clock): the
+    ``script``'s issued after ``t_script_s``, and the ``events`` file's new ones (each issued
+    at its wall-clock time minus ``wall0_s``, the wall-clock time of the emulator's t = 0).
+    Returns where the script resumes next time: ``now_s`` when there is a script, else
+    ``t_script_s``."""
+    if script is not None:
+        for _, prompt in script(t_script_s, now_s):
+            device.prompt(prompt, now_s)
+        t_script_s = now_s
+    if events is not None:
+        for prompt, wall_s in events.poll():
+            device.prompt(prompt, now_s, wall_s - wall0_s)
+    return t_script_s
+
+
 def run_realtime(device: EmulatedDevice, endpoint, *, duration_s: float | None = None,
                  script=None, events: PromptTail | None = None, should_stop=lambda: False,
                  log=lambda line: None, clock=time.monotonic, wall=time.time,
@@ -426,13 +443,7 @@ def run_realtime(device: EmulatedDevice, endpoint, *, duration_s: float | None =
             for line in device.protocol.log[seen_log:]:
                 log(line)
             seen_log = len(device.protocol.log)
-            if script is not None:
-                for _, prompt in script(t_script, now):
-                    device.prompt(prompt, now)
-                t_script = now
-            if events is not None:
-                for prompt, wall_s in events.poll():
-                    device.prompt(prompt, now, wall_s - wall0)
+            t_script = follow_prompts(device, now, t_script, script, events, wall0)
         for _, message in device.take_due(now):
             endpoint.send(message)
         wake = min(device.next_sample_s(), next_poll)

@@ -126,7 +126,13 @@ class _DrillEngine(abc.ABC):
     ``(index consumed or None, prompts or None)``."""
 
     name = "drill"
+    #: The text of the prompt that ends the block (each drill its own).
+    DONE_TEXT: str
+    #: The events-file ``kind`` of a trial's record.
+    RECORD_KIND = "trial"
     _trial: _Trial | None
+    #: The directions of the block's trials, in order (a lost trial's direction is inserted again).
+    order: list[str]
 
     def __init__(self, calibration: HeadCalibration, stillness: StillnessParams = StillnessParams(),
                  recenter_min_s: float = 1.5, hold_s: float = 0.5, move_timeout_s: float = 12.0,
@@ -191,15 +197,38 @@ class _DrillEngine(abc.ABC):
         if self.phase in self.ITEM_PHASES:
             return self._abandon(float(t_s))
         if self.phase == "recenter":  # the re-centring starts again from now
-            return self._enter("recenter", replace(make_prompt("recenter", t_s), text=self._recenter_text()))
+            return self._enter("recenter", self._recenter_prompt(t_s))
         return []
 
     def _recenter_text(self) -> str:
         return "Look straight ahead at the centre and keep still."
 
+    def _recenter_prompt(self, t_s: float) -> Prompt:
+        return replace(make_prompt("recenter", t_s), text=self._recenter_text())
+
     @abc.abstractmethod
+    def _lost_record(self, tr: _Trial) -> dict:
+        """The record of trial ``tr`` lost with the signal (``valid`` False, ``reason``
+        "signal lost"); each drill its own."""
+
     def _abandon(self, t_s: float) -> list[Prompt]:
-        """Record the trial under way as invalid ("signal lost") and redo it (each drill its own)."""
+        """The trial under way is lost with the signal: recorded as invalid and redone next."""
+        tr = self._current
+        rec = self._lost_record(tr)
+        self.trials.append(rec)
+        self.events.append({"t_s": float(t_s), "kind": self.RECORD_KIND, **rec})
+        self.order.insert(tr.index + 1, tr.direction)
+        return self._redo_prompt(t_s, "signal lost") + self._next_trial(t_s)
+
+    def _next_trial(self, t_s: float) -> list[Prompt]:
+        """The next trial of :attr:`order` (its re-centring prompt), or the block's end when
+        every trial is recorded."""
+        index = len(self.trials)
+        if index >= len(self.order):
+            self.events.append({"t_s": float(t_s), "kind": "block_end", "block": self.name})
+            return self._enter("done", _prompt("block_done", t_s, self.DONE_TEXT))
+        self._trial = _Trial(index, self.order[index])
+        return self._enter("recenter", self._recenter_prompt(t_s))
 
     def _redo_prompt(self, t_s: float, reason: str) -> list[Prompt]:
         p = make_prompt("redo", t_s, reason=f"Reason: {reason}.")
@@ -261,6 +290,46 @@ class _DrillEngine(abc.ABC):
         q_wh = self.calibration.world_head(pose.q_world_sensor[i0:])
         return sign * kinematics.head_angles_deg(quat.relative(q_ref_head, q_wh))[name]
 
+    def _timed_out(self, pose, limit_s: float) -> bool:
+        """More than ``limit_s`` s have passed since the phase's prompt (sample time)."""
+        return float(pose.t_s[-1]) - self._phase_t_s > limit_s
+
+    def _recentred(self, pose, i0: int) -> int | None:
+        """Index where the head has kept still for ``settle_s`` s, counting from
+        ``recenter_min_s`` s after the re-centring prompt; there the trial's reference
+        ``q_ref_head`` (the mean world←head orientation over that still window) is captured.
+        None while not yet."""
+        j = settled_index(pose, i0, self.settle_s, self._phase_t_s + self.recenter_min_s)
+        if j is not None:
+            self._current.q_ref_head, _ = self._mean_head(float(pose.t_s[j]))
+        return j
+
+    def _reached(self, pose, i0: int, a: np.ndarray, goal_deg: float, hold_s: float) -> int | None:
+        """Index where the head, after first reaching ``goal_deg`` outward, has kept still for
+        ``hold_s`` s; None while not yet. ``a``: the outward angle (N,) of pose samples i0…,
+        deg (:meth:`_outward_deg`). The first crossing is kept as the trial's ``reached_t_s``."""
+        tr = self._current
+        if np.isnan(tr.reached_t_s):
+            hit = np.flatnonzero(a >= goal_deg)
+            if hit.size:
+                tr.reached_t_s = float(pose.t_s[i0 + hit[0]])
+        if np.isnan(tr.reached_t_s):
+            return None
+        return settled_index(pose, i0, hold_s, tr.reached_t_s)
+
+    def _came_back(self, pose, i0: int, a: np.ndarray, share: float) -> int | None:
+        """Index where the head, after coming back below ``share`` × the trial's peak angle,
+        has kept still for ``settle_s`` s; None while not yet. ``a`` as for :meth:`_reached`;
+        the crossing is kept as the trial's ``came_back_t_s``."""
+        tr = self._current
+        if np.isnan(tr.came_back_t_s):
+            hit = np.flatnonzero(a <= share * tr.peak_deg)
+            if hit.size:
+                tr.came_back_t_s = float(pose.t_s[i0 + hit[0]])
+        if np.isnan(tr.came_back_t_s):
+            return None
+        return settled_index(pose, i0, self.settle_s, tr.came_back_t_s)
+
 
 @dataclass
 class _Trial:
@@ -289,6 +358,7 @@ class RelocationDrill(_DrillEngine):
     """
 
     name = "relocation"
+    DONE_TEXT = "Well done, that block is finished."
     ITEM_PHASES = ("move", "return", "back", "relocate")
 
     def __init__(self, calibration: HeadCalibration, task: str, vision: str, feedback_mode: str,
@@ -320,37 +390,22 @@ class RelocationDrill(_DrillEngine):
             return "Look straight ahead at the centre and keep still."
         return make_prompt("recenter", 0.0).text
 
-    def _abandon(self, t_s: float) -> list[Prompt]:
-        """The trial under way is lost with the signal: recorded as invalid and redone next."""
-        tr = self._current
+    def _lost_record(self, tr: _Trial) -> dict:
         tr.record = {"index": tr.index, "direction": tr.direction, "task": self.task,
                      "vision": self.vision, "amplitude_deg": self.amplitude_deg[tr.direction],
                      "valid": False, "reason": "signal lost", "kr": False, "estimate": None,
                      "peak_deg": tr.peak_deg}
-        self.trials.append(tr.record)
-        self.events.append({"t_s": float(t_s), "kind": "trial", **tr.record})
-        self.order.insert(tr.index + 1, tr.direction)
-        return self._redo_prompt(t_s, "signal lost") + self._next_trial(t_s)
-
-    def _next_trial(self, t_s: float) -> list[Prompt]:
-        index = len(self.trials)
-        if index >= len(self.order):
-            self.events.append({"t_s": float(t_s), "kind": "block_end", "block": self.name})
-            return self._enter("done", _prompt("block_done", t_s, "Well done, that block is finished."))
-        self._trial = _Trial(index, self.order[index])
-        return self._enter("recenter", replace(make_prompt("recenter", t_s), text=self._recenter_text()))
+        return tr.record
 
     def _kw(self, direction):
         return {"amplitude_deg": self.amplitude_deg[direction], "vision": self.vision,
                 "speed_deg_s": self.speed_deg_s}
 
     def _phase_recenter(self, pose, i0):
-        j = settled_index(pose, i0, self.settle_s, self._phase_t_s + self.recenter_min_s)
+        j = self._recentred(pose, i0)
         if j is None:
             return None, None
-        tr = self._current
-        tr.q_ref_head, _ = self._mean_head(float(pose.t_s[j]))
-        d = tr.direction
+        d = self._current.direction
         how = SPEEDS[self.speed][0]
         amp = self.amplitude_deg[d]
         if self.task == "neutral":
@@ -369,16 +424,7 @@ class RelocationDrill(_DrillEngine):
         a = self._outward_deg(pose, i0, ref, tr.direction)
         tr.peak_deg = max(tr.peak_deg, float(a.max()))
         tr.peak_speed_deg_s = max(tr.peak_speed_deg_s, float(pose.smoothed_speed_deg_s[i0:].max()))
-        if np.isnan(tr.reached_t_s):
-            hit = np.flatnonzero(a >= reach_share * self.amplitude_deg[tr.direction])
-            if hit.size:
-                tr.reached_t_s = float(pose.t_s[i0 + hit[0]])
-        if np.isnan(tr.reached_t_s):
-            return None
-        return settled_index(pose, i0, hold_s, tr.reached_t_s)
-
-    def _timed_out(self, pose, limit_s) -> bool:
-        return float(pose.t_s[-1]) - self._phase_t_s > limit_s
+        return self._reached(pose, i0, a, reach_share * self.amplitude_deg[tr.direction], hold_s)
 
     def _phase_move(self, pose, i0):
         tr = self._current
@@ -386,9 +432,7 @@ class RelocationDrill(_DrillEngine):
         hold = self.hold_s if self.task == "neutral" else self.settle_s
         j = self._track_move(pose, i0, 0.5, tr.q_ref_head, hold)
         if j is None:
-            if self._timed_out(pose, self.move_timeout_s):
-                return len(pose) - 1, self._skip(pose.t_s[-1], "no movement was detected")
-            return None, None
+            return self._wait_or_skip(pose, self.move_timeout_s, "no movement was detected")
         t = pose.t_s[j]
         d = tr.direction
         if self.task == "neutral":
@@ -402,30 +446,18 @@ class RelocationDrill(_DrillEngine):
 
     def _returned(self, pose, i0, ref, share=0.5) -> int | None:
         """Index where the head came back below share × peak (relative to ref) and settled."""
-        tr = self._current
-        if np.isnan(tr.came_back_t_s):
-            a = self._outward_deg(pose, i0, ref, tr.direction)
-            hit = np.flatnonzero(a <= share * tr.peak_deg)
-            if hit.size:
-                tr.came_back_t_s = float(pose.t_s[i0 + hit[0]])
-        if np.isnan(tr.came_back_t_s):
-            return None
-        return settled_index(pose, i0, self.settle_s, tr.came_back_t_s)
+        return self._came_back(pose, i0, self._outward_deg(pose, i0, ref, self._current.direction), share)
 
     def _phase_return(self, pose, i0):
         j = self._returned(pose, i0, self._current.q_ref_head)
         if j is None:
-            if self._timed_out(pose, self.return_timeout_s):
-                return len(pose) - 1, self._skip(pose.t_s[-1], "no stable relocation was found")
-            return None, None
+            return self._wait_or_skip(pose, self.return_timeout_s, "no stable relocation was found")
         return j, self._measure(float(pose.t_s[j]), self._current.q_ref_head)
 
     def _phase_back(self, pose, i0):
         j = self._returned(pose, i0, self._current.q_ref_head)
         if j is None:
-            if self._timed_out(pose, self.return_timeout_s):
-                return len(pose) - 1, self._skip(pose.t_s[-1], "did not come back to the centre")
-            return None, None
+            return self._wait_or_skip(pose, self.return_timeout_s, "did not come back to the centre")
         tr = self._current
         tr.reached_t_s = np.nan
         d = tr.direction
@@ -436,15 +468,9 @@ class RelocationDrill(_DrillEngine):
     def _phase_relocate(self, pose, i0):
         tr = self._current
         a = self._outward_deg(pose, i0, tr.q_ref_head, tr.direction)
-        if np.isnan(tr.reached_t_s):
-            hit = np.flatnonzero(a >= 0.5 * self.amplitude_deg[tr.direction])
-            if hit.size:
-                tr.reached_t_s = float(pose.t_s[i0 + hit[0]])
-        j = None if np.isnan(tr.reached_t_s) else settled_index(pose, i0, self.settle_s, tr.reached_t_s)
+        j = self._reached(pose, i0, a, 0.5 * self.amplitude_deg[tr.direction], self.settle_s)
         if j is None:
-            if self._timed_out(pose, self.return_timeout_s):
-                return len(pose) - 1, self._skip(pose.t_s[-1], "no stable relocation was found")
-            return None, None
+            return self._wait_or_skip(pose, self.return_timeout_s, "no stable relocation was found")
         return j, self._measure(float(pose.t_s[j]), tr.q_goal_head)
 
     # ------------------------------------------------------------------ results
@@ -491,6 +517,13 @@ class RelocationDrill(_DrillEngine):
             prompts += self._enter(self.phase, _prompt("feedback", t_s, text, rec["direction"]))
         return prompts + self._record(t_s)
 
+    def _wait_or_skip(self, pose, limit_s: float, reason: str):
+        """A phase handler's result while its goal is not met: (None, None) (wait for more
+        samples), or the trial skipped for ``reason`` once the phase has lasted ``limit_s`` s."""
+        if self._timed_out(pose, limit_s):
+            return len(pose) - 1, self._skip(pose.t_s[-1], reason)
+        return None, None
+
     def _skip(self, t_s, reason: str) -> list[Prompt]:
         tr = self._current
         tr.record = {"index": tr.index, "direction": tr.direction, "task": self.task,
@@ -533,6 +566,8 @@ class RomWarmup(_DrillEngine):
     """
 
     name = "warmup"
+    DONE_TEXT = "Warm-up done."
+    RECORD_KIND = "warmup_movement"
 
     def __init__(self, calibration: HeadCalibration, limit_deg: dict, reps: int = 2, **kw) -> None:
         super().__init__(calibration, **kw)
@@ -544,71 +579,46 @@ class RomWarmup(_DrillEngine):
         self.events.append({"t_s": float(t_s), "kind": "block_start", "block": self.name,
                             "limit_deg": self.limit_deg})
         self._began(t_s)
-        return self._next(t_s)
+        return self._next_trial(t_s)
 
-    def _abandon(self, t_s: float) -> list[Prompt]:
-        """The movement under way is lost with the signal: recorded as invalid and redone next."""
-        tr = self._current
-        rec = {"index": tr.index, "direction": tr.direction, "limit_deg": self.limit_deg[tr.direction],
-               "peak_deg": tr.peak_deg, "reached": False, "past_limit": False, "valid": False,
-               "reason": "signal lost"}
-        self.trials.append(rec)
-        self.events.append({"t_s": float(t_s), "kind": "warmup_movement", **rec})
-        self.order.insert(tr.index + 1, tr.direction)
-        return self._redo_prompt(t_s, "signal lost") + self._next(t_s)
+    def _lost_record(self, tr: _Trial) -> dict:
+        return {"index": tr.index, "direction": tr.direction, "limit_deg": self.limit_deg[tr.direction],
+                "peak_deg": tr.peak_deg, "reached": False, "past_limit": False, "valid": False,
+                "reason": "signal lost"}
 
-    def _next(self, t_s):
-        if len(self.trials) >= len(self.order):
-            self.events.append({"t_s": float(t_s), "kind": "block_end", "block": self.name})
-            return self._enter("done", _prompt("block_done", t_s, "Warm-up done."))
-        self._trial = _Trial(len(self.trials), self.order[len(self.trials)])
-        return self._enter("recenter", replace(make_prompt("recenter", t_s),
-                                               text="Look straight ahead at the centre and keep still."))
+    def _kw(self, direction):
+        return {"amplitude_deg": self.limit_deg[direction], "vision": "laser",
+                "speed_deg_s": SPEEDS["slow"][1]}
 
     def _phase_recenter(self, pose, i0):
-        j = settled_index(pose, i0, self.settle_s, self._phase_t_s + self.recenter_min_s)
+        j = self._recentred(pose, i0)
         if j is None:
             return None, None
-        tr = self._current
-        tr.q_ref_head, _ = self._mean_head(float(pose.t_s[j]))
-        d = tr.direction
+        d = self._current.direction
         text = (f"Gently {DIRECTION_TEXT[d]}, as far as the marker and only as far as is "
                 "comfortable, then come back.")
-        kw = {"amplitude_deg": self.limit_deg[d], "vision": "laser", "speed_deg_s": SPEEDS["slow"][1]}
-        return j, self._enter("move", _prompt("warmup_move", pose.t_s[j], text, d, **kw))
+        return j, self._enter("move", _prompt("warmup_move", pose.t_s[j], text, d, **self._kw(d)))
 
     def _phase_move(self, pose, i0):
         tr = self._current
         a = self._outward_deg(pose, i0, tr.q_ref_head, tr.direction)
         tr.peak_deg = max(tr.peak_deg, float(a.max()))
-        if np.isnan(tr.reached_t_s):
-            hit = np.flatnonzero(a >= 0.6 * self.limit_deg[tr.direction])
-            if hit.size:
-                tr.reached_t_s = float(pose.t_s[i0 + hit[0]])
-        j = None if np.isnan(tr.reached_t_s) else settled_index(pose, i0, self.hold_s, tr.reached_t_s)
+        j = self._reached(pose, i0, a, 0.6 * self.limit_deg[tr.direction], self.hold_s)
         if j is None:
-            if self._timed_out(pose):
+            if self._timed_out(pose, self.move_timeout_s):
                 return len(pose) - 1, self._record(pose.t_s[-1], False)
             return None, None
         d = tr.direction
-        kw = {"amplitude_deg": self.limit_deg[d], "vision": "laser", "speed_deg_s": SPEEDS["slow"][1]}
         return j, self._enter("return", _prompt("warmup_return", pose.t_s[j], "And slowly back to the centre.",
-                                                d, **kw))
-
-    def _timed_out(self, pose) -> bool:
-        return float(pose.t_s[-1]) - self._phase_t_s > self.move_timeout_s
+                                                d, **self._kw(d)))
 
     def _phase_return(self, pose, i0):
         tr = self._current
         a = self._outward_deg(pose, i0, tr.q_ref_head, tr.direction)
         tr.peak_deg = max(tr.peak_deg, float(a.max()))
-        if np.isnan(tr.came_back_t_s):
-            hit = np.flatnonzero(a <= 0.5 * tr.peak_deg)
-            if hit.size:
-                tr.came_back_t_s = float(pose.t_s[i0 + hit[0]])
-        j = None if np.isnan(tr.came_back_t_s) else settled_index(pose, i0, self.settle_s, tr.came_back_t_s)
+        j = self._came_back(pose, i0, a, 0.5)
         if j is None:
-            if self._timed_out(pose):
+            if self._timed_out(pose, self.move_timeout_s):
                 return len(pose) - 1, self._record(pose.t_s[-1], True)
             return None, None
         return j, self._record(pose.t_s[j], True)
@@ -625,7 +635,7 @@ class RomWarmup(_DrillEngine):
         if past:
             prompts += self._enter(self.phase, _prompt(
                 "warmup_reminder", t_s, "No need to go past the marker: comfortable is enough."))
-        return prompts + self._next(float(t_s))
+        return prompts + self._next_trial(float(t_s))
 
     def scores(self) -> dict:
         peaks: dict[str, list] = {}
