@@ -279,7 +279,9 @@ def test_a_ble_device_out_of_range_drops_the_link_and_comes_back(tmp_path):
         name, _, backend = export.partition("=")
         assert name == "CERVITRACK_BLE_BACKEND" and backend.startswith("bumble:127.0.0.1:")
         assert device == "ble:Movella DOT"
-        out = subprocess.run([CLI, "stream", "--device", device, "--duration", "16"],
+        # 20 s: the device is back at 13 s of the emulator's clock; the rest leaves a loaded
+        # machine time to reconnect and restart the measurement before the stream ends.
+        out = subprocess.run([CLI, "stream", "--device", device, "--duration", "20"],
                              env={**os.environ, name: backend}, capture_output=True, text=True,
                              timeout=120)
     finally:

@@ -98,7 +98,7 @@ def test_crc_check_value(lib):
         assert lib.oht_crc16(data, size) == crc16_ccitt_false(data)
 
 
-def test_section_10_4_vectors(lib):
+def test_the_documented_example_frames(lib):
     assert _quat(lib, 42, 1_000_000, [11585 / 16384, 0, 0, 11585 / 16384]) == QUAT
     assert _imu(lib, 43, 1_010_000, [1, 0, 0, 0], [0, 0, 268 / 512], [0, 0, 2511 / 256]) == IMU
     assert _frame(lib, 0x83, 7, 0) == TARE

@@ -115,6 +115,9 @@ def test_a_real_device_with_a_saved_calibration_is_offered_it_on_a_yes_no_card(q
             qtbot.addWidget(window)
             window.show()
             start_training_window(window)
+            # The sender (another process) is up once frames come (the window then stops saying
+            # "Connecting…").
+            qtbot.waitUntil(lambda: window.worker.feed.status.get("frames", 0) > 0, timeout=60_000)
             trainee = SimTrainee(click=lambda w: qtbot.mouseClick(w, LEFT), key=qtbot.keyClick)
 
             def saved_card():
@@ -131,7 +134,7 @@ def test_a_real_device_with_a_saved_calibration_is_offered_it_on_a_yes_no_card(q
             prompt = window.drill_page.wall.prompt
             if use_saved:
                 assert prompt.text().startswith("Using this device's saved calibration.")
-                qtbot.waitUntil(lambda: window.engine is not None, timeout=10_000)
+                qtbot.waitUntil(lambda: window.engine is not None, timeout=30_000)
                 assert window.engine.calibration is not None, window.signal_text  # no functional calibration to run
                 first = "recenter"
             else:

@@ -246,6 +246,7 @@ def render_screenshot(view: str, path, sim_config: SimConfig | None = None,
         # Without a configuration the research view gets a raw (gyro + acc) sensor to show.
         sim_config = config_from_dict({"sensor": {"output": "raw"}} if view == "research" else {}, seed=seed)
 
+    own = window is None  # a window made here is closed here, once its picture is taken
     if window is None:
         window = make_window(sim_config, trials_per_direction, AppSettings(follow=False),
                              threaded=False, player=player, save_calibrations=False)
@@ -284,7 +285,11 @@ def render_screenshot(view: str, path, sim_config: SimConfig | None = None,
     window.tick()
     target = window.patient_window if view == "patient" else window
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not target.grab().save(str(path)):
-        raise OSError(f"could not write {path}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not target.grab().save(str(path)):
+            raise OSError(f"could not write {path}")
+    finally:
+        if own:
+            window.discard_and_close()
     return path

@@ -680,6 +680,11 @@ class AppWindow(QtWidgets.QMainWindow):
                 return not self.running
 
             wait_until(app, settled)
+        self.discard_and_close()
+
+    def discard_and_close(self) -> None:
+        """Close without a question: what runs is discarded (a one-shot screenshot, or the
+        system ending the application after :meth:`end_now` kept what it could)."""
         self._ending = True
         self.close()
 
