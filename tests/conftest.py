@@ -110,6 +110,24 @@ class Person:
         self.qtbot.mouseClick(bar, self.LEFT, pos=bar.tabRect(index).center())
         assert window.tabs.currentIndex() == index
 
+    def choose(self, combo, text) -> None:
+        """Open a closed list (click) and click its entry ``text``."""
+        index = combo.findText(text)
+        assert index >= 0, f"no entry {text!r}"
+        from PySide6 import QtCore
+
+        self.click(combo)
+        view = combo.view()
+        self.qtbot.waitUntil(view.isVisible)
+        # The arrow keys to the entry, then Return (a click right after the list opened would be
+        # taken as the end of the opening click).
+        step = QtCore.Qt.Key.Key_Down if index > combo.currentIndex() else QtCore.Qt.Key.Key_Up
+        for _ in range(abs(index - combo.currentIndex())):
+            self.qtbot.keyClick(view, step)
+        self.qtbot.keyClick(view, QtCore.Qt.Key.Key_Return)
+        self.qtbot.waitUntil(lambda: not view.isVisible())
+        assert combo.currentText() == text
+
     def type_into(self, edit, text) -> None:
         """Replace a field's text by typing (Ctrl+A, then the text)."""
         from PySide6 import QtCore

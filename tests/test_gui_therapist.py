@@ -442,3 +442,34 @@ def test_the_results_scatter_draws_head_up_above_and_rightward_right_of_centre(q
     right_dx, right_dy = where(style.DIRECTION_COLOURS["rotation_right"])
     assert up_dy < -20 and abs(up_dx) < 5  # above the centre (screen y grows downwards)
     assert right_dx > 20 and abs(right_dy) < 5  # right of the centre
+
+
+def test_a_serial_port_with_nothing_on_it_says_so_and_start_waits_for_data_and_disconnect_says_disconnected(
+        qtbot, person, app):
+    """A pseudo-terminal that sends nothing (a sensor off, or the wrong port): the link says it
+    is connected with no data, Start stays off with the reason, and Disconnect says
+    disconnected."""
+    import os
+
+    controller, device = os.openpty()
+    try:
+        window = app
+        person.create_patient(window, "P-13")
+        person.click_tab(window, "Device")
+        person.choose(window.device_view.protocol, "witmotion-serial")
+        combo = person.find(window, QtWidgets.QComboBox, "device_choice")
+        person.type_into(combo.lineEdit(), f"serial:{os.ttyname(device)}")
+        person.click(person.find(window, QtWidgets.QPushButton, "connect"))
+        link = window.device_view.values["state"]
+        qtbot.waitUntil(lambda: link.text() == "connected, but no data from the device", timeout=10_000)
+        start = person.find(window, QtWidgets.QPushButton, "start")
+        reason = person.find(window, QtWidgets.QLabel, "start_reason")
+        qtbot.waitUntil(lambda: reason.text().startswith("No valid sample from the device yet"), timeout=5_000)
+        assert not start.isEnabled() and not window.calibration_view.start_button.isEnabled()
+        assert "a test cannot start" in reason.text()
+        person.click(person.find(window, QtWidgets.QPushButton, "connect"))  # now "Disconnect"
+        qtbot.waitUntil(lambda: link.text() == "disconnected", timeout=5_000)
+        assert "disconnected" in window.status_label.text() and not start.isEnabled()
+    finally:
+        os.close(controller)
+        os.close(device)
