@@ -268,7 +268,7 @@ def test_keyboard_space_marks_r_rezeroes_esc_stops_f_fullscreen(qapp, close_wind
 
 def test_the_threaded_app_runs_its_own_event_loop(qapp, person, close_window, answer_question):
     """As `cervitrack app` runs: the pipeline thread at real-time pace, the frame clock
-    drawing as it publishes, the event loop in charge (stopped here after 300 frames, or after
+    drawing as it publishes, an event loop in charge (ended here after 300 frames, or after
     120 s). The test is started by clicks and watched on the Test tab (live: display rate)."""
     window = make_window(trials_per_direction=1, threaded=True, player=RecordingPlayer(),
                          save_calibrations=False, settings=AppSettings(follow=False))
@@ -279,18 +279,24 @@ def test_the_threaded_app_runs_its_own_event_loop(qapp, person, close_window, an
     person.click_tab(window, "Test")
     watch = QtCore.QTimer()
     asked = []
+    # An event loop of its own (not qapp.exec(): once the application's loop has returned, Qt
+    # treats the application as closing and the later tests' timers would never fire).
+    loop = QtCore.QEventLoop()
 
-    def quit_app():  # quitting closes the window, which asks first: the test still runs
+    def quit_app():  # closing the window asks first (the test still runs), then the loop ends
+        if asked:
+            return
         asked.append(answer_question("Discard and close"))
-        qapp.quit()
+        window.close()
+        loop.quit()
 
-    watch.timeout.connect(lambda: window.frames >= 300 and not asked and quit_app())
+    watch.timeout.connect(lambda: window.frames >= 300 and quit_app())
     watch.start(50)
     limit = QtCore.QTimer()
     limit.setSingleShot(True)
     limit.timeout.connect(quit_app)
     limit.start(120_000)
-    qapp.exec()
+    loop.exec()
     watch.stop()
     limit.stop()
     count = window.worker.feed.ring.count
