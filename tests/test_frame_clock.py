@@ -19,8 +19,11 @@ def qapp():
 
 
 def run_loop(qapp, seconds: float) -> None:
-    QtCore.QTimer.singleShot(int(seconds * 1000), qapp.quit)
-    qapp.exec()
+    """Run an event loop for ``seconds`` (a loop of its own: the application's own exec() is
+    never run in tests, after it returns Qt treats the application as closing)."""
+    loop = QtCore.QEventLoop()
+    QtCore.QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec()
 
 
 def test_a_frame_may_start_one_period_after_the_last():

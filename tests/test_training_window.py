@@ -318,8 +318,7 @@ def test_the_threaded_window_runs_the_session_in_the_pipeline_thread_and_closes_
     finally:
         _click(qtbot, window, "stop")
         # The pipeline thread applies the stop on its next step; then one display frame shows it.
-        # (The frame comes from the timer's signal: after tests/test_gui_views.py's threaded-app
-        # test has run qapp.exec(), main-thread QTimers no longer fire in later tests.)
+        # (The frame comes from the timer's signal, as the running timer gives it.)
         qtbot.waitUntil(lambda: window.worker.feed.state.get("done"), timeout=30000)
         window.timer.timeout.emit()
         assert _page(window) == "stopped"
