@@ -7,7 +7,6 @@ import time
 
 import pytest
 from PySide6 import QtCore, QtWidgets
-from PySide6.QtTest import QTest
 
 from cervitrack.trainer.gui.application import make_window
 from cervitrack.trainer.gui.main_window import AppSettings
@@ -82,10 +81,10 @@ def app_window(player=None, follow=False):
     return window
 
 
-def test_minimised_the_clock_stops_the_recording_goes_on_and_restored_it_draws_again(qapp):
+def test_minimised_the_clock_stops_the_recording_goes_on_and_restored_it_draws_again(qapp, person):
     window = app_window()
-    window.connect_device("sim")
-    window.show_tab("test")
+    person.connect(window, "sim")
+    person.click_tab(window, "Test")
     clock, ring = window.frame_clock, window.worker.feed.ring
     spin(qapp, lambda: clock.frames >= 5)
     assert clock.frames >= 5 and clock.mode == "live"
@@ -123,39 +122,44 @@ def test_minimised_during_a_test_the_prompts_are_still_spoken_without_a_frame(qa
     assert clock.frames == frames_before  # spoken, and nothing drawn while minimised
 
 
-def test_on_a_tab_without_live_data_hidden_views_are_not_repainted_and_a_change_draws_a_frame(qapp):
+def test_on_a_tab_without_live_data_hidden_views_are_not_repainted_and_a_change_draws_a_frame(qapp, person):
     window = app_window()
     window.frame_clock.slow_period_s = 3600.0  # no slow frame in this test: only changes draw
-    window.show_tab("results")
-    window.connect_device("sim")
+    # Connect from the device list (typed, then Connect), wait for the samples, show Results.
+    combo = person.find(window, QtWidgets.QComboBox, "device_choice")
+    person.type_into(combo.lineEdit(), "sim")
+    person.click(person.find(window, QtWidgets.QPushButton, "connect"))
     clock, feed = window.frame_clock, window.worker.feed
+    spin(qapp, lambda: window.link_ready()[0])
+    person.click_tab(window, "Results")
     assert clock.mode == "idle"
+    spin(qapp, lambda: False, 0.2)  # the frames the connection's changes asked for
+    frames_before = clock.frames
     hidden = [PaintCounter(window.wall_view), PaintCounter(window.research_view)]
     trail_before = trail_points(window.wall_view)
     samples = feed.ring.count
     run_periods(30)
     spin(qapp, lambda: feed.ring.count > samples + 100)  # samples arrive all along
     assert feed.ring.count > samples + 100
-    assert clock.frames == 0  # nothing visible changed: no frame at all
+    assert clock.frames == frames_before  # nothing visible changed: no frame at all
     feed.push_event({"t_s": 0.0, "kind": "message", "text": "Headset battery low."})
-    spin(qapp, lambda: clock.frames >= 1)
-    assert clock.frames >= 1  # the change drew a frame
+    spin(qapp, lambda: clock.frames >= frames_before + 1)
+    assert clock.frames >= frames_before + 1  # the change drew a frame
     assert window.statusBar().currentMessage() == "Headset battery low."
     assert [c.paints for c in hidden] == [0, 0]  # the wall and the research plots: never painted
     assert trail_points(window.wall_view) == trail_before  # nor updated
-    window.show_tab("test")
+    person.click_tab(window, "Test")
     assert clock.mode == "live"
     spin(qapp, lambda: hidden[0].paints > 0)
     window.close()
     assert hidden[0].paints > 0  # on screen again, it is drawn
 
 
-def test_the_patient_display_keeps_drawing_while_the_console_is_minimised(qapp):
+def test_the_patient_display_keeps_drawing_while_the_console_is_minimised(qapp, person):
     window = app_window()
-    window.connect_device("sim")
-    window.show_tab("device")
+    person.connect(window, "sim")  # on the Device tab: nothing live on screen
     assert window.frame_clock.mode == "idle"
-    QTest.mouseClick(window.buttons["patient"], QtCore.Qt.MouseButton.LeftButton)
+    person.click(window.buttons["patient"])
     spin(qapp, lambda: window.frame_clock.mode == "live")  # the patient display shows live data
     assert window.frame_clock.mode == "live"
     window.showMinimized()
