@@ -75,14 +75,36 @@ def close_window(answer_question):
     return close
 
 
+class _QTestBot:
+    """QTest's clicks and keys with qtbot's names, for module-scoped fixtures (qtbot is per test)."""
+
+    def __init__(self) -> None:
+        from PySide6.QtTest import QTest
+
+        self.mouseClick, self.keyClick, self.keyClicks = QTest.mouseClick, QTest.keyClick, QTest.keyClicks
+
+    @staticmethod
+    def waitUntil(condition, timeout: int = 5000) -> None:
+        import time
+
+        from PySide6 import QtWidgets
+
+        end = time.monotonic() + timeout / 1000
+        while not condition():
+            if time.monotonic() > end:
+                raise TimeoutError(f"waitUntil timed out in {timeout} milliseconds")
+            QtWidgets.QApplication.processEvents()
+            time.sleep(0.002)
+
+
 class Person:
     """What a person does in the application's windows, through pytest-qt's ``qtbot`` only:
     clicks on visible buttons and tabs, keys, typing into fields, answers to questions."""
 
-    def __init__(self, qtbot) -> None:
+    def __init__(self, qtbot=None) -> None:
         from PySide6 import QtCore
 
-        self.qtbot = qtbot
+        self.qtbot = qtbot if qtbot is not None else _QTestBot()
         self.LEFT = QtCore.Qt.MouseButton.LeftButton
 
     @staticmethod
@@ -142,15 +164,17 @@ class Person:
         self.type_into(edit, text)
         self.qtbot.keyClick(edit, QtCore.Qt.Key.Key_Return)
 
-    def connect(self, window, device="sim", timeout_ms=15_000) -> None:
-        """Type the device on the device page, press Connect, wait for the samples."""
+    def connect(self, window, device="sim", timeout_ms=15_000, wait=True) -> None:
+        """Type the device on the device page, press Connect, wait for the samples (``wait``:
+        a window whose worker the test steps itself waits in the test's own loop)."""
         from PySide6 import QtWidgets
 
         combo = self.find(window, QtWidgets.QComboBox, "device_choice")
         self.type_into(combo.lineEdit(), device)
         self.click(self.find(window, QtWidgets.QPushButton, "connect"))
-        self.qtbot.waitUntil(lambda: window.device_view.values["state"].text().startswith("streaming"),
-                             timeout=timeout_ms)
+        if wait:
+            self.qtbot.waitUntil(lambda: window.device_view.values["state"].text().startswith("streaming"),
+                                 timeout=timeout_ms)
 
     def create_patient(self, window, patient_id, name="") -> None:
         """On the Patient tab: type the pseudonymous id (and a name), press Create."""
@@ -162,6 +186,19 @@ class Person:
             self.qtbot.keyClicks(self.find(window, QtWidgets.QLineEdit, "patient_name"), name)
         self.click(self.find(window, QtWidgets.QPushButton, "patient_create"))
         assert self.find(window, QtWidgets.QLabel, "current_patient").text() == f"Patient: {patient_id}"
+
+    def start_test(self, window, label, patient="P-1"):
+        """A patient (created by typing, when none is chosen yet), the test chosen in the list
+        by its label, and Start."""
+        from PySide6 import QtWidgets
+
+        if window.patient_id is None:
+            self.create_patient(window, patient)
+        if window.test_combo.currentText() != label:
+            self.choose(window.test_combo, label)
+        start = self.find(window, QtWidgets.QPushButton, "start")
+        assert start.isEnabled(), self.find(window, QtWidgets.QLabel, "start_reason").text()
+        self.click(start)
 
     def answer(self, button_text, tries=1000):
         """Click ``button_text`` in the next question box once it shows (a timer: the box is
@@ -195,3 +232,9 @@ class Person:
 def person(qtbot):
     """A :class:`Person` using the application through ``qtbot``."""
     return Person(qtbot)
+
+
+@pytest.fixture(scope="session")
+def person_anywhere():
+    """A :class:`Person` for module-scoped fixtures (QTest's clicks and keys)."""
+    return Person()

@@ -12,6 +12,7 @@ from PySide6 import QtWidgets  # the pinned binding, before pyqtgraph
 pytest.importorskip("cervitrack.trainer.clinical.trajectories",
                     reason="the clinical tests (tracking, tracing) are not in this build")
 
+from cervitrack.trainer.clinical.names import display_name
 from cervitrack.trainer.gui.application import make_window  # noqa: E402
 from cervitrack.trainer.gui.main_window import AppSettings  # noqa: E402
 
@@ -38,20 +39,23 @@ def drive(window, frames, until=None, frame_s=1 / 30):
     return frames
 
 
-def start(qapp, test):
+def start(person, test):
+    """The app with the simulated device, a patient and ``test`` started, all by typing and
+    clicking; the Test tab shown."""
     window = make_window(trials_per_direction=1, settings=AppSettings(follow=False), threaded=False,
                          player=SilentPlayer())
     window.resize(900, 700)
     window.show()
-    window.connect_device("sim")
+    person.connect(window, "sim", wait=False)
     drive(window, 100, until=lambda: window.link_ready()[0])  # a test needs samples first
-    window.start_test(test)
-    window.show_tab("test")
+    spec = window.catalog[test]
+    person.start_test(window, display_name(spec.name, spec.label, spec.kind))
+    person.click_tab(window, "Test")
     return window
 
 
-def test_butterfly_view_moves_the_target_along_the_run_and_lights_it_on_target(qapp, close_window):
-    window = start(qapp, "butterfly")
+def test_butterfly_view_moves_the_target_along_the_run_and_lights_it_on_target(qapp, close_window, person):
+    window = start(person, "butterfly")
     view = window.test_views["butterfly"]
     drive(window, 3000, until=lambda: view.trajectory is not None, frame_s=0.1)
     on, agree, distance = [], [], []
@@ -76,8 +80,8 @@ def test_butterfly_view_moves_the_target_along_the_run_and_lights_it_on_target(q
     assert sum(on) > 100
 
 
-def test_tracing_view_draws_the_pattern_band_to_scale(qapp, close_window):
-    window = start(qapp, "trace-figure8")
+def test_tracing_view_draws_the_pattern_band_to_scale(qapp, close_window, person):
+    window = start(person, "trace-figure8")
     view = window.test_views["tracing"]
     frames = drive(window, 4000, until=lambda: window.worker.feed.state.get("phase") == "trace", frame_s=0.1)
     assert frames < 4000

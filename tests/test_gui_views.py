@@ -70,31 +70,31 @@ def drive(window, frames, until=None, frame_s=FRAME_S):
 
 
 @pytest.fixture(scope="module")
-def session(qapp, tmp_path_factory):
+def session(qapp, tmp_path_factory, person_anywhere):
     """One JPE session (1 trial per direction) in which every view gets ≥ 500 frames."""
     with pytest.MonkeyPatch.context() as mp:  # module scope: its own data folder
         mp.setenv("CERVITRACK_HOME", str(tmp_path_factory.mktemp("home")))
-        yield from _session()
+        yield from _session(person_anywhere)
 
 
-def _session():
+def _session(person):
     player = RecordingPlayer()
     window = make_window(trials_per_direction=1, settings=AppSettings(follow=False),
                          threaded=False, player=player, save_calibrations=False)
     window.resize(900, 700)
     window.show()
-    window.connect_device("sim")
+    person.connect(window, "sim", wait=False)
     drive(window, 100, until=lambda: window.link_ready()[0])  # a test needs samples first
     log = {"player": player, "audio": window.audio, "frames": {}, "hidden_during": set(), "shown_during": set(),
            "shown_frames": 0}
-    window.show_tab("device")
+    person.click_tab(window, "Device")
     log["frames"]["device"] = drive(window, 500)
-    window.start_test("jpe")
-    window.show_tab("calibration")
+    person.start_test(window, "JPE, neutral head position")
+    person.click_tab(window, "Calibration")
     log["frames"]["calibration"] = drive(window, 500)
     log["calibration_range"] = window.calibration_view.range_label.text()
     drive(window, 2000, until=lambda: window.calibration_view.result is not None, frame_s=0.1)
-    window.show_tab("test")
+    person.click_tab(window, "Test")
     wall = window.wall_view
 
     def watch():
@@ -105,12 +105,12 @@ def _session():
 
     log["frames"]["wall"] = drive(window, 500, until=watch)
     log["trail_shown_frames"] = log["shown_frames"]
-    window.toggle_patient_window()
+    person.click(window.buttons["patient"])
     log["frames"]["patient"] = drive(window, 500, until=watch)
     window.patient_window.close()
-    window.show_tab("research")
+    person.click_tab(window, "Research")
     log["frames"]["research"] = drive(window, 500)
-    window.show_tab("results")
+    person.click_tab(window, "Results")
     n = drive(window, 4000, until=lambda: window.worker.feed.state.get("done"), frame_s=0.2)
     log["frames"]["results"] = n + drive(window, max(0, 500 - n))
     yield window, log
@@ -140,17 +140,17 @@ def test_calibration_wizard_shows_live_checks_and_the_score(session):
     assert window.calibration_view.score_label.text().startswith("Score ")
 
 
-def test_the_trail_is_painted_where_the_head_went(qapp, close_window):
+def test_the_trail_is_painted_where_the_head_went(qapp, close_window, person):
     """Grabs of the wall while the head turns (blind mode off): the trail's colour is on the
     screen, and it follows the head from frame to frame."""
     window = make_window(trials_per_direction=1, settings=AppSettings(follow=False, blind=False),
                          threaded=False, player=RecordingPlayer(), save_calibrations=False)
     window.resize(900, 700)
     window.show()
-    window.connect_device("sim")
+    person.connect(window, "sim", wait=False)
     drive(window, 100, until=lambda: window.link_ready()[0])  # a test needs samples first
-    window.start_test("jpe")
-    window.show_tab("test")
+    person.start_test(window, "JPE, neutral head position")
+    person.click_tab(window, "Test")
     wall = window.wall_view
     grabs = []
 
@@ -212,13 +212,13 @@ def test_every_prompt_of_the_eyes_closed_test_is_spoken_after_its_cue(session):
     assert all(u.missing == [] for u in log["audio"].voice.spoken)
 
 
-def test_research_view_pause_holds_the_plot_and_allows_zoom(qapp, close_window):
+def test_research_view_pause_holds_the_plot_and_allows_zoom(qapp, close_window, person):
     raw = config_from_dict({"sensor": {"output": "raw"}})
     window = make_window(raw, settings=AppSettings(follow=False), threaded=False, player=RecordingPlayer())
     window.show()
-    window.connect_device("sim")
+    person.connect(window, "sim", wait=False)
     drive(window, 100, until=lambda: window.link_ready()[0])  # a test needs samples first
-    window.show_tab("research")
+    person.click_tab(window, "Research")
     drive(window, 30)
     view = window.research_view
     view.toggle_pause()
@@ -233,13 +233,13 @@ def test_research_view_pause_holds_the_plot_and_allows_zoom(qapp, close_window):
     close_window(window)
 
 
-def test_keyboard_space_marks_r_rezeroes_esc_stops_f_fullscreen(qapp, close_window, answer_question):
+def test_keyboard_space_marks_r_rezeroes_esc_stops_f_fullscreen(qapp, close_window, answer_question, person):
     window = make_window(trials_per_direction=1, settings=AppSettings(follow=False),
                          threaded=False, player=RecordingPlayer())
     window.show()
-    window.connect_device("sim")
+    person.connect(window, "sim", wait=False)
     drive(window, 100, until=lambda: window.link_ready()[0])  # a test needs samples first
-    window.start_test("jpe")
+    person.start_test(window, "JPE, neutral head position")
     seen = []
     orig = window._dispatch
 
