@@ -82,6 +82,15 @@ def check_exported_csv(folder, test):
     assert events.count(",trial,") == len(test["trials"])
 
 
+def first_trial_done(qtbot, person, window, patient_id):
+    """The simulator chosen, ``patient_id`` created, a JPE started, its first trial recorded."""
+    choose_simulator(person, window)
+    person.create_patient(window, patient_id)
+    person.click(person.find(window, QtWidgets.QPushButton, "start"))
+    progress = person.find(window, QtWidgets.QLabel, "progress")
+    qtbot.waitUntil(lambda: progress.text().startswith("trial 2 of 4"), timeout=60_000)
+
+
 def open_app(qtbot, cfg=None, follow=True):
     window = make_window(cfg or config_from_dict({}, seed=11), trials_per_direction=1,
                          settings=AppSettings(follow=follow, frame_schedule="fixed"), threaded=True,
@@ -276,11 +285,7 @@ def test_sigterm_mid_test_stores_the_trials_done_marked_aborted_and_closes_witho
     from cervitrack.trainer.gui.signals import end_on_signals
 
     window = app
-    choose_simulator(person, window)
-    person.create_patient(window, "P-12")
-    person.click(person.find(window, QtWidgets.QPushButton, "start"))
-    progress = person.find(window, QtWidgets.QLabel, "progress")
-    qtbot.waitUntil(lambda: progress.text().startswith("trial 2 of 4"), timeout=60_000)
+    first_trial_done(qtbot, person, window, "P-12")
     before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         # (The application's event loop is the tests' own: it is not ended here; the installed
@@ -316,11 +321,7 @@ def test_a_store_that_refuses_the_write_loses_no_result_of_the_app(qtbot, person
     db.commit()
     db.close()
     window = app
-    choose_simulator(person, window)
-    person.create_patient(window, "P-11")
-    person.click(person.find(window, QtWidgets.QPushButton, "start"))
-    progress = person.find(window, QtWidgets.QLabel, "progress")
-    qtbot.waitUntil(lambda: progress.text().startswith("trial 2 of 4"), timeout=60_000)
+    first_trial_done(qtbot, person, window, "P-11")
     person.answer("Stop the test")
     person.click(person.find(window, QtWidgets.QPushButton, "stop"))
     stored = person.find(window, QtWidgets.QLabel, "stored")

@@ -20,18 +20,26 @@ def test_stream_stops_cleanly_on_sigterm_under_a_launcher_that_ignores_sigint(tm
     proc = subprocess.Popen(CERVITRACK + ["stream", "--device", "sim", "--duration", "600"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
                             preexec_fn=_ignore_sigint, env={"CERVITRACK_HOME": str(tmp_path), "PATH": ""})
+    first = proc.stdout.readline()  # streaming: the child is in its loop
+    if not first:
+        proc.kill()
+    assert first, proc.stderr.read().decode()
+    proc.send_signal(signal.SIGINT)  # ignored, as under such a launcher
+    err = _signal_and_wait(proc, signal.SIGTERM)
+    assert proc.returncode == 0, err.decode()
+    assert b"Traceback" not in err
+
+
+def _signal_and_wait(proc, sig, timeout_s=60):
+    """Send ``sig`` to the child and wait for its end (SIGKILL in a finally); returns stderr."""
     try:
-        first = proc.stdout.readline()  # streaming: the child is in its loop
-        assert first, proc.stderr.read().decode()
-        proc.send_signal(signal.SIGINT)  # ignored, as under such a launcher
-        proc.terminate()
-        _, err = proc.communicate(timeout=60)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=timeout_s)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
-    assert proc.returncode == 0, err.decode()
-    assert b"Traceback" not in err
+    return err
 
 
 def _app_until_ready(tmp_path, *args):
@@ -54,13 +62,7 @@ def test_the_idle_app_ends_at_once_on_sigterm_and_on_ctrl_c(tmp_path):
     """Idle, the window runs no timer at all: the signal still wakes the event loop."""
     for sig in (signal.SIGTERM, signal.SIGINT):
         proc = _app_until_ready(tmp_path)
-        try:
-            proc.send_signal(sig)
-            _, err = proc.communicate(timeout=30)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
+        err = _signal_and_wait(proc, sig)
         assert proc.returncode == 0, err
         assert f"cervitrack: {signal.Signals(sig).name}: ending the application" in err
         assert "Traceback" not in err
@@ -68,11 +70,5 @@ def test_the_idle_app_ends_at_once_on_sigterm_and_on_ctrl_c(tmp_path):
 
 def test_the_app_running_a_test_ends_on_sigterm_without_a_question(tmp_path):
     proc = _app_until_ready(tmp_path, "--device", "sim", "--patient", "P-term", "--test", "jpe")
-    try:
-        proc.terminate()
-        _, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    err = _signal_and_wait(proc, signal.SIGTERM)
     assert proc.returncode == 0 and "Traceback" not in err, err
