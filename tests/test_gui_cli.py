@@ -20,7 +20,9 @@ def test_demo_screenshot_shows_the_test_on_the_wall(tmp_path):
 
 
 def test_bad_arguments_give_one_line_errors(tmp_path, capsys):
+    (tmp_path / "taken.jsonl").write_text("{}\n")
     for argv, message in (
+        (["app", "--events", str(tmp_path / "taken.jsonl")], "already exists; add --force"),
         (["app", "--device", "sim", "--view", "nothing", "--screenshot", str(tmp_path / "x.png")], "unknown view"),
         (["app", "--view", "wall", "--screenshot", str(tmp_path / "x.png")], "need --device"),
         (["app", "--test", "jpe"], "need --device"),

@@ -17,13 +17,11 @@ report the link, calibrate (or reuse the device's saved calibration), run the te
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 
-#: Engine events written to ``--events`` besides the prompts (``trial`` is written as
-#: ``trial_end``).
-EVENT_KINDS = ("test_start", "trial_start", "trial", "pause", "resume", "test_end")
+from cervitrack.trainer.recording.events_file import EventsFile
+
 #: Seconds of samples measured before the link quality is printed.
 LINK_CHECK_S = 2.0
 #: Seconds the person keeps still before a saved calibration's neutral is captured.
@@ -51,14 +49,7 @@ class TestOutput:
         #: said once before the first prompt when the voice cannot play (no sound output)
         self.warning = voice.warning() if voice is not None else None
         self.out = out if out is not None else sys.stdout
-        self.file = None
-        if events_path:
-            from pathlib import Path
-
-            path = Path(events_path)
-            if path.exists() and path.stat().st_size > 0 and not force:
-                raise FileExistsError(f"{path} already exists; add --force to overwrite it")
-            self.file = open(path, "w", encoding="utf-8")  # noqa: SIM115 (closed in close())
+        self.file = EventsFile(events_path, force) if events_path else None
         self._seen = 0
 
     def follow(self, engine) -> None:
@@ -75,22 +66,17 @@ class TestOutput:
                 self._warn_once()
                 print(event["text"], file=self.out, flush=True)
                 self._say(str(event.get("prompt", "")), event["text"])
-            self._write(event)
         elif kind in ("pause", "resume"):
             if self.show_prompts:
                 print(event["text"], file=self.out, flush=True)
                 self._say(kind, event["text"])
-            self._write(event)
-        elif kind == "trial":
-            self._write({**{k: v for k, v in event.items() if k not in ("trace", "ref_window", "ret_window",
-                                                                          "hold_window")},
-                         "kind": "trial_end"})
-        elif kind in EVENT_KINDS:
-            self._write(event)
+        if self.file is not None:
+            self.file.event(event)
 
     def record(self, event: dict) -> None:
         """Write ``event`` to the ``--events`` file only (nothing printed or spoken)."""
-        self._write(event)
+        if self.file is not None:
+            self.file.write(event)
 
     def _say(self, kind: str, text: str) -> None:
         if self.voice is not None:
@@ -101,14 +87,6 @@ class TestOutput:
         if self.warning:
             print(self.warning, file=self.out, flush=True)
             self.warning = None
-
-    def _write(self, event: dict) -> None:
-        if self.file is None:
-            return
-        from cervitrack.trainer.stores.sessions import plain
-
-        self.file.write(json.dumps(plain({**event, "wall_time_s": time.time()})) + "\n")
-        self.file.flush()
 
     def close(self) -> None:
         if self.voice is not None:

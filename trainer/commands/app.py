@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from cervitrack.trainer.commands import MAX_TRIALS, check_count
+from cervitrack.trainer.commands import MAX_TRIALS, check_count, refuse_overwrite
 
 
 def _warn_bad_user_presets() -> None:
@@ -50,6 +50,8 @@ def run(args) -> int:
             raise ValueError(f"unknown device kind {kind!r} in {args.device!r} "
                              f"(kinds: {', '.join(device_spec.available_kinds())})")
     check_count("--trials", args.trials, 1, MAX_TRIALS)
+    if args.events:
+        refuse_overwrite(args.events, args.force)
     _warn_bad_user_presets()
     sim_config = load_config(args.sim_config, seed=args.seed)
     # An instrumented run (CERVITRACK_REPORT_FIRST_WINDOW: a benchmark or test harness watches
@@ -83,7 +85,7 @@ def run(args) -> int:
     require_window_libraries()
     # run_app checks --test once its starting window is up (the catalog imports the engines).
     return run_app(args.device, args.test, sim_config, args.trials, fullscreen=args.fullscreen,
-                   protocol=args.protocol, patient=args.patient)
+                   protocol=args.protocol, patient=args.patient, events_path=args.events)
 
 
 def register(sub) -> None:
@@ -97,6 +99,10 @@ def register(sub) -> None:
     p.add_argument("--test", default=None, help="start this test at once (e.g. jpe)")
     p.add_argument("--trials", type=int, default=8, help=f"trials per direction (default 8, at most {MAX_TRIALS})")
     p.add_argument("--fullscreen", action="store_true", help="open the patient display fullscreen")
+    p.add_argument("--events", metavar="PATH", default=None,
+                   help="write each prompt and the tests' moments as JSON lines as they happen (as "
+                        "`cervitrack test --events`), for another program to follow")
+    p.add_argument("--force", action="store_true", help="overwrite an --events file that exists")
     p.add_argument("--view", default="wall",
                    help="view for --screenshot: device, calibration, wall, blind, results, research, "
                         "patient, settings, and butterfly, tracing with the clinical tests (default wall)")

@@ -84,14 +84,15 @@ def qt_app(offscreen: bool = False):
 
 def make_window(sim_config: SimConfig | None = None, trials_per_direction: int = 8,
                 settings=None, threaded: bool = True, player=None, save_calibrations: bool = True,
-                speed: float = 1.0):
+                speed: float = 1.0, events_path=None):
     """The application window (not shown), with its worker factory and its voice.
 
     ``speed``: simulated seconds per wall second of a simulated device in the threaded mode
     (tests run the virtual patient faster than real time).
     ``player``: the audio output (None: the best one found here, or none with the reason;
     tests pass a :class:`~cervitrack.trainer.audio.outputs.RecordingOutput`);
-    ``save_calibrations``: keep good calibrations per device in the user data folder."""
+    ``save_calibrations``: keep good calibrations per device in the user data folder;
+    ``events_path``: the events file (:mod:`cervitrack.trainer.recording.events_file`), or None."""
     from cervitrack.trainer.gui.audio import make_audio
     from cervitrack.trainer.gui.catalog import catalog as make_catalog
     from cervitrack.trainer.gui.main_window import AppSettings, AppWindow
@@ -115,13 +116,19 @@ def make_window(sim_config: SimConfig | None = None, trials_per_direction: int =
         return PipelineWorker(source, catalog=tests, save_calibrations=save_calibrations,
                               speed=speed if source.simulated else 1.0)
 
+    events = None
+    if events_path is not None:
+        from cervitrack.trainer.recording.events_file import EventsFile
+
+        events = EventsFile(events_path, force=True)  # the command refused an existing file
     return AppWindow(settings, tests, open_worker, available_specs(), audio, note, threaded=threaded,
-                     scanner=ble_scan_specs if can_scan_ble() else None, remembered=remembered)
+                     scanner=ble_scan_specs if can_scan_ble() else None, remembered=remembered,
+                     events=events)
 
 
 def run_app(device: str | None = None, test: str | None = None, sim_config: SimConfig | None = None,
             trials_per_direction: int = 8, fullscreen: bool = False, protocol: str | None = None,
-            patient: str | None = None) -> int:
+            patient: str | None = None, events_path=None) -> int:
     """Open the application; connect ``device`` (None: the person chooses in the device panel;
     the simulator only when asked for), choose ``patient`` and start ``test`` (once the link
     delivers samples) when given.
@@ -152,7 +159,7 @@ def run_app(device: str | None = None, test: str | None = None, sim_config: SimC
     if starting.cancelled:
         return 0
     starting.step("Building the window…")
-    window = make_window(sim_config, trials_per_direction)
+    window = make_window(sim_config, trials_per_direction, events_path=events_path)
     if starting.cancelled:
         window.close()
         return 0

@@ -120,8 +120,11 @@ class AppWindow(QtWidgets.QMainWindow):
 
     def __init__(self, settings: AppSettings, catalog: dict, open_worker, specs, audio=None,
                  audio_note: str = "", threaded: bool = True, scanner=None, store_factory=Store,
-                 remembered: AppState | None = None) -> None:
+                 remembered: AppState | None = None, events=None) -> None:
         super().__init__()
+        #: The events file (an :class:`~cervitrack.trainer.recording.events_file.EventsFile`) that
+        #: another program follows, or None.
+        self.events = events
         #: What the app remembers between runs (devices used last, settings); None: nothing.
         self.remembered = remembered
         self._connected_as: tuple[str, str] | None = None  # (spec, protocol) not yet remembered
@@ -956,6 +959,8 @@ class AppWindow(QtWidgets.QMainWindow):
     # ------------------------------------------------------------------ frame
     def _dispatch(self, event: dict, count: int) -> None:
         kind = event.get("kind")
+        if self.events is not None:
+            self.events.event(event)
         prompt = event.get("prompt") if kind == "prompt" else None
         if prompt is not None and self.audio is not None:
             self.audio.on_prompt(prompt, self.current_spec.eyes_closed if self.current_spec else False,
@@ -1116,5 +1121,7 @@ class AppWindow(QtWidgets.QMainWindow):
             self.patient_window.close()
         if self.worker is not None:
             self.worker.stop()
+        if self.events is not None:
+            self.events.close()
         self.running = self.calibrating = False  # whatever ran was discarded, as agreed
         super().closeEvent(event)
