@@ -162,6 +162,10 @@ class LinkSupervisor:
         self.last_error = error
         return gaps
 
+    def on_closed(self) -> None:
+        """The host closed the link on purpose (Disconnect, the end of a command): no retry."""
+        self.state = "disconnected"
+
     def _interrupt(self, now_s: float, reason: str) -> list[Gap]:
         """One gap per interruption: only when the link had streamed since the last one."""
         if self.interrupted or not self.streamed_once:

@@ -238,3 +238,59 @@ def person(qtbot):
 def person_anywhere():
     """A :class:`Person` for module-scoped fixtures (QTest's clicks and keys)."""
     return Person()
+
+
+@pytest.fixture
+def udp_sender(tmp_path):
+    """``udp_sender(*args)``: start the emulated opentrack sender (``cervitrack emulate
+    opentrack-udp``, another process: a phone or opentrack on this computer) on a free
+    127.0.0.1 port, with ``args`` (default: the head keeps still); returns the port. Each
+    sender is stopped at the end (SIGTERM, then SIGKILL) and must not have failed."""
+    import shutil
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    cli = shutil.which("cervitrack", path=str(Path(sys.executable).parent)) or "cervitrack"
+    started = []
+
+    def start(*args) -> int:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        extra = list(args) or ["--script", "still"]
+        started.append(subprocess.Popen(
+            [cli, "emulate", "opentrack-udp", "--port", str(port), *extra], stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+            env={**os.environ, "CERVITRACK_HOME": str(tmp_path / "emulator")}))
+        return port
+
+    yield start
+    for proc in started:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            _, err = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate()
+        assert "Traceback" not in err, err
+
+
+@pytest.fixture
+def run_periods():
+    """``run_periods(n)``: run an event loop of its own through ``n`` display periods (1/60 s),
+    counted by a timer of that period (a running frame clock would have drawn in them)."""
+    from PySide6 import QtCore
+
+    def run(n: int, period_s: float = 1 / 60) -> None:
+        loop = QtCore.QEventLoop()
+        fired = []
+        sentinel = QtCore.QTimer()
+        sentinel.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
+        sentinel.timeout.connect(lambda: (fired.append(1), len(fired) >= n and loop.quit()))
+        sentinel.start(round(period_s * 1e3))
+        loop.exec()
+        sentinel.stop()
+
+    return run

@@ -128,20 +128,7 @@ def spin(qapp, until, limit_s: float = 20.0) -> None:
         qapp.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 10)
 
 
-def run_periods(n: int) -> None:
-    """Run the event loop through ``n`` display periods, counted by a timer of the same
-    period (a running frame clock would have drawn in them)."""
-    loop = QtCore.QEventLoop()
-    fired = []
-    sentinel = QtCore.QTimer()
-    sentinel.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
-    sentinel.timeout.connect(lambda: (fired.append(1), len(fired) >= n and loop.quit()))
-    sentinel.start(round(PERIOD_S * 1e3))
-    loop.exec()
-    sentinel.stop()
-
-
-def test_a_paused_clock_stops_its_timers_and_draws_nothing_until_resumed(qapp):
+def test_a_paused_clock_stops_its_timers_and_draws_nothing_until_resumed(qapp, run_periods):
     drawn = []
     clock = FrameClock(PERIOD_S, lambda: drawn.append(1))
     clock.start()
@@ -158,7 +145,7 @@ def test_a_paused_clock_stops_its_timers_and_draws_nothing_until_resumed(qapp):
     assert len(drawn) >= before + 3
 
 
-def test_a_change_draws_a_frame_in_the_idle_mode_and_is_handed_on_while_paused(qapp):
+def test_a_change_draws_a_frame_in_the_idle_mode_and_is_handed_on_while_paused(qapp, run_periods):
     drawn, changes = [], []
     clock = FrameClock(PERIOD_S, lambda: drawn.append(1), slow_period_s=3600.0,
                        on_change=lambda: changes.append(1))

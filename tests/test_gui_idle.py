@@ -5,31 +5,12 @@ still draws a frame at once. Counted in frames and event-loop periods, never tim
 
 import time
 
-import pytest
 from PySide6 import QtCore, QtWidgets
 
+from cervitrack.trainer.audio.outputs import RecordingOutput
 from cervitrack.trainer.gui.application import make_window
 from cervitrack.trainer.gui.main_window import AppSettings
 from cervitrack.trainer.gui.worker import IDLE_STEP_S
-
-PERIOD_S = 1 / 60
-
-
-class RecordingPlayer:
-    """The audio output: keeps the label of every prompt played."""
-
-    name = "recording (tests)"
-
-    def __init__(self):
-        self.labels = []
-
-    def play(self, label, samples):
-        self.labels.append(label)
-
-
-@pytest.fixture(scope="module")
-def qapp():
-    return QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
 
 
 def spin(qapp, until, limit_s: float = 60.0) -> None:
@@ -39,18 +20,6 @@ def spin(qapp, until, limit_s: float = 60.0) -> None:
     while not until() and time.perf_counter() < end:
         qapp.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 10)
         time.sleep(0.002)
-
-
-def run_periods(n: int) -> None:
-    """Run the event loop through ``n`` display periods, counted by a timer of that period."""
-    loop = QtCore.QEventLoop()
-    fired = []
-    sentinel = QtCore.QTimer()
-    sentinel.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
-    sentinel.timeout.connect(lambda: (fired.append(1), len(fired) >= n and loop.quit()))
-    sentinel.start(round(PERIOD_S * 1e3))
-    loop.exec()
-    sentinel.stop()
 
 
 class PaintCounter(QtCore.QObject):
@@ -74,14 +43,14 @@ def trail_points(wall_view) -> int:
 
 
 def app_window(player=None, follow=False):
-    window = make_window(trials_per_direction=1, threaded=True, player=player or RecordingPlayer(),
+    window = make_window(trials_per_direction=1, threaded=True, player=player or RecordingOutput(),
                          settings=AppSettings(follow=follow), save_calibrations=False)
     window.resize(1000, 700)
     window.show()
     return window
 
 
-def test_minimised_the_clock_stops_the_recording_goes_on_and_restored_it_draws_again(qapp, person):
+def test_minimised_the_clock_stops_the_recording_goes_on_and_restored_it_draws_again(qapp, person, run_periods):
     window = app_window()
     person.connect(window, "sim")
     person.click_tab(window, "Test")
@@ -105,7 +74,7 @@ def test_minimised_the_clock_stops_the_recording_goes_on_and_restored_it_draws_a
 
 
 def test_minimised_during_a_test_the_prompts_are_still_spoken_without_a_frame(qapp, person, close_window):
-    player = RecordingPlayer()
+    player = RecordingOutput()
     window = app_window(player)
     person.connect(window, "sim")  # a test starts only on a streaming link
     person.create_patient(window, "P-idle")
@@ -114,15 +83,15 @@ def test_minimised_during_a_test_the_prompts_are_still_spoken_without_a_frame(qa
     window.showMinimized()  # as the window manager does when the therapist minimises it
     clock = window.frame_clock
     assert clock.mode == "paused" and window.running
-    frames_before, spoken_before = clock.frames, len(player.labels)
+    frames_before, spoken_before = clock.frames, len(player.played)
     assert window.worker.min_step_s == 0.0  # a test runs: the engine keeps its pace
-    spin(qapp, lambda: len(player.labels) >= spoken_before + 2)
+    spin(qapp, lambda: len(player.played) >= spoken_before + 2)
     close_window(window)  # a test runs: closing asks, and the question is answered
-    assert len(player.labels) >= spoken_before + 2
+    assert len(player.played) >= spoken_before + 2
     assert clock.frames == frames_before  # spoken, and nothing drawn while minimised
 
 
-def test_on_a_tab_without_live_data_hidden_views_are_not_repainted_and_a_change_draws_a_frame(qapp, person):
+def test_on_a_tab_without_live_data_hidden_views_are_not_repainted_and_a_change_draws_a_frame(qapp, person, run_periods):
     window = app_window()
     window.frame_clock.slow_period_s = 3600.0  # no slow frame in this test: only changes draw
     # Connect from the device list (typed, then Connect), wait for the samples, show Results.

@@ -9,78 +9,50 @@ half a minute in real time). The full calibration by clicks is in test_gui_thera
 """
 
 import json
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PySide6 import QtWidgets  # the pinned binding, before pyqtgraph
 
+from cervitrack.trainer.audio.outputs import RecordingOutput
 from cervitrack.trainer.gui.application import make_window
 from cervitrack.trainer.gui.main_window import AppSettings
 from cervitrack.trainer.stores.sessions import Store
 
-CLI = shutil.which("cervitrack", path=str(Path(sys.executable).parent)) or "cervitrack"
 PRESET = ('test = "jpe"\ntitle = "JPE, rotation"\n\n[settings]\n'
           'directions = ["rotation_left", "rotation_right"]\ntrials_per_direction = 1\n')
 #: The measured error equals the head's true error within this, deg (as the CLI journeys).
 TRUE_TOLERANCE_DEG = 0.3
 
 
-class SilentPlayer:
-    name = "silent (tests)"
-
-    def play(self, label, samples):
-        pass
-
-
-def test_a_jpe_in_the_app_on_a_udp_device_is_stored_with_the_patients_true_errors(qtbot, person, tmp_path):
+def test_a_jpe_in_the_app_on_a_udp_device_is_stored_with_the_patients_true_errors(qtbot, person, tmp_path,
+                                                                                   udp_sender):
     from cervitrack.calibration.head import HeadCalibration
     from cervitrack.trainer import paths
     from cervitrack.trainer.stores.calibrations import save_calibration
 
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    spec = f"udp:{port}"
+    events, truth = tmp_path / "events.jsonl", tmp_path / "truth.jsonl"
+    # The sender follows the events file the app is about to write (it waits for it).
+    spec = f"udp:{udp_sender('--events', str(events), '--truth', str(truth), '--seed', '7')}"
     save_calibration(f"{spec}:opentrack-udp", HeadCalibration(np.array([1.0, 0, 0, 0]), None, None, {"ok": True}))
     (paths.data_dir() / "presets").mkdir(exist_ok=True)
     (paths.data_dir() / "presets" / "jpe-rotation.toml").write_text(PRESET)
-    events, truth = tmp_path / "events.jsonl", tmp_path / "truth.jsonl"
-    window = make_window(trials_per_direction=1, settings=AppSettings(follow=True), player=SilentPlayer(),
+    window = make_window(trials_per_direction=1, settings=AppSettings(follow=True), player=RecordingOutput(),
                          events_path=events)
     qtbot.addWidget(window)
     window.resize(1100, 800)
     window.show()
-    sender = subprocess.Popen([CLI, "emulate", "opentrack-udp", "--port", str(port), "--events", str(events),
-                               "--truth", str(truth), "--seed", "7"], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-                              env={**os.environ, "CERVITRACK_HOME": str(tmp_path / "emulator")})
-    try:
-        person.connect(window, spec, timeout_ms=60_000)
-        assert not window.simulated_banner.isVisible()
-        person.create_patient(window, "P-udp")
-        person.click_tab(window, "Calibration")
-        person.click(window.calibration_view.saved_button)
-        qtbot.waitUntil(lambda: window.worker.calibration is not None, timeout=10_000)
-        person.start_test(window, "JPE, rotation")
-        stored = person.find(window, QtWidgets.QLabel, "stored")
-        qtbot.waitUntil(lambda: stored.text().startswith("Stored: "), timeout=120_000)
-        assert "SIMULATED" not in stored.text() and not window.running
-        window.close()  # nothing runs: no question
-    finally:
-        sender.send_signal(signal.SIGTERM)
-        try:
-            _, log = sender.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            sender.kill()
-            _, log = sender.communicate()
-    assert "Traceback" not in log
+    person.connect(window, spec, timeout_ms=60_000)
+    assert not window.simulated_banner.isVisible()
+    person.create_patient(window, "P-udp")
+    person.click_tab(window, "Calibration")
+    person.click(window.calibration_view.saved_button)
+    qtbot.waitUntil(lambda: window.worker.calibration is not None, timeout=10_000)
+    person.start_test(window, "JPE, rotation")
+    stored = person.find(window, QtWidgets.QLabel, "stored")
+    qtbot.waitUntil(lambda: stored.text().startswith("Stored: "), timeout=120_000)
+    assert "SIMULATED" not in stored.text() and not window.running
+    window.close()  # nothing runs: no question
     with Store() as store:
         (session,) = store.sessions("P-udp", simulated=False)
         (test,) = store.tests(session["id"])

@@ -4,17 +4,13 @@ sender on UDP 127.0.0.1 (`cervitrack emulate`), with a second window as the next
 """
 
 import json
-import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from PySide6 import QtCore, QtGui, QtWidgets  # the pinned binding, before pyqtgraph
 
+from cervitrack.trainer.audio.outputs import RecordingOutput
 from cervitrack.trainer.gui.application import make_window
 from cervitrack.trainer.stores.app_state import (
     load_state,
@@ -27,19 +23,8 @@ LEFT = QtCore.Qt.MouseButton.LeftButton
 CERVITRACK = shutil.which("cervitrack", path=str(Path(sys.executable).parent)) or "cervitrack"
 
 
-class SilentPlayer:
-    name = "silent (tests)"
-
-    def play(self, label, samples):
-        pass
-
-
-
-
-
-
 def start(qtbot):
-    window = make_window(player=SilentPlayer(), save_calibrations=False)  # remembered settings
+    window = make_window(player=RecordingOutput(), save_calibrations=False)  # remembered settings
     qtbot.addWidget(window)
     window.resize(1100, 800)
     window.show()
@@ -50,28 +35,8 @@ def close(window):
     QtWidgets.QApplication.sendEvent(window, QtGui.QCloseEvent())
 
 
-@pytest.fixture
-def udp_sensor(tmp_path):
-    """The emulated opentrack sender (a phone or opentrack on this computer), on a free port."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([CERVITRACK, "emulate", "opentrack-udp", "--port", str(port), "--script", "still",
-                             "--duration", "120"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            cwd=tmp_path, env={**os.environ, "CERVITRACK_HOME": str(tmp_path / "emulator")})
-    try:
-        yield port
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
-
-
-def test_the_next_start_offers_the_last_device_and_keeps_the_settings(qtbot, person, udp_sensor):
-    spec = f"udp:{udp_sensor}"
+def test_the_next_start_offers_the_last_device_and_keeps_the_settings(qtbot, person, udp_sender):
+    spec = f"udp:{udp_sender()}"
     # First run: nothing chosen; the person types the device and picks its protocol.
     window = start(qtbot)
     combo = person.find(window, QtWidgets.QComboBox, "device_choice")

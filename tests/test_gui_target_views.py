@@ -12,16 +12,10 @@ from PySide6 import QtWidgets  # the pinned binding, before pyqtgraph
 pytest.importorskip("cervitrack.trainer.clinical.trajectories",
                     reason="the clinical tests (tracking, tracing) are not in this build")
 
+from cervitrack.trainer.audio.outputs import RecordingOutput
 from cervitrack.trainer.clinical.names import display_name
 from cervitrack.trainer.gui.application import make_window  # noqa: E402
 from cervitrack.trainer.gui.main_window import AppSettings  # noqa: E402
-
-
-class SilentPlayer:
-    name = "silent (tests)"
-
-    def play(self, label, samples):
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +37,7 @@ def start(person, test):
     """The app with the simulated device, a patient and ``test`` started, all by typing and
     clicking; the Test tab shown."""
     window = make_window(trials_per_direction=1, settings=AppSettings(follow=False), threaded=False,
-                         player=SilentPlayer())
+                         player=RecordingOutput())
     window.resize(900, 700)
     window.show()
     person.connect(window, "sim", wait=False)

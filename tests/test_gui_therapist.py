@@ -14,6 +14,7 @@ import pytest
 from PySide6 import QtCore, QtGui, QtWidgets  # the pinned binding, before pyqtgraph
 
 from cervitrack.firmware_bridge.sim.config import config_from_dict
+from cervitrack.trainer.audio.outputs import RecordingOutput
 from cervitrack.trainer.gui.application import make_window
 from cervitrack.trainer.gui.main_window import AppSettings
 from cervitrack.trainer.stores.sessions import Store
@@ -22,31 +23,10 @@ LEFT = QtCore.Qt.MouseButton.LeftButton
 SPEED = 6.0  # simulated seconds per wall second
 
 
-class SilentPlayer:
-    name = "silent (tests)"
-
-    def play(self, label, samples):
-        pass
-
-
-
-
-
-
-
-
 def choose_simulator(person, window):
     """Type "sim" as the device (the simulator is never preselected) and connect."""
     assert person.find(window, QtWidgets.QComboBox, "device_choice").currentText() == "Choose a device…"
     person.connect(window, "sim")
-
-
-
-
-
-
-
-
 
 
 def check_exported_csv(folder, test):
@@ -94,7 +74,7 @@ def first_trial_done(qtbot, person, window, patient_id):
 def open_app(qtbot, cfg=None, follow=True):
     window = make_window(cfg or config_from_dict({}, seed=11), trials_per_direction=1,
                          settings=AppSettings(follow=follow, frame_schedule="fixed"), threaded=True,
-                         player=SilentPlayer(), save_calibrations=False, speed=SPEED)
+                         player=RecordingOutput(), save_calibrations=False, speed=SPEED)
     qtbot.addWidget(window)
     window.resize(1100, 800)
     window.show()

@@ -12,28 +12,12 @@ from PySide6 import QtCore, QtGui, QtWidgets  # the pinned binding, before pyqtg
 from PySide6.QtTest import QTest
 
 from cervitrack.firmware_bridge.sim.config import config_from_dict
+from cervitrack.trainer.audio.outputs import RecordingOutput
 from cervitrack.trainer.gui import style
 from cervitrack.trainer.gui.application import make_window
 from cervitrack.trainer.gui.main_window import AppSettings
 
 FRAME_S = 1 / 30  # simulated time per frame: faster than real time
-
-
-class RecordingPlayer:
-    """The audio output: keeps the label (spoken text, or the cue) of every prompt played."""
-
-    name = "recording (tests)"
-
-    def __init__(self):
-        self.labels = []
-
-    def play(self, label, samples):
-        self.labels.append(label)
-
-
-@pytest.fixture(scope="module")
-def qapp():
-    return QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
 
 
 def test_plain_pyqtgraph_survives_500_repaints(qapp):
@@ -78,7 +62,7 @@ def session(qapp, tmp_path_factory, person_anywhere):
 
 
 def _session(person):
-    player = RecordingPlayer()
+    player = RecordingOutput()
     window = make_window(trials_per_direction=1, settings=AppSettings(follow=False),
                          threaded=False, player=player, save_calibrations=False)
     window.resize(900, 700)
@@ -144,7 +128,7 @@ def test_the_trail_is_painted_where_the_head_went(qapp, close_window, person):
     """Grabs of the wall while the head turns (blind mode off): the trail's colour is on the
     screen, and it follows the head from frame to frame."""
     window = make_window(trials_per_direction=1, settings=AppSettings(follow=False, blind=False),
-                         threaded=False, player=RecordingPlayer(), save_calibrations=False)
+                         threaded=False, player=RecordingOutput(), save_calibrations=False)
     window.resize(900, 700)
     window.show()
     person.connect(window, "sim", wait=False)
@@ -204,7 +188,7 @@ def test_every_prompt_of_the_eyes_closed_test_is_spoken_after_its_cue(session):
     assert cues[:3] == ["move", "return", "recorded"]
     assert cues.count("move") == 4 and cues[-1] == "done"
     spoken = [u.text for u in log["audio"].voice.spoken]
-    assert log["player"].labels == spoken  # each prompt is one buffer: tone then words
+    assert [label for label, _ in log["player"].played] == spoken  # each prompt is one buffer: tone then words
     moves = [t for t in spoken if t.startswith("Close your eyes and")]
     assert len(moves) == 4 and moves[0].endswith("as far as is comfortable, then hold.")
     assert "Keeping your eyes closed, come back to the centre and keep still." in spoken
@@ -214,7 +198,7 @@ def test_every_prompt_of_the_eyes_closed_test_is_spoken_after_its_cue(session):
 
 def test_research_view_pause_holds_the_plot_and_allows_zoom(qapp, close_window, person):
     raw = config_from_dict({"sensor": {"output": "raw"}})
-    window = make_window(raw, settings=AppSettings(follow=False), threaded=False, player=RecordingPlayer())
+    window = make_window(raw, settings=AppSettings(follow=False), threaded=False, player=RecordingOutput())
     window.show()
     person.connect(window, "sim", wait=False)
     drive(window, 100, until=lambda: window.link_ready()[0])  # a test needs samples first
@@ -235,7 +219,7 @@ def test_research_view_pause_holds_the_plot_and_allows_zoom(qapp, close_window, 
 
 def test_keyboard_space_marks_r_rezeroes_esc_stops_f_fullscreen(qapp, close_window, answer_question, person):
     window = make_window(trials_per_direction=1, settings=AppSettings(follow=False),
-                         threaded=False, player=RecordingPlayer())
+                         threaded=False, player=RecordingOutput())
     window.show()
     person.connect(window, "sim", wait=False)
     drive(window, 100, until=lambda: window.link_ready()[0])  # a test needs samples first
@@ -270,7 +254,7 @@ def test_the_threaded_app_runs_its_own_event_loop(qapp, person, close_window, an
     """As `cervitrack app` runs: the pipeline thread at real-time pace, the frame clock
     drawing as it publishes, an event loop in charge (ended here after 300 frames, or after
     120 s). The test is started by clicks and watched on the Test tab (live: display rate)."""
-    window = make_window(trials_per_direction=1, threaded=True, player=RecordingPlayer(),
+    window = make_window(trials_per_direction=1, threaded=True, player=RecordingOutput(),
                          save_calibrations=False, settings=AppSettings(follow=False))
     window.show()
     person.connect(window, "sim")  # a test starts on a link that delivers samples

@@ -192,3 +192,11 @@ def test_a_dropout_shows_as_gaps_never_as_a_slow_sensor():
     t = np.arange(0, 5, 0.1)
     ten_hz.on_samples(_batch(t))
     assert ten_hz.rate_hz() == pytest.approx(10.0, rel=1e-6)  # a slow sensor still reads slow
+
+
+def test_a_link_closed_by_the_host_says_disconnected_whatever_it_was():
+    for before in (lambda s: None, lambda s: s.on_connected(1.0), lambda s: s.on_lost(2.0, "gone")):
+        sup = connected()
+        before(sup)
+        sup.on_closed()
+        assert sup.snapshot()["state"] == "disconnected"

@@ -20,6 +20,7 @@ from cervitrack.trainer.gui.training_app import (
     find,
     open_training_window,
     short_plan,
+    start_training_window,
 )
 from cervitrack.trainer.stores.sessions import Store
 from cervitrack.trainer.training import safety
@@ -304,13 +305,19 @@ def test_eyes_closed_faded_feedback_hides_the_dot_and_cues_the_moves(qtbot, stor
     assert all(u.missing == [] and len(u.samples) for u in audio.voice.spoken)
 
 
-def test_the_threaded_window_runs_the_session_in_the_pipeline_thread_and_closes_cleanly(qtbot, store):
+def _running_at_the_drill(qtbot, store):
+    """The window answered by the trainee up to its drill page, then run as `cervitrack train`
+    runs it (pipeline thread, display timer)."""
     window = _window(qtbot, store)
     trainee = _trainee(qtbot)
     while _page(window) != "drill":
         trainee.answer(window)
-    window.worker.start()
-    window.timer.start(33)
+    start_training_window(window)
+    return window
+
+
+def test_the_threaded_window_runs_the_session_in_the_pipeline_thread_and_closes_cleanly(qtbot, store):
+    window = _running_at_the_drill(qtbot, store)
     try:
         qtbot.waitUntil(lambda: window.worker.feed.ring.count > 0, timeout=10000)
         state = window.worker.feed.state
@@ -381,12 +388,7 @@ def test_minimised_the_training_window_draws_nothing_and_slows_its_frames_until_
 
     from cervitrack.trainer.gui.training_window import MINIMISED_FRAME_MS
 
-    window = _window(qtbot, store)
-    trainee = _trainee(qtbot)
-    while _page(window) != "drill":
-        trainee.answer(window)
-    window.worker.start()
-    window.timer.start(33)
+    window = _running_at_the_drill(qtbot, store)
     wall, ring = window.drill_page.wall, window.worker.feed.ring
 
     def frame_after_new_samples():

@@ -72,27 +72,12 @@ def test_on_a_real_udp_device_the_window_says_it_is_connecting_until_samples_com
         window.close()
 
 
-def _udp_sender(port, tmp_path):
-    """The emulated opentrack sender (a phone or opentrack on this computer), head still."""
-    import os
-    import shutil
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    cli = shutil.which("cervitrack", path=str(Path(sys.executable).parent)) or "cervitrack"
-    return subprocess.Popen([cli, "emulate", "opentrack-udp", "--port", str(port), "--script", "still",
-                             "--duration", "120"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            cwd=tmp_path, env={**os.environ, "CERVITRACK_HOME": str(tmp_path / "emulator")})
-
-
 @pytest.mark.parametrize("use_saved", [True, False])
-def test_a_real_device_with_a_saved_calibration_is_offered_it_on_a_yes_no_card(qtbot, tmp_path, use_saved):
+def test_a_real_device_with_a_saved_calibration_is_offered_it_on_a_yes_no_card(qtbot, tmp_path, use_saved,
+                                                                              udp_sender):
     """On a real device (UDP) whose calibration was saved, the window asks before the session
     whether to use it: Yes captures only the neutral and the drills start at once; No runs the
     functional calibration first (sit still, nod, turn)."""
-    import socket
-    import subprocess
 
     import numpy as np
 
@@ -101,53 +86,42 @@ def test_a_real_device_with_a_saved_calibration_is_offered_it_on_a_yes_no_card(q
     from cervitrack.trainer.gui.training_window import SAVED_TEXT
     from cervitrack.trainer.stores.calibrations import save_calibration
 
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = udp_sender()
     save_calibration(f"udp:{port}:opentrack-udp", HeadCalibration(np.array([1.0, 0, 0, 0]), None, None, {"ok": True}))
-    sender = _udp_sender(port, tmp_path)
     qt_app()
-    try:
-        with TrainingStore(tmp_path / "training.db") as store:
-            store.save_plan(Plan(patient="p1", level=1), "2026-03-02", "therapist")
-            window = open_training_window(f"udp:{port}", store, "p1", "2026-03-02", protocol="opentrack-udp",
-                                          plan_for_session=short_plan)
-            qtbot.addWidget(window)
-            window.show()
-            start_training_window(window)
-            # The sender (another process) is up once frames come (the window then stops saying
-            # "Connecting…").
-            qtbot.waitUntil(lambda: window.worker.feed.status.get("frames", 0) > 0, timeout=60_000)
-            trainee = SimTrainee(click=lambda w: qtbot.mouseClick(w, LEFT), key=qtbot.keyClick)
+    with TrainingStore(tmp_path / "training.db") as store:
+        store.save_plan(Plan(patient="p1", level=1), "2026-03-02", "therapist")
+        window = open_training_window(f"udp:{port}", store, "p1", "2026-03-02", protocol="opentrack-udp",
+                                      plan_for_session=short_plan)
+        qtbot.addWidget(window)
+        window.show()
+        start_training_window(window)
+        # The sender (another process) is up once frames come (the window then stops saying
+        # "Connecting…").
+        qtbot.waitUntil(lambda: window.worker.feed.status.get("frames", 0) > 0, timeout=60_000)
+        trainee = SimTrainee(click=lambda w: qtbot.mouseClick(w, LEFT), key=qtbot.keyClick)
 
-            def saved_card():
-                page = window.pages.currentWidget()
-                title = find(page, "title")
-                if title is not None and title.text() == SAVED_TEXT:
-                    return True
-                trainee.answer(window)  # Start, the safety questions, the rating before
-                return False
-
-            qtbot.waitUntil(saved_card, timeout=30_000)
+        def saved_card():
             page = window.pages.currentWidget()
-            qtbot.mouseClick(find(page, "yes" if use_saved else "no"), LEFT)
-            prompt = window.drill_page.wall.prompt
-            if use_saved:
-                assert prompt.text().startswith("Using this device's saved calibration.")
-                qtbot.waitUntil(lambda: window.engine is not None, timeout=30_000)
-                assert window.engine.calibration is not None, window.signal_text  # no functional calibration to run
-                first = "recenter"
-            else:
-                assert window.engine is not None and window.engine.calibration is None
-                first = "sit_still"
-            qtbot.waitUntil(lambda: any(e.get("kind") == "prompt" for e in window.engine.events), timeout=10_000)
-            assert next(e["prompt"] for e in window.engine.events if e.get("kind") == "prompt") == first
-            window.worker.stop()
-            window.close()
-    finally:
-        sender.terminate()
-        try:
-            sender.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            sender.kill()
-            sender.communicate()
+            title = find(page, "title")
+            if title is not None and title.text() == SAVED_TEXT:
+                return True
+            trainee.answer(window)  # Start, the safety questions, the rating before
+            return False
+
+        qtbot.waitUntil(saved_card, timeout=30_000)
+        page = window.pages.currentWidget()
+        qtbot.mouseClick(find(page, "yes" if use_saved else "no"), LEFT)
+        prompt = window.drill_page.wall.prompt
+        if use_saved:
+            assert prompt.text().startswith("Using this device's saved calibration.")
+            qtbot.waitUntil(lambda: window.engine is not None, timeout=30_000)
+            assert window.engine.calibration is not None, window.signal_text  # no functional calibration to run
+            first = "recenter"
+        else:
+            assert window.engine is not None and window.engine.calibration is None
+            first = "sit_still"
+        qtbot.waitUntil(lambda: any(e.get("kind") == "prompt" for e in window.engine.events), timeout=10_000)
+        assert next(e["prompt"] for e in window.engine.events if e.get("kind") == "prompt") == first
+        window.worker.stop()
+        window.close()

@@ -87,6 +87,7 @@ class LinkRunner:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout_s)
+        self.supervisor.on_closed()
 
     @property
     def running(self) -> bool:

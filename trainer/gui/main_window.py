@@ -155,12 +155,7 @@ class AppWindow(QtWidgets.QMainWindow):
         style.configure_pyqtgraph()
         central = QtWidgets.QWidget()
         outer = QtWidgets.QVBoxLayout(central)
-        self.simulated_banner = QtWidgets.QLabel(SIMULATED_TEXT)
-        self.simulated_banner.setObjectName("simulated_banner")
-        self.simulated_banner.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        self.simulated_banner.setStyleSheet("background: #b00000; color: white; font-weight: bold; "
-                                            "font-size: 15px; padding: 4px;")
-        self.simulated_banner.setVisible(False)
+        self.simulated_banner = style.simulated_banner(SIMULATED_TEXT, "simulated_banner", 15)
         outer.addWidget(self.simulated_banner)
         self.flow_label = QtWidgets.QLabel("")
         self.flow_label.setObjectName("flow")

@@ -32,12 +32,8 @@ class PatientWindow(QtWidgets.QWidget):
         super().__init__(parent)
         self.setWindowTitle("Cervitrack: patient display")
         layout = QtWidgets.QVBoxLayout(self)
-        self.simulated_banner = QtWidgets.QLabel("SIMULATED: virtual patient, simulated headset")
-        self.simulated_banner.setObjectName("patient_simulated_banner")
-        self.simulated_banner.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        self.simulated_banner.setStyleSheet("background: #b00000; color: white; font-weight: bold; "
-                                            "font-size: 20px; padding: 4px;")
-        self.simulated_banner.setVisible(False)
+        self.simulated_banner = style.simulated_banner("SIMULATED: virtual patient, simulated headset",
+                                                       "patient_simulated_banner", 20)
         layout.addWidget(self.simulated_banner)
         self.hint = QtWidgets.QLabel("Esc: leave fullscreen")
         self.hint.setObjectName("fullscreen_hint")

@@ -100,7 +100,6 @@ class LiveDeviceSource:
         self.block_s = block_s
         self.error: str | None = None
         self.device_id = f"{spec}:{self.protocol}"
-        self.closed = False
 
     def open(self) -> None:
         self.live.runner.start()
@@ -123,8 +122,6 @@ class LiveDeviceSource:
             state = "reconnecting" if snap["connects"] else "connecting"
         if self.error is not None:
             state = f"failed: {self.error}"
-        if self.closed:  # the person disconnected: whatever the link last was
-            state = "disconnected"
         out = {"state": state, "battery_pct": snap.get("battery_pct"),
                "reconnects": snap.get("reconnects", 0)}
         if self.error is not None:
@@ -135,7 +132,6 @@ class LiveDeviceSource:
 
     def close(self) -> None:
         self.live.close()
-        self.closed = True
 
     def on_prompt(self, prompt, t_s: float) -> None:
         """A real patient hears prompts from the application, not from here."""

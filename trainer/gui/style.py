@@ -37,6 +37,19 @@ def configure_pyqtgraph() -> None:
     pg.setConfigOptions(background=BACKGROUND, foreground=FOREGROUND, antialias=False)
 
 
+def simulated_banner(text: str, name: str, font_px: int):
+    """The red SIMULATED banner (hidden until the simulator is the device)."""
+    from PySide6 import QtCore, QtWidgets
+
+    banner = QtWidgets.QLabel(text)
+    banner.setObjectName(name)
+    banner.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+    banner.setStyleSheet(f"background: #b00000; color: white; font-weight: bold; font-size: {font_px}px; "
+                         "padding: 4px;")
+    banner.setVisible(False)
+    return banner
+
+
 def plot_widget(title: str | None = None):
     """A PlotWidget with the mouse and menu off and fixed ranges (set by the caller)."""
     import pyqtgraph as pg
